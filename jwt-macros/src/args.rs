@@ -1,0 +1,185 @@
+//! Parsing and validating the arguments of `#[jwt_required(...)]` and `#[admin_required(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::meta::ParseNestedMeta;
+use syn::parse::Parser;
+use syn::{Expr, LitBool, LitStr};
+
+use crate::suggest::closest;
+
+/// The token locations, by the reference's names, in the order of its messages.
+pub const LOCATIONS: &[&str] = &["headers", "cookies", "query_string", "json"];
+/// Locations this version can read.
+const AVAILABLE_LOCATIONS: &[&str] = &["headers", "query_string"];
+
+/// A validated argument list.
+#[derive(Default)]
+pub struct PolicyArgs {
+    pub optional: Option<Span>,
+    pub fresh: Option<Span>,
+    pub refresh: Option<Span>,
+    pub skip_revocation_check: Option<Span>,
+    pub verify_type: Option<LitBool>,
+    pub locations: Option<(LitStr, Vec<String>)>,
+    pub policy: Option<Expr>,
+    /// `#[admin_required(claim = "...")]` only.
+    pub claim: Option<LitStr>,
+}
+
+/// Which arguments a macro accepts.
+pub struct Grammar {
+    pub macro_name: &'static str,
+    pub keys: &'static [&'static str],
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta, name: &str) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error(format!("duplicate `{name}` argument")));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+fn flag(meta: &ParseNestedMeta, name: &str) -> syn::Result<Span> {
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        return Err(meta.error(format!("`{name}` is a flag: write `{name}` without a value")));
+    }
+    Ok(meta.path.segments[0].ident.span())
+}
+
+fn parse_locations(lit: &LitStr) -> syn::Result<Vec<String>> {
+    let text = lit.value();
+    let mut names: Vec<String> = Vec::new();
+    for raw in text.split(',') {
+        let name = raw.trim();
+        if name.is_empty() {
+            continue;
+        }
+        if !LOCATIONS.contains(&name) {
+            let hint = closest(name, LOCATIONS)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown token location `{name}`; expected `headers`, `cookies`, `query_string` or `json`{hint}"
+                ),
+            ));
+        }
+        if !AVAILABLE_LOCATIONS.contains(&name) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("the `{name}` token location is not available in this version yet"),
+            ));
+        }
+        if names.iter().any(|n| n == name) {
+            return Err(syn::Error::new(lit.span(), format!("token location `{name}` is listed twice")));
+        }
+        names.push(name.to_string());
+    }
+    if names.is_empty() {
+        return Err(syn::Error::new(lit.span(), "`locations` cannot be empty"));
+    }
+    Ok(names)
+}
+
+fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) -> syn::Result<()> {
+    let name = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+    if !grammar.keys.contains(&name.as_str()) {
+        let shown = if name.is_empty() { "this".to_string() } else { format!("`{name}`") };
+        let expected: Vec<String> = grammar.keys.iter().map(|k| format!("`{k}`")).collect();
+        let hint = closest(&name, grammar.keys)
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default();
+        return Err(meta.error(format!(
+            "unknown `{}` argument {shown}; expected one of {}{hint}",
+            grammar.macro_name,
+            expected.join(", ")
+        )));
+    }
+    match name.as_str() {
+        "optional" => set_once(&mut args.optional, flag(&meta, &name)?, &meta, &name),
+        "fresh" => set_once(&mut args.fresh, flag(&meta, &name)?, &meta, &name),
+        "refresh" => set_once(&mut args.refresh, flag(&meta, &name)?, &meta, &name),
+        "skip_revocation_check" => {
+            set_once(&mut args.skip_revocation_check, flag(&meta, &name)?, &meta, &name)
+        }
+        "verify_type" => {
+            let value: LitBool = meta.value()?.parse()?;
+            set_once(&mut args.verify_type, value, &meta, &name)
+        }
+        "locations" => {
+            let lit: LitStr = meta.value()?.parse()?;
+            let names = parse_locations(&lit)?;
+            set_once(&mut args.locations, (lit, names), &meta, &name)
+        }
+        "policy" => {
+            let expr: Expr = meta.value()?.parse()?;
+            set_once(&mut args.policy, expr, &meta, &name)
+        }
+        "claim" => {
+            let lit: LitStr = meta.value()?.parse()?;
+            if lit.value().is_empty() {
+                return Err(syn::Error::new(lit.span(), "`claim` cannot be empty"));
+            }
+            set_once(&mut args.claim, lit, &meta, &name)
+        }
+        _ => Err(meta.error("unsupported argument")),
+    }
+}
+
+/// Cross-argument rules: contradictory policies are refused.
+fn validate(args: &PolicyArgs) -> syn::Result<()> {
+    if let (Some(fresh), Some(_)) = (args.fresh, args.refresh) {
+        return Err(syn::Error::new(
+            fresh,
+            "`fresh` cannot be combined with `refresh`: a refresh token is never fresh",
+        ));
+    }
+    Ok(())
+}
+
+/// Parses `args` under `grammar`; errors point at the offending token.
+pub fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyArgs> {
+    let mut parsed = PolicyArgs::default();
+    syn::meta::parser(|meta| parse_one(&mut parsed, meta, grammar)).parse2(args)?;
+    validate(&parsed)?;
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    const G: Grammar = Grammar {
+        macro_name: "jwt_required",
+        keys: &["optional", "fresh", "refresh", "locations", "verify_type", "skip_revocation_check", "policy"],
+    };
+
+    fn err(tokens: TokenStream) -> String {
+        parse(tokens, &G).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn accepts_every_argument() {
+        let a = parse(
+            quote!(optional, locations = "headers, query_string", verify_type = false, skip_revocation_check),
+            &G,
+        )
+        .unwrap();
+        assert!(a.optional.is_some() && a.skip_revocation_check.is_some());
+        assert_eq!(a.locations.unwrap().1, ["headers", "query_string"]);
+        assert!(!a.verify_type.unwrap().value);
+    }
+
+    #[test]
+    fn refuses_typos_duplicates_and_contradictions() {
+        assert!(err(quote!(frsh)).contains("did you mean `fresh`?"));
+        assert_eq!(err(quote!(fresh, fresh)), "duplicate `fresh` argument");
+        assert!(err(quote!(fresh, refresh)).starts_with("`fresh` cannot be combined"));
+        assert!(err(quote!(locations = "header")).contains("did you mean `headers`?"));
+        assert_eq!(err(quote!(locations = "")), "`locations` cannot be empty");
+        assert_eq!(err(quote!(fresh = true)), "`fresh` is a flag: write `fresh` without a value");
+    }
+}

@@ -1,0 +1,507 @@
+//! [`JwtConfig`]: every `JWT_*` option of flask-jwt-extended, with the reference's defaults.
+//!
+//! Options are plain fields. Build the config in code, deserialize it with serde (field names are
+//! the option names in snake case without the `JWT_` prefix), or read it from the environment with
+//! [`JwtConfig::from_env`] (the reference's `JWT_*` names). Nothing is validated here: the checks run
+//! once, when the [`JwtManager`](crate::JwtManager) is built, so a bad value is a startup error and
+//! never a per-request 500.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ConfigError;
+
+/// How long a token lives: a number of seconds, or never (no `exp` claim).
+///
+/// Deserializes from an integer of seconds, `false` (never, as in the reference), or a string:
+/// `"never"`, `"false"`, `"900"`, `"15m"`, `"12h"`, `"30d"`.
+///
+/// ```
+/// use jwt_runtime::Expiry;
+/// assert_eq!("15m".parse::<Expiry>().unwrap(), Expiry::Seconds(900));
+/// assert_eq!("false".parse::<Expiry>().unwrap(), Expiry::Never);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(into = "serde_json::Value")]
+pub enum Expiry {
+    /// The token carries `exp = iat + seconds`. `Seconds(0)` means never, as `timedelta(0)` does.
+    Seconds(u64),
+    /// The token carries no `exp` claim and never expires.
+    Never,
+}
+
+impl Expiry {
+    /// A lifetime in minutes.
+    pub const fn minutes(m: u64) -> Self {
+        Expiry::Seconds(m * 60)
+    }
+
+    /// A lifetime in days.
+    pub const fn days(d: u64) -> Self {
+        Expiry::Seconds(d * 86_400)
+    }
+
+    /// The lifetime in seconds, `None` when the token never expires.
+    pub fn as_seconds(self) -> Option<u64> {
+        match self {
+            Expiry::Seconds(0) | Expiry::Never => None,
+            Expiry::Seconds(s) => Some(s),
+        }
+    }
+}
+
+impl From<std::time::Duration> for Expiry {
+    fn from(d: std::time::Duration) -> Self {
+        Expiry::Seconds(d.as_secs())
+    }
+}
+
+impl From<Expiry> for serde_json::Value {
+    fn from(e: Expiry) -> Self {
+        match e {
+            Expiry::Seconds(s) => s.into(),
+            Expiry::Never => false.into(),
+        }
+    }
+}
+
+impl std::str::FromStr for Expiry {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        match t.to_ascii_lowercase().as_str() {
+            "false" | "never" | "none" => return Ok(Expiry::Never),
+            _ => {}
+        }
+        let (digits, unit) = match t.char_indices().last() {
+            Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c.to_ascii_lowercase()),
+            _ => (t, 's'),
+        };
+        let factor = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            _ => return Err(format!("unknown unit in '{s}'")),
+        };
+        digits
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| n.checked_mul(factor))
+            .map(Expiry::Seconds)
+            .ok_or_else(|| format!("'{s}' is not a number of seconds, a duration like 15m, or false"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Expiry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct ExpiryVisitor;
+        impl Visitor<'_> for ExpiryVisitor {
+            type Value = Expiry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of seconds, false, or a duration string such as \"15m\"")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Expiry, E> {
+                Ok(Expiry::Seconds(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Expiry, E> {
+                u64::try_from(v)
+                    .map(Expiry::Seconds)
+                    .map_err(|_| E::custom("a token lifetime cannot be negative"))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Expiry, E> {
+                if v {
+                    Err(E::custom("a token lifetime of `true` means nothing; use seconds or false"))
+                } else {
+                    Ok(Expiry::Never)
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Expiry, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_any(ExpiryVisitor)
+    }
+}
+
+/// Every option of flask-jwt-extended (its 43 `JWT_*` settings) plus this port's own limits.
+///
+/// The defaults are the reference's. Options marked *(later)* are parsed and validated now and are
+/// honoured once the feature they configure lands (cookies, CSRF, JSON body: see the README's
+/// feature table).
+///
+/// ```
+/// use jwt_runtime::{JwtConfig, Expiry};
+/// let config = JwtConfig {
+///     secret_key: Some("a-long-random-secret-of-at-least-32-bytes!".into()),
+///     access_token_expires: Expiry::minutes(5),
+///     ..JwtConfig::default()
+/// };
+/// assert_eq!(config.header_type, "Bearer");
+/// ```
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    /// `JWT_ACCESS_TOKEN_EXPIRES`, default 15 minutes.
+    pub access_token_expires: Expiry,
+    /// `JWT_REFRESH_TOKEN_EXPIRES`, default 30 days.
+    pub refresh_token_expires: Expiry,
+    /// `JWT_ALGORITHM`, default `HS256`: the signing algorithm.
+    pub algorithm: String,
+    /// `JWT_DECODE_ALGORITHMS`, default `None` (= `[algorithm]`). `algorithm` is always allowed.
+    pub decode_algorithms: Option<Vec<String>>,
+    /// `JWT_SECRET_KEY`: the HMAC secret (HS256/384/512). Never logged.
+    #[serde(skip_serializing)]
+    pub secret_key: Option<String>,
+    /// `JWT_PRIVATE_KEY`: PEM private key for RS*/PS*/ES*/EdDSA signing. Never logged.
+    #[serde(skip_serializing)]
+    pub private_key: Option<String>,
+    /// `JWT_PUBLIC_KEY`: PEM public key for RS*/PS*/ES*/EdDSA verification.
+    pub public_key: Option<String>,
+    /// `JWT_TOKEN_LOCATION`, default `["headers"]`; the order is the lookup precedence.
+    pub token_location: Vec<String>,
+    /// `JWT_HEADER_NAME`, default `Authorization`.
+    pub header_name: String,
+    /// `JWT_HEADER_TYPE`, default `Bearer`; empty means the header holds the bare token.
+    pub header_type: String,
+    /// `JWT_QUERY_STRING_NAME`, default `jwt`.
+    pub query_string_name: String,
+    /// `JWT_QUERY_STRING_VALUE_PREFIX`, default empty.
+    pub query_string_value_prefix: String,
+    /// `JWT_JSON_KEY`, default `access_token` *(later)*.
+    pub json_key: String,
+    /// `JWT_REFRESH_JSON_KEY`, default `refresh_token` *(later)*.
+    pub refresh_json_key: String,
+    /// `JWT_IDENTITY_CLAIM`, default `sub`.
+    pub identity_claim: String,
+    /// `JWT_ERROR_MESSAGE_KEY`, default `msg`: the key of every default error body.
+    pub error_message_key: String,
+    /// `JWT_ENCODE_AUDIENCE`: written as `aud` into new tokens when set.
+    pub encode_audience: Option<Vec<String>>,
+    /// `JWT_DECODE_AUDIENCE`: when set, tokens must carry a matching `aud`.
+    pub decode_audience: Option<Vec<String>>,
+    /// `JWT_ENCODE_ISSUER`: written as `iss` into new tokens when set.
+    pub encode_issuer: Option<String>,
+    /// `JWT_DECODE_ISSUER`: when set, tokens must carry exactly this `iss`.
+    pub decode_issuer: Option<String>,
+    /// `JWT_DECODE_LEEWAY`, default 0 seconds; applies to exp, nbf and iat.
+    pub decode_leeway: u64,
+    /// `JWT_VERIFY_SUB`, default true: `sub` must be a string.
+    pub verify_sub: bool,
+    /// `JWT_ENCODE_NBF`, default true: new tokens carry `nbf = iat`.
+    pub encode_nbf: bool,
+    /// `JWT_ACCESS_COOKIE_NAME` *(later)*.
+    pub access_cookie_name: String,
+    /// `JWT_REFRESH_COOKIE_NAME` *(later)*.
+    pub refresh_cookie_name: String,
+    /// `JWT_ACCESS_COOKIE_PATH` *(later)*.
+    pub access_cookie_path: String,
+    /// `JWT_REFRESH_COOKIE_PATH` *(later)*.
+    pub refresh_cookie_path: String,
+    /// `JWT_COOKIE_SECURE` *(later)*.
+    pub cookie_secure: bool,
+    /// `JWT_COOKIE_DOMAIN` *(later)*.
+    pub cookie_domain: Option<String>,
+    /// `JWT_COOKIE_SAMESITE`: `None`, `Lax` or `Strict` *(later)*.
+    pub cookie_samesite: Option<String>,
+    /// `JWT_SESSION_COOKIE` *(later)*.
+    pub session_cookie: bool,
+    /// `JWT_COOKIE_CSRF_PROTECT`, default true. Decides now whether tokens carry a `csrf` claim.
+    pub cookie_csrf_protect: bool,
+    /// `JWT_CSRF_METHODS`, default POST, PUT, PATCH, DELETE *(later)*.
+    pub csrf_methods: Vec<String>,
+    /// `JWT_CSRF_IN_COOKIES` *(later)*.
+    pub csrf_in_cookies: bool,
+    /// `JWT_CSRF_CHECK_FORM` *(later)*.
+    pub csrf_check_form: bool,
+    /// `JWT_ACCESS_CSRF_COOKIE_NAME` *(later)*.
+    pub access_csrf_cookie_name: String,
+    /// `JWT_REFRESH_CSRF_COOKIE_NAME` *(later)*.
+    pub refresh_csrf_cookie_name: String,
+    /// `JWT_ACCESS_CSRF_COOKIE_PATH` *(later)*.
+    pub access_csrf_cookie_path: String,
+    /// `JWT_REFRESH_CSRF_COOKIE_PATH` *(later)*.
+    pub refresh_csrf_cookie_path: String,
+    /// `JWT_ACCESS_CSRF_HEADER_NAME` *(later)*.
+    pub access_csrf_header_name: String,
+    /// `JWT_REFRESH_CSRF_HEADER_NAME` *(later)*.
+    pub refresh_csrf_header_name: String,
+    /// `JWT_ACCESS_CSRF_FIELD_NAME` *(later)*.
+    pub access_csrf_field_name: String,
+    /// `JWT_REFRESH_CSRF_FIELD_NAME` *(later)*.
+    pub refresh_csrf_field_name: String,
+    /// `JWT_MAX_TOKEN_LENGTH` (this port), default 8192 bytes: longer tokens are refused before
+    /// any decoding work.
+    pub max_token_length: usize,
+    /// `JWT_STRICT_KEY_LENGTH` (this port), default false: when true, an HMAC secret shorter than
+    /// the hash output refuses startup instead of logging a warning.
+    pub strict_key_length: bool,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        let s = |v: &str| v.to_string();
+        JwtConfig {
+            access_token_expires: Expiry::minutes(15),
+            refresh_token_expires: Expiry::days(30),
+            algorithm: s("HS256"),
+            decode_algorithms: None,
+            secret_key: None,
+            private_key: None,
+            public_key: None,
+            token_location: vec![s("headers")],
+            header_name: s("Authorization"),
+            header_type: s("Bearer"),
+            query_string_name: s("jwt"),
+            query_string_value_prefix: String::new(),
+            json_key: s("access_token"),
+            refresh_json_key: s("refresh_token"),
+            identity_claim: s("sub"),
+            error_message_key: s("msg"),
+            encode_audience: None,
+            decode_audience: None,
+            encode_issuer: None,
+            decode_issuer: None,
+            decode_leeway: 0,
+            verify_sub: true,
+            encode_nbf: true,
+            access_cookie_name: s("access_token_cookie"),
+            refresh_cookie_name: s("refresh_token_cookie"),
+            access_cookie_path: s("/"),
+            refresh_cookie_path: s("/"),
+            cookie_secure: false,
+            cookie_domain: None,
+            cookie_samesite: None,
+            session_cookie: true,
+            cookie_csrf_protect: true,
+            csrf_methods: ["POST", "PUT", "PATCH", "DELETE"].map(s).to_vec(),
+            csrf_in_cookies: true,
+            csrf_check_form: false,
+            access_csrf_cookie_name: s("csrf_access_token"),
+            refresh_csrf_cookie_name: s("csrf_refresh_token"),
+            access_csrf_cookie_path: s("/"),
+            refresh_csrf_cookie_path: s("/"),
+            access_csrf_header_name: s("X-CSRF-TOKEN"),
+            refresh_csrf_header_name: s("X-CSRF-TOKEN"),
+            access_csrf_field_name: s("csrf_token"),
+            refresh_csrf_field_name: s("csrf_token"),
+            max_token_length: 8192,
+            strict_key_length: false,
+        }
+    }
+}
+
+/// The secret fields are redacted: a config can be logged safely.
+impl fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = shown.as_object_mut() {
+            for secret in ["secret_key", "private_key"] {
+                map.insert(secret.into(), "<redacted>".into());
+            }
+        }
+        write!(f, "JwtConfig {shown}")
+    }
+}
+
+/// Parses one environment value into a field; `Err` carries the reason.
+type EnvSetter = fn(&mut JwtConfig, &str) -> Result<(), String>;
+
+macro_rules! env_table {
+    ($( $name:literal => $field:ident : $parse:ident ),* $(,)?) => {
+        /// Every `JWT_*` environment variable [`JwtConfig::from_env`] reads, with its setter.
+        const ENV_OPTIONS: &[(&str, EnvSetter)] = &[
+            $( ($name, |c: &mut JwtConfig, v: &str| { c.$field = $parse(v)?; Ok(()) }) ),*
+        ];
+    };
+}
+
+env_table! {
+    "JWT_ACCESS_TOKEN_EXPIRES" => access_token_expires: parse_expiry,
+    "JWT_REFRESH_TOKEN_EXPIRES" => refresh_token_expires: parse_expiry,
+    "JWT_ALGORITHM" => algorithm: parse_string,
+    "JWT_DECODE_ALGORITHMS" => decode_algorithms: parse_opt_list,
+    "JWT_SECRET_KEY" => secret_key: parse_opt_string,
+    "JWT_PRIVATE_KEY" => private_key: parse_opt_string,
+    "JWT_PUBLIC_KEY" => public_key: parse_opt_string,
+    "JWT_TOKEN_LOCATION" => token_location: parse_list,
+    "JWT_HEADER_NAME" => header_name: parse_string,
+    "JWT_HEADER_TYPE" => header_type: parse_string,
+    "JWT_QUERY_STRING_NAME" => query_string_name: parse_string,
+    "JWT_QUERY_STRING_VALUE_PREFIX" => query_string_value_prefix: parse_string,
+    "JWT_JSON_KEY" => json_key: parse_string,
+    "JWT_REFRESH_JSON_KEY" => refresh_json_key: parse_string,
+    "JWT_IDENTITY_CLAIM" => identity_claim: parse_string,
+    "JWT_ERROR_MESSAGE_KEY" => error_message_key: parse_string,
+    "JWT_ENCODE_AUDIENCE" => encode_audience: parse_opt_list,
+    "JWT_DECODE_AUDIENCE" => decode_audience: parse_opt_list,
+    "JWT_ENCODE_ISSUER" => encode_issuer: parse_opt_string,
+    "JWT_DECODE_ISSUER" => decode_issuer: parse_opt_string,
+    "JWT_DECODE_LEEWAY" => decode_leeway: parse_number,
+    "JWT_VERIFY_SUB" => verify_sub: parse_bool,
+    "JWT_ENCODE_NBF" => encode_nbf: parse_bool,
+    "JWT_ACCESS_COOKIE_NAME" => access_cookie_name: parse_string,
+    "JWT_REFRESH_COOKIE_NAME" => refresh_cookie_name: parse_string,
+    "JWT_ACCESS_COOKIE_PATH" => access_cookie_path: parse_string,
+    "JWT_REFRESH_COOKIE_PATH" => refresh_cookie_path: parse_string,
+    "JWT_COOKIE_SECURE" => cookie_secure: parse_bool,
+    "JWT_COOKIE_DOMAIN" => cookie_domain: parse_opt_string,
+    "JWT_COOKIE_SAMESITE" => cookie_samesite: parse_opt_string,
+    "JWT_SESSION_COOKIE" => session_cookie: parse_bool,
+    "JWT_COOKIE_CSRF_PROTECT" => cookie_csrf_protect: parse_bool,
+    "JWT_CSRF_METHODS" => csrf_methods: parse_list,
+    "JWT_CSRF_IN_COOKIES" => csrf_in_cookies: parse_bool,
+    "JWT_CSRF_CHECK_FORM" => csrf_check_form: parse_bool,
+    "JWT_ACCESS_CSRF_COOKIE_NAME" => access_csrf_cookie_name: parse_string,
+    "JWT_REFRESH_CSRF_COOKIE_NAME" => refresh_csrf_cookie_name: parse_string,
+    "JWT_ACCESS_CSRF_COOKIE_PATH" => access_csrf_cookie_path: parse_string,
+    "JWT_REFRESH_CSRF_COOKIE_PATH" => refresh_csrf_cookie_path: parse_string,
+    "JWT_ACCESS_CSRF_HEADER_NAME" => access_csrf_header_name: parse_string,
+    "JWT_REFRESH_CSRF_HEADER_NAME" => refresh_csrf_header_name: parse_string,
+    "JWT_ACCESS_CSRF_FIELD_NAME" => access_csrf_field_name: parse_string,
+    "JWT_REFRESH_CSRF_FIELD_NAME" => refresh_csrf_field_name: parse_string,
+    "JWT_MAX_TOKEN_LENGTH" => max_token_length: parse_number,
+    "JWT_STRICT_KEY_LENGTH" => strict_key_length: parse_bool,
+}
+
+fn parse_string(v: &str) -> Result<String, String> {
+    Ok(v.to_string())
+}
+
+fn parse_opt_string(v: &str) -> Result<Option<String>, String> {
+    Ok((!v.is_empty()).then(|| v.to_string()))
+}
+
+fn parse_list(v: &str) -> Result<Vec<String>, String> {
+    Ok(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+}
+
+fn parse_opt_list(v: &str) -> Result<Option<Vec<String>>, String> {
+    parse_list(v).map(|l| (!l.is_empty()).then_some(l))
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("'{v}' is not a boolean (use true or false)")),
+    }
+}
+
+fn parse_number<N: std::str::FromStr>(v: &str) -> Result<N, String> {
+    v.trim().parse().map_err(|_| format!("'{v}' is not a non-negative integer"))
+}
+
+fn parse_expiry(v: &str) -> Result<Expiry, String> {
+    v.parse()
+}
+
+impl JwtConfig {
+    /// Reads every `JWT_*` variable that is set from the process environment over the defaults.
+    ///
+    /// Lists (`JWT_TOKEN_LOCATION`, `JWT_DECODE_ALGORITHMS`, `JWT_CSRF_METHODS`, audiences) are
+    /// comma-separated; expiries accept seconds, `15m`-style durations or `false`.
+    ///
+    /// # Errors
+    /// A value that does not parse, naming the variable.
+    ///
+    /// ```
+    /// let config = jwt_runtime::JwtConfig::from_env().unwrap();
+    /// assert_eq!(config.identity_claim, "sub");
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (handy in tests).
+    ///
+    /// ```
+    /// use jwt_runtime::{Expiry, JwtConfig};
+    /// let config = JwtConfig::from_lookup(|name| match name {
+    ///     "JWT_ACCESS_TOKEN_EXPIRES" => Some("false".into()),
+    ///     _ => None,
+    /// }).unwrap();
+    /// assert_eq!(config.access_token_expires, Expiry::Never);
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = JwtConfig::default();
+        for (name, set) in ENV_OPTIONS {
+            if let Some(value) = lookup(name) {
+                set(&mut config, &value).map_err(|why| ConfigError::new(format!("{name}: {why}")))?;
+            }
+        }
+        Ok(config)
+    }
+
+    /// Sets the HMAC secret, for the common one-liner.
+    ///
+    /// ```
+    /// let config = jwt_runtime::JwtConfig::default().with_secret("super-secret");
+    /// assert!(config.secret_key.is_some());
+    /// ```
+    pub fn with_secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret_key = Some(secret.into());
+        self
+    }
+
+    /// The `JWT_*` environment variables this config reads.
+    pub fn env_names() -> impl Iterator<Item = &'static str> {
+        ENV_OPTIONS.iter().map(|(name, _)| *name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_table_covers_all_reference_options() {
+        // 43 options of the reference plus this port's two limits.
+        assert_eq!(JwtConfig::env_names().count(), 45);
+    }
+
+    #[test]
+    fn env_values_parse_and_bad_ones_name_the_variable() {
+        let c = JwtConfig::from_lookup(|n| match n {
+            "JWT_TOKEN_LOCATION" => Some("headers, query_string".into()),
+            "JWT_DECODE_LEEWAY" => Some("10".into()),
+            "JWT_COOKIE_SECURE" => Some("TRUE".into()),
+            "JWT_REFRESH_TOKEN_EXPIRES" => Some("2h".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.token_location, ["headers", "query_string"]);
+        assert_eq!(c.decode_leeway, 10);
+        assert!(c.cookie_secure);
+        assert_eq!(c.refresh_token_expires, Expiry::Seconds(7200));
+
+        let err = JwtConfig::from_lookup(|n| (n == "JWT_VERIFY_SUB").then(|| "maybe".into()));
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "JWT_VERIFY_SUB: 'maybe' is not a boolean (use true or false)"
+        );
+        let err = JwtConfig::from_lookup(|n| (n == "JWT_ACCESS_TOKEN_EXPIRES").then(|| "true".into()));
+        assert!(err.unwrap_err().to_string().starts_with("JWT_ACCESS_TOKEN_EXPIRES:"));
+    }
+
+    #[test]
+    fn serde_reads_expiries_like_the_reference() {
+        let c: JwtConfig =
+            serde_json::from_str(r#"{"access_token_expires": false, "refresh_token_expires": 60}"#).unwrap();
+        assert_eq!(c.access_token_expires, Expiry::Never);
+        assert_eq!(c.refresh_token_expires, Expiry::Seconds(60));
+        assert!(serde_json::from_str::<JwtConfig>(r#"{"access_token_expires": true}"#).is_err());
+        assert!(serde_json::from_str::<JwtConfig>(r#"{"acess_token_expires": 1}"#).is_err());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = JwtConfig::default().with_secret("top-secret-value");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("top-secret-value"));
+        assert!(shown.contains("<redacted>"));
+    }
+}

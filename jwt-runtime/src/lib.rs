@@ -1,0 +1,62 @@
+//! # jwt-runtime: flask-jwt-extended for Poem
+//!
+//! Protect Poem handlers with attribute macros, the way Flask apps use `@jwt_required()`:
+//!
+//! ```
+//! use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
+//! use poem::{get, handler, post, web::Json, EndpointExt, Route};
+//! use serde_json::{json, Value};
+//!
+//! #[handler]
+//! async fn login(jwt: JwtManager) -> poem::Result<Json<Value>> {
+//!     let token = jwt.create_access_token("admin").await?;
+//!     Ok(Json(json!({ "access_token": token })))
+//! }
+//!
+//! #[jwt_required]
+//! #[handler]
+//! async fn protected(identity: Identity) -> Json<Value> {
+//!     Json(json!({ "logged_in_as": identity }))
+//! }
+//!
+//! let jwt = JwtManager::new(JwtConfig::from_env()?.with_secret("change-me-to-32-random-bytes!!!!"))?;
+//! let app = Route::new()
+//!     .at("/login", post(login))
+//!     .at("/protected", get(protected))
+//!     .with(jwt);
+//! # Ok::<(), jwt_runtime::ConfigError>(())
+//! ```
+//!
+//! Every status code and message is the reference's, byte for byte; see the README for the
+//! documented differences and the feature table.
+
+#![deny(missing_docs)]
+
+mod claims;
+mod config;
+mod error;
+mod extract;
+mod jose;
+mod keys;
+mod locate;
+mod manager;
+mod policy;
+mod token;
+mod verify;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use claims::{JwtClaims, ReservedClaims, RESERVED_CLAIMS};
+pub use config::{Expiry, JwtConfig};
+pub use error::{ConfigError, JwtError};
+pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
+pub use jose::JsonObject;
+pub use locate::Location;
+pub use manager::{AdditionalClaimsLoader, BoxFuture, Clock, JwtManager, JwtManagerEndpoint, SystemClock};
+pub use policy::{AdminRequired, JwtPolicy, NoPolicy};
+pub use token::{Fresh, TokenBuilder, TokenType};
+pub use verify::{verify_jwt_in_request, VerifiedJwt, VerifyOptions};
+
+pub use jwt_macros::{additional_claims, admin_required, jwt_required, JwtClaims};

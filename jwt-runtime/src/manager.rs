@@ -1,0 +1,314 @@
+//! [`JwtManager`]: validated config, keys and loaders, installed on a route tree as Poem middleware.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Once};
+
+use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody, Response};
+use serde_json::Value;
+
+use crate::config::JwtConfig;
+use crate::error::{ConfigError, JwtError};
+use crate::jose::{ClaimRules, JsonObject};
+use crate::keys::KeySet;
+use crate::locate::Location;
+use crate::token::{TokenBuilder, TokenType};
+
+/// The time source used for `iat`/`exp` when creating tokens and for every time check.
+///
+/// Tests inject a fixed clock with [`JwtManager::with_clock`]; production uses [`SystemClock`].
+pub trait Clock: Send + Sync + 'static {
+    /// Seconds since the unix epoch, with a fraction.
+    fn now(&self) -> f64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> f64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0)
+    }
+}
+
+/// Any `Fn() -> f64` is a clock.
+impl<F: Fn() -> f64 + Send + Sync + 'static> Clock for F {
+    fn now(&self) -> f64 {
+        self()
+    }
+}
+
+/// A boxed future, as loaders return them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The reference's `additional_claims_loader`: claims added to every new token.
+///
+/// Write it with `#[additional_claims]` on an `async fn(identity: &serde_json::Value) -> R`
+/// (R: a `serde_json::Map`, a `Value` object, or any map that serializes to one), or implement it
+/// by hand. Its claims go over the reserved ones; the call site's `additional_claims` go over its.
+pub trait AdditionalClaimsLoader: Send + Sync + 'static {
+    /// The claims for a token of `identity`.
+    fn load<'a>(&'a self, identity: &'a Value) -> BoxFuture<'a, Result<JsonObject, JwtError>>;
+}
+
+#[derive(Clone)]
+pub(crate) struct Inner {
+    pub(crate) config: JwtConfig,
+    pub(crate) keys: KeySet,
+    pub(crate) locations: Vec<Location>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) additional_claims: Option<Arc<dyn AdditionalClaimsLoader>>,
+}
+
+/// The heart of the runtime: config, keys and loaders, shared by every request.
+///
+/// Build it once with [`JwtManager::new`] (which validates the config), attach it to the routes
+/// with `.with(manager)`, and take it as a handler argument to create tokens. Cloning is cheap.
+///
+/// ```
+/// use jwt_runtime::{JwtConfig, JwtManager};
+/// use poem::{handler, web::Json, EndpointExt, Route, post};
+///
+/// #[handler]
+/// async fn login(jwt: JwtManager) -> poem::Result<Json<serde_json::Value>> {
+///     let token = jwt.create_access_token("admin").await?;
+///     Ok(Json(serde_json::json!({ "access_token": token })))
+/// }
+///
+/// let jwt = JwtManager::new(JwtConfig::default().with_secret("a-32-byte-or-longer-random-secret!!")).unwrap();
+/// let app = Route::new().at("/login", post(login)).with(jwt);
+/// ```
+#[derive(Clone)]
+pub struct JwtManager {
+    inner: Arc<Inner>,
+}
+
+static INSTALL_PROVIDER: Once = Once::new();
+
+/// Installs jsonwebtoken's crypto provider for the backend this crate was built with, once, so
+/// the crate's "no crypto provider" panic can never happen. A provider the application installed
+/// first is kept.
+fn install_crypto_provider() {
+    INSTALL_PROVIDER.call_once(|| {
+        #[cfg(feature = "aws_lc_rs")]
+        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+        #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
+        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+    });
+}
+
+#[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
+compile_error!("jwt-runtime needs a crypto backend: enable the `aws_lc_rs` (default) or `rust_crypto` feature");
+
+fn validate(config: &JwtConfig) -> Result<Vec<Location>, ConfigError> {
+    let non_empty = |value: &str, option: &str| {
+        if value.trim().is_empty() {
+            Err(ConfigError::new(format!("{option} cannot be empty")))
+        } else {
+            Ok(())
+        }
+    };
+    non_empty(&config.header_name, "JWT_HEADER_NAME")?;
+    poem::http::HeaderName::from_bytes(config.header_name.as_bytes()).map_err(|_| {
+        ConfigError::new(format!("JWT_HEADER_NAME: \"{}\" is not a valid header name", config.header_name))
+    })?;
+    non_empty(&config.error_message_key, "JWT_ERROR_MESSAGE_KEY")?;
+    non_empty(&config.identity_claim, "JWT_IDENTITY_CLAIM")?;
+    non_empty(&config.query_string_name, "JWT_QUERY_STRING_NAME")?;
+    if config.max_token_length == 0 {
+        return Err(ConfigError::new("JWT_MAX_TOKEN_LENGTH must be greater than 0"));
+    }
+    if config.token_location.is_empty() {
+        return Err(ConfigError::new("JWT_TOKEN_LOCATION must contain at least one location"));
+    }
+    let mut locations: Vec<Location> = Vec::new();
+    for name in &config.token_location {
+        let location: Location = name.parse()?;
+        if !location.is_available() {
+            return Err(ConfigError::new(format!(
+                "JWT_TOKEN_LOCATION: the \"{location}\" location is not available in this version yet"
+            )));
+        }
+        if !locations.contains(&location) {
+            locations.push(location);
+        }
+    }
+    for method in &config.csrf_methods {
+        poem::http::Method::from_bytes(method.as_bytes()).map_err(|_| {
+            ConfigError::new(format!("JWT_CSRF_METHODS: \"{method}\" is not an HTTP method"))
+        })?;
+    }
+    if let Some(s) = &config.cookie_samesite {
+        if !matches!(s.as_str(), "None" | "Lax" | "Strict") {
+            return Err(ConfigError::new(format!(
+                "JWT_COOKIE_SAMESITE must be \"None\", \"Lax\" or \"Strict\", got \"{s}\""
+            )));
+        }
+    }
+    Ok(locations)
+}
+
+impl JwtManager {
+    /// Validates `config`, loads the keys and installs the crypto provider.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first option that cannot work: a missing or empty secret, an
+    /// unknown algorithm, an unparsable PEM key, an unknown token location, and so on.
+    ///
+    /// ```
+    /// use jwt_runtime::{JwtConfig, JwtManager};
+    /// let mut config = JwtConfig::default().with_secret("x".repeat(32));
+    /// config.token_location = vec!["header".into()];
+    /// assert_eq!(
+    ///     JwtManager::new(config).unwrap_err().to_string(),
+    ///     "JWT_TOKEN_LOCATION can only contain \"headers\", \"cookies\", \"query_string\", or \"json\""
+    /// );
+    /// ```
+    pub fn new(config: JwtConfig) -> Result<Self, ConfigError> {
+        install_crypto_provider();
+        let locations = validate(&config)?;
+        let keys = KeySet::from_config(&config)?;
+        Ok(JwtManager {
+            inner: Arc::new(Inner {
+                config,
+                keys,
+                locations,
+                clock: Arc::new(SystemClock),
+                additional_claims: None,
+            }),
+        })
+    }
+
+    fn modify(self, f: impl FnOnce(&mut Inner)) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        f(&mut inner);
+        JwtManager { inner: Arc::new(inner) }
+    }
+
+    /// Registers the additional-claims loader (the reference's `additional_claims_loader`).
+    ///
+    pub fn additional_claims(self, loader: impl AdditionalClaimsLoader) -> Self {
+        self.modify(|inner| inner.additional_claims = Some(Arc::new(loader)))
+    }
+
+    /// Replaces the clock used for token times and checks (tests freeze time with it).
+    ///
+    /// ```
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// let jwt = jwt.with_clock(|| 1_700_000_000.0);
+    /// assert_eq!(jwt.now(), 1_700_000_000.0);
+    /// ```
+    pub fn with_clock(self, clock: impl Clock) -> Self {
+        self.modify(|inner| inner.clock = Arc::new(clock))
+    }
+
+    /// The validated configuration.
+    pub fn config(&self) -> &JwtConfig {
+        &self.inner.config
+    }
+
+    /// The current time of this manager's clock.
+    pub fn now(&self) -> f64 {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    pub(crate) fn claim_rules(&self) -> ClaimRules<'_> {
+        let config = &self.inner.config;
+        ClaimRules {
+            leeway: config.decode_leeway as f64,
+            issuer: config.decode_issuer.as_deref(),
+            audience: config.decode_audience.as_deref(),
+            verify_sub: config.verify_sub,
+            identity_claim: &config.identity_claim,
+            max_length: config.max_token_length,
+        }
+    }
+
+    /// Starts an access token for `identity` (the reference's `create_access_token`); `.await`
+    /// the builder to get the encoded token.
+    pub fn create_access_token(&self, identity: impl serde::Serialize) -> TokenBuilder {
+        TokenBuilder::new(self.clone(), TokenType::Access, identity)
+    }
+
+    /// Starts a refresh token for `identity` (the reference's `create_refresh_token`).
+    pub fn create_refresh_token(&self, identity: impl serde::Serialize) -> TokenBuilder {
+        TokenBuilder::new(self.clone(), TokenType::Refresh, identity)
+    }
+
+    /// Fully verifies a token outside a request (the reference's `decode_token`): signature,
+    /// algorithm, exp/nbf/iat, aud/iss when configured, `sub` type and the identity claim.
+    /// No type, freshness or revocation checks.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// let token = jwt.create_access_token("alice").await.unwrap();
+    /// let claims = jwt.decode_token(&token).unwrap();
+    /// assert_eq!(claims["sub"], "alice");
+    /// assert_eq!(jwt.decode_token("xxx").unwrap_err().to_string(), "Not enough segments");
+    /// # }
+    /// ```
+    pub fn decode_token(&self, token: &str) -> Result<JsonObject, JwtError> {
+        crate::jose::decode(token, &self.inner.keys, &self.claim_rules(), self.now()).map(|d| d.claims)
+    }
+
+    /// The response for `error` under this config: `{"<JWT_ERROR_MESSAGE_KEY>": "<message>"}`.
+    pub fn error_response(&self, error: &JwtError) -> Response {
+        error.to_response(&self.inner.config.error_message_key)
+    }
+
+    /// The manager a request was routed through, if any.
+    pub fn from_request_extensions(req: &Request) -> Result<JwtManager, JwtError> {
+        req.extensions().get::<JwtManager>().cloned().ok_or_else(|| {
+            tracing::error!(target: "jwt_runtime", "a protected route was reached without the JwtManager middleware");
+            JwtError::Misconfigured(
+                "JwtManager is not installed: add `.with(jwt_manager)` to the route tree".into(),
+            )
+        })
+    }
+}
+
+impl std::fmt::Debug for JwtManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtManager").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+/// Handlers take the manager as an argument to create tokens.
+impl<'a> FromRequest<'a> for JwtManager {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        JwtManager::from_request_extensions(req)
+            .map_err(|e| poem::Error::from_response(e.to_response("msg")))
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for JwtManager {
+    type Output = JwtManagerEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        JwtManagerEndpoint { manager: self.clone(), inner: ep }
+    }
+}
+
+/// The endpoint [`JwtManager`] wraps routes in: it makes the manager reachable from every request.
+pub struct JwtManagerEndpoint<E> {
+    manager: JwtManager,
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for JwtManagerEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
+        req.extensions_mut().insert(self.manager.clone());
+        self.inner.call(req).await
+    }
+}

@@ -1,0 +1,254 @@
+//! The request pipeline (DESIGN.md steps 0-8), one function every protected route goes through.
+
+use std::sync::Arc;
+
+use poem::http::Method;
+use poem::Request;
+use serde_json::Value;
+
+use crate::error::JwtError;
+use crate::jose::JsonObject;
+use crate::locate::{locate, Location};
+use crate::manager::JwtManager;
+
+/// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
+///
+/// `#[jwt_required(...)]` builds one of these at compile time; custom policies build their own.
+///
+/// ```
+/// use jwt_runtime::{Location, VerifyOptions};
+/// const ADMIN_API: VerifyOptions = VerifyOptions::new().fresh().locations(&[Location::Headers]);
+/// assert!(ADMIN_API.is_fresh() && !ADMIN_API.is_optional());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    optional: bool,
+    fresh: bool,
+    refresh: bool,
+    verify_type: bool,
+    skip_revocation_check: bool,
+    locations: Option<&'static [Location]>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl VerifyOptions {
+    /// A required access token from the configured locations.
+    pub const fn new() -> Self {
+        VerifyOptions {
+            optional: false,
+            fresh: false,
+            refresh: false,
+            verify_type: true,
+            skip_revocation_check: false,
+            locations: None,
+        }
+    }
+
+    /// A missing token is allowed: the request continues anonymously. Bad tokens still fail.
+    pub const fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// The token must be fresh (`fresh: true`, or a `fresh` timestamp not yet passed).
+    pub const fn fresh(mut self) -> Self {
+        self.fresh = true;
+        self
+    }
+
+    /// Only refresh tokens are accepted.
+    pub const fn refresh(mut self) -> Self {
+        self.refresh = true;
+        self
+    }
+
+    /// Whether the token type is checked (default true).
+    pub const fn verify_type(mut self, verify: bool) -> Self {
+        self.verify_type = verify;
+        self
+    }
+
+    /// Skips the revocation check (honoured once a blocklist is registered).
+    pub const fn skip_revocation_check(mut self) -> Self {
+        self.skip_revocation_check = true;
+        self
+    }
+
+    /// Overrides `JWT_TOKEN_LOCATION` for this route; the order is the precedence.
+    pub const fn locations(mut self, locations: &'static [Location]) -> Self {
+        self.locations = Some(locations);
+        self
+    }
+
+    /// Whether a missing token is allowed.
+    pub const fn is_optional(&self) -> bool {
+        self.optional
+    }
+
+    /// Whether a fresh token is required.
+    pub const fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+}
+
+/// A token that passed every check, with where it was found. Stored in the request extensions
+/// for the handler's extractors.
+#[derive(Debug, Clone)]
+pub struct VerifiedJwt {
+    header: JsonObject,
+    claims: JsonObject,
+    location: Location,
+    identity: Value,
+}
+
+impl VerifiedJwt {
+    /// The JOSE header (`alg`, `typ`, ...).
+    pub fn header(&self) -> &JsonObject {
+        &self.header
+    }
+
+    /// Every claim of the payload.
+    pub fn claims(&self) -> &JsonObject {
+        &self.claims
+    }
+
+    /// Where the token was found.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    /// The identity claim (`JWT_IDENTITY_CLAIM`, `sub` by default).
+    pub fn identity(&self) -> &Value {
+        &self.identity
+    }
+
+    /// The `type` claim, `access` when absent (as the reference).
+    pub fn token_type(&self) -> &str {
+        self.claims.get("type").and_then(Value::as_str).unwrap_or("access")
+    }
+
+    /// The `jti` claim.
+    pub fn jti(&self) -> Option<&str> {
+        self.claims.get("jti").and_then(Value::as_str)
+    }
+}
+
+fn is_fresh(claims: &JsonObject, now: f64) -> bool {
+    match claims.get("fresh") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|until| until >= now),
+        _ => false,
+    }
+}
+
+/// Steps 1-6 for a request whose method is not OPTIONS. `Ok(None)`: optional route, no token.
+async fn run_pipeline(
+    manager: &JwtManager,
+    req: &Request,
+    options: &VerifyOptions,
+) -> Result<Option<VerifiedJwt>, JwtError> {
+    let inner = manager.inner();
+    let locations = options.locations.unwrap_or(&inner.locations);
+    let (token, location) = match locate(req, &inner.config, locations)? {
+        Ok(found) => found,
+        Err(_) if options.optional => return Ok(None),
+        Err(missing) => return Err(JwtError::NoAuthorization(missing.into())),
+    };
+    let now = manager.now();
+    let decoded = crate::jose::decode(&token, &inner.keys, &manager.claim_rules(), now)?;
+    let token_type = decoded.claims.get("type").and_then(Value::as_str).unwrap_or("access");
+    if options.verify_type {
+        if options.refresh && token_type != "refresh" {
+            return Err(JwtError::invalid("Only refresh tokens are allowed"));
+        }
+        if !options.refresh && token_type == "refresh" {
+            return Err(JwtError::invalid("Only non-refresh tokens are allowed"));
+        }
+    }
+    if options.fresh && !is_fresh(&decoded.claims, now) {
+        return Err(JwtError::FreshRequired);
+    }
+    let identity = decoded.claims.get(&inner.config.identity_claim).cloned().unwrap_or_default();
+    Ok(Some(VerifiedJwt { header: decoded.header, claims: decoded.claims, location, identity }))
+}
+
+/// The reference's `verify_jwt_in_request`: runs the pipeline under `options`, stores the verified
+/// token in the request for the extractors, and returns it. `Ok(None)` for OPTIONS requests
+/// (CORS preflight passes unauthenticated) and for an optional route without a token.
+///
+/// This is the building block for custom policies:
+///
+/// ```
+/// use jwt_runtime::{verify_jwt_in_request, JwtManager, VerifyOptions};
+/// use poem::{Endpoint, EndpointExt, IntoResponse, Request, http::StatusCode};
+///
+/// async fn editors_only<E: Endpoint>(next: E, mut req: Request) -> poem::Result<poem::Response> {
+///     let token = verify_jwt_in_request(&mut req, &VerifyOptions::new()).await?;
+///     if token.is_some_and(|t| t.claims().get("role").and_then(|r| r.as_str()) != Some("editor")) {
+///         return Err(poem::Error::from_status(StatusCode::FORBIDDEN));
+///     }
+///     Ok(next.call(req).await?.into_response())
+/// }
+/// ```
+///
+/// # Errors
+/// The reference's response for the first check that fails, shaped by the manager's config.
+pub async fn verify_jwt_in_request(
+    req: &mut Request,
+    options: &VerifyOptions,
+) -> poem::Result<Option<Arc<VerifiedJwt>>> {
+    let manager = JwtManager::from_request_extensions(req)
+        .map_err(|e| poem::Error::from_response(e.to_response("msg")))?;
+    verify_with(&manager, req, options)
+        .await
+        .map_err(|e| poem::Error::from_response(manager.error_response(&e)))
+}
+
+/// The pipeline with its tracing events; the verified token goes into the request extensions.
+pub(crate) async fn verify_with(
+    manager: &JwtManager,
+    req: &mut Request,
+    options: &VerifyOptions,
+) -> Result<Option<Arc<VerifiedJwt>>, JwtError> {
+    if req.method() == Method::OPTIONS {
+        tracing::debug!(target: "jwt_runtime", path = %req.uri().path(), "OPTIONS request passes without a token");
+        return Ok(None);
+    }
+    match run_pipeline(manager, req, options).await {
+        Ok(Some(token)) => {
+            tracing::debug!(
+                target: "jwt_runtime",
+                path = %req.uri().path(),
+                location = token.location.as_str(),
+                token_type = token.token_type(),
+                jti = token.jti().unwrap_or_default(),
+                "jwt accepted"
+            );
+            let token = Arc::new(token);
+            req.extensions_mut().insert(token.clone());
+            Ok(Some(token))
+        }
+        Ok(None) => {
+            tracing::debug!(target: "jwt_runtime", path = %req.uri().path(), "no jwt; optional route continues anonymously");
+            Ok(None)
+        }
+        Err(error) => {
+            log_rejection(req, &error);
+            Err(error)
+        }
+    }
+}
+
+pub(crate) fn log_rejection(req: &Request, error: &JwtError) {
+    let status = error.status().as_u16();
+    if status >= 500 {
+        tracing::error!(target: "jwt_runtime", path = %req.uri().path(), kind = error.kind(), status, reason = error.message(), "jwt check failed");
+    } else {
+        tracing::info!(target: "jwt_runtime", path = %req.uri().path(), kind = error.kind(), status, reason = error.message(), "jwt rejected");
+    }
+}
