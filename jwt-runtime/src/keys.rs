@@ -107,6 +107,7 @@ fn decoding_key(config: &JwtConfig, name: &str, alg: Algorithm) -> Result<Decodi
 impl KeySet {
     pub(crate) fn from_config(config: &JwtConfig) -> Result<Self, ConfigError> {
         let algorithm = parse_algorithm("JWT_ALGORITHM", &config.algorithm)?;
+        let encoding = encoding_key(config, &config.algorithm, algorithm)?;
         // As the reference: the decode list defaults to [JWT_ALGORITHM], and JWT_ALGORITHM is
         // always allowed.
         let mut names: Vec<String> = config.decode_algorithms.clone().unwrap_or_default();
@@ -124,7 +125,7 @@ impl KeySet {
         }
         Ok(KeySet {
             algorithm,
-            encoding: encoding_key(config, &config.algorithm, algorithm)?,
+            encoding,
             algorithm_name: config.algorithm.clone(),
             decoding,
         })

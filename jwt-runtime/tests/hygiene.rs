@@ -1,0 +1,68 @@
+//! The macros' output names nothing from the caller's scope: it compiles without the prelude and
+//! with `Result`, `Option`, `Box`, `Send`, `String` and `serde_json` shadowed.
+
+#[no_implicit_prelude]
+mod hygienic {
+    #![allow(dead_code)]
+    type Result = ();
+    type Option = ();
+    type Box = ();
+    type Send = ();
+    struct String;
+    // poem's own `#[handler]` names `poem::...` and `std::...` relatively: bring just those two.
+    use ::poem;
+    use ::std;
+    mod serde_json {}
+
+    #[::jwt_runtime::jwt_required(fresh, locations = "headers")]
+    #[::poem::handler]
+    pub async fn fresh_only(identity: ::jwt_runtime::Identity) -> ::std::string::String {
+        ::std::format!("{identity}")
+    }
+
+    #[::jwt_runtime::admin_required]
+    #[::poem::handler]
+    pub async fn admin() -> &'static str {
+        "admin"
+    }
+
+    #[::jwt_runtime::jwt_required(optional)]
+    #[::poem::handler]
+    pub async fn maybe(jwt: ::std::option::Option<::jwt_runtime::Jwt<Claims>>) -> &'static str {
+        if jwt.is_some() { "some" } else { "none" }
+    }
+
+    #[derive(::serde::Deserialize, ::jwt_runtime::JwtClaims)]
+    pub struct Claims {
+        pub foo: bool,
+    }
+
+    #[::jwt_runtime::additional_claims]
+    pub async fn extra(_identity: &::serde_json_crate::Value) -> ::serde_json_crate::Value {
+        let mut claims = ::serde_json_crate::Map::new();
+        claims.insert(<::std::string::String as ::std::convert::From<&str>>::from("foo"), ::serde_json_crate::Value::Bool(true));
+        ::serde_json_crate::Value::Object(claims)
+    }
+}
+
+extern crate serde_json as serde_json_crate;
+
+#[tokio::test]
+async fn hygienic_handlers_work() {
+    use poem::{get, EndpointExt, Route};
+    let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32)))
+        .unwrap()
+        .additional_claims(hygienic::extra);
+    let token = jwt.create_access_token("alice").fresh(true).await.unwrap();
+    let app = Route::new()
+        .at("/fresh", get(hygienic::fresh_only))
+        .at("/admin", get(hygienic::admin))
+        .at("/maybe", get(hygienic::maybe))
+        .with(jwt);
+    let cli = poem::test::TestClient::new(app);
+    let auth = format!("Bearer {token}");
+    cli.get("/fresh").header("Authorization", &auth).send().await.assert_text("alice").await;
+    cli.get("/maybe").header("Authorization", &auth).send().await.assert_text("some").await;
+    cli.get("/maybe").send().await.assert_text("none").await;
+    cli.get("/admin").header("Authorization", &auth).send().await.assert_status(poem::http::StatusCode::FORBIDDEN);
+}

@@ -1,0 +1,4 @@
+#[derive(serde::Deserialize, jwt_runtime::JwtClaims)]
+struct MyClaims(String);
+
+fn main() {}

@@ -1,0 +1,72 @@
+//! Shared by the behaviour tests: a manager on a frozen clock, raw token minting, a TestClient.
+#![allow(dead_code)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jwt_runtime::{JwtConfig, JwtManager};
+use poem::test::{TestClient, TestResponse};
+use poem::{Endpoint, EndpointExt};
+use serde_json::{json, Value};
+
+/// The frozen "now" of every test manager.
+pub const NOW: i64 = 1_800_000_000;
+/// A 32-byte HS256 secret.
+pub const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+pub fn config() -> JwtConfig {
+    JwtConfig::default().with_secret(SECRET)
+}
+
+pub fn manager(config: JwtConfig) -> JwtManager {
+    JwtManager::new(config).expect("valid test config").with_clock(|| NOW as f64)
+}
+
+pub fn client(app: impl Endpoint + 'static, config: JwtConfig) -> TestClient<impl Endpoint> {
+    TestClient::new(app.with(manager(config)))
+}
+
+/// Signs `claims` with `header` and `secret` by hand (HS256 unless the header says otherwise).
+pub fn sign(header: Value, claims: Value, secret: &str) -> String {
+    let alg: jsonwebtoken::Algorithm = header["alg"].as_str().unwrap_or("HS256").parse().expect("alg");
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &key, alg).expect("sign");
+    format!("{input}.{sig}")
+}
+
+/// A valid access token payload for `sub`, at `NOW`, expiring in 15 minutes.
+pub fn claims(sub: &str) -> Value {
+    json!({"fresh": false, "iat": NOW, "jti": "j-1", "type": "access", "sub": sub, "nbf": NOW, "exp": NOW + 900})
+}
+
+/// `claims(sub)` with `changes` applied (a `null` value removes the claim).
+pub fn claims_with(sub: &str, changes: Value) -> Value {
+    let mut c = claims(sub);
+    for (k, v) in changes.as_object().expect("object").clone() {
+        if v.is_null() {
+            c.as_object_mut().unwrap().remove(&k);
+        } else {
+            c[k] = v;
+        }
+    }
+    c
+}
+
+pub fn hs256(claims: Value) -> String {
+    sign(json!({"alg": "HS256", "typ": "JWT"}), claims, SECRET)
+}
+
+pub fn bearer(token: &str) -> String {
+    format!("Bearer {token}")
+}
+
+/// Asserts status and the exact default body `{"msg":"..."}\n`.
+pub async fn assert_msg(resp: TestResponse, status: u16, msg: &str) {
+    resp.assert_status(poem::http::StatusCode::from_u16(status).unwrap());
+    resp.assert_content_type("application/json");
+    resp.assert_text(format!("{}\n", json!({ "msg": msg }))).await;
+}
