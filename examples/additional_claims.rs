@@ -48,7 +48,10 @@ async fn protected(jwt: Jwt<ExampleClaims>) -> Json<Value> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let jwt = JwtManager::new(common::config())?.additional_claims(add_claims_to_access_token);
-    let app = Route::new().at("/login", post(login)).at("/protected", get(protected)).with(jwt);
+    let app = Route::new()
+        .at("/login", post(login))
+        .at("/protected", get(protected))
+        .with(jwt);
     common::serve(app).await?;
     Ok(())
 }

@@ -26,7 +26,10 @@ async fn protected() -> Json<Value> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let jwt = JwtManager::new(common::config())?;
-    let app = Route::new().at("/login", post(login)).at("/protected", get(protected)).with(jwt);
+    let app = Route::new()
+        .at("/login", post(login))
+        .at("/protected", get(protected))
+        .with(jwt);
     common::serve(app).await?;
     Ok(())
 }

@@ -31,7 +31,10 @@ async fn protected(identity: Identity) -> Json<serde_json::Value> {
 
 /// The example's routes under `jwt`.
 fn app(jwt: JwtManager) -> impl poem::Endpoint {
-    Route::new().at("/login", post(login)).at("/protected", get(protected)).with(jwt)
+    Route::new()
+        .at("/login", post(login))
+        .at("/protected", get(protected))
+        .with(jwt)
 }
 
 #[tokio::main]

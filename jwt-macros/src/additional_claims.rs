@@ -10,14 +10,20 @@ use crate::paths;
 
 fn check(item: &ItemFn) -> syn::Result<()> {
     if !item.sig.generics.params.is_empty() {
-        return Err(syn::Error::new(item.sig.generics.span(), "an `#[additional_claims]` loader cannot be generic"));
+        return Err(syn::Error::new(
+            item.sig.generics.span(),
+            "an `#[additional_claims]` loader cannot be generic",
+        ));
     }
     let mut inputs = item.sig.inputs.iter();
     let wrong = "an `#[additional_claims]` loader takes one argument, the identity: `identity: &serde_json::Value`";
     match (inputs.next(), inputs.next()) {
         (Some(FnArg::Typed(arg)), None) => {
             if !matches!(*arg.ty, Type::Reference(_)) {
-                return Err(syn::Error::new(arg.ty.span(), "the identity argument must be `&serde_json::Value`"));
+                return Err(syn::Error::new(
+                    arg.ty.span(),
+                    "the identity argument must be `&serde_json::Value`",
+                ));
             }
         }
         (Some(extra), Some(_)) => return Err(syn::Error::new(extra.span(), wrong)),
@@ -38,13 +44,17 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
-            let err = syn::Error::new(proc_macro2::Span::call_site(), "`#[additional_claims]` applies to a function")
-                .into_compile_error();
+            let err = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "`#[additional_claims]` applies to a function",
+            )
+            .into_compile_error();
             return quote!(#err #item);
         }
     };
     if !args.is_empty() {
-        let err = syn::Error::new(args.span(), "`#[additional_claims]` takes no arguments").into_compile_error();
+        let err = syn::Error::new(args.span(), "`#[additional_claims]` takes no arguments")
+            .into_compile_error();
         return quote!(#err #item_fn);
     }
     if let Err(e) = check(&item_fn) {
@@ -54,10 +64,15 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let private = paths::private();
     let ident = item_fn.sig.ident.clone();
     let vis = std::mem::replace(&mut item_fn.vis, syn::Visibility::Inherited);
-    let (docs, rest): (Vec<_>, Vec<_>) = item_fn.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
+    let (docs, rest): (Vec<_>, Vec<_>) = item_fn
+        .attrs
+        .drain(..)
+        .partition(|a| a.path().is_ident("doc"));
     item_fn.attrs = rest;
     let awaited = item_fn.sig.asyncness.map(|_| quote!(.await));
-    let ReturnType::Type(_, ret) = &item_fn.sig.output else { unreachable!("checked above") };
+    let ReturnType::Type(_, ret) = &item_fn.sig.output else {
+        unreachable!("checked above")
+    };
     let convert = quote_spanned!(ret.span()=> #private::IntoClaims::into_claims(__jwt_claims));
     quote! {
         #(#docs)*

@@ -32,7 +32,12 @@ pub struct Grammar {
     pub keys: &'static [&'static str],
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta, name: &str) -> syn::Result<()> {
+fn set_once<T>(
+    slot: &mut Option<T>,
+    value: T,
+    meta: &ParseNestedMeta,
+    name: &str,
+) -> syn::Result<()> {
     if slot.is_some() {
         return Err(meta.error(format!("duplicate `{name}` argument")));
     }
@@ -42,7 +47,9 @@ fn set_once<T>(slot: &mut Option<T>, value: T, meta: &ParseNestedMeta, name: &st
 
 fn flag(meta: &ParseNestedMeta, name: &str) -> syn::Result<Span> {
     if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-        return Err(meta.error(format!("`{name}` is a flag: write `{name}` without a value")));
+        return Err(meta.error(format!(
+            "`{name}` is a flag: write `{name}` without a value"
+        )));
     }
     Ok(meta.path.segments[0].ident.span())
 }
@@ -73,7 +80,10 @@ fn parse_locations(lit: &LitStr) -> syn::Result<Vec<String>> {
             ));
         }
         if names.iter().any(|n| n == name) {
-            return Err(syn::Error::new(lit.span(), format!("token location `{name}` is listed twice")));
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("token location `{name}` is listed twice"),
+            ));
         }
         names.push(name.to_string());
     }
@@ -84,9 +94,17 @@ fn parse_locations(lit: &LitStr) -> syn::Result<Vec<String>> {
 }
 
 fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) -> syn::Result<()> {
-    let name = meta.path.get_ident().map(|i| i.to_string()).unwrap_or_default();
+    let name = meta
+        .path
+        .get_ident()
+        .map(|i| i.to_string())
+        .unwrap_or_default();
     if !grammar.keys.contains(&name.as_str()) {
-        let shown = if name.is_empty() { "this".to_string() } else { format!("`{name}`") };
+        let shown = if name.is_empty() {
+            "this".to_string()
+        } else {
+            format!("`{name}`")
+        };
         let expected: Vec<String> = grammar.keys.iter().map(|k| format!("`{k}`")).collect();
         let hint = closest(&name, grammar.keys)
             .map(|c| format!("; did you mean `{c}`?"))
@@ -101,9 +119,12 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
         "optional" => set_once(&mut args.optional, flag(&meta, &name)?, &meta, &name),
         "fresh" => set_once(&mut args.fresh, flag(&meta, &name)?, &meta, &name),
         "refresh" => set_once(&mut args.refresh, flag(&meta, &name)?, &meta, &name),
-        "skip_revocation_check" => {
-            set_once(&mut args.skip_revocation_check, flag(&meta, &name)?, &meta, &name)
-        }
+        "skip_revocation_check" => set_once(
+            &mut args.skip_revocation_check,
+            flag(&meta, &name)?,
+            &meta,
+            &name,
+        ),
         "verify_type" => {
             let value: LitBool = meta.value()?.parse()?;
             set_once(&mut args.verify_type, value, &meta, &name)
@@ -154,17 +175,33 @@ mod tests {
 
     const G: Grammar = Grammar {
         macro_name: "jwt_required",
-        keys: &["optional", "fresh", "refresh", "locations", "verify_type", "skip_revocation_check", "policy"],
+        keys: &[
+            "optional",
+            "fresh",
+            "refresh",
+            "locations",
+            "verify_type",
+            "skip_revocation_check",
+            "policy",
+        ],
     };
 
     fn err(tokens: TokenStream) -> String {
-        parse(tokens, &G).err().map(|e| e.to_string()).unwrap_or_default()
+        parse(tokens, &G)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
     }
 
     #[test]
     fn accepts_every_argument() {
         let a = parse(
-            quote!(optional, locations = "headers, query_string", verify_type = false, skip_revocation_check),
+            quote!(
+                optional,
+                locations = "headers, query_string",
+                verify_type = false,
+                skip_revocation_check
+            ),
             &G,
         )
         .unwrap();
@@ -180,6 +217,9 @@ mod tests {
         assert!(err(quote!(fresh, refresh)).starts_with("`fresh` cannot be combined"));
         assert!(err(quote!(locations = "header")).contains("did you mean `headers`?"));
         assert_eq!(err(quote!(locations = "")), "`locations` cannot be empty");
-        assert_eq!(err(quote!(fresh = true)), "`fresh` is a flag: write `fresh` without a value");
+        assert_eq!(
+            err(quote!(fresh = true)),
+            "`fresh` is a flag: write `fresh` without a value"
+        );
     }
 }

@@ -8,11 +8,16 @@ use syn::{Data, DeriveInput, Fields, LitStr};
 use crate::paths;
 
 /// The claims the runtime writes itself (kept equal to `jwt_runtime::RESERVED_CLAIMS`).
-const RESERVED: &[&str] = &["fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp"];
+const RESERVED: &[&str] = &[
+    "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp",
+];
 
 /// The name serde reads a field under, and whether serde reads it at all.
 fn serde_name(field: &syn::Field) -> syn::Result<Option<String>> {
-    let mut name = field.ident.as_ref().map(|i| i.to_string().trim_start_matches("r#").to_string());
+    let mut name = field
+        .ident
+        .as_ref()
+        .map(|i| i.to_string().trim_start_matches("r#").to_string());
     for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("rename") {
@@ -28,7 +33,10 @@ fn serde_name(field: &syn::Field) -> syn::Result<Option<String>> {
                         Ok(())
                     })?;
                 }
-            } else if meta.path.is_ident("skip") || meta.path.is_ident("skip_deserializing") || meta.path.is_ident("flatten") {
+            } else if meta.path.is_ident("skip")
+                || meta.path.is_ident("skip_deserializing")
+                || meta.path.is_ident("flatten")
+            {
                 name = None;
             } else if meta.input.peek(syn::Token![=]) {
                 meta.value()?.parse::<syn::Expr>()?;

@@ -12,7 +12,10 @@ const TOKEN_PARAMS: &[&str] = &["Identity", "Jwt", "JwtHeader", "TokenLocation"]
 
 /// `true` for `handler`, `poem::handler`, `::poem::handler`.
 fn is_handler_attr(attr: &Attribute) -> bool {
-    attr.path().segments.last().is_some_and(|s| s.ident == "handler")
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "handler")
 }
 
 fn is_oai_attr(attr: &Attribute) -> bool {
@@ -21,9 +24,11 @@ fn is_oai_attr(attr: &Attribute) -> bool {
 
 fn last_segment_name(ty: &Type) -> Option<(String, &PathArguments)> {
     match ty {
-        Type::Path(p) if p.qself.is_none() => {
-            p.path.segments.last().map(|s| (s.ident.to_string(), &s.arguments))
-        }
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .map(|s| (s.ident.to_string(), &s.arguments)),
         Type::Group(g) => last_segment_name(&g.elem),
         Type::Paren(p) => last_segment_name(&p.elem),
         _ => None,
@@ -100,7 +105,10 @@ pub fn analyze(
     let mut errors: Option<syn::Error> = None;
     for input in item.sig.inputs.iter_mut() {
         let FnArg::Typed(arg) = input else {
-            return Err(syn::Error::new(input.span(), "a handler cannot take `self`"));
+            return Err(syn::Error::new(
+                input.span(),
+                "a handler cannot take `self`",
+            ));
         };
         let kind = classify(&arg.ty);
         if kind == TokenParam::No {

@@ -18,7 +18,15 @@ pub enum Macro {
 
 const JWT_REQUIRED: Grammar = Grammar {
     macro_name: "jwt_required",
-    keys: &["optional", "fresh", "refresh", "locations", "verify_type", "skip_revocation_check", "policy"],
+    keys: &[
+        "optional",
+        "fresh",
+        "refresh",
+        "locations",
+        "verify_type",
+        "skip_revocation_check",
+        "policy",
+    ],
 };
 
 const ADMIN_REQUIRED: Grammar = Grammar {

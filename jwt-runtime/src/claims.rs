@@ -8,8 +8,9 @@ use crate::verify::VerifiedJwt;
 
 /// Claim names the library writes itself. A typed claims struct cannot declare a field with one
 /// of these names (the derive refuses it at compile time): read them from [`ReservedClaims`].
-pub const RESERVED_CLAIMS: &[&str] =
-    &["fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp"];
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp",
+];
 
 /// A user's claims type, readable from a verified token with `Jwt<Self>`.
 ///
@@ -49,7 +50,9 @@ impl JwtClaims for JsonObject {
 }
 
 /// Reads a derived claims type through serde; used by the derive.
-pub fn deserialize_claims<C: serde::de::DeserializeOwned>(claims: &JsonObject) -> Result<C, String> {
+pub fn deserialize_claims<C: serde::de::DeserializeOwned>(
+    claims: &JsonObject,
+) -> Result<C, String> {
     C::deserialize(claims).map_err(|e| e.to_string())
 }
 

@@ -92,7 +92,9 @@ impl std::str::FromStr for Expiry {
             .ok()
             .and_then(|n| n.checked_mul(factor))
             .map(Expiry::Seconds)
-            .ok_or_else(|| format!("'{s}' is not a number of seconds, a duration like 15m, or false"))
+            .ok_or_else(|| {
+                format!("'{s}' is not a number of seconds, a duration like 15m, or false")
+            })
     }
 }
 
@@ -114,7 +116,9 @@ impl<'de> Deserialize<'de> for Expiry {
             }
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Expiry, E> {
                 if v {
-                    Err(E::custom("a token lifetime of `true` means nothing; use seconds or false"))
+                    Err(E::custom(
+                        "a token lifetime of `true` means nothing; use seconds or false",
+                    ))
                 } else {
                     Ok(Expiry::Never)
                 }
@@ -376,7 +380,11 @@ fn parse_opt_string(v: &str) -> Result<Option<String>, String> {
 }
 
 fn parse_list(v: &str) -> Result<Vec<String>, String> {
-    Ok(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+    Ok(v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 fn parse_opt_list(v: &str) -> Result<Option<Vec<String>>, String> {
@@ -392,7 +400,9 @@ fn parse_bool(v: &str) -> Result<bool, String> {
 }
 
 fn parse_number<N: std::str::FromStr>(v: &str) -> Result<N, String> {
-    v.trim().parse().map_err(|_| format!("'{v}' is not a non-negative integer"))
+    v.trim()
+        .parse()
+        .map_err(|_| format!("'{v}' is not a non-negative integer"))
 }
 
 fn parse_expiry(v: &str) -> Result<Expiry, String> {
@@ -430,7 +440,8 @@ impl JwtConfig {
         let mut config = JwtConfig::default();
         for (name, set) in ENV_OPTIONS {
             if let Some(value) = lookup(name) {
-                set(&mut config, &value).map_err(|why| ConfigError::new(format!("{name}: {why}")))?;
+                set(&mut config, &value)
+                    .map_err(|why| ConfigError::new(format!("{name}: {why}")))?;
             }
         }
         Ok(config)
@@ -483,14 +494,19 @@ mod tests {
             err.unwrap_err().to_string(),
             "JWT_VERIFY_SUB: 'maybe' is not a boolean (use true or false)"
         );
-        let err = JwtConfig::from_lookup(|n| (n == "JWT_ACCESS_TOKEN_EXPIRES").then(|| "true".into()));
-        assert!(err.unwrap_err().to_string().starts_with("JWT_ACCESS_TOKEN_EXPIRES:"));
+        let err =
+            JwtConfig::from_lookup(|n| (n == "JWT_ACCESS_TOKEN_EXPIRES").then(|| "true".into()));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .starts_with("JWT_ACCESS_TOKEN_EXPIRES:"));
     }
 
     #[test]
     fn serde_reads_expiries_like_the_reference() {
         let c: JwtConfig =
-            serde_json::from_str(r#"{"access_token_expires": false, "refresh_token_expires": 60}"#).unwrap();
+            serde_json::from_str(r#"{"access_token_expires": false, "refresh_token_expires": 60}"#)
+                .unwrap();
         assert_eq!(c.access_token_expires, Expiry::Never);
         assert_eq!(c.refresh_token_expires, Expiry::Seconds(60));
         assert!(serde_json::from_str::<JwtConfig>(r#"{"access_token_expires": true}"#).is_err());

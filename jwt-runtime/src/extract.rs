@@ -204,7 +204,10 @@ impl<C: JwtClaims> FromVerifiedJwt for Jwt<C> {
                 .unwrap_or_else(|_| "msg".into());
             poem::Error::from_response(error.to_response(&key))
         })?;
-        Ok(Jwt { claims, token: token.clone() })
+        Ok(Jwt {
+            claims,
+            token: token.clone(),
+        })
     }
 }
 

@@ -67,9 +67,9 @@ impl<'de> serde::Deserialize<'de> for StrictObject {
 fn parse_object(bytes: &[u8], what: &str) -> Result<JsonObject, JwtError> {
     match serde_json::from_slice::<StrictObject>(bytes) {
         Ok(StrictObject(map)) => Ok(map),
-        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => Err(JwtError::invalid(
-            format!("Invalid {what} string: must be a json object"),
-        )),
+        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => Err(
+            JwtError::invalid(format!("Invalid {what} string: must be a json object")),
+        ),
         Err(e) => Err(JwtError::invalid(format!("Invalid {what} string: {e}"))),
     }
 }
@@ -87,7 +87,9 @@ const REFUSED_HEADER_PARAMS: &[&str] = &["b64", "zip", "enc"];
 fn check_header(header: &JsonObject) -> Result<(), JwtError> {
     if let Some(kid) = header.get("kid") {
         if !kid.is_string() {
-            return Err(JwtError::invalid("Key ID header parameter must be a string"));
+            return Err(JwtError::invalid(
+                "Key ID header parameter must be a string",
+            ));
         }
     }
     if let Some(crit) = header.get("crit") {
@@ -100,10 +102,19 @@ fn check_header(header: &JsonObject) -> Result<(), JwtError> {
             None => "Invalid 'crit' header parameter".to_string(),
         }));
     }
-    if let Some(p) = REFUSED_HEADER_PARAMS.iter().find(|p| header.contains_key(**p)) {
-        return Err(JwtError::invalid(format!("Unsupported header parameter: {p}")));
+    if let Some(p) = REFUSED_HEADER_PARAMS
+        .iter()
+        .find(|p| header.contains_key(**p))
+    {
+        return Err(JwtError::invalid(format!(
+            "Unsupported header parameter: {p}"
+        )));
     }
-    if header.get("cty").and_then(Value::as_str).is_some_and(|c| c.eq_ignore_ascii_case("JWT")) {
+    if header
+        .get("cty")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+    {
         return Err(JwtError::invalid("Nested tokens are not supported"));
     }
     Ok(())
@@ -119,10 +130,13 @@ pub(crate) fn verify_jws<'k>(
     key_for: impl Fn(&str) -> Option<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey)>,
 ) -> Result<(JsonObject, Vec<u8>), JwtError> {
     if token.len() > max_length {
-        return Err(JwtError::invalid(format!("Token is too long (over {max_length} bytes)")));
+        return Err(JwtError::invalid(format!(
+            "Token is too long (over {max_length} bytes)"
+        )));
     }
-    let (signing_input, crypto_segment) =
-        token.rsplit_once('.').ok_or_else(|| JwtError::invalid("Not enough segments"))?;
+    let (signing_input, crypto_segment) = token
+        .rsplit_once('.')
+        .ok_or_else(|| JwtError::invalid("Not enough segments"))?;
     let (header_segment, payload_segment) = signing_input
         .split_once('.')
         .ok_or_else(|| JwtError::invalid("Not enough segments"))?;
@@ -162,9 +176,13 @@ pub(crate) fn decode(
 fn numeric_date(claims: &JsonObject, name: &str, label: &str) -> Result<Option<f64>, JwtError> {
     match claims.get(name) {
         None => Ok(None),
-        Some(v) => v.as_f64().filter(|f| f.is_finite()).map(|f| Some(f.trunc())).ok_or_else(|| {
-            JwtError::invalid(format!("{label} claim ({name}) must be an integer."))
-        }),
+        Some(v) => v
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(|f| Some(f.trunc()))
+            .ok_or_else(|| {
+                JwtError::invalid(format!("{label} claim ({name}) must be an integer."))
+            }),
     }
 }
 
@@ -221,7 +239,10 @@ pub(crate) fn validate_claims(
         return Err(JwtError::invalid("JWT ID must be a string"));
     }
     if !claims.contains_key(rules.identity_claim) {
-        return Err(JwtError::invalid(format!("Missing claim: {}", rules.identity_claim)));
+        return Err(JwtError::invalid(format!(
+            "Missing claim: {}",
+            rules.identity_claim
+        )));
     }
     Ok(())
 }

@@ -65,7 +65,11 @@ fn secret_for(config: &JwtConfig, alg_name: &str, alg: Algorithm) -> Result<Vec<
     Ok(secret.as_bytes().to_vec())
 }
 
-fn pem<'a>(value: &'a Option<String>, option: &str, alg_name: &str) -> Result<&'a [u8], ConfigError> {
+fn pem<'a>(
+    value: &'a Option<String>,
+    option: &str,
+    alg_name: &str,
+) -> Result<&'a [u8], ConfigError> {
     match value.as_deref() {
         Some(v) if !v.trim().is_empty() => Ok(v.as_bytes()),
         _ => Err(ConfigError::new(format!(
@@ -75,10 +79,16 @@ fn pem<'a>(value: &'a Option<String>, option: &str, alg_name: &str) -> Result<&'
 }
 
 fn key_error(option: &str, alg_name: &str, e: jsonwebtoken::errors::Error) -> ConfigError {
-    ConfigError::new(format!("{option} is not a valid PEM key for \"{alg_name}\": {e}"))
+    ConfigError::new(format!(
+        "{option} is not a valid PEM key for \"{alg_name}\": {e}"
+    ))
 }
 
-fn encoding_key(config: &JwtConfig, name: &str, alg: Algorithm) -> Result<EncodingKey, ConfigError> {
+fn encoding_key(
+    config: &JwtConfig,
+    name: &str,
+    alg: Algorithm,
+) -> Result<EncodingKey, ConfigError> {
     if is_hmac(alg) {
         return Ok(EncodingKey::from_secret(&secret_for(config, name, alg)?));
     }
@@ -91,7 +101,11 @@ fn encoding_key(config: &JwtConfig, name: &str, alg: Algorithm) -> Result<Encodi
     parsed.map_err(|e| key_error("JWT_PRIVATE_KEY", name, e))
 }
 
-fn decoding_key(config: &JwtConfig, name: &str, alg: Algorithm) -> Result<DecodingKey, ConfigError> {
+fn decoding_key(
+    config: &JwtConfig,
+    name: &str,
+    alg: Algorithm,
+) -> Result<DecodingKey, ConfigError> {
     if is_hmac(alg) {
         return Ok(DecodingKey::from_secret(&secret_for(config, name, alg)?));
     }
@@ -133,6 +147,9 @@ impl KeySet {
 
     /// The key for a header `alg`, if that algorithm is allowed.
     pub(crate) fn decoding_for(&self, alg: &str) -> Option<(Algorithm, &DecodingKey)> {
-        self.decoding.iter().find(|(n, _, _)| n == alg).map(|(_, a, k)| (*a, k))
+        self.decoding
+            .iter()
+            .find(|(n, _, _)| n == alg)
+            .map(|(_, a, k)| (*a, k))
     }
 }

@@ -54,7 +54,9 @@ pub use error::{ConfigError, JwtError};
 pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 pub use jose::JsonObject;
 pub use locate::Location;
-pub use manager::{AdditionalClaimsLoader, BoxFuture, Clock, JwtManager, JwtManagerEndpoint, SystemClock};
+pub use manager::{
+    AdditionalClaimsLoader, BoxFuture, Clock, JwtManager, JwtManagerEndpoint, SystemClock,
+};
 pub use policy::{AdminRequired, JwtPolicy, NoPolicy};
 pub use token::{Fresh, TokenBuilder, TokenType};
 pub use verify::{verify_jwt_in_request, VerifiedJwt, VerifyOptions};

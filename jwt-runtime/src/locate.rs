@@ -98,7 +98,9 @@ pub(crate) fn from_headers(req: &Request, config: &JwtConfig) -> Result<Found, J
         None => "",
         Some(Ok(v)) => v,
         Some(Err(_)) => {
-            return Err(JwtError::invalid(format!("Bad {name} header. It must be ASCII text")))
+            return Err(JwtError::invalid(format!(
+                "Bad {name} header. It must be ASCII text"
+            )))
         }
     };
     let value = value.trim().trim_matches(',');
@@ -244,6 +246,9 @@ mod tests {
             &[Location::Headers, Location::Cookies, Location::QueryString],
             &["A".into(), "B".into(), "C".into()],
         );
-        assert_eq!(msg, "Missing JWT in headers, cookies or query_string (A; B; C)");
+        assert_eq!(
+            msg,
+            "Missing JWT in headers, cookies or query_string (A; B; C)"
+        );
     }
 }

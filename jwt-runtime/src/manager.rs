@@ -102,7 +102,9 @@ fn install_crypto_provider() {
 }
 
 #[cfg(not(any(feature = "aws_lc_rs", feature = "rust_crypto")))]
-compile_error!("jwt-runtime needs a crypto backend: enable the `aws_lc_rs` (default) or `rust_crypto` feature");
+compile_error!(
+    "jwt-runtime needs a crypto backend: enable the `aws_lc_rs` (default) or `rust_crypto` feature"
+);
 
 fn validate(config: &JwtConfig) -> Result<Vec<Location>, ConfigError> {
     let non_empty = |value: &str, option: &str| {
@@ -114,16 +116,23 @@ fn validate(config: &JwtConfig) -> Result<Vec<Location>, ConfigError> {
     };
     non_empty(&config.header_name, "JWT_HEADER_NAME")?;
     poem::http::HeaderName::from_bytes(config.header_name.as_bytes()).map_err(|_| {
-        ConfigError::new(format!("JWT_HEADER_NAME: \"{}\" is not a valid header name", config.header_name))
+        ConfigError::new(format!(
+            "JWT_HEADER_NAME: \"{}\" is not a valid header name",
+            config.header_name
+        ))
     })?;
     non_empty(&config.error_message_key, "JWT_ERROR_MESSAGE_KEY")?;
     non_empty(&config.identity_claim, "JWT_IDENTITY_CLAIM")?;
     non_empty(&config.query_string_name, "JWT_QUERY_STRING_NAME")?;
     if config.max_token_length == 0 {
-        return Err(ConfigError::new("JWT_MAX_TOKEN_LENGTH must be greater than 0"));
+        return Err(ConfigError::new(
+            "JWT_MAX_TOKEN_LENGTH must be greater than 0",
+        ));
     }
     if config.token_location.is_empty() {
-        return Err(ConfigError::new("JWT_TOKEN_LOCATION must contain at least one location"));
+        return Err(ConfigError::new(
+            "JWT_TOKEN_LOCATION must contain at least one location",
+        ));
     }
     let mut locations: Vec<Location> = Vec::new();
     for name in &config.token_location {
@@ -139,7 +148,9 @@ fn validate(config: &JwtConfig) -> Result<Vec<Location>, ConfigError> {
     }
     for method in &config.csrf_methods {
         poem::http::Method::from_bytes(method.as_bytes()).map_err(|_| {
-            ConfigError::new(format!("JWT_CSRF_METHODS: \"{method}\" is not an HTTP method"))
+            ConfigError::new(format!(
+                "JWT_CSRF_METHODS: \"{method}\" is not an HTTP method"
+            ))
         })?;
     }
     if let Some(s) = &config.cookie_samesite {
@@ -186,7 +197,9 @@ impl JwtManager {
     fn modify(self, f: impl FnOnce(&mut Inner)) -> Self {
         let mut inner = Arc::unwrap_or_clone(self.inner);
         f(&mut inner);
-        JwtManager { inner: Arc::new(inner) }
+        JwtManager {
+            inner: Arc::new(inner),
+        }
     }
 
     /// Registers the additional-claims loader (the reference's `additional_claims_loader`).
@@ -257,7 +270,8 @@ impl JwtManager {
     /// # }
     /// ```
     pub fn decode_token(&self, token: &str) -> Result<JsonObject, JwtError> {
-        crate::jose::decode(token, &self.inner.keys, &self.claim_rules(), self.now()).map(|d| d.claims)
+        crate::jose::decode(token, &self.inner.keys, &self.claim_rules(), self.now())
+            .map(|d| d.claims)
     }
 
     /// The response for `error` under this config: `{"<JWT_ERROR_MESSAGE_KEY>": "<message>"}`.
@@ -278,7 +292,9 @@ impl JwtManager {
 
 impl std::fmt::Debug for JwtManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtManager").field("config", &self.inner.config).finish_non_exhaustive()
+        f.debug_struct("JwtManager")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -294,7 +310,10 @@ impl<E: Endpoint> Middleware<E> for JwtManager {
     type Output = JwtManagerEndpoint<E>;
 
     fn transform(&self, ep: E) -> Self::Output {
-        JwtManagerEndpoint { manager: self.clone(), inner: ep }
+        JwtManagerEndpoint {
+            manager: self.clone(),
+            inner: ep,
+        }
     }
 }
 

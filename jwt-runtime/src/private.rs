@@ -46,7 +46,10 @@ pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     mut req: Request,
 ) -> poem::Result<Response> {
     let manager = JwtManager::from_request_extensions(&req).map_err(|e| refuse(None, &e))?;
-    if let Some(token) = verify_with(&manager, &mut req, options).await.map_err(|e| refuse(Some(&manager), &e))? {
+    if let Some(token) = verify_with(&manager, &mut req, options)
+        .await
+        .map_err(|e| refuse(Some(&manager), &e))?
+    {
         if let Err(error) = policy.check(&token, &req).await {
             log_rejection(&req, &error);
             return Err(refuse(Some(&manager), &error));
@@ -77,7 +80,8 @@ impl IntoClaims for Value {
         match self {
             Value::Object(map) => Ok(map),
             other => Err(JwtError::TokenCreation(
-                format!("the additional claims loader must return a JSON object, got {other}").into(),
+                format!("the additional claims loader must return a JSON object, got {other}")
+                    .into(),
             )),
         }
     }
@@ -102,7 +106,9 @@ fn collect_claims<K: Into<String>, V: serde::Serialize>(
         .into_iter()
         .map(|(k, v)| {
             serde_json::to_value(v).map(|v| (k.into(), v)).map_err(|e| {
-                JwtError::TokenCreation(format!("an additional claim cannot be serialized: {e}").into())
+                JwtError::TokenCreation(
+                    format!("an additional claim cannot be serialized: {e}").into(),
+                )
             })
         })
         .collect()
@@ -121,5 +127,7 @@ pub fn verify_jws_with_key(
     key: &jsonwebtoken::DecodingKey,
 ) -> Result<(JsonObject, std::vec::Vec<u8>), JwtError> {
     let name = format!("{algorithm:?}");
-    crate::jose::verify_jws(token, usize::MAX, |alg| (alg == name).then_some((algorithm, key)))
+    crate::jose::verify_jws(token, usize::MAX, |alg| {
+        (alg == name).then_some((algorithm, key))
+    })
 }

@@ -98,12 +98,18 @@ fn to_object(value: impl serde::Serialize, what: &str) -> Result<JsonObject, Jwt
         Ok(other) => Err(JwtError::TokenCreation(
             format!("{what} must be a JSON object, got {other}").into(),
         )),
-        Err(e) => Err(JwtError::TokenCreation(format!("{what} cannot be serialized: {e}").into())),
+        Err(e) => Err(JwtError::TokenCreation(
+            format!("{what} cannot be serialized: {e}").into(),
+        )),
     }
 }
 
 impl TokenBuilder {
-    pub(crate) fn new(manager: JwtManager, kind: TokenType, identity: impl serde::Serialize) -> Self {
+    pub(crate) fn new(
+        manager: JwtManager,
+        kind: TokenType,
+        identity: impl serde::Serialize,
+    ) -> Self {
         TokenBuilder {
             manager,
             kind,

@@ -129,7 +129,10 @@ impl VerifiedJwt {
 
     /// The `type` claim, `access` when absent (as the reference).
     pub fn token_type(&self) -> &str {
-        self.claims.get("type").and_then(Value::as_str).unwrap_or("access")
+        self.claims
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("access")
     }
 
     /// The `jti` claim.
@@ -161,7 +164,11 @@ async fn run_pipeline(
     };
     let now = manager.now();
     let decoded = crate::jose::decode(&token, &inner.keys, &manager.claim_rules(), now)?;
-    let token_type = decoded.claims.get("type").and_then(Value::as_str).unwrap_or("access");
+    let token_type = decoded
+        .claims
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("access");
     if options.verify_type {
         if options.refresh && token_type != "refresh" {
             return Err(JwtError::invalid("Only refresh tokens are allowed"));
@@ -173,8 +180,17 @@ async fn run_pipeline(
     if options.fresh && !is_fresh(&decoded.claims, now) {
         return Err(JwtError::FreshRequired);
     }
-    let identity = decoded.claims.get(&inner.config.identity_claim).cloned().unwrap_or_default();
-    Ok(Some(VerifiedJwt { header: decoded.header, claims: decoded.claims, location, identity }))
+    let identity = decoded
+        .claims
+        .get(&inner.config.identity_claim)
+        .cloned()
+        .unwrap_or_default();
+    Ok(Some(VerifiedJwt {
+        header: decoded.header,
+        claims: decoded.claims,
+        location,
+        identity,
+    }))
 }
 
 /// The reference's `verify_jwt_in_request`: runs the pipeline under `options`, stores the verified

@@ -29,7 +29,11 @@ mod hygienic {
     #[::jwt_runtime::jwt_required(optional)]
     #[::poem::handler]
     pub async fn maybe(jwt: ::std::option::Option<::jwt_runtime::Jwt<Claims>>) -> &'static str {
-        if jwt.is_some() { "some" } else { "none" }
+        if jwt.is_some() {
+            "some"
+        } else {
+            "none"
+        }
     }
 
     #[derive(::serde::Deserialize, ::jwt_runtime::JwtClaims)]
@@ -40,7 +44,10 @@ mod hygienic {
     #[::jwt_runtime::additional_claims]
     pub async fn extra(_identity: &::serde_json_crate::Value) -> ::serde_json_crate::Value {
         let mut claims = ::serde_json_crate::Map::new();
-        claims.insert(<::std::string::String as ::std::convert::From<&str>>::from("foo"), ::serde_json_crate::Value::Bool(true));
+        claims.insert(
+            <::std::string::String as ::std::convert::From<&str>>::from("foo"),
+            ::serde_json_crate::Value::Bool(true),
+        );
         ::serde_json_crate::Value::Object(claims)
     }
 }
@@ -50,9 +57,10 @@ extern crate serde_json as serde_json_crate;
 #[tokio::test]
 async fn hygienic_handlers_work() {
     use poem::{get, EndpointExt, Route};
-    let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32)))
-        .unwrap()
-        .additional_claims(hygienic::extra);
+    let jwt =
+        jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32)))
+            .unwrap()
+            .additional_claims(hygienic::extra);
     let token = jwt.create_access_token("alice").fresh(true).await.unwrap();
     let app = Route::new()
         .at("/fresh", get(hygienic::fresh_only))
@@ -61,8 +69,22 @@ async fn hygienic_handlers_work() {
         .with(jwt);
     let cli = poem::test::TestClient::new(app);
     let auth = format!("Bearer {token}");
-    cli.get("/fresh").header("Authorization", &auth).send().await.assert_text("alice").await;
-    cli.get("/maybe").header("Authorization", &auth).send().await.assert_text("some").await;
+    cli.get("/fresh")
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .assert_text("alice")
+        .await;
+    cli.get("/maybe")
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .assert_text("some")
+        .await;
     cli.get("/maybe").send().await.assert_text("none").await;
-    cli.get("/admin").header("Authorization", &auth).send().await.assert_status(poem::http::StatusCode::FORBIDDEN);
+    cli.get("/admin")
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .assert_status(poem::http::StatusCode::FORBIDDEN);
 }

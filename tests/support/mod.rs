@@ -18,7 +18,9 @@ pub fn config() -> JwtConfig {
 }
 
 pub fn manager(config: JwtConfig) -> JwtManager {
-    JwtManager::new(config).expect("valid test config").with_clock(|| NOW as f64)
+    JwtManager::new(config)
+        .expect("valid test config")
+        .with_clock(|| NOW as f64)
 }
 
 pub fn client(app: impl Endpoint + 'static, config: JwtConfig) -> TestClient<impl Endpoint> {
@@ -27,7 +29,11 @@ pub fn client(app: impl Endpoint + 'static, config: JwtConfig) -> TestClient<imp
 
 /// Signs `claims` with `header` and `secret` by hand (HS256 unless the header says otherwise).
 pub fn sign(header: Value, claims: Value, secret: &str) -> String {
-    let alg: jsonwebtoken::Algorithm = header["alg"].as_str().unwrap_or("HS256").parse().expect("alg");
+    let alg: jsonwebtoken::Algorithm = header["alg"]
+        .as_str()
+        .unwrap_or("HS256")
+        .parse()
+        .expect("alg");
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -68,5 +74,6 @@ pub fn bearer(token: &str) -> String {
 pub async fn assert_msg(resp: TestResponse, status: u16, msg: &str) {
     resp.assert_status(poem::http::StatusCode::from_u16(status).unwrap());
     resp.assert_content_type("application/json");
-    resp.assert_text(format!("{}\n", json!({ "msg": msg }))).await;
+    resp.assert_text(format!("{}\n", json!({ "msg": msg })))
+        .await;
 }
