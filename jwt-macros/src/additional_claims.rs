@@ -70,10 +70,11 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         .partition(|a| a.path().is_ident("doc"));
     item_fn.attrs = rest;
     let awaited = item_fn.sig.asyncness.map(|_| quote!(.await));
-    let ReturnType::Type(_, ret) = &item_fn.sig.output else {
-        unreachable!("checked above")
+    let ret_span = match &item_fn.sig.output {
+        ReturnType::Type(_, ret) => ret.span(),
+        ReturnType::Default => item_fn.sig.ident.span(),
     };
-    let convert = quote_spanned!(ret.span()=> #private::IntoClaims::into_claims(__jwt_claims));
+    let convert = quote_spanned!(ret_span=> #private::IntoClaims::into_claims(__jwt_claims));
     quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]

@@ -60,7 +60,13 @@ fn secret_for(config: &JwtConfig, alg_name: &str, alg: Algorithm) -> Result<Vec<
         if config.strict_key_length {
             return Err(ConfigError::new(msg));
         }
-        tracing::warn!(target: "jwt_runtime", "{msg}");
+        // Once per process and message: the same secret serves encoding and decoding.
+        static WARNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+        let mut warned = WARNED.lock().unwrap_or_else(|p| p.into_inner());
+        if !warned.contains(&msg) {
+            tracing::warn!(target: "jwt_runtime", "{msg}");
+            warned.push(msg);
+        }
     }
     Ok(secret.as_bytes().to_vec())
 }
