@@ -80,6 +80,20 @@ fn admin_login() -> Value {
     json!({"username": "admin", "password": "123456"})
 }
 
+/// Logs in as the tutorial's client does and returns the `access_token` value.
+async fn login(http: &reqwest::Client, s: &Server, body: Option<Value>) -> String {
+    let mut req = http.post(format!("{}/login", s.base));
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let (status, body) = send(req).await;
+    assert_eq!(status, 200, "login failed: {body}");
+    body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
 fn payload(token: &str) -> Value {
     use base64::Engine as _;
     let segment = token.split('.').nth(1).expect("payload");
@@ -102,12 +116,7 @@ async fn basic() {
         send(bad).await,
         (401, json!({"msg": "Bad username or password"}))
     );
-    let (status, body) = send(http.post(format!("{}/login", s.base)).json(&admin_login())).await;
-    assert_eq!(status, 200);
-    let token = body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string();
+    let token = login(&http, &s, Some(admin_login())).await;
     assert!(
         token.starts_with("Bearer "),
         "the tutorial returns 'Bearer <jwt>'"
@@ -127,11 +136,7 @@ async fn basic() {
 async fn additional_claims() {
     let s = start("additional_claims");
     let http = reqwest::Client::new();
-    let (_, body) = send(http.post(format!("{}/login", s.base)).json(&admin_login())).await;
-    let token = body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string();
+    let token = login(&http, &s, Some(admin_login())).await;
     let claims = payload(&token);
     assert_eq!(
         claims["aud"], "some_audience",
@@ -149,11 +154,7 @@ async fn additional_claims() {
 async fn optional() {
     let s = start("optional");
     let http = reqwest::Client::new();
-    let (_, body) = send(http.post(format!("{}/login", s.base)).json(&admin_login())).await;
-    let token = body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string();
+    let token = login(&http, &s, Some(admin_login())).await;
     let authed = http
         .get(format!("{}/optionally_protected", s.base))
         .bearer_auth(&token);
@@ -176,12 +177,7 @@ async fn optional() {
 async fn admin_required() {
     let s = start("admin_required");
     let http = reqwest::Client::new();
-    let (status, body) = send(http.post(format!("{}/login", s.base))).await;
-    assert_eq!(status, 200);
-    let token = body["access_token"]
-        .as_str()
-        .expect("access_token")
-        .to_string();
+    let token = login(&http, &s, None).await;
     let authed = http
         .get(format!("{}/protected", s.base))
         .bearer_auth(&token);

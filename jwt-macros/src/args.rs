@@ -173,18 +173,7 @@ mod tests {
     use super::*;
     use quote::quote;
 
-    const G: Grammar = Grammar {
-        macro_name: "jwt_required",
-        keys: &[
-            "optional",
-            "fresh",
-            "refresh",
-            "locations",
-            "verify_type",
-            "skip_revocation_check",
-            "policy",
-        ],
-    };
+    const G: Grammar = crate::protect::JWT_REQUIRED;
 
     fn err(tokens: TokenStream) -> String {
         parse(tokens, &G)

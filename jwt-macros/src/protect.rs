@@ -16,7 +16,7 @@ pub enum Macro {
     AdminRequired,
 }
 
-const JWT_REQUIRED: Grammar = Grammar {
+pub(crate) const JWT_REQUIRED: Grammar = Grammar {
     macro_name: "jwt_required",
     keys: &[
         "optional",
