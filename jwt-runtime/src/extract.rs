@@ -17,7 +17,7 @@ use crate::claims::{JwtClaims, ReservedClaims};
 use crate::error::JwtError;
 use crate::jose::JsonObject;
 use crate::locate::Location;
-use crate::manager::JwtManager;
+use crate::manager::{reject, JwtManager};
 use crate::verify::VerifiedJwt;
 
 /// The identity of the verified token (the reference's `get_jwt_identity()`): the value of
@@ -199,10 +199,10 @@ impl<C: JwtClaims> FromVerifiedJwt for Jwt<C> {
         let claims = C::from_claims(token.claims()).map_err(|why| {
             let error = JwtError::invalid(format!("Invalid claims: {why}"));
             crate::verify::log_rejection(req, &error);
-            let key = JwtManager::from_request_extensions(req)
-                .map(|m| m.config().error_message_key.clone())
-                .unwrap_or_else(|_| "msg".into());
-            poem::Error::from_response(error.to_response(&key))
+            reject(
+                JwtManager::from_request_extensions(req).ok().as_ref(),
+                &error,
+            )
         })?;
         Ok(Jwt {
             claims,

@@ -290,6 +290,15 @@ impl JwtManager {
     }
 }
 
+/// `error` as a Poem error carrying its response, shaped by `manager`'s config when there is one
+/// (the default message key `msg` otherwise).
+pub(crate) fn reject(manager: Option<&JwtManager>, error: &JwtError) -> poem::Error {
+    poem::Error::from_response(match manager {
+        Some(m) => m.error_response(error),
+        None => error.to_response("msg"),
+    })
+}
+
 impl std::fmt::Debug for JwtManager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtManager")
@@ -301,8 +310,7 @@ impl std::fmt::Debug for JwtManager {
 /// Handlers take the manager as an argument to create tokens.
 impl<'a> FromRequest<'a> for JwtManager {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        JwtManager::from_request_extensions(req)
-            .map_err(|e| poem::Error::from_response(e.to_response("msg")))
+        JwtManager::from_request_extensions(req).map_err(|e| reject(None, &e))
     }
 }
 

@@ -17,7 +17,7 @@ pub use ::std::string::String;
 pub use poem;
 pub use serde_json::Value;
 
-use crate::manager::JwtManager;
+use crate::manager::{reject, JwtManager};
 use crate::verify::{log_rejection, verify_with, VerifiedJwt};
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
@@ -30,14 +30,6 @@ impl<'a, T: FromVerifiedJwt> FromRequest<'a> for Protected<T> {
     }
 }
 
-fn refuse(manager: Option<&JwtManager>, error: &JwtError) -> poem::Error {
-    let response = match manager {
-        Some(m) => m.error_response(error),
-        None => error.to_response("msg"),
-    };
-    poem::Error::from_response(response)
-}
-
 /// The body of every generated protected endpoint: verify, apply the policy, call the handler.
 pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     options: &VerifyOptions,
@@ -45,14 +37,14 @@ pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     handler: &E,
     mut req: Request,
 ) -> poem::Result<Response> {
-    let manager = JwtManager::from_request_extensions(&req).map_err(|e| refuse(None, &e))?;
+    let manager = JwtManager::from_request_extensions(&req).map_err(|e| reject(None, &e))?;
     if let Some(token) = verify_with(&manager, &mut req, options)
         .await
-        .map_err(|e| refuse(Some(&manager), &e))?
+        .map_err(|e| reject(Some(&manager), &e))?
     {
         if let Err(error) = policy.check(&token, &req).await {
             log_rejection(&req, &error);
-            return Err(refuse(Some(&manager), &error));
+            return Err(reject(Some(&manager), &error));
         }
     }
     handler.call(req).await.map(IntoResponse::into_response)

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::JwtError;
 use crate::jose::JsonObject;
 use crate::locate::{locate, Location};
-use crate::manager::JwtManager;
+use crate::manager::{reject, JwtManager};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
 ///
@@ -218,11 +218,10 @@ pub async fn verify_jwt_in_request(
     req: &mut Request,
     options: &VerifyOptions,
 ) -> poem::Result<Option<Arc<VerifiedJwt>>> {
-    let manager = JwtManager::from_request_extensions(req)
-        .map_err(|e| poem::Error::from_response(e.to_response("msg")))?;
+    let manager = JwtManager::from_request_extensions(req).map_err(|e| reject(None, &e))?;
     verify_with(&manager, req, options)
         .await
-        .map_err(|e| poem::Error::from_response(manager.error_response(&e)))
+        .map_err(|e| reject(Some(&manager), &e))
 }
 
 /// The pipeline with its tracing events; the verified token goes into the request extensions.
