@@ -203,11 +203,14 @@ fn bad_configs_are_startup_errors() {
         "JWT_TOKEN_LOCATION must contain at least one location"
     );
     let mut c = config();
-    c.token_location = vec!["cookies".into()];
+    c.cookie_samesite = Some("None".into());
     assert_eq!(
         err(c),
-        "JWT_TOKEN_LOCATION: the \"cookies\" location is not available in this version yet"
+        "JWT_COOKIE_SAMESITE = \"None\" requires JWT_COOKIE_SECURE = true (browsers drop such cookies otherwise)"
     );
+    let mut c = config();
+    c.access_cookie_name = "__Host-access".into();
+    assert!(err(c).starts_with("JWT_ACCESS_COOKIE_NAME: a \"__Host-\" cookie needs"));
     let mut c = config();
     c.csrf_methods = vec!["PO ST".into()];
     assert_eq!(err(c), "JWT_CSRF_METHODS: \"PO ST\" is not an HTTP method");

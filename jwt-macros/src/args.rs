@@ -9,8 +9,6 @@ use crate::suggest::closest;
 
 /// The token locations, by the reference's names, in the order of its messages.
 pub const LOCATIONS: &[&str] = &["headers", "cookies", "query_string", "json"];
-/// Locations this version can read.
-const AVAILABLE_LOCATIONS: &[&str] = &["headers", "query_string"];
 
 /// A validated argument list.
 #[derive(Default)]
@@ -71,12 +69,6 @@ fn parse_locations(lit: &LitStr) -> syn::Result<Vec<String>> {
                 format!(
                     "unknown token location `{name}`; expected `headers`, `cookies`, `query_string` or `json`{hint}"
                 ),
-            ));
-        }
-        if !AVAILABLE_LOCATIONS.contains(&name) {
-            return Err(syn::Error::new(
-                lit.span(),
-                format!("the `{name}` token location is not available in this version yet"),
             ));
         }
         if names.iter().any(|n| n == name) {

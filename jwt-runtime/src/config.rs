@@ -133,9 +133,7 @@ impl<'de> Deserialize<'de> for Expiry {
 
 /// Every option of flask-jwt-extended (its 43 `JWT_*` settings) plus this port's own limits.
 ///
-/// The defaults are the reference's. Options marked *(later)* are parsed and validated now and are
-/// honoured once the feature they configure lands (cookies, CSRF, JSON body: see the README's
-/// feature table).
+/// The defaults are the reference's; the options marked "(this port)" are additions.
 ///
 /// ```
 /// use jwt_runtime::{JwtConfig, Expiry};
@@ -175,9 +173,9 @@ pub struct JwtConfig {
     pub query_string_name: String,
     /// `JWT_QUERY_STRING_VALUE_PREFIX`, default empty.
     pub query_string_value_prefix: String,
-    /// `JWT_JSON_KEY`, default `access_token` *(later)*.
+    /// `JWT_JSON_KEY`, default `access_token`.
     pub json_key: String,
-    /// `JWT_REFRESH_JSON_KEY`, default `refresh_token` *(later)*.
+    /// `JWT_REFRESH_JSON_KEY`, default `refresh_token`.
     pub refresh_json_key: String,
     /// `JWT_IDENTITY_CLAIM`, default `sub`.
     pub identity_claim: String,
@@ -197,49 +195,56 @@ pub struct JwtConfig {
     pub verify_sub: bool,
     /// `JWT_ENCODE_NBF`, default true: new tokens carry `nbf = iat`.
     pub encode_nbf: bool,
-    /// `JWT_ACCESS_COOKIE_NAME` *(later)*.
+    /// `JWT_ACCESS_COOKIE_NAME`.
     pub access_cookie_name: String,
-    /// `JWT_REFRESH_COOKIE_NAME` *(later)*.
+    /// `JWT_REFRESH_COOKIE_NAME`.
     pub refresh_cookie_name: String,
-    /// `JWT_ACCESS_COOKIE_PATH` *(later)*.
+    /// `JWT_ACCESS_COOKIE_PATH`.
     pub access_cookie_path: String,
-    /// `JWT_REFRESH_COOKIE_PATH` *(later)*.
+    /// `JWT_REFRESH_COOKIE_PATH`.
     pub refresh_cookie_path: String,
-    /// `JWT_COOKIE_SECURE` *(later)*.
+    /// `JWT_COOKIE_SECURE`.
     pub cookie_secure: bool,
-    /// `JWT_COOKIE_DOMAIN` *(later)*.
+    /// `JWT_COOKIE_DOMAIN`.
     pub cookie_domain: Option<String>,
-    /// `JWT_COOKIE_SAMESITE`: `None`, `Lax` or `Strict` *(later)*.
+    /// `JWT_COOKIE_SAMESITE`: `None`, `Lax` or `Strict`.
     pub cookie_samesite: Option<String>,
-    /// `JWT_SESSION_COOKIE` *(later)*.
+    /// `JWT_SESSION_COOKIE`.
     pub session_cookie: bool,
     /// `JWT_COOKIE_CSRF_PROTECT`, default true. Decides now whether tokens carry a `csrf` claim.
     pub cookie_csrf_protect: bool,
-    /// `JWT_CSRF_METHODS`, default POST, PUT, PATCH, DELETE *(later)*.
+    /// `JWT_CSRF_METHODS`, default POST, PUT, PATCH, DELETE.
     pub csrf_methods: Vec<String>,
-    /// `JWT_CSRF_IN_COOKIES` *(later)*.
+    /// `JWT_CSRF_IN_COOKIES`.
     pub csrf_in_cookies: bool,
-    /// `JWT_CSRF_CHECK_FORM` *(later)*.
+    /// `JWT_CSRF_CHECK_FORM`.
     pub csrf_check_form: bool,
-    /// `JWT_ACCESS_CSRF_COOKIE_NAME` *(later)*.
+    /// `JWT_ACCESS_CSRF_COOKIE_NAME`.
     pub access_csrf_cookie_name: String,
-    /// `JWT_REFRESH_CSRF_COOKIE_NAME` *(later)*.
+    /// `JWT_REFRESH_CSRF_COOKIE_NAME`.
     pub refresh_csrf_cookie_name: String,
-    /// `JWT_ACCESS_CSRF_COOKIE_PATH` *(later)*.
+    /// `JWT_ACCESS_CSRF_COOKIE_PATH`.
     pub access_csrf_cookie_path: String,
-    /// `JWT_REFRESH_CSRF_COOKIE_PATH` *(later)*.
+    /// `JWT_REFRESH_CSRF_COOKIE_PATH`.
     pub refresh_csrf_cookie_path: String,
-    /// `JWT_ACCESS_CSRF_HEADER_NAME` *(later)*.
+    /// `JWT_ACCESS_CSRF_HEADER_NAME`.
     pub access_csrf_header_name: String,
-    /// `JWT_REFRESH_CSRF_HEADER_NAME` *(later)*.
+    /// `JWT_REFRESH_CSRF_HEADER_NAME`.
     pub refresh_csrf_header_name: String,
-    /// `JWT_ACCESS_CSRF_FIELD_NAME` *(later)*.
+    /// `JWT_ACCESS_CSRF_FIELD_NAME`.
     pub access_csrf_field_name: String,
-    /// `JWT_REFRESH_CSRF_FIELD_NAME` *(later)*.
+    /// `JWT_REFRESH_CSRF_FIELD_NAME`.
     pub refresh_csrf_field_name: String,
     /// `JWT_MAX_TOKEN_LENGTH` (this port), default 8192 bytes: longer tokens are refused before
     /// any decoding work.
     pub max_token_length: usize,
+    /// `JWT_JSON_BODY_LIMIT` (this port), default 65536 bytes: the most of a request body read to
+    /// find a JSON token or a CSRF form field; a larger body is refused with 413 unbuffered.
+    pub json_body_limit: usize,
+    /// `JWT_IMPLICIT_REFRESH_WINDOW` (this port), default none: when set, a cookie access token
+    /// that expires within this many seconds is replaced on the same response (the tutorial's
+    /// `after_request` pattern). Accepts seconds or durations like `30m`.
+    pub implicit_refresh_window: Option<u64>,
     /// `JWT_STRICT_KEY_LENGTH` (this port), default false: when true, an HMAC secret shorter than
     /// the hash output refuses startup instead of logging a warning.
     pub strict_key_length: bool,
@@ -293,6 +298,8 @@ impl Default for JwtConfig {
             access_csrf_field_name: s("csrf_token"),
             refresh_csrf_field_name: s("csrf_token"),
             max_token_length: 8192,
+            json_body_limit: 65_536,
+            implicit_refresh_window: None,
             strict_key_length: false,
         }
     }
@@ -368,6 +375,8 @@ env_table! {
     "JWT_ACCESS_CSRF_FIELD_NAME" => access_csrf_field_name: parse_string,
     "JWT_REFRESH_CSRF_FIELD_NAME" => refresh_csrf_field_name: parse_string,
     "JWT_MAX_TOKEN_LENGTH" => max_token_length: parse_number,
+    "JWT_JSON_BODY_LIMIT" => json_body_limit: parse_number,
+    "JWT_IMPLICIT_REFRESH_WINDOW" => implicit_refresh_window: parse_window,
     "JWT_STRICT_KEY_LENGTH" => strict_key_length: parse_bool,
 }
 
@@ -407,6 +416,10 @@ fn parse_number<N: std::str::FromStr>(v: &str) -> Result<N, String> {
 
 fn parse_expiry(v: &str) -> Result<Expiry, String> {
     v.parse()
+}
+
+fn parse_window(v: &str) -> Result<Option<u64>, String> {
+    Ok(v.parse::<Expiry>()?.as_seconds())
 }
 
 impl JwtConfig {
@@ -470,8 +483,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's two limits.
-        assert_eq!(JwtConfig::env_names().count(), 45);
+        // 43 options of the reference plus this port's four.
+        assert_eq!(JwtConfig::env_names().count(), 47);
     }
 
     #[test]

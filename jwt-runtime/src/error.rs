@@ -36,6 +36,9 @@ pub enum JwtError {
     Revoked,
     /// A custom claims check failed: 400 `User claims verification failed`.
     ClaimsVerificationFailed,
+    /// The body that would carry the token (or the CSRF form field) is larger than
+    /// `JWT_JSON_BODY_LIMIT`: 413.
+    PayloadTooLarge(Cow<'static, str>),
     /// A policy (such as `#[admin_required]`) refused a valid token: 403 with its message.
     Forbidden(Cow<'static, str>),
     /// The server is misconfigured (for example the `JwtManager` middleware is missing): 500.
@@ -56,6 +59,7 @@ impl JwtError {
             JwtError::InvalidToken(_) => StatusCode::UNPROCESSABLE_ENTITY,
             JwtError::ClaimsVerificationFailed => StatusCode::BAD_REQUEST,
             JwtError::Forbidden(_) => StatusCode::FORBIDDEN,
+            JwtError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             JwtError::Misconfigured(_) | JwtError::TokenCreation(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -69,6 +73,7 @@ impl JwtError {
             | JwtError::Csrf(m)
             | JwtError::InvalidToken(m)
             | JwtError::Forbidden(m)
+            | JwtError::PayloadTooLarge(m)
             | JwtError::Misconfigured(m)
             | JwtError::TokenCreation(m) => m,
             JwtError::Expired => "Token has expired",
@@ -89,6 +94,7 @@ impl JwtError {
             JwtError::Revoked => "revoked",
             JwtError::ClaimsVerificationFailed => "claims_verification_failed",
             JwtError::Forbidden(_) => "forbidden",
+            JwtError::PayloadTooLarge(_) => "payload_too_large",
             JwtError::Misconfigured(_) => "misconfigured",
             JwtError::TokenCreation(_) => "token_creation",
         }

@@ -158,16 +158,27 @@ pub(crate) fn verify_jws<'k>(
     Ok((header, payload))
 }
 
-/// A whole token: the JWS layer with the configured keys, then the claims.
+/// A whole token: the JWS layer with the configured keys, then the claims, then (for a cookie
+/// token on a CSRF method) the double-submit value against the `csrf` claim, in constant time.
 pub(crate) fn decode(
     token: &str,
     keys: &KeySet,
     rules: &ClaimRules<'_>,
     now: f64,
+    csrf: Option<&str>,
 ) -> Result<Decoded, JwtError> {
     let (header, payload) = verify_jws(token, rules.max_length, |alg| keys.decoding_for(alg))?;
     let claims = parse_object(&payload, "payload")?;
     validate_claims(&claims, rules, now)?;
+    if let Some(submitted) = csrf {
+        let expected = claims.get("csrf").ok_or_else(|| JwtError::invalid("Missing claim: csrf"))?;
+        let matches = expected
+            .as_str()
+            .is_some_and(|e| bool::from(subtle::ConstantTimeEq::ct_eq(e.as_bytes(), submitted.as_bytes())));
+        if !matches {
+            return Err(JwtError::Csrf("CSRF double submit tokens do not match".into()));
+        }
+    }
     Ok(Decoded { header, claims })
 }
 

@@ -34,6 +34,7 @@
 
 mod claims;
 mod config;
+mod cookies;
 mod error;
 mod extract;
 mod jose;
@@ -50,6 +51,7 @@ pub mod __private;
 
 pub use claims::{JwtClaims, ReservedClaims, RESERVED_CLAIMS};
 pub use config::{Expiry, JwtConfig};
+pub use cookies::CookieOptions;
 pub use error::{ConfigError, JwtError};
 pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 pub use jose::JsonObject;

@@ -5,7 +5,11 @@
 
 use std::fmt;
 
+use poem::error::ReadBodyError;
+use poem::http::header;
+use bytes::Bytes;
 use poem::Request;
+use serde_json::Value;
 
 use crate::config::JwtConfig;
 use crate::error::{ConfigError, JwtError};
@@ -21,11 +25,11 @@ use crate::error::{ConfigError, JwtError};
 pub enum Location {
     /// `Authorization: Bearer <JWT>` (`JWT_HEADER_NAME`, `JWT_HEADER_TYPE`).
     Headers,
-    /// The access or refresh cookie, with CSRF double submit. Not available yet.
+    /// The access or refresh cookie, with CSRF double submit (`JWT_*_COOKIE_NAME`, `JWT_CSRF_*`).
     Cookies,
     /// `?jwt=<JWT>` (`JWT_QUERY_STRING_NAME`, `JWT_QUERY_STRING_VALUE_PREFIX`).
     QueryString,
-    /// A key of a JSON body. Not available yet.
+    /// A key of a JSON body (`JWT_JSON_KEY`, `JWT_REFRESH_JSON_KEY`).
     Json,
 }
 
@@ -38,11 +42,6 @@ impl Location {
             Location::QueryString => "query_string",
             Location::Json => "json",
         }
-    }
-
-    /// Whether this build can read tokens from the location.
-    pub fn is_available(self) -> bool {
-        matches!(self, Location::Headers | Location::QueryString)
     }
 }
 
@@ -74,6 +73,14 @@ pub(crate) enum Found {
     Absent(String),
 }
 
+/// A token found in the request, with where, and the CSRF value submitted beside a cookie token
+/// (checked against the token's `csrf` claim once the token is verified).
+pub(crate) struct Located {
+    pub(crate) token: String,
+    pub(crate) location: Location,
+    pub(crate) csrf: Option<String>,
+}
+
 /// Python's `str.split()`: runs of whitespace separate, no empty parts.
 fn words(s: &str) -> impl Iterator<Item = &str> {
     s.split_whitespace()
@@ -98,9 +105,7 @@ pub(crate) fn from_headers(req: &Request, config: &JwtConfig) -> Result<Found, J
         None => "",
         Some(Ok(v)) => v,
         Some(Err(_)) => {
-            return Err(JwtError::invalid(format!(
-                "Bad {name} header. It must be ASCII text"
-            )))
+            return Err(JwtError::invalid(format!("Bad {name} header. It must be ASCII text")))
         }
     };
     let value = value.trim().trim_matches(',');
@@ -156,26 +161,142 @@ pub(crate) fn from_query_string(req: &Request, config: &JwtConfig) -> Result<Fou
     }
 }
 
-/// Tries each location in order; returns the token and where it was found, or the reference's
-/// "missing" message (the single location's own, or the combined one).
-pub(crate) fn locate(
-    req: &Request,
+/// Every value of the cookie `name` in the request's `Cookie` headers. Read by hand: Poem's
+/// `req.cookie()` panics unless `CookieJarManager` ran, and users must not need it.
+fn cookie_values<'a>(req: &'a Request, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    req.headers()
+        .get_all(header::COOKIE)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(move |pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k.trim() == name).then(|| v.trim().trim_matches('"'))
+        })
+}
+
+/// The cookie extractor with its CSRF double-submit rules (the reference's
+/// `_decode_jwt_from_cookies`). A cookie sent twice is refused: ambiguity is how cookie tossing
+/// works (a documented difference).
+async fn from_cookies(
+    req: &mut Request,
+    config: &JwtConfig,
+    refresh: bool,
+) -> Result<(Found, Option<String>), JwtError> {
+    let (name, csrf_header, csrf_field) = if refresh {
+        (&config.refresh_cookie_name, &config.refresh_csrf_header_name, &config.refresh_csrf_field_name)
+    } else {
+        (&config.access_cookie_name, &config.access_csrf_header_name, &config.access_csrf_field_name)
+    };
+    let token = {
+        let mut values = cookie_values(req, name).filter(|v| !v.is_empty());
+        (values.next().map(String::from), values.next().is_some())
+    };
+    let token = match token {
+        (None, _) => return Ok((Found::Absent(format!("Missing cookie \"{name}\"")), None)),
+        (Some(_), true) => {
+            return Err(JwtError::NoAuthorization(
+                format!("Cookie \"{name}\" was sent more than once").into(),
+            ))
+        }
+        (Some(token), false) => token,
+    };
+    let method = req.method().as_str();
+    if !config.cookie_csrf_protect || !config.csrf_methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
+        return Ok((Found::Token(token), None));
+    }
+    let mut csrf = req
+        .headers()
+        .get(csrf_header.as_str())
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(String::from);
+    if csrf.is_none() && config.csrf_check_form && is_form(req) {
+        let body = buffered_body(req, config.json_body_limit).await?;
+        csrf = form_urlencoded::parse(&body)
+            .find(|(k, _)| k == csrf_field.as_str())
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty());
+    }
+    match csrf {
+        Some(value) => Ok((Found::Token(token), Some(value))),
+        None => Err(JwtError::Csrf("Missing CSRF token".into())),
+    }
+}
+
+fn content_type(req: &Request) -> &str {
+    req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn is_form(req: &Request) -> bool {
+    content_type(req).starts_with("application/x-www-form-urlencoded")
+}
+
+/// Reads the body (at most `limit` bytes, refusing a larger one without buffering it whole) and
+/// puts it back, so the handler's own `Json<T>` or `Form<T>` still receives it.
+async fn buffered_body(req: &mut Request, limit: usize) -> Result<Bytes, JwtError> {
+    let too_large = || JwtError::PayloadTooLarge(format!("Request body is too large (over {limit} bytes)").into());
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match req.take_body().into_bytes_limit(limit).await {
+        Ok(bytes) => {
+            req.set_body(bytes.clone());
+            Ok(bytes)
+        }
+        Err(ReadBodyError::PayloadTooLarge) => Err(too_large()),
+        Err(e) => Err(JwtError::invalid(format!("Cannot read the request body: {e}"))),
+    }
+}
+
+/// The reference's `_decode_jwt_from_json`. A body that is not a JSON object is refused with a
+/// clear 422 (the reference crashes with a 500 there).
+async fn from_json(req: &mut Request, config: &JwtConfig, refresh: bool) -> Result<Found, JwtError> {
+    if !content_type(req).starts_with("application/json") {
+        return Ok(Found::Absent("Invalid content-type. Must be application/json.".into()));
+    }
+    let key = if refresh { &config.refresh_json_key } else { &config.json_key };
+    let missing = || Found::Absent(format!("Missing \"{key}\" key in json data."));
+    let body = buffered_body(req, config.json_body_limit).await?;
+    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
+        return Ok(missing());
+    };
+    let Value::Object(map) = value else {
+        return Err(JwtError::invalid(format!(
+            "The JSON body must be an object to carry \"{key}\""
+        )));
+    };
+    match map.get(key.as_str()) {
+        None | Some(Value::Null) => Ok(missing()),
+        Some(Value::String(s)) if s.is_empty() => Ok(missing()),
+        Some(Value::String(s)) => Ok(Found::Token(s.clone())),
+        Some(_) => Err(JwtError::invalid("Invalid token type. Token must be a string")),
+    }
+}
+
+/// Tries each location in order; returns the token, where it was found and any CSRF value, or
+/// the reference's "missing" message (the single location's own, or the combined one).
+pub(crate) async fn locate(
+    req: &mut Request,
     config: &JwtConfig,
     locations: &[Location],
-) -> Result<Result<(String, Location), String>, JwtError> {
+    refresh: bool,
+) -> Result<Result<Located, String>, JwtError> {
     let mut reasons = Vec::with_capacity(locations.len());
     for &location in locations {
-        let found = match location {
-            Location::Headers => from_headers(req, config)?,
-            Location::QueryString => from_query_string(req, config)?,
-            Location::Cookies | Location::Json => {
-                return Err(JwtError::Misconfigured(
-                    format!("the \"{location}\" token location is not available yet").into(),
-                ))
-            }
+        let (found, csrf) = match location {
+            Location::Headers => (from_headers(req, config)?, None),
+            Location::QueryString => (from_query_string(req, config)?, None),
+            Location::Cookies => from_cookies(req, config, refresh).await?,
+            Location::Json => (from_json(req, config, refresh).await?, None),
         };
         match found {
-            Found::Token(token) => return Ok(Ok((token, location))),
+            Found::Token(token) => return Ok(Ok(Located { token, location, csrf })),
             Found::Absent(reason) => reasons.push(reason),
         }
     }

@@ -137,11 +137,6 @@ fn validate(config: &JwtConfig) -> Result<Vec<Location>, ConfigError> {
     let mut locations: Vec<Location> = Vec::new();
     for name in &config.token_location {
         let location: Location = name.parse()?;
-        if !location.is_available() {
-            return Err(ConfigError::new(format!(
-                "JWT_TOKEN_LOCATION: the \"{location}\" location is not available in this version yet"
-            )));
-        }
         if !locations.contains(&location) {
             locations.push(location);
         }
@@ -153,13 +148,7 @@ fn validate(config: &JwtConfig) -> Result<Vec<Location>, ConfigError> {
             ))
         })?;
     }
-    if let Some(s) = &config.cookie_samesite {
-        if !matches!(s.as_str(), "None" | "Lax" | "Strict") {
-            return Err(ConfigError::new(format!(
-                "JWT_COOKIE_SAMESITE must be \"None\", \"Lax\" or \"Strict\", got \"{s}\""
-            )));
-        }
-    }
+    crate::cookies::validate(config)?;
     Ok(locations)
 }
 
@@ -270,7 +259,7 @@ impl JwtManager {
     /// # }
     /// ```
     pub fn decode_token(&self, token: &str) -> Result<JsonObject, JwtError> {
-        crate::jose::decode(token, &self.inner.keys, &self.claim_rules(), self.now())
+        crate::jose::decode(token, &self.inner.keys, &self.claim_rules(), self.now(), None)
             .map(|d| d.claims)
     }
 

@@ -38,16 +38,18 @@ pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     mut req: Request,
 ) -> poem::Result<Response> {
     let manager = JwtManager::from_request_extensions(&req).map_err(|e| reject(None, &e))?;
-    if let Some(token) = verify_with(&manager, &mut req, options)
-        .await
-        .map_err(|e| reject(Some(&manager), &e))?
-    {
-        if let Err(error) = policy.check(&token, &req).await {
+    let token = verify_with(&manager, &mut req, options).await.map_err(|e| reject(Some(&manager), &e))?;
+    if let Some(token) = &token {
+        if let Err(error) = policy.check(token, &req).await {
             log_rejection(&req, &error);
             return Err(reject(Some(&manager), &error));
         }
     }
-    handler.call(req).await.map(IntoResponse::into_response)
+    let mut resp = handler.call(req).await?.into_response();
+    if let (Some(token), Some(window)) = (&token, manager.config().implicit_refresh_window) {
+        crate::cookies::refresh_if_expiring(&manager, token, window, &mut resp).await;
+    }
+    Ok(resp)
 }
 
 /// Converts what an `#[additional_claims]` function returns into the claims object.

@@ -152,18 +152,20 @@ fn is_fresh(claims: &JsonObject, now: f64) -> bool {
 /// Steps 1-6 for a request whose method is not OPTIONS. `Ok(None)`: optional route, no token.
 async fn run_pipeline(
     manager: &JwtManager,
-    req: &Request,
+    req: &mut Request,
     options: &VerifyOptions,
 ) -> Result<Option<VerifiedJwt>, JwtError> {
     let inner = manager.inner();
     let locations = options.locations.unwrap_or(&inner.locations);
-    let (token, location) = match locate(req, &inner.config, locations)? {
+    let found = match locate(req, &inner.config, locations, options.refresh).await? {
         Ok(found) => found,
         Err(_) if options.optional => return Ok(None),
         Err(missing) => return Err(JwtError::NoAuthorization(missing.into())),
     };
+    let location = found.location;
     let now = manager.now();
-    let decoded = crate::jose::decode(&token, &inner.keys, &manager.claim_rules(), now)?;
+    let rules = manager.claim_rules();
+    let decoded = crate::jose::decode(&found.token, &inner.keys, &rules, now, found.csrf.as_deref())?;
     let token_type = decoded
         .claims
         .get("type")
