@@ -1,74 +1,10 @@
 //! Each tutorial example, started as its own process on a real socket and driven the way the
 //! tutorial's Python client scripts drive it (same routes, statuses and JSON bodies).
 
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+mod support;
 
 use serde_json::{json, Value};
-
-/// A running example server, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn examples_dir() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "--examples"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build --examples");
-            assert!(status.success(), "cargo build --examples failed");
-            // target/<profile>/deps/<this test> -> target/<profile>/examples
-            let exe = std::env::current_exe().expect("current exe");
-            exe.parent()
-                .and_then(|deps| deps.parent())
-                .expect("target dir")
-                .join("examples")
-        })
-        .clone()
-}
-
-fn start(example: &str) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(examples_dir().join(example))
-        .env("PORT", port.to_string())
-        .env_remove("JWT_SECRET_KEY")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start example {example}: {e}"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "example {example} did not listen on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    }
-}
+use support::server::{start, Server};
 
 async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let resp = req.send().await.expect("request");
@@ -187,4 +123,148 @@ async fn admin_required() {
         send(anonymous).await,
         (401, json!({"msg": "Missing Authorization Header"}))
     );
+}
+
+/// The cookies a client keeps, as `requests.Session` does: `Set-Cookie` updates them, a 1970
+/// `Expires` removes them.
+#[derive(Default)]
+struct Jar(std::collections::BTreeMap<String, String>);
+
+impl Jar {
+    fn absorb(&mut self, resp: &reqwest::Response) {
+        for line in resp.headers().get_all("set-cookie") {
+            let line = line.to_str().expect("ascii cookie");
+            let (pair, attrs) = line.split_once(';').unwrap_or((line, ""));
+            let (name, value) = pair.split_once('=').expect("name=value");
+            if attrs.contains("Expires=Thu, 01 Jan 1970") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_string(), value.to_string());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let resp = req
+            .header("Cookie", self.header())
+            .send()
+            .await
+            .expect("request");
+        self.absorb(&resp);
+        let status = resp.status().as_u16();
+        (status, resp.json().await.expect("json body"))
+    }
+}
+
+#[tokio::test]
+async fn locations() {
+    let s = start("locations");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let foo_bar = (200, json!({"foo": "bar"}));
+
+    // Headers.
+    let (_, body) = send(http.post(url("/login_without_cookies"))).await;
+    let token = body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&token)).await,
+        foo_bar
+    );
+    // Query string and JSON body, as the tutorial's clients send them.
+    assert_eq!(
+        send(http.post(url(&format!("/protected?jwt={token}")))).await,
+        foo_bar
+    );
+    assert_eq!(
+        send(
+            http.post(url("/protected"))
+                .json(&json!({"access_token": token}))
+        )
+        .await,
+        foo_bar
+    );
+    assert_eq!(
+        send(http.get(url("/only_headers")).bearer_auth(&token)).await,
+        (200, json!({"foo": "baz"}))
+    );
+
+    // Cookies: the tutorial reads the CSRF value from the last Set-Cookie of the login.
+    let mut jar = Jar::default();
+    let resp = http
+        .post(url("/login_with_cookies"))
+        .send()
+        .await
+        .expect("login");
+    let joined: Vec<&str> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    // `headers.get('Set-Cookie').split(', ')[-1].strip('; Path=/').split('=')[-1]`
+    let joined = joined.join(", ");
+    let last_cookie = joined.rsplit(", ").next().unwrap();
+    let csrf = last_cookie
+        .trim_end_matches("; Path=/")
+        .rsplit('=')
+        .next()
+        .unwrap()
+        .to_string();
+    jar.absorb(&resp);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap(),
+        json!({"msg": "login successful"})
+    );
+    assert_eq!(jar.send(http.get(url("/protected"))).await, foo_bar);
+    assert_eq!(
+        jar.send(http.post(url("/protected"))).await,
+        (401, json!({"msg": "Missing CSRF token"}))
+    );
+    assert_eq!(
+        jar.send(http.post(url("/protected")).header("X-CSRF-TOKEN", &csrf))
+            .await,
+        foo_bar
+    );
+    assert_eq!(
+        jar.send(http.get(url("/only_headers"))).await,
+        (401, json!({"msg": "Missing Authorization Header"}))
+    );
+    assert_eq!(
+        jar.send(http.post(url("/logout_with_cookies"))).await,
+        (200, json!({"msg": "logout successful"}))
+    );
+    assert!(jar.0.is_empty(), "logout clears every cookie: {:?}", jar.0);
+    let (status, _) = jar.send(http.get(url("/protected"))).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn implicit_refresh() {
+    let s = start("implicit_refresh");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let mut jar = Jar::default();
+    assert_eq!(
+        jar.send(http.post(url("/login"))).await,
+        (200, json!({"msg": "login successful"}))
+    );
+    // The tutorial's client: 200 at 0 s, 2 s and 4 s (each response refreshes the 3-second
+    // cookie), then 401 after 3 s of silence.
+    let mut statuses = Vec::new();
+    for pause in [0, 2, 2, 3] {
+        tokio::time::sleep(std::time::Duration::from_secs(pause)).await;
+        statuses.push(jar.send(http.get(url("/protected"))).await.0);
+    }
+    assert_eq!(statuses, [200, 200, 200, 401]);
 }

@@ -89,7 +89,13 @@ struct Attributes<'a> {
 }
 
 /// Werkzeug's `dump_cookie` order: Domain, Expires, Max-Age, Secure, HttpOnly, Path, SameSite.
-fn set_cookie_line(config: &JwtConfig, name: &str, value: &str, a: &Attributes<'_>, now: f64) -> String {
+fn set_cookie_line(
+    config: &JwtConfig,
+    name: &str,
+    value: &str,
+    a: &Attributes<'_>,
+    now: f64,
+) -> String {
     let mut line = format!("{name}={value}");
     if let Some(domain) = a.domain {
         line.push_str("; Domain=");
@@ -99,7 +105,10 @@ fn set_cookie_line(config: &JwtConfig, name: &str, value: &str, a: &Attributes<'
         line.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     } else if let Some(max_age) = a.max_age {
         let expires = UNIX_EPOCH + Duration::from_secs(now.max(0.0) as u64 + max_age);
-        line.push_str(&format!("; Expires={}; Max-Age={max_age}", httpdate::fmt_http_date(expires)));
+        line.push_str(&format!(
+            "; Expires={}; Max-Age={max_age}",
+            httpdate::fmt_http_date(expires)
+        ));
     }
     if config.cookie_secure {
         line.push_str("; Secure");
@@ -117,8 +126,9 @@ fn set_cookie_line(config: &JwtConfig, name: &str, value: &str, a: &Attributes<'
 }
 
 fn append(resp: &mut Response, line: String) -> Result<(), JwtError> {
-    let value = HeaderValue::from_str(&line)
-        .map_err(|_| JwtError::TokenCreation("a cookie value is not a valid header value".into()))?;
+    let value = HeaderValue::from_str(&line).map_err(|_| {
+        JwtError::TokenCreation("a cookie value is not a valid header value".into())
+    })?;
     resp.headers_mut().append(header::SET_COOKIE, value);
     Ok(())
 }
@@ -137,7 +147,13 @@ impl JwtManager {
         }
     }
 
-    fn set_cookies(&self, resp: &mut Response, token: &str, opts: &CookieOptions, kind: Kind) -> Result<(), JwtError> {
+    fn set_cookies(
+        &self,
+        resp: &mut Response,
+        token: &str,
+        opts: &CookieOptions,
+        kind: Kind,
+    ) -> Result<(), JwtError> {
         let config = self.config();
         let n = names(config, kind);
         let max_age = match opts.max_age.map(|d| d.as_secs()).filter(|s| *s > 0) {
@@ -147,7 +163,13 @@ impl JwtManager {
         };
         let domain = opts.domain.as_deref().or(config.cookie_domain.as_deref());
         let now = self.now();
-        let jwt = Attributes { domain, max_age, expired: false, http_only: true, path: n.jwt_path };
+        let jwt = Attributes {
+            domain,
+            max_age,
+            expired: false,
+            http_only: true,
+            path: n.jwt_path,
+        };
         let csrf = if config.cookie_csrf_protect && config.csrf_in_cookies {
             Some(self.get_csrf_token(token)?)
         } else {
@@ -155,20 +177,39 @@ impl JwtManager {
         };
         append(resp, set_cookie_line(config, n.jwt, token, &jwt, now))?;
         if let Some(csrf) = csrf {
-            let attrs = Attributes { http_only: false, path: n.csrf_path, ..jwt };
+            let attrs = Attributes {
+                http_only: false,
+                path: n.csrf_path,
+                ..jwt
+            };
             append(resp, set_cookie_line(config, n.csrf, &csrf, &attrs, now))?;
         }
         Ok(())
     }
 
-    fn unset_cookies(&self, resp: &mut Response, opts: &CookieOptions, kind: Kind) -> Result<(), JwtError> {
+    fn unset_cookies(
+        &self,
+        resp: &mut Response,
+        opts: &CookieOptions,
+        kind: Kind,
+    ) -> Result<(), JwtError> {
         let config = self.config();
         let n = names(config, kind);
         let domain = opts.domain.as_deref().or(config.cookie_domain.as_deref());
-        let jwt = Attributes { domain, max_age: None, expired: true, http_only: true, path: n.jwt_path };
+        let jwt = Attributes {
+            domain,
+            max_age: None,
+            expired: true,
+            http_only: true,
+            path: n.jwt_path,
+        };
         append(resp, set_cookie_line(config, n.jwt, "", &jwt, 0.0))?;
         if config.cookie_csrf_protect && config.csrf_in_cookies {
-            let attrs = Attributes { http_only: false, path: n.csrf_path, ..jwt };
+            let attrs = Attributes {
+                http_only: false,
+                path: n.csrf_path,
+                ..jwt
+            };
             append(resp, set_cookie_line(config, n.csrf, "", &attrs, 0.0))?;
         }
         Ok(())
@@ -196,7 +237,12 @@ impl JwtManager {
     }
 
     /// [`set_access_cookies`](Self::set_access_cookies) with a `max_age` or `domain` override.
-    pub fn set_access_cookies_with(&self, resp: &mut Response, token: &str, opts: &CookieOptions) -> Result<(), JwtError> {
+    pub fn set_access_cookies_with(
+        &self,
+        resp: &mut Response,
+        token: &str,
+        opts: &CookieOptions,
+    ) -> Result<(), JwtError> {
         self.set_cookies(resp, token, opts, Kind::Access)
     }
 
@@ -209,7 +255,12 @@ impl JwtManager {
     }
 
     /// [`set_refresh_cookies`](Self::set_refresh_cookies) with a `max_age` or `domain` override.
-    pub fn set_refresh_cookies_with(&self, resp: &mut Response, token: &str, opts: &CookieOptions) -> Result<(), JwtError> {
+    pub fn set_refresh_cookies_with(
+        &self,
+        resp: &mut Response,
+        token: &str,
+        opts: &CookieOptions,
+    ) -> Result<(), JwtError> {
         self.set_cookies(resp, token, opts, Kind::Refresh)
     }
 
@@ -247,7 +298,11 @@ impl JwtManager {
     }
 
     /// [`unset_jwt_cookies`](Self::unset_jwt_cookies) with a `domain` override.
-    pub fn unset_jwt_cookies_with(&self, resp: &mut Response, opts: &CookieOptions) -> Result<(), JwtError> {
+    pub fn unset_jwt_cookies_with(
+        &self,
+        resp: &mut Response,
+        opts: &CookieOptions,
+    ) -> Result<(), JwtError> {
         self.unset_cookies(resp, opts, Kind::Access)?;
         self.unset_cookies(resp, opts, Kind::Refresh)
     }
@@ -268,34 +323,65 @@ pub(crate) fn validate(config: &JwtConfig) -> Result<(), ConfigError> {
         }
     }
     let names = [
-        ("JWT_ACCESS_COOKIE_NAME", &config.access_cookie_name, &config.access_cookie_path),
-        ("JWT_REFRESH_COOKIE_NAME", &config.refresh_cookie_name, &config.refresh_cookie_path),
-        ("JWT_ACCESS_CSRF_COOKIE_NAME", &config.access_csrf_cookie_name, &config.access_csrf_cookie_path),
-        ("JWT_REFRESH_CSRF_COOKIE_NAME", &config.refresh_csrf_cookie_name, &config.refresh_csrf_cookie_path),
+        (
+            "JWT_ACCESS_COOKIE_NAME",
+            &config.access_cookie_name,
+            &config.access_cookie_path,
+        ),
+        (
+            "JWT_REFRESH_COOKIE_NAME",
+            &config.refresh_cookie_name,
+            &config.refresh_cookie_path,
+        ),
+        (
+            "JWT_ACCESS_CSRF_COOKIE_NAME",
+            &config.access_csrf_cookie_name,
+            &config.access_csrf_cookie_path,
+        ),
+        (
+            "JWT_REFRESH_CSRF_COOKIE_NAME",
+            &config.refresh_csrf_cookie_name,
+            &config.refresh_csrf_cookie_path,
+        ),
     ];
     for (option, name, path) in names {
         let token_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
         if name.is_empty() || !name.chars().all(token_char) {
-            return Err(ConfigError::new(format!("{option}: \"{name}\" is not a valid cookie name")));
+            return Err(ConfigError::new(format!(
+                "{option}: \"{name}\" is not a valid cookie name"
+            )));
         }
         if !path.starts_with('/') || path.chars().any(|c| c == ';' || c.is_ascii_control()) {
-            return Err(ConfigError::new(format!("the path of {option} must start with '/', got \"{path}\"")));
+            return Err(ConfigError::new(format!(
+                "the path of {option} must start with '/', got \"{path}\""
+            )));
         }
-        if name.starts_with("__Host-") && (!config.cookie_secure || path != "/" || config.cookie_domain.is_some()) {
+        if name.starts_with("__Host-")
+            && (!config.cookie_secure || path != "/" || config.cookie_domain.is_some())
+        {
             return Err(ConfigError::new(format!(
                 "{option}: a \"__Host-\" cookie needs JWT_COOKIE_SECURE = true, path \"/\" and no JWT_COOKIE_DOMAIN"
             )));
         }
     }
     for (option, name) in [
-        ("JWT_ACCESS_CSRF_HEADER_NAME", &config.access_csrf_header_name),
-        ("JWT_REFRESH_CSRF_HEADER_NAME", &config.refresh_csrf_header_name),
+        (
+            "JWT_ACCESS_CSRF_HEADER_NAME",
+            &config.access_csrf_header_name,
+        ),
+        (
+            "JWT_REFRESH_CSRF_HEADER_NAME",
+            &config.refresh_csrf_header_name,
+        ),
     ] {
-        poem::http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| ConfigError::new(format!("{option}: \"{name}\" is not a valid header name")))?;
+        poem::http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            ConfigError::new(format!("{option}: \"{name}\" is not a valid header name"))
+        })?;
     }
     if config.json_body_limit == 0 {
-        return Err(ConfigError::new("JWT_JSON_BODY_LIMIT must be greater than 0"));
+        return Err(ConfigError::new(
+            "JWT_JSON_BODY_LIMIT must be greater than 0",
+        ));
     }
     Ok(())
 }
@@ -324,6 +410,8 @@ pub(crate) async fn refresh_if_expiring(
     };
     match refreshed {
         Ok(()) => tracing::debug!(target: "jwt_runtime", "expiring access cookie refreshed"),
-        Err(e) => tracing::warn!(target: "jwt_runtime", reason = e.message(), "implicit refresh failed"),
+        Err(e) => {
+            tracing::warn!(target: "jwt_runtime", reason = e.message(), "implicit refresh failed")
+        }
     }
 }

@@ -171,12 +171,19 @@ pub(crate) fn decode(
     let claims = parse_object(&payload, "payload")?;
     validate_claims(&claims, rules, now)?;
     if let Some(submitted) = csrf {
-        let expected = claims.get("csrf").ok_or_else(|| JwtError::invalid("Missing claim: csrf"))?;
-        let matches = expected
-            .as_str()
-            .is_some_and(|e| bool::from(subtle::ConstantTimeEq::ct_eq(e.as_bytes(), submitted.as_bytes())));
+        let expected = claims
+            .get("csrf")
+            .ok_or_else(|| JwtError::invalid("Missing claim: csrf"))?;
+        let matches = expected.as_str().is_some_and(|e| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                e.as_bytes(),
+                submitted.as_bytes(),
+            ))
+        });
         if !matches {
-            return Err(JwtError::Csrf("CSRF double submit tokens do not match".into()));
+            return Err(JwtError::Csrf(
+                "CSRF double submit tokens do not match".into(),
+            ));
         }
     }
     Ok(Decoded { header, claims })

@@ -5,9 +5,9 @@
 
 use std::fmt;
 
+use bytes::Bytes;
 use poem::error::ReadBodyError;
 use poem::http::header;
-use bytes::Bytes;
 use poem::Request;
 use serde_json::Value;
 
@@ -105,7 +105,9 @@ pub(crate) fn from_headers(req: &Request, config: &JwtConfig) -> Result<Found, J
         None => "",
         Some(Ok(v)) => v,
         Some(Err(_)) => {
-            return Err(JwtError::invalid(format!("Bad {name} header. It must be ASCII text")))
+            return Err(JwtError::invalid(format!(
+                "Bad {name} header. It must be ASCII text"
+            )))
         }
     };
     let value = value.trim().trim_matches(',');
@@ -184,9 +186,17 @@ async fn from_cookies(
     refresh: bool,
 ) -> Result<(Found, Option<String>), JwtError> {
     let (name, csrf_header, csrf_field) = if refresh {
-        (&config.refresh_cookie_name, &config.refresh_csrf_header_name, &config.refresh_csrf_field_name)
+        (
+            &config.refresh_cookie_name,
+            &config.refresh_csrf_header_name,
+            &config.refresh_csrf_field_name,
+        )
     } else {
-        (&config.access_cookie_name, &config.access_csrf_header_name, &config.access_csrf_field_name)
+        (
+            &config.access_cookie_name,
+            &config.access_csrf_header_name,
+            &config.access_csrf_field_name,
+        )
     };
     let token = {
         let mut values = cookie_values(req, name).filter(|v| !v.is_empty());
@@ -202,7 +212,12 @@ async fn from_cookies(
         (Some(token), false) => token,
     };
     let method = req.method().as_str();
-    if !config.cookie_csrf_protect || !config.csrf_methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
+    if !config.cookie_csrf_protect
+        || !config
+            .csrf_methods
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(method))
+    {
         return Ok((Found::Token(token), None));
     }
     let mut csrf = req
@@ -225,7 +240,10 @@ async fn from_cookies(
 }
 
 fn content_type(req: &Request) -> &str {
-    req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn is_form(req: &Request) -> bool {
@@ -235,7 +253,9 @@ fn is_form(req: &Request) -> bool {
 /// Reads the body (at most `limit` bytes, refusing a larger one without buffering it whole) and
 /// puts it back, so the handler's own `Json<T>` or `Form<T>` still receives it.
 async fn buffered_body(req: &mut Request, limit: usize) -> Result<Bytes, JwtError> {
-    let too_large = || JwtError::PayloadTooLarge(format!("Request body is too large (over {limit} bytes)").into());
+    let too_large = || {
+        JwtError::PayloadTooLarge(format!("Request body is too large (over {limit} bytes)").into())
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -250,17 +270,29 @@ async fn buffered_body(req: &mut Request, limit: usize) -> Result<Bytes, JwtErro
             Ok(bytes)
         }
         Err(ReadBodyError::PayloadTooLarge) => Err(too_large()),
-        Err(e) => Err(JwtError::invalid(format!("Cannot read the request body: {e}"))),
+        Err(e) => Err(JwtError::invalid(format!(
+            "Cannot read the request body: {e}"
+        ))),
     }
 }
 
 /// The reference's `_decode_jwt_from_json`. A body that is not a JSON object is refused with a
 /// clear 422 (the reference crashes with a 500 there).
-async fn from_json(req: &mut Request, config: &JwtConfig, refresh: bool) -> Result<Found, JwtError> {
+async fn from_json(
+    req: &mut Request,
+    config: &JwtConfig,
+    refresh: bool,
+) -> Result<Found, JwtError> {
     if !content_type(req).starts_with("application/json") {
-        return Ok(Found::Absent("Invalid content-type. Must be application/json.".into()));
+        return Ok(Found::Absent(
+            "Invalid content-type. Must be application/json.".into(),
+        ));
     }
-    let key = if refresh { &config.refresh_json_key } else { &config.json_key };
+    let key = if refresh {
+        &config.refresh_json_key
+    } else {
+        &config.json_key
+    };
     let missing = || Found::Absent(format!("Missing \"{key}\" key in json data."));
     let body = buffered_body(req, config.json_body_limit).await?;
     let Ok(value) = serde_json::from_slice::<Value>(&body) else {
@@ -275,7 +307,9 @@ async fn from_json(req: &mut Request, config: &JwtConfig, refresh: bool) -> Resu
         None | Some(Value::Null) => Ok(missing()),
         Some(Value::String(s)) if s.is_empty() => Ok(missing()),
         Some(Value::String(s)) => Ok(Found::Token(s.clone())),
-        Some(_) => Err(JwtError::invalid("Invalid token type. Token must be a string")),
+        Some(_) => Err(JwtError::invalid(
+            "Invalid token type. Token must be a string",
+        )),
     }
 }
 
@@ -296,7 +330,13 @@ pub(crate) async fn locate(
             Location::Json => (from_json(req, config, refresh).await?, None),
         };
         match found {
-            Found::Token(token) => return Ok(Ok(Located { token, location, csrf })),
+            Found::Token(token) => {
+                return Ok(Ok(Located {
+                    token,
+                    location,
+                    csrf,
+                }))
+            }
             Found::Absent(reason) => reasons.push(reason),
         }
     }

@@ -259,8 +259,14 @@ impl JwtManager {
     /// # }
     /// ```
     pub fn decode_token(&self, token: &str) -> Result<JsonObject, JwtError> {
-        crate::jose::decode(token, &self.inner.keys, &self.claim_rules(), self.now(), None)
-            .map(|d| d.claims)
+        crate::jose::decode(
+            token,
+            &self.inner.keys,
+            &self.claim_rules(),
+            self.now(),
+            None,
+        )
+        .map(|d| d.claims)
     }
 
     /// The response for `error` under this config: `{"<JWT_ERROR_MESSAGE_KEY>": "<message>"}`.

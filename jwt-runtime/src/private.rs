@@ -38,7 +38,9 @@ pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     mut req: Request,
 ) -> poem::Result<Response> {
     let manager = JwtManager::from_request_extensions(&req).map_err(|e| reject(None, &e))?;
-    let token = verify_with(&manager, &mut req, options).await.map_err(|e| reject(Some(&manager), &e))?;
+    let token = verify_with(&manager, &mut req, options)
+        .await
+        .map_err(|e| reject(Some(&manager), &e))?;
     if let Some(token) = &token {
         if let Err(error) = policy.check(token, &req).await {
             log_rejection(&req, &error);

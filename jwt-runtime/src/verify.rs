@@ -165,7 +165,13 @@ async fn run_pipeline(
     let location = found.location;
     let now = manager.now();
     let rules = manager.claim_rules();
-    let decoded = crate::jose::decode(&found.token, &inner.keys, &rules, now, found.csrf.as_deref())?;
+    let decoded = crate::jose::decode(
+        &found.token,
+        &inner.keys,
+        &rules,
+        now,
+        found.csrf.as_deref(),
+    )?;
     let token_type = decoded
         .claims
         .get("type")

@@ -1,6 +1,8 @@
 //! Shared by the behaviour tests: a manager on a frozen clock, raw token minting, a TestClient.
 #![allow(dead_code)]
 
+pub mod server;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwt_runtime::{JwtConfig, JwtManager};

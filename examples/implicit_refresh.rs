@@ -1,0 +1,49 @@
+//! The tutorial's "使用 Cookie 隐式刷新" example: 3-second access tokens in cookies, replaced on
+//! any protected response when they expire within 3 seconds (`JWT_IMPLICIT_REFRESH_WINDOW`),
+//! which is the tutorial's `after_request` hook as a built-in feature.
+
+mod common;
+
+use jwt_runtime::{jwt_required, Expiry, JwtManager};
+use poem::web::Json;
+use poem::{get, handler, post, EndpointExt, IntoResponse, Response, Route};
+use serde_json::json;
+
+#[handler]
+async fn login(jwt: JwtManager) -> poem::Result<Response> {
+    let mut response = Json(json!({"msg": "login successful"})).into_response();
+    let access_token = jwt.create_access_token("example_user").await?;
+    jwt.set_access_cookies(&mut response, &access_token)?;
+    Ok(response)
+}
+
+#[handler]
+async fn logout(jwt: JwtManager) -> poem::Result<Response> {
+    let mut response = Json(json!({"msg": "logout successful"})).into_response();
+    jwt.unset_jwt_cookies(&mut response)?;
+    Ok(response)
+}
+
+#[jwt_required]
+#[handler]
+async fn protected() -> Json<serde_json::Value> {
+    Json(json!({"foo": "bar"}))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    common::init_tracing();
+    let mut config = common::config();
+    config.cookie_secure = false;
+    config.token_location = vec!["cookies".into()];
+    config.access_token_expires = Expiry::Seconds(3);
+    config.implicit_refresh_window = Some(3);
+    let jwt = JwtManager::new(config)?;
+    let app = Route::new()
+        .at("/login", post(login))
+        .at("/logout", post(logout))
+        .at("/protected", get(protected))
+        .with(jwt);
+    common::serve(app).await?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! End to end in headless Chromium: the `locations` example's page logs in (the cookies are set),
+//! calls a protected POST with the CSRF header read from the `csrf_access_token` cookie (200) and
+//! without it (401), and logs out (the cookies are cleared).
+//!
+//! Without Chromium the test reports that it was skipped; with `JWT_TEST_REQUIRE_BROWSER=1` or
+//! `JWT_TEST_REQUIRE_SERVICES=1` (as `.ci/run` sets) a missing browser is a failure.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+fn chromium() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("CHROMIUM") {
+        return Some(path.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| {
+            ["chromium", "chromium-browser", "google-chrome"].map(|name| dir.join(name))
+        })
+        .find(|candidate| candidate.is_file())
+}
+
+fn required() -> bool {
+    ["JWT_TEST_REQUIRE_BROWSER", "JWT_TEST_REQUIRE_SERVICES"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|v| v == "1" || v == "true"))
+}
+
+/// The text of `<pre id="result">` in Chromium's dump of the page after its script ran.
+fn page_result(dom: &str) -> Option<Value> {
+    let start = dom.find("<pre id=\"result\">")? + "<pre id=\"result\">".len();
+    let end = start + dom[start..].find("</pre>")?;
+    let text = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&text).ok()
+}
+
+#[test]
+fn cookie_flow_in_headless_chromium() {
+    let Some(browser) = chromium() else {
+        assert!(
+            !required(),
+            "Chromium is required here (JWT_TEST_REQUIRE_*) but was not found"
+        );
+        eprintln!("SKIPPED: cookie_flow_in_headless_chromium: no chromium on PATH (apt-get install chromium)");
+        return;
+    };
+    let server = support::server::start("locations");
+    let profile = std::env::temp_dir().join(format!("jwt-runtime-chromium-{}", std::process::id()));
+    let output = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("{}/?autorun=1", server.base))
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", browser.display()));
+    let _ = std::fs::remove_dir_all(&profile);
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let result = page_result(&dom).unwrap_or_else(|| {
+        panic!(
+            "no result on the page; chromium stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+
+    assert_eq!(result["done"], true, "{result}");
+    assert_eq!(result.get("error"), None, "{result}");
+    // The JWT cookie is HttpOnly: the page sees only the CSRF cookie.
+    let after_login = result["cookie_after_login"].as_str().unwrap_or_default();
+    assert!(after_login.starts_with("csrf_access_token="), "{result}");
+    assert!(!after_login.contains("access_token_cookie"), "{result}");
+    assert_eq!(
+        result["with_csrf"],
+        json!({"status": 200, "body": {"foo": "bar"}})
+    );
+    assert_eq!(
+        result["without_csrf"],
+        json!({"status": 401, "body": {"msg": "Missing CSRF token"}})
+    );
+    assert_eq!(
+        result["cookie_after_logout"], "",
+        "logout clears the cookies: {result}"
+    );
+    assert_eq!(result["after_logout"]["status"], 401, "{result}");
+    assert_eq!(
+        result["after_logout"]["body"]["msg"],
+        "Missing JWT in headers, cookies, json or query_string (Missing Authorization Header; \
+         Missing cookie \"access_token_cookie\"; Invalid content-type. Must be application/json.; \
+         Missing 'jwt' query paramater)"
+    );
+}

@@ -1,0 +1,70 @@
+//! Starting a compiled example as its own process on a free loopback port.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// A running example server, killed on drop.
+pub struct Server {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn examples_dir() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--quiet", "--examples"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("run cargo build --examples");
+            assert!(status.success(), "cargo build --examples failed");
+            // target/<profile>/deps/<this test> -> target/<profile>/examples
+            let exe = std::env::current_exe().expect("current exe");
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .expect("target dir")
+                .join("examples")
+        })
+        .clone()
+}
+
+/// Builds the examples once, starts `example` with `PORT` set, and waits until it listens.
+pub fn start(example: &str) -> Server {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("free port")
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(examples_dir().join(example))
+        .env("PORT", port.to_string())
+        .env_remove("JWT_SECRET_KEY")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start example {example}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "example {example} did not listen on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
