@@ -162,6 +162,21 @@ async fn cookie_location_and_csrf_double_submit() {
         .await
         .assert_text("alice")
         .await;
+    // The CSRF decision follows the dispatched method, not override headers, and the value is
+    // never taken from the URL.
+    let resp = cli
+        .post("/cookie")
+        .header("Cookie", &c)
+        .header("X-HTTP-Method-Override", "GET")
+        .send()
+        .await;
+    assert_msg(resp, 401, "Missing CSRF token").await;
+    let resp = cli
+        .post(format!("/cookie?csrf_token={csrf}"))
+        .header("Cookie", &c)
+        .send()
+        .await;
+    assert_msg(resp, 401, "Missing CSRF token").await;
     // The CSRF check comes before decoding, as in the reference.
     let bad = cookie("access_token_cookie", "xxx");
     assert_msg(
