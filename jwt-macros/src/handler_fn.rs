@@ -8,7 +8,13 @@ use syn::{Attribute, FnArg, GenericArgument, ItemFn, PathArguments, Type};
 use crate::paths;
 
 /// Types a handler can take from the verified token (by their last path segment).
-const TOKEN_PARAMS: &[&str] = &["Identity", "Jwt", "JwtHeader", "TokenLocation"];
+const TOKEN_PARAMS: &[&str] = &[
+    "Identity",
+    "Jwt",
+    "JwtHeader",
+    "TokenLocation",
+    "CurrentUser",
+];
 
 /// `true` for `handler`, `poem::handler`, `::poem::handler`.
 fn is_handler_attr(attr: &Attribute) -> bool {
@@ -70,6 +76,24 @@ pub struct HandlerFn {
     pub item: ItemFn,
     /// The attributes that stay on the public struct (docs).
     pub docs: Vec<Attribute>,
+    /// The `U` of every `CurrentUser<U>` parameter: their loaders run before the handler.
+    pub users: Vec<Type>,
+}
+
+/// The `U` of `CurrentUser<U>` or `Option<CurrentUser<U>>`.
+fn current_user_type(ty: &Type) -> Option<Type> {
+    let (name, args) = last_segment_name(ty)?;
+    let PathArguments::AngleBracketed(a) = args else {
+        return None;
+    };
+    let Some(GenericArgument::Type(inner)) = a.args.first() else {
+        return None;
+    };
+    match name.as_str() {
+        "CurrentUser" => Some(inner.clone()),
+        "Option" => current_user_type(inner),
+        _ => None,
+    }
 }
 
 /// Finds `#[handler]` below the macro and rewrites token parameters into
@@ -103,6 +127,7 @@ pub fn analyze(
     }
     let private = paths::private();
     let mut errors: Option<syn::Error> = None;
+    let mut users = Vec::new();
     for input in item.sig.inputs.iter_mut() {
         let FnArg::Typed(arg) = input else {
             return Err(syn::Error::new(
@@ -128,6 +153,7 @@ pub fn analyze(
                 None => errors = Some(e),
             }
         }
+        users.extend(current_user_type(&arg.ty));
         let (pat, ty) = (&arg.pat, &arg.ty);
         let span = ty.span();
         *arg.pat = syn::parse_quote_spanned!(span=> #private::Protected(#pat));
@@ -136,5 +162,5 @@ pub fn analyze(
     let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
         item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
     item.attrs = rest;
-    Ok((HandlerFn { item, docs }, errors))
+    Ok((HandlerFn { item, docs, users }, errors))
 }

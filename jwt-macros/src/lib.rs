@@ -9,6 +9,7 @@ mod handler_fn;
 mod paths;
 mod protect;
 mod suggest;
+mod user_lookup;
 
 use proc_macro::TokenStream;
 
@@ -34,4 +35,10 @@ pub fn additional_claims(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_derive(JwtClaims)]
 pub fn derive_jwt_claims(item: TokenStream) -> TokenStream {
     claims_derive::expand(item.into()).into()
+}
+
+/// Registers an async fn as the user loader of its return type: see `jwt_runtime::user_lookup_loader`.
+#[proc_macro_attribute]
+pub fn user_lookup_loader(args: TokenStream, item: TokenStream) -> TokenStream {
+    user_lookup::expand(args.into(), item.into()).into()
 }

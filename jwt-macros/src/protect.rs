@@ -89,7 +89,15 @@ fn policy_expr(which: Macro, args: &PolicyArgs) -> TokenStream {
 fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> TokenStream {
     let private = paths::private();
     let poem = paths::poem();
-    let handler_fn::HandlerFn { mut item, docs } = handler;
+    let handler_fn::HandlerFn {
+        mut item,
+        docs,
+        users,
+    } = handler;
+    let loaders = users.iter().map(|u| {
+        let span = syn::spanned::Spanned::span(u);
+        quote_spanned!(span=> #private::user_loader::<#u> as #private::UserLoaderFn)
+    });
     let public = item.sig.ident.clone();
     let vis = item.vis.clone();
     let inner = format_ident!("__jwt_handler");
@@ -117,7 +125,8 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
 
                 async fn call(&self, req: #poem::Request) -> #poem::Result<#poem::Response> {
                     const __JWT_OPTIONS: #private::VerifyOptions = #options;
-                    #private::call_protected(&__JWT_OPTIONS, #policy, &#inner, req).await
+                    const __JWT_USERS: &[#private::UserLoaderFn] = &[#(#loaders),*];
+                    #private::call_protected(&__JWT_OPTIONS, #policy, __JWT_USERS, &#inner, req).await
                 }
             }
         };

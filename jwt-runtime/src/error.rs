@@ -41,6 +41,11 @@ pub enum JwtError {
     PayloadTooLarge(Cow<'static, str>),
     /// A policy (such as `#[admin_required]`) refused a valid token: 403 with its message.
     Forbidden(Cow<'static, str>),
+    /// The revocation store could not answer, so the token cannot be trusted (fail closed):
+    /// 503 `Token revocation store unavailable`.
+    RevocationUnavailable,
+    /// The user lookup returned nothing for the identity: 401 `Error loading the user <identity>`.
+    UserLookup(Cow<'static, str>),
     /// The server is misconfigured (for example the `JwtManager` middleware is missing): 500.
     Misconfigured(Cow<'static, str>),
     /// A token could not be created (claims that are not a JSON object, a signing failure): 500.
@@ -55,7 +60,9 @@ impl JwtError {
             | JwtError::Csrf(_)
             | JwtError::Expired
             | JwtError::FreshRequired
-            | JwtError::Revoked => StatusCode::UNAUTHORIZED,
+            | JwtError::Revoked
+            | JwtError::UserLookup(_) => StatusCode::UNAUTHORIZED,
+            JwtError::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             JwtError::InvalidToken(_) => StatusCode::UNPROCESSABLE_ENTITY,
             JwtError::ClaimsVerificationFailed => StatusCode::BAD_REQUEST,
             JwtError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -74,11 +81,13 @@ impl JwtError {
             | JwtError::InvalidToken(m)
             | JwtError::Forbidden(m)
             | JwtError::PayloadTooLarge(m)
+            | JwtError::UserLookup(m)
             | JwtError::Misconfigured(m)
             | JwtError::TokenCreation(m) => m,
             JwtError::Expired => "Token has expired",
             JwtError::FreshRequired => "Fresh token required",
             JwtError::Revoked => "Token has been revoked",
+            JwtError::RevocationUnavailable => "Token revocation store unavailable",
             JwtError::ClaimsVerificationFailed => "User claims verification failed",
         }
     }
@@ -92,6 +101,8 @@ impl JwtError {
             JwtError::Expired => "expired",
             JwtError::FreshRequired => "fresh_required",
             JwtError::Revoked => "revoked",
+            JwtError::RevocationUnavailable => "revocation_unavailable",
+            JwtError::UserLookup(_) => "user_lookup",
             JwtError::ClaimsVerificationFailed => "claims_verification_failed",
             JwtError::Forbidden(_) => "forbidden",
             JwtError::PayloadTooLarge(_) => "payload_too_large",

@@ -39,6 +39,10 @@ use crate::verify::VerifiedJwt;
 pub struct Identity(Value);
 
 impl Identity {
+    pub(crate) fn from_value(value: Value) -> Self {
+        Identity(value)
+    }
+
     /// The identity as a string, when it is one (it always is under `JWT_VERIFY_SUB`).
     pub fn as_str(&self) -> Option<&str> {
         self.0.as_str()
@@ -171,7 +175,7 @@ pub trait FromVerifiedJwt: Sized + Send {
 
 /// A required value with no token can only happen on OPTIONS (which passes unauthenticated):
 /// the handler cannot run, so the preflight gets an empty 204.
-fn required(token: Option<&Arc<VerifiedJwt>>) -> poem::Result<&Arc<VerifiedJwt>> {
+pub(crate) fn required(token: Option<&Arc<VerifiedJwt>>) -> poem::Result<&Arc<VerifiedJwt>> {
     token.ok_or_else(|| poem::Error::from_status(StatusCode::NO_CONTENT))
 }
 

@@ -32,6 +32,7 @@
 
 #![deny(missing_docs)]
 
+mod blocklist;
 mod claims;
 mod config;
 mod cookies;
@@ -43,12 +44,18 @@ mod locate;
 mod manager;
 mod policy;
 mod token;
+mod user;
 mod verify;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+#[cfg(feature = "sqlx")]
+pub use blocklist::SqlBlocklist;
+pub use blocklist::{Blocklist, BlocklistError, MemoryBlocklist, TokenInfo, MAX_JTI_LENGTH};
+#[cfg(feature = "redis")]
+pub use blocklist::{RedisBlocklist, RedisBlocklistOptions};
 pub use claims::{JwtClaims, ReservedClaims, RESERVED_CLAIMS};
 pub use config::{Expiry, JwtConfig};
 pub use cookies::CookieOptions;
@@ -61,6 +68,9 @@ pub use manager::{
 };
 pub use policy::{AdminRequired, JwtPolicy, NoPolicy};
 pub use token::{Fresh, TokenBuilder, TokenType};
+pub use user::{CurrentUser, IntoLookup, UserLookup};
 pub use verify::{verify_jwt_in_request, VerifiedJwt, VerifyOptions};
 
-pub use jwt_macros::{additional_claims, admin_required, jwt_required, JwtClaims};
+pub use jwt_macros::{
+    additional_claims, admin_required, jwt_required, user_lookup_loader, JwtClaims,
+};

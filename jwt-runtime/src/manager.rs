@@ -7,12 +7,14 @@ use std::sync::{Arc, Once};
 use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody, Response};
 use serde_json::Value;
 
+use crate::blocklist::{Blocklist, MemoryBlocklist, TokenInfo};
 use crate::config::JwtConfig;
 use crate::error::{ConfigError, JwtError};
 use crate::jose::{ClaimRules, JsonObject};
 use crate::keys::KeySet;
 use crate::locate::Location;
 use crate::token::{TokenBuilder, TokenType};
+use crate::verify::VerifiedJwt;
 
 /// The time source used for `iat`/`exp` when creating tokens and for every time check.
 ///
@@ -55,6 +57,14 @@ pub trait AdditionalClaimsLoader: Send + Sync + 'static {
     fn load<'a>(&'a self, identity: &'a Value) -> BoxFuture<'a, Result<JsonObject, JwtError>>;
 }
 
+/// Reshapes an error response: gets the error and, where the reference passes it, the verified
+/// token (revoked, user lookup failed, policy refused); `None` keeps the default response.
+pub type ErrorHook = dyn Fn(&JwtError, Option<&VerifiedJwt>) -> Option<Response> + Send + Sync;
+
+/// Maps the identity given to `create_*_token` to the identity claim (the reference's
+/// `user_identity_loader`).
+pub type IdentityMapper = dyn Fn(&Value) -> Value + Send + Sync;
+
 #[derive(Clone)]
 pub(crate) struct Inner {
     pub(crate) config: JwtConfig,
@@ -62,6 +72,9 @@ pub(crate) struct Inner {
     pub(crate) locations: Vec<Location>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) additional_claims: Option<Arc<dyn AdditionalClaimsLoader>>,
+    pub(crate) blocklist: Arc<dyn Blocklist>,
+    pub(crate) error_hook: Option<Arc<ErrorHook>>,
+    pub(crate) user_identity: Option<Arc<IdentityMapper>>,
 }
 
 /// The heart of the runtime: config, keys and loaders, shared by every request.
@@ -179,6 +192,9 @@ impl JwtManager {
                 locations,
                 clock: Arc::new(SystemClock),
                 additional_claims: None,
+                blocklist: Arc::new(MemoryBlocklist::new()),
+                error_hook: None,
+                user_identity: None,
             }),
         })
     }
@@ -195,6 +211,87 @@ impl JwtManager {
     ///
     pub fn additional_claims(self, loader: impl AdditionalClaimsLoader) -> Self {
         self.modify(|inner| inner.additional_claims = Some(Arc::new(loader)))
+    }
+
+    /// Sets the revocation store (the default is a [`MemoryBlocklist`]).
+    ///
+    /// ```
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// let jwt = jwt.blocklist(jwt_runtime::MemoryBlocklist::new());
+    /// ```
+    pub fn blocklist(self, store: impl Blocklist) -> Self {
+        self.modify(|inner| inner.blocklist = Arc::new(store))
+    }
+
+    /// Reshapes error responses: the hook gets every refusal (and, for revoked tokens, failed user
+    /// lookups and policy refusals, the verified token) and returns `Some(response)` to replace
+    /// the default one. This is how the reference's `revoked_token_loader` and
+    /// `user_lookup_error_loader` are written.
+    ///
+    /// ```
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// use jwt_runtime::JwtError;
+    /// use poem::{web::Json, IntoResponse, http::StatusCode};
+    /// let jwt = jwt.on_error(|error, _token| match error {
+    ///     JwtError::Revoked => Some(
+    ///         Json(serde_json::json!({"description": "The token has been revoked.", "error": "token_revoked"}))
+    ///             .with_status(StatusCode::UNAUTHORIZED)
+    ///             .into_response(),
+    ///     ),
+    ///     _ => None,
+    /// });
+    /// ```
+    pub fn on_error(
+        self,
+        hook: impl Fn(&JwtError, Option<&VerifiedJwt>) -> Option<Response> + Send + Sync + 'static,
+    ) -> Self {
+        self.modify(|inner| inner.error_hook = Some(Arc::new(hook)))
+    }
+
+    /// Maps the identity passed to `create_*_token` (as JSON) to the identity claim: the
+    /// reference's `user_identity_loader`. The additional-claims loader still sees the raw
+    /// identity.
+    ///
+    /// ```
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// // create_access_token(&user) stores user.id as `sub`.
+    /// let jwt = jwt.user_identity(|user| user["id"].clone());
+    /// ```
+    pub fn user_identity(self, mapper: impl Fn(&Value) -> Value + Send + Sync + 'static) -> Self {
+        self.modify(|inner| inner.user_identity = Some(Arc::new(mapper)))
+    }
+
+    /// Revokes the token with these verified claims until it expires (in the configured store).
+    ///
+    /// # Errors
+    /// The claims carry no `jti`, or the store failed.
+    pub async fn revoke_token(&self, claims: &JsonObject) -> Result<(), JwtError> {
+        let info = TokenInfo::from_claims(claims, &self.inner.config.identity_claim);
+        self.inner.blocklist.revoke(&info).await.map_err(|e| {
+            tracing::error!(target: "jwt_runtime", reason = %e, "revocation failed");
+            JwtError::RevocationUnavailable
+        })?;
+        tracing::info!(target: "jwt_runtime", jti = info.jti.as_deref().unwrap_or_default(), token_type = %info.token_type, "token revoked");
+        Ok(())
+    }
+
+    /// Revokes every token of `identity` issued until now ("log out everywhere").
+    ///
+    /// # Errors
+    /// The store failed.
+    pub async fn revoke_all_for_user(&self, identity: &Value) -> Result<(), JwtError> {
+        let user = crate::blocklist::user_key(identity);
+        let now = self.now().floor() as i64;
+        self.inner
+            .blocklist
+            .revoke_user(&user, now)
+            .await
+            .map_err(|e| {
+                tracing::error!(target: "jwt_runtime", reason = %e, "revocation failed");
+                JwtError::RevocationUnavailable
+            })?;
+        tracing::info!(target: "jwt_runtime", "all tokens of a user revoked");
+        Ok(())
     }
 
     /// Replaces the clock used for token times and checks (tests freeze time with it).
@@ -285,13 +382,27 @@ impl JwtManager {
     }
 }
 
-/// `error` as a Poem error carrying its response, shaped by `manager`'s config when there is one
-/// (the default message key `msg` otherwise).
+/// `error` as a Poem error carrying its response, shaped by `manager`'s config and error hook
+/// when there is one (the default message key `msg` otherwise).
 pub(crate) fn reject(manager: Option<&JwtManager>, error: &JwtError) -> poem::Error {
-    poem::Error::from_response(match manager {
-        Some(m) => m.error_response(error),
-        None => error.to_response("msg"),
-    })
+    reject_with_token(manager, error, None)
+}
+
+/// [`reject`], passing the verified token to the error hook.
+pub(crate) fn reject_with_token(
+    manager: Option<&JwtManager>,
+    error: &JwtError,
+    token: Option<&VerifiedJwt>,
+) -> poem::Error {
+    let Some(manager) = manager else {
+        return poem::Error::from_response(error.to_response("msg"));
+    };
+    let custom = manager
+        .inner
+        .error_hook
+        .as_ref()
+        .and_then(|hook| hook(error, token));
+    poem::Error::from_response(custom.unwrap_or_else(|| manager.error_response(error)))
 }
 
 impl std::fmt::Debug for JwtManager {

@@ -8,6 +8,8 @@ use poem::{Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response};
 pub use crate::claims::deserialize_claims;
 pub use crate::extract::FromVerifiedJwt;
 pub use crate::manager::{AdditionalClaimsLoader, BoxFuture};
+pub use crate::user::{IntoLookup, UserLookup};
+pub use crate::VerifiedJwt;
 pub use crate::{JsonObject, JwtClaims, JwtError, JwtPolicy, Location, NoPolicy, VerifyOptions};
 pub use ::core::marker::{Send, Sync};
 pub use ::core::option::Option;
@@ -17,8 +19,8 @@ pub use ::std::string::String;
 pub use poem;
 pub use serde_json::Value;
 
-use crate::manager::{reject, JwtManager};
-use crate::verify::{log_rejection, verify_with, VerifiedJwt};
+use crate::manager::{reject, reject_with_token, JwtManager};
+use crate::verify::{log_rejection, verify_with};
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 pub struct Protected<T>(pub T);
@@ -34,17 +36,21 @@ impl<'a, T: FromVerifiedJwt> FromRequest<'a> for Protected<T> {
 pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     options: &VerifyOptions,
     policy: &P,
+    users: &[UserLoaderFn],
     handler: &E,
     mut req: Request,
 ) -> poem::Result<Response> {
     let manager = JwtManager::from_request_extensions(&req).map_err(|e| reject(None, &e))?;
     let token = verify_with(&manager, &mut req, options)
         .await
-        .map_err(|e| reject(Some(&manager), &e))?;
+        .map_err(|r| r.into_poem(&manager))?;
     if let Some(token) = &token {
         if let Err(error) = policy.check(token, &req).await {
             log_rejection(&req, &error);
-            return Err(reject(Some(&manager), &error));
+            return Err(reject_with_token(Some(&manager), &error, Some(token)));
+        }
+        for load in users {
+            load(&manager, token, &mut req).await?;
         }
     }
     let mut resp = handler.call(req).await?.into_response();
@@ -52,6 +58,22 @@ pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
         crate::cookies::refresh_if_expiring(&manager, token, window, &mut resp).await;
     }
     Ok(resp)
+}
+
+/// Loads one user type into the request (step 7), for a `CurrentUser<U>` parameter.
+pub type UserLoaderFn = for<'a> fn(
+    &'a JwtManager,
+    &'a Arc<VerifiedJwt>,
+    &'a mut Request,
+) -> BoxFuture<'a, poem::Result<()>>;
+
+/// The [`UserLoaderFn`] of `U`.
+pub fn user_loader<'a, U: crate::user::UserLookup>(
+    manager: &'a JwtManager,
+    token: &'a Arc<VerifiedJwt>,
+    req: &'a mut Request,
+) -> BoxFuture<'a, poem::Result<()>> {
+    Box::pin(crate::user::load_into_request::<U>(manager, token, req))
 }
 
 /// Converts what an `#[additional_claims]` function returns into the claims object.

@@ -175,6 +175,10 @@ impl TokenBuilder {
         payload.insert("iat".into(), iat.into());
         payload.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
         payload.insert("type".into(), self.kind.as_str().into());
+        let identity = match &inner.user_identity {
+            Some(map) => map(&identity),
+            None => identity,
+        };
         payload.insert(config.identity_claim.clone(), identity);
         if config.encode_nbf {
             payload.insert("nbf".into(), iat.into());

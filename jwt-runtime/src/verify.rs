@@ -6,10 +6,11 @@ use poem::http::Method;
 use poem::Request;
 use serde_json::Value;
 
+use crate::blocklist::TokenInfo;
 use crate::error::JwtError;
 use crate::jose::JsonObject;
 use crate::locate::{locate, Location};
-use crate::manager::{reject, JwtManager};
+use crate::manager::{reject, reject_with_token, JwtManager};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
 ///
@@ -149,18 +150,38 @@ fn is_fresh(claims: &JsonObject, now: f64) -> bool {
     }
 }
 
-/// Steps 1-6 for a request whose method is not OPTIONS. `Ok(None)`: optional route, no token.
+/// A refusal, with the verified token when the failing check came after verification (so error
+/// hooks get what the reference passes to its revoked/user-lookup loaders).
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub(crate) error: JwtError,
+    pub(crate) token: Option<VerifiedJwt>,
+}
+
+impl From<JwtError> for Rejection {
+    fn from(error: JwtError) -> Self {
+        Rejection { error, token: None }
+    }
+}
+
+impl Rejection {
+    pub(crate) fn into_poem(self, manager: &JwtManager) -> poem::Error {
+        reject_with_token(Some(manager), &self.error, self.token.as_ref())
+    }
+}
+
+/// Steps 1-5 for a request whose method is not OPTIONS. `Ok(None)`: optional route, no token.
 async fn run_pipeline(
     manager: &JwtManager,
     req: &mut Request,
     options: &VerifyOptions,
-) -> Result<Option<VerifiedJwt>, JwtError> {
+) -> Result<Option<VerifiedJwt>, Rejection> {
     let inner = manager.inner();
     let locations = options.locations.unwrap_or(&inner.locations);
     let found = match locate(req, &inner.config, locations, options.refresh).await? {
         Ok(found) => found,
         Err(_) if options.optional => return Ok(None),
-        Err(missing) => return Err(JwtError::NoAuthorization(missing.into())),
+        Err(missing) => return Err(JwtError::NoAuthorization(missing.into()).into()),
     };
     let location = found.location;
     let now = manager.now();
@@ -179,26 +200,49 @@ async fn run_pipeline(
         .unwrap_or("access");
     if options.verify_type {
         if options.refresh && token_type != "refresh" {
-            return Err(JwtError::invalid("Only refresh tokens are allowed"));
+            return Err(JwtError::invalid("Only refresh tokens are allowed").into());
         }
         if !options.refresh && token_type == "refresh" {
-            return Err(JwtError::invalid("Only non-refresh tokens are allowed"));
+            return Err(JwtError::invalid("Only non-refresh tokens are allowed").into());
         }
-    }
-    if options.fresh && !is_fresh(&decoded.claims, now) {
-        return Err(JwtError::FreshRequired);
     }
     let identity = decoded
         .claims
         .get(&inner.config.identity_claim)
         .cloned()
         .unwrap_or_default();
-    Ok(Some(VerifiedJwt {
+    let token = VerifiedJwt {
         header: decoded.header,
         claims: decoded.claims,
         location,
         identity,
-    }))
+    };
+    if options.fresh && !is_fresh(&token.claims, now) {
+        return Err(Rejection {
+            error: JwtError::FreshRequired,
+            token: Some(token),
+        });
+    }
+    if !options.skip_revocation_check {
+        let info = TokenInfo::from_claims(&token.claims, &inner.config.identity_claim);
+        match inner.blocklist.is_revoked(&info).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return Err(Rejection {
+                    error: JwtError::Revoked,
+                    token: Some(token),
+                })
+            }
+            Err(e) => {
+                tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
+                return Err(Rejection {
+                    error: JwtError::RevocationUnavailable,
+                    token: Some(token),
+                });
+            }
+        }
+    }
+    Ok(Some(token))
 }
 
 /// The reference's `verify_jwt_in_request`: runs the pipeline under `options`, stores the verified
@@ -229,7 +273,7 @@ pub async fn verify_jwt_in_request(
     let manager = JwtManager::from_request_extensions(req).map_err(|e| reject(None, &e))?;
     verify_with(&manager, req, options)
         .await
-        .map_err(|e| reject(Some(&manager), &e))
+        .map_err(|r| r.into_poem(&manager))
 }
 
 /// The pipeline with its tracing events; the verified token goes into the request extensions.
@@ -237,7 +281,7 @@ pub(crate) async fn verify_with(
     manager: &JwtManager,
     req: &mut Request,
     options: &VerifyOptions,
-) -> Result<Option<Arc<VerifiedJwt>>, JwtError> {
+) -> Result<Option<Arc<VerifiedJwt>>, Rejection> {
     if req.method() == Method::OPTIONS {
         tracing::debug!(target: "jwt_runtime", path = %req.uri().path(), "OPTIONS request passes without a token");
         return Ok(None);
@@ -260,9 +304,9 @@ pub(crate) async fn verify_with(
             tracing::debug!(target: "jwt_runtime", path = %req.uri().path(), "no jwt; optional route continues anonymously");
             Ok(None)
         }
-        Err(error) => {
-            log_rejection(req, &error);
-            Err(error)
+        Err(rejection) => {
+            log_rejection(req, &rejection.error);
+            Err(rejection)
         }
     }
 }
