@@ -79,3 +79,40 @@ pub async fn assert_msg(resp: TestResponse, status: u16, msg: &str) {
     resp.assert_text(format!("{}\n", json!({ "msg": msg })))
         .await;
 }
+
+/// Whether tests that need Redis/PostgreSQL must run (`.ci/run` sets it).
+pub fn services_required() -> bool {
+    std::env::var("JWT_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// Whether `name` listens at `addr`; when it does not, the test reports that it was skipped, or
+/// fails if services are required.
+pub fn service_available(name: &str, addr: &str) -> bool {
+    let up = addr.parse().ok().is_some_and(|a| {
+        std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_millis(500)).is_ok()
+    });
+    if !up {
+        assert!(
+            !services_required(),
+            "{name} at {addr} is required (JWT_TEST_REQUIRE_SERVICES=1) but unreachable"
+        );
+        eprintln!("SKIPPED: {name} is not reachable at {addr}");
+    }
+    up
+}
+
+/// A name no other test run uses (tables, key prefixes).
+pub fn unique(name: &str) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{name}_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
