@@ -268,3 +268,193 @@ async fn implicit_refresh() {
     }
     assert_eq!(statuses, [200, 200, 200, 401]);
 }
+
+async fn tokens_from(http: &reqwest::Client, url: String, body: Option<Value>) -> (String, String) {
+    let mut req = http.post(url);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let (status, body) = send(req).await;
+    assert_eq!(status, 200, "{body}");
+    let access = body["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    (
+        access,
+        body["refresh_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+#[tokio::test]
+async fn refresh_tokens() {
+    let s = start("refresh_tokens");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let (mut access, refresh) = tokens_from(&http, url("/login"), None).await;
+    let expired = (401, json!({"msg": "Token has expired"}));
+    let get = |token: String| send(http.get(url("/protected")).bearer_auth(token));
+    // The tutorial's timeline: 0 s, 2 s, 4 s (expired: refresh), then 10 s (both expired).
+    assert_eq!(get(access.clone()).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(get(access.clone()).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(get(access.clone()).await, expired);
+    let (status, body) = send(http.post(url("/refresh")).bearer_auth(&refresh)).await;
+    assert_eq!(status, 200);
+    access = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(get(access.clone()).await, (200, json!({"foo": "bar"})));
+    let (status, body) = send(http.post(url("/refresh")).bearer_auth(&access)).await;
+    assert_eq!(
+        (status, body),
+        (422, json!({"msg": "Only refresh tokens are allowed"}))
+    );
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(get(access).await, expired);
+    assert_eq!(
+        send(http.post(url("/refresh")).bearer_auth(&refresh)).await,
+        expired
+    );
+}
+
+#[tokio::test]
+async fn freshness() {
+    let s = start("freshness");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let (fresh, refresh) = tokens_from(&http, url("/login"), Some(admin_login())).await;
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&fresh)).await,
+        (200, json!({"foo": "bar"}))
+    );
+    let (_, body) = send(http.post(url("/refresh")).bearer_auth(&refresh)).await;
+    let stale = body["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&stale)).await,
+        (401, json!({"msg": "Fresh token required"}))
+    );
+    let bad = http
+        .post(url("/login"))
+        .json(&json!({"username": "admin", "password": "nope"}));
+    assert_eq!(
+        send(bad).await,
+        (401, json!({"msg": "Bad username or password"}))
+    );
+}
+
+/// The tutorial's revocation client: protected, logout, protected again.
+async fn revocation_flow(example: &str, revoked_msg: &str) {
+    let s = start(example);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let (access, _) = tokens_from(&http, url("/login"), None).await;
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&access)).await,
+        (200, json!({"hello": "world"}))
+    );
+    assert_eq!(
+        send(http.delete(url("/logout")).bearer_auth(&access)).await,
+        (200, json!({"msg": revoked_msg}))
+    );
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&access)).await,
+        (401, json!({"msg": "Token has been revoked"}))
+    );
+}
+
+#[tokio::test]
+async fn blocklist_database() {
+    revocation_flow("blocklist_database", "JWT revoked").await;
+}
+
+#[tokio::test]
+async fn blocklist_redis() {
+    if !support::service_available("Redis", "127.0.0.1:6379") {
+        return;
+    }
+    revocation_flow("blocklist_redis", "Access token revoked").await;
+}
+
+#[tokio::test]
+async fn logout_everywhere() {
+    let s = start("logout_everywhere");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let revoked = (401, json!({"msg": "Token has been revoked"}));
+    let (access, refresh) = tokens_from(&http, url("/login"), None).await;
+    assert_eq!(
+        send(http.post(url("/refresh")).bearer_auth(&refresh))
+            .await
+            .0,
+        200
+    );
+    let done = (200, json!({"msg": "Access and refresh tokens revoked"}));
+    assert_eq!(
+        send(http.delete(url("/logout")).bearer_auth(&access)).await,
+        done
+    );
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&access)).await,
+        revoked
+    );
+    assert_eq!(
+        send(http.post(url("/refresh")).bearer_auth(&refresh)).await,
+        revoked,
+        "one request revoked both"
+    );
+
+    let (phone, phone_refresh) = tokens_from(&http, url("/login"), None).await;
+    let (laptop, _) = tokens_from(&http, url("/login"), None).await;
+    let everywhere = (200, json!({"msg": "Logged out everywhere"}));
+    assert_eq!(
+        send(http.delete(url("/logout_everywhere")).bearer_auth(&laptop)).await,
+        everywhere
+    );
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&phone)).await,
+        revoked
+    );
+    assert_eq!(
+        send(http.post(url("/refresh")).bearer_auth(&phone_refresh)).await,
+        revoked
+    );
+    // Tokens issued in a later second work again.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (again, _) = tokens_from(&http, url("/login"), None).await;
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&again)).await,
+        (200, json!({"foo": "bar"}))
+    );
+}
+
+#[tokio::test]
+async fn user_lookup() {
+    let s = start("user_lookup");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let wrong = http
+        .post(url("/login"))
+        .json(&json!({"username": "admin", "password": "x"}));
+    assert_eq!(
+        send(wrong).await,
+        (401, json!("Wrong username or password"))
+    );
+    let (access, _) = tokens_from(&http, url("/login"), Some(admin_login())).await;
+    assert_eq!(
+        payload(&access)["sub"],
+        "1",
+        "user_identity stored the user's id"
+    );
+    let (status, body) = send(http.get(url("/protected")).bearer_auth(&access)).await;
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"id": 1, "username": "admin"}))
+    );
+    assert!(
+        !body.to_string().contains("argon2"),
+        "never the password hash"
+    );
+}

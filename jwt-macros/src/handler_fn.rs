@@ -146,6 +146,9 @@ pub fn analyze(
                 format!(
                     "on an `optional` route there may be no token: take `Option<{}>`",
                     quote::ToTokens::to_token_stream(ty)
+                        .to_string()
+                        .replace(' ', "")
+                        .replace(',', ", ")
                 ),
             );
             match &mut errors {

@@ -1,0 +1,11 @@
+use jwt_runtime::{user_lookup_loader, VerifiedJwt};
+
+struct User;
+
+#[user_lookup_loader]
+async fn load_user(token: &VerifiedJwt) -> User {
+    let _ = token;
+    User
+}
+
+fn main() {}
