@@ -458,3 +458,120 @@ async fn user_lookup() {
         "never the password hash"
     );
 }
+
+#[tokio::test]
+async fn custom_errors() {
+    let s = support::server::start_with_env("custom_errors", &[("JWT_ACCESS_TOKEN_EXPIRES", "1")]);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let (access, _) = tokens_from(&http, url("/login"), None).await;
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&access)).await,
+        (200, json!({"hello": "world"}))
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&access)).await,
+        (
+            401,
+            json!({"code": "dave", "err": "I can't let you do that"})
+        )
+    );
+    // Only the expired response is customised.
+    assert_eq!(
+        send(http.get(url("/protected"))).await,
+        (401, json!({"msg": "Missing Authorization Header"}))
+    );
+}
+
+#[tokio::test]
+async fn custom_error_messages() {
+    let s = start("custom_error_messages");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let (admin, _) = tokens_from(&http, url("/login"), Some(json!({"user_id": 1}))).await;
+    let (user, _) = tokens_from(&http, url("/login"), Some(json!({"user_id": 2}))).await;
+    assert_eq!(payload(&admin)["is_admin"], true);
+    assert_eq!(
+        send(http.get(url("/admin")).bearer_auth(&admin)).await,
+        (200, json!({"admin": true}))
+    );
+    assert_eq!(
+        send(http.get(url("/admin")).bearer_auth(&user)).await,
+        (403, json!({"msg": "Admins only!"}))
+    );
+    assert_eq!(
+        send(http.get(url("/protected"))).await,
+        (
+            401,
+            json!({"description": "Request does not contain an access token.", "error": "authorization_required"})
+        )
+    );
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth("xxx")).await,
+        (
+            401,
+            json!({"message": "Signature verification failed.", "error": "invalid_token"})
+        )
+    );
+    assert_eq!(
+        send(http.get(url("/fresh")).bearer_auth(&user)).await,
+        (
+            401,
+            json!({"description": "The token is not fresh.", "error": "fresh_required"})
+        )
+    );
+    assert_eq!(
+        send(http.delete(url("/logout")).bearer_auth(&user)).await.0,
+        200
+    );
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&user)).await,
+        (
+            401,
+            json!({"description": "The token has been revoked.", "error": "token_revoked"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn asymmetric() {
+    let s = start("asymmetric");
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let (access, _) = tokens_from(&http, url("/login"), None).await;
+    use base64::Engine as _;
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(access.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        (header["alg"].as_str(), header["kid"].as_str()),
+        (Some("RS256"), Some("2026-02"))
+    );
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&access)).await,
+        (200, json!({"logged_in_as": "example_user"}))
+    );
+    // Another service, configured only from the published JWKS, verifies the token.
+    let jwks = http
+        .get(url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let verifier = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig {
+        algorithm: "RS256".into(),
+        decode_jwks: Some(jwks),
+        ..jwt_runtime::JwtConfig::default()
+    })
+    .unwrap();
+    assert_eq!(
+        verifier.decode_token(&access).unwrap()["sub"],
+        "example_user"
+    );
+}

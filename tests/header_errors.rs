@@ -383,7 +383,7 @@ async fn audience_and_issuer_matrix() {
         "Invalid claim format in token",
     )
     .await;
-    cfg.decode_issuer = Some("https://issuer.example".into());
+    cfg.decode_issuer = Some(vec!["https://issuer.example".into()]);
     // Both missing: the issuer error is reported, as PyJWT checks iss first.
     assert_msg(
         call_with(cfg.clone(), Some(&bearer(&missing))).await,

@@ -147,106 +147,112 @@ impl<'de> Deserialize<'de> for Expiry {
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct JwtConfig {
-    /// `JWT_ACCESS_TOKEN_EXPIRES`, default 15 minutes.
+    /// `JWT_ACCESS_TOKEN_EXPIRES`: lifetime of access tokens: seconds, a duration like `15m`, or `false` (never expire).
     pub access_token_expires: Expiry,
-    /// `JWT_REFRESH_TOKEN_EXPIRES`, default 30 days.
+    /// `JWT_REFRESH_TOKEN_EXPIRES`: lifetime of refresh tokens, same forms.
     pub refresh_token_expires: Expiry,
-    /// `JWT_ALGORITHM`, default `HS256`: the signing algorithm.
+    /// `JWT_ALGORITHM`: the signing algorithm (HS256/384/512, RS*, PS*, ES256/384, EdDSA).
     pub algorithm: String,
-    /// `JWT_DECODE_ALGORITHMS`, default `None` (= `[algorithm]`). `algorithm` is always allowed.
+    /// `JWT_DECODE_ALGORITHMS`: algorithms accepted when verifying; `JWT_ALGORITHM` is always added.
     pub decode_algorithms: Option<Vec<String>>,
-    /// `JWT_SECRET_KEY`: the HMAC secret (HS256/384/512). Never logged.
+    /// `JWT_SECRET_KEY`: the HMAC secret for HS* algorithms; never logged; empty refuses startup.
     #[serde(skip_serializing)]
     pub secret_key: Option<String>,
-    /// `JWT_PRIVATE_KEY`: PEM private key for RS*/PS*/ES*/EdDSA signing. Never logged.
+    /// `JWT_PRIVATE_KEY`: PEM private key for signing with RS*/PS*/ES*/EdDSA; never logged.
     #[serde(skip_serializing)]
     pub private_key: Option<String>,
-    /// `JWT_PUBLIC_KEY`: PEM public key for RS*/PS*/ES*/EdDSA verification.
+    /// `JWT_PUBLIC_KEY`: PEM public key for verifying RS*/PS*/ES*/EdDSA tokens.
     pub public_key: Option<String>,
-    /// `JWT_TOKEN_LOCATION`, default `["headers"]`; the order is the lookup precedence.
+    /// `JWT_TOKEN_LOCATION`: where tokens are looked for, in order: `headers`, `cookies`, `query_string`, `json`.
     pub token_location: Vec<String>,
-    /// `JWT_HEADER_NAME`, default `Authorization`.
+    /// `JWT_HEADER_NAME`: the request header carrying the token.
     pub header_name: String,
-    /// `JWT_HEADER_TYPE`, default `Bearer`; empty means the header holds the bare token.
+    /// `JWT_HEADER_TYPE`: the scheme word before the token; empty means the header holds the bare token.
     pub header_type: String,
-    /// `JWT_QUERY_STRING_NAME`, default `jwt`.
+    /// `JWT_QUERY_STRING_NAME`: the query parameter carrying the token.
     pub query_string_name: String,
-    /// `JWT_QUERY_STRING_VALUE_PREFIX`, default empty.
+    /// `JWT_QUERY_STRING_VALUE_PREFIX`: a prefix the query value must start with (e.g. `Bearer `).
     pub query_string_value_prefix: String,
-    /// `JWT_JSON_KEY`, default `access_token`.
+    /// `JWT_JSON_KEY`: the JSON body key of access tokens.
     pub json_key: String,
-    /// `JWT_REFRESH_JSON_KEY`, default `refresh_token`.
+    /// `JWT_REFRESH_JSON_KEY`: the JSON body key of refresh tokens.
     pub refresh_json_key: String,
-    /// `JWT_IDENTITY_CLAIM`, default `sub`.
+    /// `JWT_IDENTITY_CLAIM`: the claim holding the identity; required in every token.
     pub identity_claim: String,
-    /// `JWT_ERROR_MESSAGE_KEY`, default `msg`: the key of every default error body.
+    /// `JWT_ERROR_MESSAGE_KEY`: the key of every default error body (`{"msg": ...}`).
     pub error_message_key: String,
-    /// `JWT_ENCODE_AUDIENCE`: written as `aud` into new tokens when set.
+    /// `JWT_ENCODE_AUDIENCE`: written as `aud` into new tokens when set (a string, or a list).
+    #[serde(deserialize_with = "one_or_many")]
     pub encode_audience: Option<Vec<String>>,
-    /// `JWT_DECODE_AUDIENCE`: when set, tokens must carry a matching `aud`.
+    /// `JWT_DECODE_AUDIENCE`: when set (a string or a list), tokens must carry an `aud` that intersects it.
+    #[serde(deserialize_with = "one_or_many")]
     pub decode_audience: Option<Vec<String>>,
     /// `JWT_ENCODE_ISSUER`: written as `iss` into new tokens when set.
     pub encode_issuer: Option<String>,
-    /// `JWT_DECODE_ISSUER`: when set, tokens must carry exactly this `iss`.
-    pub decode_issuer: Option<String>,
-    /// `JWT_DECODE_LEEWAY`, default 0 seconds; applies to exp, nbf and iat.
+    /// `JWT_DECODE_ISSUER`: when set (a string or a list), tokens must carry one of these `iss`, compared exactly.
+    #[serde(deserialize_with = "one_or_many")]
+    pub decode_issuer: Option<Vec<String>>,
+    /// `JWT_DECODE_LEEWAY`: seconds of clock skew allowed on `exp`, `nbf` and `iat`.
     pub decode_leeway: u64,
-    /// `JWT_VERIFY_SUB`, default true: `sub` must be a string.
+    /// `JWT_VERIFY_SUB`: `sub` must be a string.
     pub verify_sub: bool,
-    /// `JWT_ENCODE_NBF`, default true: new tokens carry `nbf = iat`.
+    /// `JWT_ENCODE_NBF`: new tokens carry `nbf = iat`.
     pub encode_nbf: bool,
-    /// `JWT_ACCESS_COOKIE_NAME`.
+    /// `JWT_ACCESS_COOKIE_NAME`: the cookie holding access tokens.
     pub access_cookie_name: String,
-    /// `JWT_REFRESH_COOKIE_NAME`.
+    /// `JWT_REFRESH_COOKIE_NAME`: the cookie holding refresh tokens.
     pub refresh_cookie_name: String,
-    /// `JWT_ACCESS_COOKIE_PATH`.
+    /// `JWT_ACCESS_COOKIE_PATH`: `Path` of the access cookie.
     pub access_cookie_path: String,
-    /// `JWT_REFRESH_COOKIE_PATH`.
+    /// `JWT_REFRESH_COOKIE_PATH`: `Path` of the refresh cookie.
     pub refresh_cookie_path: String,
-    /// `JWT_COOKIE_SECURE`.
+    /// `JWT_COOKIE_SECURE`: adds `Secure` to every cookie (set it in production).
     pub cookie_secure: bool,
-    /// `JWT_COOKIE_DOMAIN`.
+    /// `JWT_COOKIE_DOMAIN`: the cookies' `Domain` (a per-call `CookieOptions::domain` overrides it).
     pub cookie_domain: Option<String>,
-    /// `JWT_COOKIE_SAMESITE`: `None`, `Lax` or `Strict`.
+    /// `JWT_COOKIE_SAMESITE`: `None`, `Lax` or `Strict`; unset omits the attribute; `None` requires `Secure`.
     pub cookie_samesite: Option<String>,
-    /// `JWT_SESSION_COOKIE`.
+    /// `JWT_SESSION_COOKIE`: `true`: session cookies; `false`: `Max-Age=31540000` and `Expires`.
     pub session_cookie: bool,
-    /// `JWT_COOKIE_CSRF_PROTECT`, default true. Decides now whether tokens carry a `csrf` claim.
+    /// `JWT_COOKIE_CSRF_PROTECT`: CSRF double submit for cookie tokens; also whether tokens carry a `csrf` claim.
     pub cookie_csrf_protect: bool,
-    /// `JWT_CSRF_METHODS`, default POST, PUT, PATCH, DELETE.
+    /// `JWT_CSRF_METHODS`: request methods that need the CSRF value with a cookie token.
     pub csrf_methods: Vec<String>,
-    /// `JWT_CSRF_IN_COOKIES`.
+    /// `JWT_CSRF_IN_COOKIES`: `set_*_cookies` also sets the readable CSRF cookie.
     pub csrf_in_cookies: bool,
-    /// `JWT_CSRF_CHECK_FORM`.
+    /// `JWT_CSRF_CHECK_FORM`: also accept the CSRF value from an urlencoded form field.
     pub csrf_check_form: bool,
-    /// `JWT_ACCESS_CSRF_COOKIE_NAME`.
+    /// `JWT_ACCESS_CSRF_COOKIE_NAME`: the readable CSRF cookie of access tokens.
     pub access_csrf_cookie_name: String,
-    /// `JWT_REFRESH_CSRF_COOKIE_NAME`.
+    /// `JWT_REFRESH_CSRF_COOKIE_NAME`: the readable CSRF cookie of refresh tokens.
     pub refresh_csrf_cookie_name: String,
-    /// `JWT_ACCESS_CSRF_COOKIE_PATH`.
+    /// `JWT_ACCESS_CSRF_COOKIE_PATH`: `Path` of the access CSRF cookie.
     pub access_csrf_cookie_path: String,
-    /// `JWT_REFRESH_CSRF_COOKIE_PATH`.
+    /// `JWT_REFRESH_CSRF_COOKIE_PATH`: `Path` of the refresh CSRF cookie.
     pub refresh_csrf_cookie_path: String,
-    /// `JWT_ACCESS_CSRF_HEADER_NAME`.
+    /// `JWT_ACCESS_CSRF_HEADER_NAME`: the header carrying the CSRF value for access tokens.
     pub access_csrf_header_name: String,
-    /// `JWT_REFRESH_CSRF_HEADER_NAME`.
+    /// `JWT_REFRESH_CSRF_HEADER_NAME`: the header carrying the CSRF value for refresh tokens.
     pub refresh_csrf_header_name: String,
-    /// `JWT_ACCESS_CSRF_FIELD_NAME`.
+    /// `JWT_ACCESS_CSRF_FIELD_NAME`: the form field carrying the CSRF value for access tokens.
     pub access_csrf_field_name: String,
-    /// `JWT_REFRESH_CSRF_FIELD_NAME`.
+    /// `JWT_REFRESH_CSRF_FIELD_NAME`: the form field carrying the CSRF value for refresh tokens.
     pub refresh_csrf_field_name: String,
-    /// `JWT_MAX_TOKEN_LENGTH` (this port), default 8192 bytes: longer tokens are refused before
-    /// any decoding work.
+    /// `JWT_MAX_TOKEN_LENGTH` (this port): longer tokens are refused (422) before any decoding work.
     pub max_token_length: usize,
-    /// `JWT_JSON_BODY_LIMIT` (this port), default 65536 bytes: the most of a request body read to
-    /// find a JSON token or a CSRF form field; a larger body is refused with 413 unbuffered.
+    /// `JWT_JSON_BODY_LIMIT` (this port): the most of a body read to find a JSON token or CSRF field; larger bodies get 413.
     pub json_body_limit: usize,
-    /// `JWT_IMPLICIT_REFRESH_WINDOW` (this port), default none: when set, a cookie access token
-    /// that expires within this many seconds is replaced on the same response (the tutorial's
-    /// `after_request` pattern). Accepts seconds or durations like `30m`.
+    /// `JWT_IMPLICIT_REFRESH_WINDOW` (this port): replace a cookie access token expiring within this many seconds (`30m` works) on the same response.
     pub implicit_refresh_window: Option<u64>,
-    /// `JWT_STRICT_KEY_LENGTH` (this port), default false: when true, an HMAC secret shorter than
-    /// the hash output refuses startup instead of logging a warning.
+    /// `JWT_ENCODE_KID` (this port): the `kid` header written into new tokens.
+    pub encode_kid: Option<String>,
+    /// `JWT_DECODE_KEYS` (this port): extra verification keys selected by the token's `kid` (JSON list of `{kid, algorithm, public_key or secret}`).
+    pub decode_keys: Vec<DecodeKeyConfig>,
+    /// `JWT_DECODE_JWKS` (this port): a JWK set (JSON) of public verification keys, each with `kid` and `alg`.
+    pub decode_jwks: Option<String>,
+    /// `JWT_STATUS_CODES` (this port): per-kind status overrides, e.g. `invalid_token=401` (kinds in `ERROR_KINDS`).
+    pub status_codes: std::collections::BTreeMap<String, u16>,
+    /// `JWT_STRICT_KEY_LENGTH` (this port): refuse (instead of warn about) an HMAC secret shorter than the hash output.
     pub strict_key_length: bool,
 }
 
@@ -299,6 +305,10 @@ impl Default for JwtConfig {
             refresh_csrf_field_name: s("csrf_token"),
             max_token_length: 8192,
             json_body_limit: 65_536,
+            encode_kid: None,
+            decode_keys: Vec::new(),
+            decode_jwks: None,
+            status_codes: std::collections::BTreeMap::new(),
             implicit_refresh_window: None,
             strict_key_length: false,
         }
@@ -315,6 +325,40 @@ impl fmt::Debug for JwtConfig {
             }
         }
         write!(f, "JwtConfig {shown}")
+    }
+}
+
+/// An extra verification key for key rotation, selected by the token's `kid`.
+///
+/// ```
+/// let key: jwt_runtime::DecodeKeyConfig = serde_json::from_str(
+///     r#"{"kid": "2026-01", "algorithm": "HS256", "secret": "an-old-secret-of-at-least-32-bytes!!"}"#,
+/// ).unwrap();
+/// assert_eq!(key.kid, "2026-01");
+/// ```
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DecodeKeyConfig {
+    /// The `kid` that selects this key.
+    pub kid: String,
+    /// Its one algorithm.
+    pub algorithm: String,
+    /// PEM public key, for RS*/PS*/ES*/EdDSA.
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// The secret, for HS*. Never logged.
+    #[serde(default, skip_serializing)]
+    pub secret: Option<String>,
+}
+
+impl fmt::Debug for DecodeKeyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeKeyConfig")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("public_key", &self.public_key.as_ref().map(|_| "<pem>"))
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
@@ -350,7 +394,7 @@ env_table! {
     "JWT_ENCODE_AUDIENCE" => encode_audience: parse_opt_list,
     "JWT_DECODE_AUDIENCE" => decode_audience: parse_opt_list,
     "JWT_ENCODE_ISSUER" => encode_issuer: parse_opt_string,
-    "JWT_DECODE_ISSUER" => decode_issuer: parse_opt_string,
+    "JWT_DECODE_ISSUER" => decode_issuer: parse_opt_list,
     "JWT_DECODE_LEEWAY" => decode_leeway: parse_number,
     "JWT_VERIFY_SUB" => verify_sub: parse_bool,
     "JWT_ENCODE_NBF" => encode_nbf: parse_bool,
@@ -377,6 +421,10 @@ env_table! {
     "JWT_MAX_TOKEN_LENGTH" => max_token_length: parse_number,
     "JWT_JSON_BODY_LIMIT" => json_body_limit: parse_number,
     "JWT_IMPLICIT_REFRESH_WINDOW" => implicit_refresh_window: parse_window,
+    "JWT_ENCODE_KID" => encode_kid: parse_opt_string,
+    "JWT_DECODE_KEYS" => decode_keys: parse_json,
+    "JWT_DECODE_JWKS" => decode_jwks: parse_opt_string,
+    "JWT_STATUS_CODES" => status_codes: parse_status_codes,
     "JWT_STRICT_KEY_LENGTH" => strict_key_length: parse_bool,
 }
 
@@ -416,6 +464,41 @@ fn parse_number<N: std::str::FromStr>(v: &str) -> Result<N, String> {
 
 fn parse_expiry(v: &str) -> Result<Expiry, String> {
     v.parse()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(v: &str) -> Result<T, String> {
+    serde_json::from_str(v).map_err(|e| format!("not valid JSON for this option: {e}"))
+}
+
+fn parse_status_codes(v: &str) -> Result<std::collections::BTreeMap<String, u16>, String> {
+    parse_list(v)?
+        .into_iter()
+        .map(|pair| {
+            let (kind, status) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("'{pair}' is not kind=status"))?;
+            let status = status
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{status}' is not a status code"))?;
+            Ok((kind.trim().to_string(), status))
+        })
+        .collect()
+}
+
+/// A string or a list of strings (audiences, issuers), as the reference accepts.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(s)) => Some(vec![s]),
+        Some(OneOrMany::Many(v)) => Some(v),
+    })
 }
 
 fn parse_window(v: &str) -> Result<Option<u64>, String> {
@@ -483,8 +566,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's four.
-        assert_eq!(JwtConfig::env_names().count(), 47);
+        // 43 options of the reference plus this port's eight.
+        assert_eq!(JwtConfig::env_names().count(), 51);
     }
 
     #[test]

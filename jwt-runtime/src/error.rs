@@ -52,6 +52,23 @@ pub enum JwtError {
     TokenCreation(Cow<'static, str>),
 }
 
+/// Every value of [`JwtError::kind`] (the keys of `JWT_STATUS_CODES`).
+pub const KINDS: &[&str] = &[
+    "no_authorization",
+    "csrf",
+    "invalid_token",
+    "expired",
+    "fresh_required",
+    "revoked",
+    "revocation_unavailable",
+    "user_lookup",
+    "claims_verification_failed",
+    "payload_too_large",
+    "forbidden",
+    "misconfigured",
+    "token_creation",
+];
+
 impl JwtError {
     /// The default HTTP status of this kind (the reference's).
     pub fn status(&self) -> StatusCode {

@@ -30,11 +30,13 @@ pub(crate) struct Decoded {
 /// What a decode checks beyond the signature.
 pub(crate) struct ClaimRules<'a> {
     pub(crate) leeway: f64,
-    pub(crate) issuer: Option<&'a str>,
+    pub(crate) issuer: Option<&'a [String]>,
     pub(crate) audience: Option<&'a [String]>,
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
     pub(crate) max_length: usize,
+    /// Skip the `exp` comparison (the reference's `allow_expired`, for the expired callback).
+    pub(crate) allow_expired: bool,
 }
 
 /// A JSON object whose keys are unique: RFC 7515 §4 and RFC 7519 §4 allow rejecting duplicates,
@@ -127,7 +129,9 @@ fn check_header(header: &JsonObject) -> Result<(), JwtError> {
 pub(crate) fn verify_jws<'k>(
     token: &str,
     max_length: usize,
-    key_for: impl Fn(&str) -> Option<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey)>,
+    key_for: impl Fn(
+        &JsonObject,
+    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
 ) -> Result<(JsonObject, Vec<u8>), JwtError> {
     if token.len() > max_length {
         return Err(JwtError::invalid(format!(
@@ -144,12 +148,11 @@ pub(crate) fn verify_jws<'k>(
     let payload = b64(payload_segment, "payload")?;
     b64(crypto_segment, "crypto")?;
 
-    let (alg, key) = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(key_for)
-        .ok_or_else(|| JwtError::invalid("The specified alg value is not allowed"))?;
+    if !header.get("alg").is_some_and(Value::is_string) {
+        return Err(JwtError::invalid("The specified alg value is not allowed"));
+    }
     check_header(&header)?;
+    let (alg, key) = key_for(&header)?;
     let valid = jsonwebtoken::crypto::verify(crypto_segment, signing_input.as_bytes(), key, alg)
         .unwrap_or(false);
     if !valid {
@@ -158,8 +161,24 @@ pub(crate) fn verify_jws<'k>(
     Ok((header, payload))
 }
 
-/// A whole token: the JWS layer with the configured keys, then the claims, then (for a cookie
-/// token on a CSRF method) the double-submit value against the `csrf` claim, in constant time.
+/// The header and payload of a token *without* verifying it, for the decode-key loader only
+/// (the reference passes it the unverified header and payload).
+pub(crate) fn peek(token: &str, max_length: usize) -> Result<(JsonObject, JsonObject), JwtError> {
+    if token.len() > max_length {
+        return Err(JwtError::invalid(format!(
+            "Token is too long (over {max_length} bytes)"
+        )));
+    }
+    let mut parts = token.splitn(3, '.');
+    let (Some(h), Some(p), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(JwtError::invalid("Not enough segments"));
+    };
+    let header = parse_object(&b64(h, "header")?, "header")?;
+    let payload = parse_object(&b64(p, "payload")?, "payload")?;
+    Ok((header, payload))
+}
+
+/// A whole token with the configured keys.
 pub(crate) fn decode(
     token: &str,
     keys: &KeySet,
@@ -167,7 +186,22 @@ pub(crate) fn decode(
     now: f64,
     csrf: Option<&str>,
 ) -> Result<Decoded, JwtError> {
-    let (header, payload) = verify_jws(token, rules.max_length, |alg| keys.decoding_for(alg))?;
+    decode_with(token, |header| keys.decoding_for(header), rules, now, csrf)
+}
+
+/// A whole token: the JWS layer with the key `key_for` picks, then the claims, then (for a
+/// cookie token on a CSRF method) the double-submit value against the `csrf` claim, in constant
+/// time.
+pub(crate) fn decode_with<'k>(
+    token: &str,
+    key_for: impl Fn(
+        &JsonObject,
+    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
+    rules: &ClaimRules<'_>,
+    now: f64,
+    csrf: Option<&str>,
+) -> Result<Decoded, JwtError> {
+    let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
     let claims = parse_object(&payload, "payload")?;
     validate_claims(&claims, rules, now)?;
     if let Some(submitted) = csrf {
@@ -222,14 +256,14 @@ pub(crate) fn validate_claims(
         }
     }
     if let Some(exp) = numeric_date(claims, "exp", "Expiration Time")? {
-        if exp <= now - rules.leeway {
+        if exp <= now - rules.leeway && !rules.allow_expired {
             return Err(JwtError::Expired);
         }
     }
     if let Some(issuer) = rules.issuer {
         match claims.get("iss") {
             None => return Err(JwtError::invalid("Token is missing the \"iss\" claim")),
-            Some(iss) if iss.as_str() != Some(issuer) => {
+            Some(iss) if !iss.as_str().is_some_and(|i| issuer.iter().any(|x| x == i)) => {
                 return Err(JwtError::invalid("Invalid issuer"))
             }
             Some(_) => {}

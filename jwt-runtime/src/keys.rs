@@ -1,28 +1,45 @@
 //! Keys and the algorithm allow-list, built once from the config.
 //!
 //! The reference's rules: HS* algorithms use `JWT_SECRET_KEY`; every other algorithm uses
-//! `JWT_PRIVATE_KEY` to sign and `JWT_PUBLIC_KEY` to verify. Each allowed algorithm gets exactly
-//! one key of its own family, so a key can never verify a signature made by another algorithm
-//! family (HS256 keyed with an RSA public key, and so on).
+//! `JWT_PRIVATE_KEY` to sign and `JWT_PUBLIC_KEY` to verify. Beyond the reference, extra decoding
+//! keys can be named by `kid` (`JWT_DECODE_KEYS`, `JWT_DECODE_JWKS`) for key rotation; the token's
+//! `kid` selects among them, nothing else in the header does. Every key is bound to one
+//! algorithm, so a key never verifies a signature made by another algorithm.
 
 use std::str::FromStr;
 
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use serde_json::Value;
 
-use crate::config::JwtConfig;
-use crate::error::ConfigError;
+use crate::config::{DecodeKeyConfig, JwtConfig};
+use crate::error::{ConfigError, JwtError};
+use crate::jose::JsonObject;
 
-/// The signing algorithm with its key, and every decoding algorithm with its key.
+/// One verification key, bound to one algorithm, optionally named by `kid`.
+#[derive(Clone)]
+pub(crate) struct DecodeKey {
+    pub(crate) kid: Option<String>,
+    pub(crate) alg_name: String,
+    pub(crate) alg: Algorithm,
+    pub(crate) key: DecodingKey,
+}
+
+/// The signing key (absent on a verify-only manager) and every verification key.
 #[derive(Clone)]
 pub(crate) struct KeySet {
     pub(crate) algorithm: Algorithm,
     pub(crate) algorithm_name: String,
-    pub(crate) encoding: EncodingKey,
-    /// Allowed decoding algorithms by their header name, each with its own key.
-    pub(crate) decoding: Vec<(String, Algorithm, DecodingKey)>,
+    pub(crate) encoding: Option<EncodingKey>,
+    pub(crate) encode_kid: Option<String>,
+    pub(crate) decoding: Vec<DecodeKey>,
+    /// The allowed `alg` header values.
+    pub(crate) allowed: Vec<String>,
 }
 
-fn is_hmac(alg: Algorithm) -> bool {
+pub(crate) fn is_hmac(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
 }
 
@@ -43,17 +60,24 @@ fn parse_algorithm(option: &str, name: &str) -> Result<Algorithm, ConfigError> {
     })
 }
 
-fn secret_for(config: &JwtConfig, alg_name: &str, alg: Algorithm) -> Result<Vec<u8>, ConfigError> {
-    let secret = config.secret_key.as_deref().unwrap_or_default();
+/// The secret for an HMAC algorithm: never empty; shorter than the hash output only warns,
+/// unless `JWT_STRICT_KEY_LENGTH`.
+fn check_secret(
+    config: &JwtConfig,
+    option: &str,
+    secret: &str,
+    alg_name: &str,
+    alg: Algorithm,
+) -> Result<(), ConfigError> {
     if secret.is_empty() {
         return Err(ConfigError::new(format!(
-            "JWT_SECRET_KEY must be set when using symmetric algorithm \"{alg_name}\""
+            "{option} must be set when using symmetric algorithm \"{alg_name}\""
         )));
     }
     let wanted = hmac_output_len(alg);
     if secret.len() < wanted {
         let msg = format!(
-            "JWT_SECRET_KEY is {} bytes, shorter than the {wanted} bytes {alg_name} needs to resist \
+            "{option} is {} bytes, shorter than the {wanted} bytes {alg_name} needs to resist \
              brute force; generate a random secret of at least {wanted} bytes",
             secret.len()
         );
@@ -68,94 +92,356 @@ fn secret_for(config: &JwtConfig, alg_name: &str, alg: Algorithm) -> Result<Vec<
             warned.push(msg);
         }
     }
-    Ok(secret.as_bytes().to_vec())
+    Ok(())
 }
 
-fn pem<'a>(
-    value: &'a Option<String>,
+/// Refuses RSA keys under 2048 bits and EC keys of the wrong curve (RFC 8725 §3.5, RFC 7518 §3.4).
+fn check_strength(
     option: &str,
     alg_name: &str,
-) -> Result<&'a [u8], ConfigError> {
-    match value.as_deref() {
-        Some(v) if !v.trim().is_empty() => Ok(v.as_bytes()),
-        _ => Err(ConfigError::new(format!(
-            "{option} must be set to use asymmetric cryptography algorithm \"{alg_name}\""
-        ))),
+    alg: Algorithm,
+    jwk: &Jwk,
+) -> Result<(), ConfigError> {
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(rsa) => {
+            let bytes =
+                base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &rsa.n)
+                    .map(|n| n.iter().skip_while(|b| **b == 0).count())
+                    .unwrap_or(0);
+            if bytes * 8 < 2048 {
+                return Err(ConfigError::new(format!(
+                    "{option}: RSA keys shorter than 2048 bits are refused ({} bits)",
+                    bytes * 8
+                )));
+            }
+        }
+        AlgorithmParameters::EllipticCurve(ec) => {
+            let expected = match alg {
+                Algorithm::ES256 => EllipticCurve::P256,
+                _ => EllipticCurve::P384,
+            };
+            if ec.curve != expected {
+                return Err(ConfigError::new(format!(
+                    "{option}: \"{alg_name}\" needs a {expected:?} key, this one is {:?}",
+                    ec.curve
+                )));
+            }
+        }
+        _ => {}
     }
+    Ok(())
 }
 
 fn key_error(option: &str, alg_name: &str, e: jsonwebtoken::errors::Error) -> ConfigError {
     ConfigError::new(format!(
-        "{option} is not a valid PEM key for \"{alg_name}\": {e}"
+        "{option} is not a valid key for \"{alg_name}\": {e}"
     ))
 }
 
-fn encoding_key(
-    config: &JwtConfig,
-    name: &str,
-    alg: Algorithm,
-) -> Result<EncodingKey, ConfigError> {
-    if is_hmac(alg) {
-        return Ok(EncodingKey::from_secret(&secret_for(config, name, alg)?));
-    }
-    let key = pem(&config.private_key, "JWT_PRIVATE_KEY", name)?;
-    let parsed = match alg {
-        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(key),
-        Algorithm::EdDSA => EncodingKey::from_ed_pem(key),
-        _ => EncodingKey::from_rsa_pem(key),
-    };
-    parsed.map_err(|e| key_error("JWT_PRIVATE_KEY", name, e))
-}
-
-fn decoding_key(
-    config: &JwtConfig,
-    name: &str,
+fn decoding_from_pem(
+    option: &str,
+    pem: &str,
+    alg_name: &str,
     alg: Algorithm,
 ) -> Result<DecodingKey, ConfigError> {
-    if is_hmac(alg) {
-        return Ok(DecodingKey::from_secret(&secret_for(config, name, alg)?));
+    let bytes = pem.as_bytes();
+    let key = match alg {
+        Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(bytes),
+        Algorithm::EdDSA => DecodingKey::from_ed_pem(bytes),
+        _ => DecodingKey::from_rsa_pem(bytes),
     }
-    let key = pem(&config.public_key, "JWT_PUBLIC_KEY", name)?;
-    let parsed = match alg {
-        Algorithm::ES256 | Algorithm::ES384 => DecodingKey::from_ec_pem(key),
-        Algorithm::EdDSA => DecodingKey::from_ed_pem(key),
-        _ => DecodingKey::from_rsa_pem(key),
+    .map_err(|e| key_error(option, alg_name, e))?;
+    let jwk =
+        Jwk::from_decoding_key(&key, Some(alg)).map_err(|e| key_error(option, alg_name, e))?;
+    check_strength(option, alg_name, alg, &jwk)?;
+    Ok(key)
+}
+
+fn encoding_from_pem(
+    pem: &str,
+    alg_name: &str,
+    alg: Algorithm,
+) -> Result<EncodingKey, ConfigError> {
+    let option = "JWT_PRIVATE_KEY";
+    let bytes = pem.as_bytes();
+    let key = match alg {
+        Algorithm::ES256 | Algorithm::ES384 => EncodingKey::from_ec_pem(bytes),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(bytes),
+        _ => EncodingKey::from_rsa_pem(bytes),
+    }
+    .map_err(|e| key_error(option, alg_name, e))?;
+    let jwk = Jwk::from_encoding_key(&key, alg).map_err(|e| {
+        // aws-lc refuses small RSA keys itself.
+        if e.to_string().contains("TooSmall") {
+            ConfigError::new(format!(
+                "{option}: RSA keys shorter than 2048 bits are refused"
+            ))
+        } else {
+            key_error(option, alg_name, e)
+        }
+    })?;
+    check_strength(option, alg_name, alg, &jwk)?;
+    Ok(key)
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+fn missing_asymmetric(option: &str, alg_name: &str) -> ConfigError {
+    ConfigError::new(format!(
+        "{option} must be set to use asymmetric cryptography algorithm \"{alg_name}\""
+    ))
+}
+
+/// A key of `JWT_DECODE_KEYS`.
+fn named_key(config: &JwtConfig, spec: &DecodeKeyConfig) -> Result<DecodeKey, ConfigError> {
+    let option = format!("JWT_DECODE_KEYS[{}]", spec.kid);
+    if spec.kid.is_empty() {
+        return Err(ConfigError::new(
+            "JWT_DECODE_KEYS: every key needs a non-empty kid",
+        ));
+    }
+    let alg = parse_algorithm(&option, &spec.algorithm)?;
+    let key = if is_hmac(alg) {
+        let secret = spec.secret.as_deref().unwrap_or_default();
+        check_secret(config, &option, secret, &spec.algorithm, alg)?;
+        DecodingKey::from_secret(secret.as_bytes())
+    } else {
+        let pem = non_empty(&spec.public_key)
+            .ok_or_else(|| missing_asymmetric(&option, &spec.algorithm))?;
+        decoding_from_pem(&option, pem, &spec.algorithm, alg)?
     };
-    parsed.map_err(|e| key_error("JWT_PUBLIC_KEY", name, e))
+    Ok(DecodeKey {
+        kid: Some(spec.kid.clone()),
+        alg_name: spec.algorithm.clone(),
+        alg,
+        key,
+    })
+}
+
+/// The keys of `JWT_DECODE_JWKS`: public keys only, each with `kid` and `alg`.
+fn jwks_keys(jwks: &str) -> Result<Vec<DecodeKey>, ConfigError> {
+    let set: JwkSet = serde_json::from_str(jwks)
+        .map_err(|e| ConfigError::new(format!("JWT_DECODE_JWKS is not a JWK set: {e}")))?;
+    let mut keys = Vec::with_capacity(set.keys.len());
+    for jwk in &set.keys {
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| ConfigError::new("JWT_DECODE_JWKS: every key needs a \"kid\""))?;
+        let option = format!("JWT_DECODE_JWKS[{kid}]");
+        if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
+            return Err(ConfigError::new(format!(
+                "{option}: symmetric keys are not accepted from a JWK set"
+            )));
+        }
+        let alg_name = jwk
+            .common
+            .key_algorithm
+            .and_then(|a: KeyAlgorithm| serde_json::to_value(a).ok())
+            .and_then(|v| v.as_str().map(String::from))
+            .ok_or_else(|| ConfigError::new(format!("{option}: the key needs an \"alg\"")))?;
+        let alg = parse_algorithm(&option, &alg_name)?;
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| key_error(&option, &alg_name, e))?;
+        check_strength(&option, &alg_name, alg, jwk)?;
+        keys.push(DecodeKey {
+            kid: Some(kid),
+            alg_name,
+            alg,
+            key,
+        });
+    }
+    Ok(keys)
 }
 
 impl KeySet {
     pub(crate) fn from_config(config: &JwtConfig) -> Result<Self, ConfigError> {
         let algorithm = parse_algorithm("JWT_ALGORITHM", &config.algorithm)?;
-        let encoding = encoding_key(config, &config.algorithm, algorithm)?;
-        // As the reference: the decode list defaults to [JWT_ALGORITHM], and JWT_ALGORITHM is
-        // always allowed.
-        let mut names: Vec<String> = config.decode_algorithms.clone().unwrap_or_default();
-        if !names.contains(&config.algorithm) {
-            names.push(config.algorithm.clone());
+        let mut named: Vec<DecodeKey> = Vec::new();
+        for spec in &config.decode_keys {
+            named.push(named_key(config, spec)?);
         }
-        let mut decoding = Vec::with_capacity(names.len());
-        for name in names {
-            if decoding.iter().any(|(n, _, _)| *n == name) {
-                continue;
+        if let Some(jwks) = non_empty(&config.decode_jwks) {
+            named.extend(jwks_keys(jwks)?);
+        }
+        for (i, key) in named.iter().enumerate() {
+            if named[..i].iter().any(|k| k.kid == key.kid) {
+                return Err(ConfigError::new(format!(
+                    "the decoding key id \"{}\" is used twice",
+                    key.kid.as_deref().unwrap_or_default()
+                )));
             }
-            let alg = parse_algorithm("JWT_DECODE_ALGORITHMS", &name)?;
-            let key = decoding_key(config, &name, alg)?;
-            decoding.push((name, alg, key));
         }
+
+        // As the reference: the decode list defaults to [JWT_ALGORITHM], and JWT_ALGORITHM is
+        // always allowed. Named keys add their own algorithm.
+        let mut allowed: Vec<String> = config.decode_algorithms.clone().unwrap_or_default();
+        if !allowed.contains(&config.algorithm) {
+            allowed.push(config.algorithm.clone());
+        }
+        for key in &named {
+            if !allowed.contains(&key.alg_name) {
+                allowed.push(key.alg_name.clone());
+            }
+        }
+
+        let mut decoding = Vec::with_capacity(allowed.len() + named.len());
+        for name in &allowed {
+            let alg = parse_algorithm("JWT_DECODE_ALGORITHMS", name)?;
+            let covered = named.iter().any(|k| &k.alg_name == name);
+            let key = if is_hmac(alg) {
+                match non_empty(&config.secret_key) {
+                    Some(secret) => {
+                        check_secret(config, "JWT_SECRET_KEY", secret, name, alg)?;
+                        Some(DecodingKey::from_secret(secret.as_bytes()))
+                    }
+                    None if covered => None,
+                    None => {
+                        check_secret(config, "JWT_SECRET_KEY", "", name, alg)?;
+                        None
+                    }
+                }
+            } else {
+                match non_empty(&config.public_key) {
+                    Some(pem) => Some(decoding_from_pem("JWT_PUBLIC_KEY", pem, name, alg)?),
+                    None if covered => None,
+                    None if non_empty(&config.private_key).is_none() => {
+                        return Err(missing_asymmetric("JWT_PRIVATE_KEY", name))
+                    }
+                    None => return Err(missing_asymmetric("JWT_PUBLIC_KEY", name)),
+                }
+            };
+            if let Some(key) = key {
+                decoding.push(DecodeKey {
+                    kid: None,
+                    alg_name: name.clone(),
+                    alg,
+                    key,
+                });
+            }
+        }
+        decoding.extend(named);
+
+        let encoding = if is_hmac(algorithm) {
+            let secret = non_empty(&config.secret_key).unwrap_or_default();
+            check_secret(
+                config,
+                "JWT_SECRET_KEY",
+                secret,
+                &config.algorithm,
+                algorithm,
+            )?;
+            Some(EncodingKey::from_secret(secret.as_bytes()))
+        } else {
+            match non_empty(&config.private_key) {
+                Some(pem) => Some(encoding_from_pem(pem, &config.algorithm, algorithm)?),
+                // A verify-only service: tokens are made elsewhere.
+                None => None,
+            }
+        };
         Ok(KeySet {
             algorithm,
-            encoding,
             algorithm_name: config.algorithm.clone(),
+            encoding,
+            encode_kid: non_empty(&config.encode_kid).map(String::from),
             decoding,
+            allowed,
         })
     }
 
-    /// The key for a header `alg`, if that algorithm is allowed.
-    pub(crate) fn decoding_for(&self, alg: &str) -> Option<(Algorithm, &DecodingKey)> {
-        self.decoding
+    /// The header's `alg`, if it is allowed.
+    pub(crate) fn allowed_alg(&self, header: &JsonObject) -> Result<Algorithm, JwtError> {
+        header
+            .get("alg")
+            .and_then(Value::as_str)
+            .filter(|a| self.allowed.iter().any(|x| x == a))
+            .and_then(|a| Algorithm::from_str(a).ok())
+            .ok_or_else(|| JwtError::invalid("The specified alg value is not allowed"))
+    }
+
+    /// The key for a token's header: its `alg` must be allowed; its `kid`, when keys are named,
+    /// selects the key (which must be bound to that `alg`). Nothing else in the header is read.
+    pub(crate) fn decoding_for(
+        &self,
+        header: &JsonObject,
+    ) -> Result<(Algorithm, &DecodingKey), JwtError> {
+        let not_allowed = || JwtError::invalid("The specified alg value is not allowed");
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .filter(|a| self.allowed.iter().any(|x| x == a))
+            .ok_or_else(not_allowed)?;
+        let named = self.decoding.iter().any(|k| k.kid.is_some());
+        let found = match header.get("kid").and_then(Value::as_str) {
+            Some(kid) if named => {
+                let key = self
+                    .decoding
+                    .iter()
+                    .find(|k| k.kid.as_deref() == Some(kid))
+                    .ok_or_else(|| {
+                        JwtError::invalid(format!(
+                            "Unable to find a signing key that matches: \"{kid}\""
+                        ))
+                    })?;
+                (key.alg_name == alg)
+                    .then_some(key)
+                    .ok_or_else(not_allowed)?
+            }
+            _ => self
+                .decoding
+                .iter()
+                .find(|k| k.kid.is_none() && k.alg_name == alg)
+                .ok_or_else(|| {
+                    JwtError::invalid("The token has no \"kid\" header to select its key")
+                })?,
+        };
+        Ok((found.alg, &found.key))
+    }
+
+    /// The signing key, or the reference's message when this manager cannot sign.
+    pub(crate) fn encoding(&self) -> Result<&EncodingKey, JwtError> {
+        self.encoding.as_ref().ok_or_else(|| {
+            JwtError::TokenCreation(
+                format!(
+                    "JWT_PRIVATE_KEY must be set to use asymmetric cryptography algorithm \"{}\"",
+                    self.algorithm_name
+                )
+                .into(),
+            )
+        })
+    }
+
+    /// The public keys, as a JWK set: the signing key's public half (with `JWT_ENCODE_KID`) and
+    /// every named asymmetric decoding key. Never a secret.
+    pub(crate) fn jwks(&self) -> JwkSet {
+        let mut keys = Vec::new();
+        let mut push = |mut jwk: Jwk, kid: Option<String>| {
+            jwk.common.key_id = kid;
+            jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+            if !keys
+                .iter()
+                .any(|k: &Jwk| k.common.key_id == jwk.common.key_id && k.algorithm == jwk.algorithm)
+            {
+                keys.push(jwk);
+            }
+        };
+        if let Some(encoding) = self.encoding.as_ref().filter(|_| !is_hmac(self.algorithm)) {
+            if let Ok(jwk) = Jwk::from_encoding_key(encoding, self.algorithm) {
+                push(jwk, self.encode_kid.clone());
+            }
+        }
+        for key in self
+            .decoding
             .iter()
-            .find(|(n, _, _)| n == alg)
-            .map(|(_, a, k)| (*a, k))
+            .filter(|k| !is_hmac(k.alg) && k.kid.is_some())
+        {
+            if let Ok(jwk) = Jwk::from_decoding_key(&key.key, Some(key.alg)) {
+                push(jwk, key.kid.clone());
+            }
+        }
+        JwkSet { keys }
     }
 }

@@ -33,6 +33,7 @@
 #![deny(missing_docs)]
 
 mod blocklist;
+mod callbacks;
 mod claims;
 mod config;
 mod cookies;
@@ -56,12 +57,18 @@ pub use blocklist::SqlBlocklist;
 pub use blocklist::{Blocklist, BlocklistError, MemoryBlocklist, TokenInfo, MAX_JTI_LENGTH};
 #[cfg(feature = "redis")]
 pub use blocklist::{RedisBlocklist, RedisBlocklistOptions};
+pub use callbacks::{
+    DecodeKeyLoader, EncodeKeyLoader, HeadersLoader, MessageResponder, TokenResponder,
+    TokenVerifier,
+};
 pub use claims::{JwtClaims, ReservedClaims, RESERVED_CLAIMS};
-pub use config::{Expiry, JwtConfig};
+pub use config::{DecodeKeyConfig, Expiry, JwtConfig};
 pub use cookies::CookieOptions;
-pub use error::{ConfigError, JwtError};
+pub use error::{ConfigError, JwtError, KINDS as ERROR_KINDS};
 pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 pub use jose::JsonObject;
+/// jsonwebtoken's key types, for key loaders.
+pub use jsonwebtoken::{jwk, Algorithm, DecodingKey, EncodingKey};
 pub use locate::Location;
 pub use manager::{
     AdditionalClaimsLoader, BoxFuture, Clock, JwtManager, JwtManagerEndpoint, SystemClock,

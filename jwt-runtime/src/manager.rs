@@ -8,6 +8,7 @@ use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody, Response};
 use serde_json::Value;
 
 use crate::blocklist::{Blocklist, MemoryBlocklist, TokenInfo};
+use crate::callbacks::{Callbacks, DecodeKeyLoader, TokenVerifier};
 use crate::config::JwtConfig;
 use crate::error::{ConfigError, JwtError};
 use crate::jose::{ClaimRules, JsonObject};
@@ -15,6 +16,7 @@ use crate::keys::KeySet;
 use crate::locate::Location;
 use crate::token::{TokenBuilder, TokenType};
 use crate::verify::VerifiedJwt;
+use jsonwebtoken::EncodingKey;
 
 /// The time source used for `iat`/`exp` when creating tokens and for every time check.
 ///
@@ -75,6 +77,7 @@ pub(crate) struct Inner {
     pub(crate) blocklist: Arc<dyn Blocklist>,
     pub(crate) error_hook: Option<Arc<ErrorHook>>,
     pub(crate) user_identity: Option<Arc<IdentityMapper>>,
+    pub(crate) callbacks: Callbacks,
 }
 
 /// The heart of the runtime: config, keys and loaders, shared by every request.
@@ -162,6 +165,19 @@ fn validate(config: &JwtConfig) -> Result<Vec<Location>, ConfigError> {
         })?;
     }
     crate::cookies::validate(config)?;
+    for (kind, status) in &config.status_codes {
+        if !crate::error::KINDS.contains(&kind.as_str()) {
+            return Err(ConfigError::new(format!(
+                "JWT_STATUS_CODES: unknown error kind \"{kind}\" (expected one of {})",
+                crate::error::KINDS.join(", ")
+            )));
+        }
+        if !(100..=599).contains(status) {
+            return Err(ConfigError::new(format!(
+                "JWT_STATUS_CODES: {status} is not an HTTP status"
+            )));
+        }
+    }
     Ok(locations)
 }
 
@@ -195,6 +211,7 @@ impl JwtManager {
                 blocklist: Arc::new(MemoryBlocklist::new()),
                 error_hook: None,
                 user_identity: None,
+                callbacks: Callbacks::default(),
             }),
         })
     }
@@ -294,6 +311,136 @@ impl JwtManager {
         Ok(())
     }
 
+    fn callback(self, set: impl FnOnce(&mut Callbacks)) -> Self {
+        self.modify(|inner| set(&mut inner.callbacks))
+    }
+
+    /// The reference's `expired_token_loader`: the response for an expired token, from its
+    /// header and payload (signature verified; only `exp` failed).
+    ///
+    /// ```
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// use poem::{http::StatusCode, web::Json, IntoResponse};
+    /// let jwt = jwt.expired_token_loader(|_header, _payload| {
+    ///     Json(serde_json::json!({"code": "dave", "err": "I can't let you do that"}))
+    ///         .with_status(StatusCode::UNAUTHORIZED)
+    ///         .into_response()
+    /// });
+    /// ```
+    pub fn expired_token_loader(
+        self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.expired = Some(Arc::new(f)))
+    }
+
+    /// The reference's `invalid_token_loader`: the response for a malformed or invalid token
+    /// (every 422 of the reference), from the error message.
+    pub fn invalid_token_loader(
+        self,
+        f: impl Fn(&str) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.invalid = Some(Arc::new(f)))
+    }
+
+    /// The reference's `unauthorized_loader`: the response for a missing token or a failed CSRF
+    /// check, from the error message.
+    pub fn unauthorized_loader(self, f: impl Fn(&str) -> Response + Send + Sync + 'static) -> Self {
+        self.callback(|c| c.unauthorized = Some(Arc::new(f)))
+    }
+
+    /// The reference's `needs_fresh_token_loader`.
+    pub fn needs_fresh_token_loader(
+        self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.needs_fresh = Some(Arc::new(f)))
+    }
+
+    /// The reference's `revoked_token_loader`.
+    pub fn revoked_token_loader(
+        self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.revoked = Some(Arc::new(f)))
+    }
+
+    /// The reference's `user_lookup_error_loader`.
+    pub fn user_lookup_error_loader(
+        self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.user_lookup_error = Some(Arc::new(f)))
+    }
+
+    /// The reference's `token_verification_failed_loader`.
+    pub fn token_verification_failed_loader(
+        self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.verification_failed = Some(Arc::new(f)))
+    }
+
+    /// The reference's `token_verification_loader` (async): runs after the revocation check;
+    /// `false` answers 400 `User claims verification failed`.
+    ///
+    /// ```
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// let jwt = jwt.token_verification_loader(|token: std::sync::Arc<jwt_runtime::VerifiedJwt>| async move {
+    ///     token.claims().get("tenant").is_some()
+    /// });
+    /// ```
+    pub fn token_verification_loader(self, verifier: impl TokenVerifier) -> Self {
+        self.callback(|c| c.token_verification = Some(Arc::new(verifier)))
+    }
+
+    /// The reference's `additional_headers_loader`: header parameters for every new token, from
+    /// the raw identity; the call site's `additional_headers` win.
+    pub fn additional_headers_loader(
+        self,
+        f: impl Fn(&Value) -> JsonObject + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.additional_headers = Some(Arc::new(f)))
+    }
+
+    /// The reference's `encode_key_loader`: the signing key for an identity (`None`: the
+    /// configured key). It must suit `JWT_ALGORITHM`.
+    pub fn encode_key_loader(
+        self,
+        f: impl Fn(&Value) -> Option<EncodingKey> + Send + Sync + 'static,
+    ) -> Self {
+        self.callback(|c| c.encode_key = Some(Arc::new(f)))
+    }
+
+    /// The reference's `decode_key_loader` (async): the verification key from the unverified
+    /// header and payload (`None`: the configured keys). The `alg` allow-list still applies.
+    pub fn decode_key_loader(self, loader: impl DecodeKeyLoader) -> Self {
+        self.callback(|c| c.decode_key = Some(Arc::new(loader)))
+    }
+
+    /// The public verification keys as a JWK set (`/.well-known/jwks.json`): the signing key's
+    /// public half with `JWT_ENCODE_KID`, and every named asymmetric key. Secrets never appear.
+    pub fn jwks(&self) -> jsonwebtoken::jwk::JwkSet {
+        self.inner.keys.jwks()
+    }
+
+    /// A Poem endpoint serving [`jwks`](Self::jwks) as JSON, for other services to verify this
+    /// app's tokens.
+    ///
+    /// ```
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// let app = poem::Route::new().at("/.well-known/jwks.json", jwt.jwks_endpoint());
+    /// ```
+    pub fn jwks_endpoint(&self) -> impl Endpoint<Output = Response> {
+        let body = serde_json::to_string(&self.jwks()).unwrap_or_else(|_| "{\"keys\":[]}".into());
+        poem::endpoint::make_sync(move |_| {
+            Response::builder()
+                .content_type("application/json")
+                .header("cache-control", "max-age=300")
+                .body(body.clone())
+        })
+    }
+
     /// Replaces the clock used for token times and checks (tests freeze time with it).
     ///
     /// ```
@@ -328,6 +475,7 @@ impl JwtManager {
             verify_sub: config.verify_sub,
             identity_claim: &config.identity_claim,
             max_length: config.max_token_length,
+            allow_expired: false,
         }
     }
 
@@ -366,9 +514,16 @@ impl JwtManager {
         .map(|d| d.claims)
     }
 
-    /// The response for `error` under this config: `{"<JWT_ERROR_MESSAGE_KEY>": "<message>"}`.
+    /// The default response for `error` under this config: `{"<JWT_ERROR_MESSAGE_KEY>":
+    /// "<message>"}` with the kind's status (or its `JWT_STATUS_CODES` override).
     pub fn error_response(&self, error: &JwtError) -> Response {
-        error.to_response(&self.inner.config.error_message_key)
+        let mut resp = error.to_response(&self.inner.config.error_message_key);
+        if let Some(status) = self.inner.config.status_codes.get(error.kind()) {
+            if let Ok(status) = poem::http::StatusCode::from_u16(*status) {
+                resp.set_status(status);
+            }
+        }
+        resp
     }
 
     /// The manager a request was routed through, if any.
@@ -397,11 +552,13 @@ pub(crate) fn reject_with_token(
     let Some(manager) = manager else {
         return poem::Error::from_response(error.to_response("msg"));
     };
-    let custom = manager
-        .inner
-        .error_hook
-        .as_ref()
-        .and_then(|hook| hook(error, token));
+    let custom = manager.inner.callbacks.respond(error, token).or_else(|| {
+        manager
+            .inner
+            .error_hook
+            .as_ref()
+            .and_then(|hook| hook(error, token))
+    });
     poem::Error::from_response(custom.unwrap_or_else(|| manager.error_response(error)))
 }
 

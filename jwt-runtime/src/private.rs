@@ -145,7 +145,12 @@ pub fn verify_jws_with_key(
     key: &jsonwebtoken::DecodingKey,
 ) -> Result<(JsonObject, std::vec::Vec<u8>), JwtError> {
     let name = format!("{algorithm:?}");
-    crate::jose::verify_jws(token, usize::MAX, |alg| {
-        (alg == name).then_some((algorithm, key))
+    crate::jose::verify_jws(token, usize::MAX, |header| {
+        match header.get("alg").and_then(Value::as_str) {
+            Some(alg) if alg == name => Ok((algorithm, key)),
+            _ => Err(JwtError::InvalidToken(
+                "The specified alg value is not allowed".into(),
+            )),
+        }
     })
 }

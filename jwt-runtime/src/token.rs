@@ -157,6 +157,17 @@ impl TokenBuilder {
         let now = inner.clock.now();
         let iat = now.floor() as i64;
 
+        // The reference's order: headers loader, claims loader, identity loader, encode key.
+        let loader_headers = inner
+            .callbacks
+            .additional_headers
+            .as_ref()
+            .map(|f| f(&identity));
+        let key = inner
+            .callbacks
+            .encode_key
+            .as_ref()
+            .and_then(|f| f(&identity));
         let mut extra = match &inner.additional_claims {
             Some(loader) => loader.load(&identity).await?,
             None => Map::new(),
@@ -210,7 +221,12 @@ impl TokenBuilder {
         let mut header: BTreeMap<String, Value> = BTreeMap::new();
         header.insert("alg".into(), inner.keys.algorithm_name.clone().into());
         header.insert("typ".into(), "JWT".into());
-        for (k, v) in self.headers? {
+        if let Some(kid) = &inner.keys.encode_kid {
+            header.insert("kid".into(), kid.as_str().into());
+        }
+        let mut merged = loader_headers.unwrap_or_default();
+        merged.extend(self.headers?);
+        for (k, v) in merged {
             match (k.as_str(), v) {
                 ("alg", _) => {
                     return Err(JwtError::TokenCreation(
@@ -229,7 +245,10 @@ impl TokenBuilder {
         let signing_input = format!("{}.{}", encode_segment(&header)?, encode_segment(&payload)?);
         let signature = jsonwebtoken::crypto::sign(
             signing_input.as_bytes(),
-            &inner.keys.encoding,
+            match &key {
+                Some(key) => key,
+                None => inner.keys.encoding()?,
+            },
             inner.keys.algorithm,
         )
         .map_err(|e| JwtError::TokenCreation(format!("signing failed: {e}").into()))?;

@@ -150,12 +150,13 @@ fn is_fresh(claims: &JsonObject, now: f64) -> bool {
     }
 }
 
-/// A refusal, with the verified token when the failing check came after verification (so error
-/// hooks get what the reference passes to its revoked/user-lookup loaders).
+/// A refusal, with the verified token when the failing check came after verification (so the
+/// callbacks get the header and payload the reference passes them; for an expired token, its
+/// payload read with `allow_expired`).
 #[derive(Debug)]
 pub(crate) struct Rejection {
     pub(crate) error: JwtError,
-    pub(crate) token: Option<VerifiedJwt>,
+    pub(crate) token: Option<Arc<VerifiedJwt>>,
 }
 
 impl From<JwtError> for Rejection {
@@ -165,17 +166,24 @@ impl From<JwtError> for Rejection {
 }
 
 impl Rejection {
+    fn with(error: JwtError, token: &Arc<VerifiedJwt>) -> Self {
+        Rejection {
+            error,
+            token: Some(token.clone()),
+        }
+    }
+
     pub(crate) fn into_poem(self, manager: &JwtManager) -> poem::Error {
-        reject_with_token(Some(manager), &self.error, self.token.as_ref())
+        reject_with_token(Some(manager), &self.error, self.token.as_deref())
     }
 }
 
-/// Steps 1-5 for a request whose method is not OPTIONS. `Ok(None)`: optional route, no token.
+/// Steps 2-6 for a request whose method is not OPTIONS. `Ok(None)`: optional route, no token.
 async fn run_pipeline(
     manager: &JwtManager,
     req: &mut Request,
     options: &VerifyOptions,
-) -> Result<Option<VerifiedJwt>, Rejection> {
+) -> Result<Option<Arc<VerifiedJwt>>, Rejection> {
     let inner = manager.inner();
     let locations = options.locations.unwrap_or(&inner.locations);
     let found = match locate(req, &inner.config, locations, options.refresh).await? {
@@ -183,22 +191,50 @@ async fn run_pipeline(
         Err(_) if options.optional => return Ok(None),
         Err(missing) => return Err(JwtError::NoAuthorization(missing.into()).into()),
     };
-    let location = found.location;
     let now = manager.now();
-    let rules = manager.claim_rules();
-    let decoded = crate::jose::decode(
-        &found.token,
-        &inner.keys,
-        &rules,
-        now,
-        found.csrf.as_deref(),
-    )?;
-    let token_type = decoded
-        .claims
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("access");
+    let mut rules = manager.claim_rules();
+    // The decode-key loader sees the unverified header and payload, as in the reference.
+    let loaded_key = match &inner.callbacks.decode_key {
+        Some(loader) => {
+            let (header, payload) = crate::jose::peek(&found.token, rules.max_length)?;
+            loader.key(header, payload).await
+        }
+        None => None,
+    };
+    let key_for = |header: &JsonObject| match &loaded_key {
+        Some(key) => inner.keys.allowed_alg(header).map(|alg| (alg, key)),
+        None => inner.keys.decoding_for(header),
+    };
+    let csrf = found.csrf.as_deref();
+    let verified = |decoded: crate::jose::Decoded| {
+        let identity = decoded
+            .claims
+            .get(&inner.config.identity_claim)
+            .cloned()
+            .unwrap_or_default();
+        Arc::new(VerifiedJwt {
+            header: decoded.header,
+            claims: decoded.claims,
+            location: found.location,
+            identity,
+        })
+    };
+    let token = match crate::jose::decode_with(&found.token, key_for, &rules, now, csrf) {
+        Ok(decoded) => verified(decoded),
+        Err(JwtError::Expired) => {
+            rules.allow_expired = true;
+            let expired = crate::jose::decode_with(&found.token, key_for, &rules, now, csrf)
+                .ok()
+                .map(verified);
+            return Err(Rejection {
+                error: JwtError::Expired,
+                token: expired,
+            });
+        }
+        Err(error) => return Err(error.into()),
+    };
     if options.verify_type {
+        let token_type = token.token_type();
         if options.refresh && token_type != "refresh" {
             return Err(JwtError::invalid("Only refresh tokens are allowed").into());
         }
@@ -206,40 +242,23 @@ async fn run_pipeline(
             return Err(JwtError::invalid("Only non-refresh tokens are allowed").into());
         }
     }
-    let identity = decoded
-        .claims
-        .get(&inner.config.identity_claim)
-        .cloned()
-        .unwrap_or_default();
-    let token = VerifiedJwt {
-        header: decoded.header,
-        claims: decoded.claims,
-        location,
-        identity,
-    };
     if options.fresh && !is_fresh(&token.claims, now) {
-        return Err(Rejection {
-            error: JwtError::FreshRequired,
-            token: Some(token),
-        });
+        return Err(Rejection::with(JwtError::FreshRequired, &token));
     }
     if !options.skip_revocation_check {
         let info = TokenInfo::from_claims(&token.claims, &inner.config.identity_claim);
         match inner.blocklist.is_revoked(&info).await {
             Ok(false) => {}
-            Ok(true) => {
-                return Err(Rejection {
-                    error: JwtError::Revoked,
-                    token: Some(token),
-                })
-            }
+            Ok(true) => return Err(Rejection::with(JwtError::Revoked, &token)),
             Err(e) => {
                 tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
-                return Err(Rejection {
-                    error: JwtError::RevocationUnavailable,
-                    token: Some(token),
-                });
+                return Err(Rejection::with(JwtError::RevocationUnavailable, &token));
             }
+        }
+    }
+    if let Some(verifier) = &inner.callbacks.token_verification {
+        if !verifier.verify(token.clone()).await {
+            return Err(Rejection::with(JwtError::ClaimsVerificationFailed, &token));
         }
     }
     Ok(Some(token))
@@ -296,7 +315,6 @@ pub(crate) async fn verify_with(
                 jti = token.jti().unwrap_or_default(),
                 "jwt accepted"
             );
-            let token = Arc::new(token);
             req.extensions_mut().insert(token.clone());
             Ok(Some(token))
         }

@@ -42,6 +42,11 @@ fn examples_dir() -> PathBuf {
 
 /// Builds the examples once, starts `example` with `PORT` set, and waits until it listens.
 pub fn start(example: &str) -> Server {
+    start_with_env(example, &[])
+}
+
+/// [`start`] with extra environment variables.
+pub fn start_with_env(example: &str, env: &[(&str, &str)]) -> Server {
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("free port")
         .local_addr()
@@ -51,6 +56,7 @@ pub fn start(example: &str) -> Server {
         .env("PORT", port.to_string())
         .env_remove("JWT_SECRET_KEY")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
