@@ -41,6 +41,24 @@ mod hygienic {
         pub foo: bool,
     }
 
+    pub struct User {
+        pub name: ::std::string::String,
+    }
+
+    #[::jwt_runtime::user_lookup_loader]
+    pub async fn load_user(token: &::jwt_runtime::VerifiedJwt) -> ::std::option::Option<User> {
+        let name = token.identity().as_str()?;
+        ::std::option::Option::Some(User {
+            name: <::std::string::String as ::std::convert::From<&str>>::from(name),
+        })
+    }
+
+    #[::jwt_runtime::jwt_required]
+    #[::poem::handler]
+    pub async fn me(user: ::jwt_runtime::CurrentUser<User>) -> ::std::string::String {
+        ::std::clone::Clone::clone(&user.name)
+    }
+
     #[::jwt_runtime::additional_claims]
     pub async fn extra(_identity: &::serde_json_crate::Value) -> ::serde_json_crate::Value {
         let mut claims = ::serde_json_crate::Map::new();
@@ -66,6 +84,7 @@ async fn hygienic_handlers_work() {
         .at("/fresh", get(hygienic::fresh_only))
         .at("/admin", get(hygienic::admin))
         .at("/maybe", get(hygienic::maybe))
+        .at("/me", get(hygienic::me))
         .with(jwt);
     let cli = poem::test::TestClient::new(app);
     let auth = format!("Bearer {token}");
@@ -82,6 +101,12 @@ async fn hygienic_handlers_work() {
         .assert_text("some")
         .await;
     cli.get("/maybe").send().await.assert_text("none").await;
+    cli.get("/me")
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .assert_text("alice")
+        .await;
     cli.get("/admin")
         .header("Authorization", &auth)
         .send()
