@@ -183,6 +183,31 @@ async fn postgres_store_contract_and_http_flow() {
     }
 }
 
+/// Polls `GET /protected` with `token` until it answers `want` or `limit` passes; returns the
+/// last status (pub/sub delivery and reconnection take a moment).
+async fn status_within<E: poem::Endpoint>(
+    cli: &poem::test::TestClient<E>,
+    token: &str,
+    want: u16,
+    limit: Duration,
+) -> u16 {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let status = cli
+            .get("/protected")
+            .header("Authorization", bearer(token))
+            .send()
+            .await
+            .0
+            .status()
+            .as_u16();
+        if status == want || tokio::time::Instant::now() >= deadline {
+            return status;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 async fn redis_store(prefix: &str, url: &str) -> RedisBlocklist {
     let store = RedisBlocklist::connect_with(url, RedisBlocklistOptions::default().prefix(prefix))
         .await
@@ -243,21 +268,7 @@ async fn redis_revocation_on_one_instance_is_rejected_on_every_instance() {
     )
     .await;
     // Instance two learns it through pub/sub; allow the delivery.
-    let mut status = 200;
-    for _ in 0..100 {
-        status = cli_two
-            .get("/protected")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await
-            .0
-            .status()
-            .as_u16();
-        if status == 401 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let status = status_within(&cli_two, &token, 401, Duration::from_millis(1000)).await;
     assert_eq!(
         status, 401,
         "instance two must reject a token revoked on instance one"
@@ -292,21 +303,7 @@ async fn redis_revocation_on_one_instance_is_rejected_on_every_instance() {
         .await
         .assert_text("ok")
         .await;
-    let mut status = 200;
-    for _ in 0..100 {
-        status = cli_one
-            .get("/protected")
-            .header("Authorization", bearer(&other))
-            .send()
-            .await
-            .0
-            .status()
-            .as_u16();
-        if status == 401 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let status = status_within(&cli_one, &other, 401, Duration::from_millis(1000)).await;
     assert_eq!(status, 401);
 }
 
@@ -381,21 +378,7 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
         .await;
 
     proxy.cut();
-    let mut status = 200;
-    for _ in 0..200 {
-        status = cli
-            .get("/protected")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await
-            .0
-            .status()
-            .as_u16();
-        if status == 503 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let status = status_within(&cli, &token, 503, Duration::from_millis(5000)).await;
     assert_eq!(status, 503, "an unreachable Redis must fail closed");
     assert_msg(
         cli.get("/protected")
@@ -424,21 +407,7 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
     .await;
 
     let _proxy = Proxy::start(port).await;
-    let mut status = 503;
-    for _ in 0..400 {
-        status = cli
-            .get("/protected")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await
-            .0
-            .status()
-            .as_u16();
-        if status == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let status = status_within(&cli, &token, 200, Duration::from_millis(10000)).await;
     assert_eq!(status, 200, "the store reconnects by itself");
     cli.delete("/logout")
         .header("Authorization", bearer(&token))
