@@ -54,10 +54,15 @@ impl<'de> serde::Deserialize<'de> for StrictObject {
             fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StrictObject, A::Error> {
                 let mut map = JsonObject::new();
                 while let Some((key, value)) = access.next_entry::<String, Value>()? {
-                    if map.contains_key(&key) {
-                        return Err(serde::de::Error::custom(format!("duplicate key '{key}'")));
+                    // One hash per key: the entry both detects the duplicate and inserts.
+                    match map.entry(key) {
+                        serde_json::map::Entry::Occupied(e) => {
+                            return Err(serde::de::Error::custom(format!("duplicate key '{}'", e.key())))
+                        }
+                        serde_json::map::Entry::Vacant(e) => {
+                            e.insert(value);
+                        }
                     }
-                    map.insert(key, value);
                 }
                 Ok(StrictObject(map))
             }

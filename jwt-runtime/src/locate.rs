@@ -81,9 +81,10 @@ pub(crate) struct Located {
     pub(crate) csrf: Option<String>,
 }
 
-/// Python's `str.split()`: runs of whitespace separate, no empty parts.
+/// Python's `str.split()`: runs of whitespace separate, no empty parts. Header values are
+/// visible ASCII (non-ASCII is refused before), so ASCII whitespace is all there is.
 fn words(s: &str) -> impl Iterator<Item = &str> {
-    s.split_whitespace()
+    s.split_ascii_whitespace()
 }
 
 /// Python's `re.split(r",\s*", s)`.
