@@ -57,7 +57,10 @@ impl<'de> serde::Deserialize<'de> for StrictObject {
                     // One hash per key: the entry both detects the duplicate and inserts.
                     match map.entry(key) {
                         serde_json::map::Entry::Occupied(e) => {
-                            return Err(serde::de::Error::custom(format!("duplicate key '{}'", e.key())))
+                            return Err(serde::de::Error::custom(format!(
+                                "duplicate key '{}'",
+                                e.key()
+                            )))
                         }
                         serde_json::map::Entry::Vacant(e) => {
                             e.insert(value);
