@@ -57,6 +57,7 @@ fn info(jti: &str, user: &str, issued_at: i64) -> TokenInfo {
         user: user.into(),
         issued_at,
         expires_at: Some(NOW + 900),
+        retain_until: Some(NOW + 900),
     }
 }
 
@@ -172,7 +173,7 @@ async fn postgres_store_contract_and_http_flow() {
         .unwrap();
     let claims = jwt.decode_token(&token).unwrap();
     assert!(other
-        .is_revoked(&TokenInfo::from_claims(&claims, "sub"))
+        .is_revoked(&TokenInfo::from_claims(&claims, "sub", 0))
         .await
         .unwrap());
     for t in [table.clone(), format!("{table}_users")] {

@@ -283,7 +283,11 @@ impl JwtManager {
     /// # Errors
     /// The claims carry no `jti`, or the store failed.
     pub async fn revoke_token(&self, claims: &JsonObject) -> Result<(), JwtError> {
-        let info = TokenInfo::from_claims(claims, &self.inner.config.identity_claim);
+        let info = TokenInfo::from_claims(
+            claims,
+            &self.inner.config.identity_claim,
+            self.inner.config.decode_leeway,
+        );
         self.inner.blocklist.revoke(&info).await.map_err(|e| {
             tracing::error!(target: "jwt_runtime", reason = %e, "revocation failed");
             JwtError::RevocationUnavailable

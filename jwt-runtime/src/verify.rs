@@ -246,7 +246,11 @@ async fn run_pipeline(
         return Err(Rejection::with(JwtError::FreshRequired, &token));
     }
     if !options.skip_revocation_check {
-        let info = TokenInfo::from_claims(&token.claims, &inner.config.identity_claim);
+        let info = TokenInfo::from_claims(
+            &token.claims,
+            &inner.config.identity_claim,
+            inner.config.decode_leeway,
+        );
         match inner.blocklist.is_revoked(&info).await {
             Ok(false) => {}
             Ok(true) => return Err(Rejection::with(JwtError::Revoked, &token)),

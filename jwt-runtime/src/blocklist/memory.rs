@@ -14,7 +14,7 @@ use crate::manager::BoxFuture;
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use jwt_runtime::{Blocklist, MemoryBlocklist, TokenInfo};
 /// let store = MemoryBlocklist::new();
-/// let info = TokenInfo { jti: Some("j1".into()), token_type: "access".into(), user: "alice".into(), issued_at: 1, expires_at: None };
+/// let info = TokenInfo { jti: Some("j1".into()), token_type: "access".into(), user: "alice".into(), issued_at: 1, expires_at: None, retain_until: None };
 /// assert!(!store.is_revoked(&info).await.unwrap());
 /// store.revoke(&info).await.unwrap();
 /// assert!(store.is_revoked(&info).await.unwrap());

@@ -22,7 +22,7 @@ enum Dialect {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use jwt_runtime::{Blocklist, SqlBlocklist, TokenInfo};
 /// let store = SqlBlocklist::connect("sqlite::memory:").await.unwrap();
-/// let info = TokenInfo { jti: Some("j1".into()), token_type: "access".into(), user: "alice".into(), issued_at: 1, expires_at: Some(2) };
+/// let info = TokenInfo { jti: Some("j1".into()), token_type: "access".into(), user: "alice".into(), issued_at: 1, expires_at: Some(2), retain_until: Some(2) };
 /// store.revoke(&info).await.unwrap();
 /// assert!(store.is_revoked(&info).await.unwrap());
 /// # }
