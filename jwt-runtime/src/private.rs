@@ -20,7 +20,7 @@ pub use poem;
 pub use serde_json::Value;
 
 use crate::manager::{reject, reject_with_token, JwtManager};
-use crate::verify::{log_rejection, verify_with};
+use crate::verify::{is_preflight, log_rejection, preflight_response, verify_with};
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 pub struct Protected<T>(pub T);
@@ -40,6 +40,9 @@ pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     handler: &E,
     mut req: Request,
 ) -> poem::Result<Response> {
+    if is_preflight(&req, options) {
+        return Ok(preflight_response());
+    }
     let manager = JwtManager::from_request_extensions(&req).map_err(|e| reject(None, &e))?;
     let token = verify_with(&manager, &mut req, options)
         .await

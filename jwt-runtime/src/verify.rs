@@ -178,7 +178,29 @@ impl Rejection {
     }
 }
 
-/// Steps 2-6 for a request whose method is not OPTIONS. `Ok(None)`: optional route, no token.
+/// Step 5: the token has an id a revocation can name (unless `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a
+/// token without one could never be revoked on its own) and the store does not list it. A store
+/// that cannot answer refuses (fail closed).
+pub(crate) async fn check_not_revoked(
+    manager: &JwtManager,
+    token: &VerifiedJwt,
+) -> Result<(), JwtError> {
+    let config = &manager.inner().config;
+    let info = TokenInfo::from_claims(&token.claims, &config.identity_claim, config.decode_leeway);
+    if info.jti.is_none() && !config.allow_tokens_without_jti {
+        return Err(JwtError::invalid("Missing claim: jti"));
+    }
+    match manager.inner().blocklist.is_revoked(&info).await {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(JwtError::Revoked),
+        Err(e) => {
+            tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
+            Err(JwtError::RevocationUnavailable)
+        }
+    }
+}
+
+/// Steps 1-6. `Ok(None)`: optional route, no token.
 async fn run_pipeline(
     manager: &JwtManager,
     req: &mut Request,
@@ -192,7 +214,7 @@ async fn run_pipeline(
         Err(missing) => return Err(JwtError::NoAuthorization(missing.into()).into()),
     };
     let now = manager.now();
-    let mut rules = manager.claim_rules();
+    let rules = manager.claim_rules();
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &inner.callbacks.decode_key {
         Some(loader) => {
@@ -205,34 +227,23 @@ async fn run_pipeline(
         Some(key) => inner.keys.allowed_alg(header).map(|alg| (alg, key)),
         None => inner.keys.decoding_for(header),
     };
-    let csrf = found.csrf.as_deref();
-    let verified = |decoded: crate::jose::Decoded| {
-        let identity = decoded
-            .claims
-            .get(&inner.config.identity_claim)
-            .cloned()
-            .unwrap_or_default();
-        Arc::new(VerifiedJwt {
-            header: decoded.header,
-            claims: decoded.claims,
-            location: found.location,
-            identity,
-        })
-    };
-    let token = match crate::jose::decode_with(&found.token, key_for, &rules, now, csrf) {
-        Ok(decoded) => verified(decoded),
-        Err(JwtError::Expired) => {
-            rules.allow_expired = true;
-            let expired = crate::jose::decode_with(&found.token, key_for, &rules, now, csrf)
-                .ok()
-                .map(verified);
-            return Err(Rejection {
-                error: JwtError::Expired,
-                token: expired,
-            });
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let decoded =
+        crate::jose::decode_with(&found.token, key_for, &rules, now, found.csrf.as_deref())?;
+    let expired = decoded.expired;
+    let identity = decoded
+        .claims
+        .get(&inner.config.identity_claim)
+        .cloned()
+        .unwrap_or_default();
+    let token = Arc::new(VerifiedJwt {
+        header: decoded.header,
+        claims: decoded.claims,
+        location: found.location,
+        identity,
+    });
+    if expired {
+        return Err(Rejection::with(JwtError::Expired, &token));
+    }
     if options.verify_type {
         let token_type = token.token_type();
         if options.refresh && token_type != "refresh" {
@@ -246,19 +257,9 @@ async fn run_pipeline(
         return Err(Rejection::with(JwtError::FreshRequired, &token));
     }
     if !options.skip_revocation_check {
-        let info = TokenInfo::from_claims(
-            &token.claims,
-            &inner.config.identity_claim,
-            inner.config.decode_leeway,
-        );
-        match inner.blocklist.is_revoked(&info).await {
-            Ok(false) => {}
-            Ok(true) => return Err(Rejection::with(JwtError::Revoked, &token)),
-            Err(e) => {
-                tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
-                return Err(Rejection::with(JwtError::RevocationUnavailable, &token));
-            }
-        }
+        check_not_revoked(manager, &token)
+            .await
+            .map_err(|error| Rejection::with(error, &token))?;
     }
     if let Some(verifier) = &inner.callbacks.token_verification {
         if !verifier.verify(token.clone()).await {
@@ -269,8 +270,14 @@ async fn run_pipeline(
 }
 
 /// The reference's `verify_jwt_in_request`: runs the pipeline under `options`, stores the verified
-/// token in the request for the extractors, and returns it. `Ok(None)` for OPTIONS requests
-/// (CORS preflight passes unauthenticated) and for an optional route without a token.
+/// token in the request for the extractors, and returns it. `Ok(None)` only on an `optional`
+/// route without a token.
+///
+/// An OPTIONS request (a CORS preflight) on a required route is answered here: the error is an
+/// empty `204 No Content`, so `?` returns it and whatever comes after never runs without a
+/// verified token. (The reference lets OPTIONS through unauthenticated because Flask answers it
+/// before the view; a Poem endpoint receives it.) Poem's `Cors` middleware, when installed above,
+/// answers real preflights before they get here.
 ///
 /// This is the building block for custom policies:
 ///
@@ -279,8 +286,10 @@ async fn run_pipeline(
 /// use poem::{Endpoint, EndpointExt, IntoResponse, Request, http::StatusCode};
 ///
 /// async fn editors_only<E: Endpoint>(next: E, mut req: Request) -> poem::Result<poem::Response> {
+///     // `?` answers a refusal, and an OPTIONS preflight with 204, without calling `next`.
 ///     let token = verify_jwt_in_request(&mut req, &VerifyOptions::new()).await?;
-///     if token.is_some_and(|t| t.claims().get("role").and_then(|r| r.as_str()) != Some("editor")) {
+///     let role = token.as_ref().and_then(|t| t.claims().get("role")).and_then(|r| r.as_str());
+///     if role != Some("editor") {
 ///         return Err(poem::Error::from_status(StatusCode::FORBIDDEN));
 ///     }
 ///     Ok(next.call(req).await?.into_response())
@@ -288,15 +297,34 @@ async fn run_pipeline(
 /// ```
 ///
 /// # Errors
-/// The reference's response for the first check that fails, shaped by the manager's config.
+/// The reference's response for the first check that fails, shaped by the manager's config;
+/// `204 No Content` for OPTIONS on a required route.
 pub async fn verify_jwt_in_request(
     req: &mut Request,
     options: &VerifyOptions,
 ) -> poem::Result<Option<Arc<VerifiedJwt>>> {
+    if is_preflight(req, options) {
+        return Err(poem::Error::from_response(preflight_response()));
+    }
     let manager = JwtManager::from_request_extensions(req).map_err(|e| reject(None, &e))?;
     verify_with(&manager, req, options)
         .await
         .map_err(|r| r.into_poem(&manager))
+}
+
+/// Whether this request is an OPTIONS request to a route that needs a token: it is answered with
+/// [`preflight_response`] and the handler never runs. On an `optional` route OPTIONS goes through
+/// the pipeline like any method (anonymous when there is no token).
+pub(crate) fn is_preflight(req: &Request, options: &VerifyOptions) -> bool {
+    req.method() == Method::OPTIONS && !options.optional
+}
+
+/// `204 No Content` with no body: the answer to OPTIONS on a protected route.
+pub(crate) fn preflight_response() -> poem::Response {
+    tracing::debug!(target: "jwt_runtime", "OPTIONS on a protected route answered without running it");
+    poem::Response::builder()
+        .status(poem::http::StatusCode::NO_CONTENT)
+        .finish()
 }
 
 /// The pipeline with its tracing events; the verified token goes into the request extensions.
@@ -305,10 +333,6 @@ pub(crate) async fn verify_with(
     req: &mut Request,
     options: &VerifyOptions,
 ) -> Result<Option<Arc<VerifiedJwt>>, Rejection> {
-    if req.method() == Method::OPTIONS {
-        tracing::debug!(target: "jwt_runtime", path = %req.uri().path(), "OPTIONS request passes without a token");
-        return Ok(None);
-    }
     match run_pipeline(manager, req, options).await {
         Ok(Some(token)) => {
             tracing::debug!(
