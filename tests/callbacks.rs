@@ -307,7 +307,7 @@ fn every_option_has_its_reference_default() {
         "access_csrf_field_name": "csrf_token", "refresh_csrf_field_name": "csrf_token",
         "max_token_length": 8192, "json_body_limit": 65536, "implicit_refresh_window": null,
         "encode_kid": null, "decode_keys": [], "decode_jwks": null, "status_codes": {},
-        "strict_key_length": false,
+        "strict_key_length": false, "allow_tokens_without_jti": false,
     });
     assert_eq!(shown, expected);
 }

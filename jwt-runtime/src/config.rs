@@ -254,6 +254,8 @@ pub struct JwtConfig {
     pub status_codes: std::collections::BTreeMap<String, u16>,
     /// `JWT_STRICT_KEY_LENGTH` (this port): refuse (instead of warn about) an HMAC secret shorter than the hash output.
     pub strict_key_length: bool,
+    /// `JWT_ALLOW_TOKENS_WITHOUT_JTI` (this port): accept tokens without a `jti` (or with one over 128 characters) on routes that check revocation; such tokens can never be revoked one by one, so the default refuses them (422 `Missing claim: jti`). For verify-only services checking another issuer's tokens.
+    pub allow_tokens_without_jti: bool,
 }
 
 impl Default for JwtConfig {
@@ -311,18 +313,29 @@ impl Default for JwtConfig {
             status_codes: std::collections::BTreeMap::new(),
             implicit_refresh_window: None,
             strict_key_length: false,
+            allow_tokens_without_jti: false,
         }
     }
 }
 
-/// The secret fields are redacted: a config can be logged safely.
+/// Every key-bearing option is redacted (secrets, PEM keys, JWK sets, decoding keys): a config
+/// can be logged safely.
 impl fmt::Debug for JwtConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut shown = serde_json::to_value(self).unwrap_or_default();
         if let Some(map) = shown.as_object_mut() {
-            for secret in ["secret_key", "private_key"] {
-                map.insert(secret.into(), "<redacted>".into());
-            }
+            let redacted =
+                |set: bool| serde_json::Value::from(if set { "<redacted>" } else { "<unset>" });
+            map.insert("secret_key".into(), redacted(self.secret_key.is_some()));
+            map.insert("private_key".into(), redacted(self.private_key.is_some()));
+            map.insert("public_key".into(), redacted(self.public_key.is_some()));
+            map.insert("decode_jwks".into(), redacted(self.decode_jwks.is_some()));
+            let keys: Vec<serde_json::Value> = self
+                .decode_keys
+                .iter()
+                .map(|k| serde_json::json!({"kid": k.kid, "algorithm": k.algorithm, "key": "<redacted>"}))
+                .collect();
+            map.insert("decode_keys".into(), keys.into());
         }
         write!(f, "JwtConfig {shown}")
     }
@@ -426,6 +439,7 @@ env_table! {
     "JWT_DECODE_JWKS" => decode_jwks: parse_opt_string,
     "JWT_STATUS_CODES" => status_codes: parse_status_codes,
     "JWT_STRICT_KEY_LENGTH" => strict_key_length: parse_bool,
+    "JWT_ALLOW_TOKENS_WITHOUT_JTI" => allow_tokens_without_jti: parse_bool,
 }
 
 fn parse_string(v: &str) -> Result<String, String> {
@@ -566,8 +580,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's eight.
-        assert_eq!(JwtConfig::env_names().count(), 51);
+        // 43 options of the reference plus this port's nine.
+        assert_eq!(JwtConfig::env_names().count(), 52);
     }
 
     #[test]

@@ -20,11 +20,14 @@ use crate::keys::KeySet;
 /// A JSON object.
 pub type JsonObject = Map<String, Value>;
 
-/// A verified token: its JOSE header and its claims.
+/// A token whose signature and claims verified: its JOSE header and its claims, and whether it
+/// has expired (every other check passed; the caller refuses it as expired with this payload,
+/// which is what the reference's second, `allow_expired` decode gives the expired callback).
 #[derive(Debug, Clone)]
 pub(crate) struct Decoded {
     pub(crate) header: JsonObject,
     pub(crate) claims: JsonObject,
+    pub(crate) expired: bool,
 }
 
 /// What a decode checks beyond the signature.
@@ -35,8 +38,6 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
     pub(crate) max_length: usize,
-    /// Skip the `exp` comparison (the reference's `allow_expired`, for the expired callback).
-    pub(crate) allow_expired: bool,
 }
 
 /// A JSON object whose keys are unique: RFC 7515 §4 and RFC 7519 §4 allow rejecting duplicates,
@@ -199,7 +200,9 @@ pub(crate) fn decode(
 
 /// A whole token: the JWS layer with the key `key_for` picks, then the claims, then (for a
 /// cookie token on a CSRF method) the double-submit value against the `csrf` claim, in constant
-/// time.
+/// time. An expired token is returned with `expired: true` once every other check passed: the
+/// reference decodes it a second time with `allow_expired`, and that decode's error (a missing
+/// identity claim, a CSRF mismatch, ...) wins over "expired".
 pub(crate) fn decode_with<'k>(
     token: &str,
     key_for: impl Fn(
@@ -211,7 +214,7 @@ pub(crate) fn decode_with<'k>(
 ) -> Result<Decoded, JwtError> {
     let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
     let claims = parse_object(&payload, "payload")?;
-    validate_claims(&claims, rules, now)?;
+    let expired = validate_claims(&claims, rules, now)?;
     if let Some(submitted) = csrf {
         let expected = claims
             .get("csrf")
@@ -228,7 +231,11 @@ pub(crate) fn decode_with<'k>(
             ));
         }
     }
-    Ok(Decoded { header, claims })
+    Ok(Decoded {
+        header,
+        claims,
+        expired,
+    })
 }
 
 /// A NumericDate as PyJWT reads it (`int(value)`), but only from a JSON number: strings and
@@ -247,12 +254,12 @@ fn numeric_date(claims: &JsonObject, name: &str, label: &str) -> Result<Option<f
 }
 
 /// PyJWT's `_validate_claims` order: iat, nbf, exp, iss, aud, sub, jti; then the reference's
-/// identity-claim presence check.
+/// identity-claim presence check. `Ok(true)`: every check passed but `exp` (the token expired).
 pub(crate) fn validate_claims(
     claims: &JsonObject,
     rules: &ClaimRules<'_>,
     now: f64,
-) -> Result<(), JwtError> {
+) -> Result<bool, JwtError> {
     if let Some(iat) = numeric_date(claims, "iat", "Issued At")? {
         if iat > now + rules.leeway {
             return Err(JwtError::invalid("The token is not yet valid (iat)"));
@@ -263,11 +270,8 @@ pub(crate) fn validate_claims(
             return Err(JwtError::invalid("The token is not yet valid (nbf)"));
         }
     }
-    if let Some(exp) = numeric_date(claims, "exp", "Expiration Time")? {
-        if exp <= now - rules.leeway && !rules.allow_expired {
-            return Err(JwtError::Expired);
-        }
-    }
+    let expired = numeric_date(claims, "exp", "Expiration Time")?
+        .is_some_and(|exp| exp <= now - rules.leeway);
     if let Some(issuer) = rules.issuer {
         match claims.get("iss") {
             None => return Err(JwtError::invalid("Token is missing the \"iss\" claim")),
@@ -304,7 +308,7 @@ pub(crate) fn validate_claims(
             rules.identity_claim
         )));
     }
-    Ok(())
+    Ok(expired)
 }
 
 /// Base64url (no padding) of a JSON value, for building tokens.

@@ -479,7 +479,6 @@ impl JwtManager {
             verify_sub: config.verify_sub,
             identity_claim: &config.identity_claim,
             max_length: config.max_token_length,
-            allow_expired: false,
         }
     }
 
@@ -515,7 +514,10 @@ impl JwtManager {
             self.now(),
             None,
         )
-        .map(|d| d.claims)
+        .and_then(|d| match d.expired {
+            true => Err(JwtError::Expired),
+            false => Ok(d.claims),
+        })
     }
 
     /// The default response for `error` under this config: `{"<JWT_ERROR_MESSAGE_KEY>":
