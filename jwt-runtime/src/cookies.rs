@@ -10,10 +10,42 @@ use serde_json::Value;
 
 use crate::config::JwtConfig;
 use crate::error::{ConfigError, JwtError};
+use crate::jose::JsonObject;
 use crate::manager::JwtManager;
 
 /// The reference's hard-coded lifetime of a persistent cookie (about 365 days).
 const PERSISTENT_MAX_AGE: u64 = 31_540_000;
+
+/// 9999-12-31 23:59:59 UTC, the last instant an HTTP date can name.
+const LAST_HTTP_DATE: u64 = 253_402_300_799;
+
+/// RFC 6265 `cookie-octet`: what a cookie value may hold unquoted. A JWT (base64url and dots)
+/// always fits; anything with `;`, `,`, whitespace, quotes or control characters could add
+/// attributes or cookies of its own.
+fn is_cookie_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| matches!(b, 0x21 | 0x23..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E))
+}
+
+/// A `Domain` attribute value: a host name (letters, digits, `-`, `_`, `.`), optionally with a
+/// leading dot.
+pub(crate) fn is_cookie_domain(domain: &str) -> bool {
+    let host = domain.strip_prefix('.').unwrap_or(domain);
+    !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn checked_domain(domain: Option<&str>) -> Result<Option<&str>, JwtError> {
+    match domain {
+        Some(d) if !is_cookie_domain(d) => Err(JwtError::Cookie(
+            format!("CookieOptions::domain: {d:?} is not a valid cookie domain").into(),
+        )),
+        other => Ok(other),
+    }
+}
 
 /// Per-call overrides of `set_*_cookies` / `unset_*_cookies` (the reference's `max_age` and
 /// `domain` arguments).
@@ -104,10 +136,13 @@ fn set_cookie_line(
     if a.expired {
         line.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
     } else if let Some(max_age) = a.max_age {
-        let expires = UNIX_EPOCH + Duration::from_secs(now.max(0.0) as u64 + max_age);
+        // HTTP dates end at year 9999: a larger lifetime saturates there (never a panic).
+        let expires = (now.max(0.0) as u64)
+            .saturating_add(max_age)
+            .min(LAST_HTTP_DATE);
         line.push_str(&format!(
             "; Expires={}; Max-Age={max_age}",
-            httpdate::fmt_http_date(expires)
+            httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(expires))
         ));
     }
     if config.cookie_secure {
@@ -125,12 +160,16 @@ fn set_cookie_line(
     line
 }
 
-fn append(resp: &mut Response, line: String) -> Result<(), JwtError> {
-    let value = HeaderValue::from_str(&line).map_err(|_| {
-        JwtError::TokenCreation("a cookie value is not a valid header value".into())
-    })?;
-    resp.headers_mut().append(header::SET_COOKIE, value);
-    Ok(())
+fn header_value(line: String) -> Result<HeaderValue, JwtError> {
+    HeaderValue::from_str(&line)
+        .map_err(|_| JwtError::Cookie("a cookie is not a valid header value".into()))
+}
+
+/// Appends the lines only once all of them could be made: a refused call writes nothing.
+fn append_all(resp: &mut Response, lines: Vec<HeaderValue>) {
+    for line in lines {
+        resp.headers_mut().append(header::SET_COOKIE, line);
+    }
 }
 
 impl JwtManager {
@@ -161,7 +200,12 @@ impl JwtManager {
             None if config.session_cookie => None,
             None => Some(PERSISTENT_MAX_AGE),
         };
-        let domain = opts.domain.as_deref().or(config.cookie_domain.as_deref());
+        let domain = checked_domain(opts.domain.as_deref())?.or(config.cookie_domain.as_deref());
+        if !is_cookie_value(token) {
+            return Err(JwtError::Cookie(
+                "the token is not a valid cookie value (a JWT is base64url and dots)".into(),
+            ));
+        }
         let now = self.now();
         let jwt = Attributes {
             domain,
@@ -175,15 +219,20 @@ impl JwtManager {
         } else {
             None
         };
-        append(resp, set_cookie_line(config, n.jwt, token, &jwt, now))?;
+        let mut lines = vec![header_value(set_cookie_line(
+            config, n.jwt, token, &jwt, now,
+        ))?];
         if let Some(csrf) = csrf {
             let attrs = Attributes {
                 http_only: false,
                 path: n.csrf_path,
                 ..jwt
             };
-            append(resp, set_cookie_line(config, n.csrf, &csrf, &attrs, now))?;
+            lines.push(header_value(set_cookie_line(
+                config, n.csrf, &csrf, &attrs, now,
+            ))?);
         }
+        append_all(resp, lines);
         Ok(())
     }
 
@@ -195,7 +244,7 @@ impl JwtManager {
     ) -> Result<(), JwtError> {
         let config = self.config();
         let n = names(config, kind);
-        let domain = opts.domain.as_deref().or(config.cookie_domain.as_deref());
+        let domain = checked_domain(opts.domain.as_deref())?.or(config.cookie_domain.as_deref());
         let jwt = Attributes {
             domain,
             max_age: None,
@@ -203,15 +252,18 @@ impl JwtManager {
             http_only: true,
             path: n.jwt_path,
         };
-        append(resp, set_cookie_line(config, n.jwt, "", &jwt, 0.0))?;
+        let mut lines = vec![header_value(set_cookie_line(config, n.jwt, "", &jwt, 0.0))?];
         if config.cookie_csrf_protect && config.csrf_in_cookies {
             let attrs = Attributes {
                 http_only: false,
                 path: n.csrf_path,
                 ..jwt
             };
-            append(resp, set_cookie_line(config, n.csrf, "", &attrs, 0.0))?;
+            lines.push(header_value(set_cookie_line(
+                config, n.csrf, "", &attrs, 0.0,
+            ))?);
         }
+        append_all(resp, lines);
         Ok(())
     }
 
@@ -322,29 +374,44 @@ pub(crate) fn validate(config: &JwtConfig) -> Result<(), ConfigError> {
             ));
         }
     }
-    let names = [
+    if let Some(domain) = &config.cookie_domain {
+        if !is_cookie_domain(domain) {
+            return Err(ConfigError::new(format!(
+                "JWT_COOKIE_DOMAIN: {domain:?} is not a valid cookie domain"
+            )));
+        }
+    }
+    let cookies = [
         (
-            "JWT_ACCESS_COOKIE_NAME",
-            &config.access_cookie_name,
-            &config.access_cookie_path,
+            ("JWT_ACCESS_COOKIE_NAME", &config.access_cookie_name),
+            ("JWT_ACCESS_COOKIE_PATH", &config.access_cookie_path),
         ),
         (
-            "JWT_REFRESH_COOKIE_NAME",
-            &config.refresh_cookie_name,
-            &config.refresh_cookie_path,
+            ("JWT_REFRESH_COOKIE_NAME", &config.refresh_cookie_name),
+            ("JWT_REFRESH_COOKIE_PATH", &config.refresh_cookie_path),
         ),
         (
-            "JWT_ACCESS_CSRF_COOKIE_NAME",
-            &config.access_csrf_cookie_name,
-            &config.access_csrf_cookie_path,
+            (
+                "JWT_ACCESS_CSRF_COOKIE_NAME",
+                &config.access_csrf_cookie_name,
+            ),
+            (
+                "JWT_ACCESS_CSRF_COOKIE_PATH",
+                &config.access_csrf_cookie_path,
+            ),
         ),
         (
-            "JWT_REFRESH_CSRF_COOKIE_NAME",
-            &config.refresh_csrf_cookie_name,
-            &config.refresh_csrf_cookie_path,
+            (
+                "JWT_REFRESH_CSRF_COOKIE_NAME",
+                &config.refresh_csrf_cookie_name,
+            ),
+            (
+                "JWT_REFRESH_CSRF_COOKIE_PATH",
+                &config.refresh_csrf_cookie_path,
+            ),
         ),
     ];
-    for (option, name, path) in names {
+    for ((option, name), (path_option, path)) in cookies {
         let token_char = |c: char| c.is_ascii_graphic() && !"()<>@,;:\\\"/[]?={}".contains(c);
         if name.is_empty() || !name.chars().all(token_char) {
             return Err(ConfigError::new(format!(
@@ -353,7 +420,7 @@ pub(crate) fn validate(config: &JwtConfig) -> Result<(), ConfigError> {
         }
         if !path.starts_with('/') || path.chars().any(|c| c == ';' || c.is_ascii_control()) {
             return Err(ConfigError::new(format!(
-                "the path of {option} must start with '/', got \"{path}\""
+                "{path_option}: {path:?} is not a valid cookie path (it starts with '/' and holds no ';' or control characters)"
             )));
         }
         if name.starts_with("__Host-")
@@ -389,6 +456,12 @@ pub(crate) fn validate(config: &JwtConfig) -> Result<(), ConfigError> {
 /// Implicit refresh (the tutorial's `after_request` pattern, `JWT_IMPLICIT_REFRESH_WINDOW`): a
 /// cookie access token that expires within `window` seconds is replaced by a new one for the same
 /// identity, set on the same response. A failure keeps the response and is logged.
+///
+/// Nothing is re-minted from a token that is revoked now: the store is asked again after the
+/// handler ran (so a token revoked by the handler itself, or never checked because the route
+/// skips revocation, is never refreshed), and a response that already sets or clears the access
+/// cookie (a logout, a login) keeps its own. The new token keeps the identity claim as it is (no
+/// second `user_identity` mapping) and the old token's own claims; it is not fresh.
 pub(crate) async fn refresh_if_expiring(
     manager: &JwtManager,
     token: &crate::verify::VerifiedJwt,
@@ -404,14 +477,42 @@ pub(crate) async fn refresh_if_expiring(
     if manager.now() + window as f64 <= exp {
         return;
     }
-    let refreshed = match manager.create_access_token(token.identity().clone()).await {
-        Ok(new_token) => manager.set_access_cookies(resp, &new_token),
-        Err(e) => Err(e),
-    };
-    match refreshed {
+    let cookie = &manager.config().access_cookie_name;
+    if sets_cookie(resp, cookie) {
+        tracing::debug!(target: "jwt_runtime", "implicit refresh skipped: the response sets the access cookie itself");
+        return;
+    }
+    if let Err(e) = crate::verify::check_not_revoked(manager, token).await {
+        tracing::info!(target: "jwt_runtime", reason = e.message(), "implicit refresh skipped: the token is not live");
+        return;
+    }
+    let own_claims: JsonObject = token
+        .claims()
+        .iter()
+        .filter(|(name, _)| {
+            !crate::claims::RESERVED_CLAIMS.contains(&name.as_str())
+                && *name != &manager.config().identity_claim
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let refreshed = manager
+        .create_access_token(token.identity().clone())
+        .identity_is_claim()
+        .additional_claims(own_claims)
+        .await;
+    match refreshed.and_then(|new_token| manager.set_access_cookies(resp, &new_token)) {
         Ok(()) => tracing::debug!(target: "jwt_runtime", "expiring access cookie refreshed"),
         Err(e) => {
             tracing::warn!(target: "jwt_runtime", reason = e.message(), "implicit refresh failed")
         }
     }
+}
+
+/// Whether `resp` already has a `Set-Cookie` line for `name` (setting or clearing it).
+fn sets_cookie(resp: &Response, name: &str) -> bool {
+    resp.headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|line| line.split_once('=').is_some_and(|(n, _)| n.trim() == name))
 }

@@ -50,6 +50,9 @@ pub enum JwtError {
     Misconfigured(Cow<'static, str>),
     /// A token could not be created (claims that are not a JSON object, a signing failure): 500.
     TokenCreation(Cow<'static, str>),
+    /// A cookie could not be written: a `CookieOptions` value or a token that would inject
+    /// attributes (`;`, control characters, ...). An application error: 500.
+    Cookie(Cow<'static, str>),
 }
 
 /// Every value of [`JwtError::kind`] (the keys of `JWT_STATUS_CODES`).
@@ -67,6 +70,7 @@ pub const KINDS: &[&str] = &[
     "forbidden",
     "misconfigured",
     "token_creation",
+    "cookie",
 ];
 
 impl JwtError {
@@ -84,7 +88,7 @@ impl JwtError {
             JwtError::ClaimsVerificationFailed => StatusCode::BAD_REQUEST,
             JwtError::Forbidden(_) => StatusCode::FORBIDDEN,
             JwtError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            JwtError::Misconfigured(_) | JwtError::TokenCreation(_) => {
+            JwtError::Misconfigured(_) | JwtError::TokenCreation(_) | JwtError::Cookie(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -100,7 +104,8 @@ impl JwtError {
             | JwtError::PayloadTooLarge(m)
             | JwtError::UserLookup(m)
             | JwtError::Misconfigured(m)
-            | JwtError::TokenCreation(m) => m,
+            | JwtError::TokenCreation(m)
+            | JwtError::Cookie(m) => m,
             JwtError::Expired => "Token has expired",
             JwtError::FreshRequired => "Fresh token required",
             JwtError::Revoked => "Token has been revoked",
@@ -125,6 +130,7 @@ impl JwtError {
             JwtError::PayloadTooLarge(_) => "payload_too_large",
             JwtError::Misconfigured(_) => "misconfigured",
             JwtError::TokenCreation(_) => "token_creation",
+            JwtError::Cookie(_) => "cookie",
         }
     }
 

@@ -90,6 +90,8 @@ pub struct TokenBuilder {
     expires: Option<Expiry>,
     claims: Result<JsonObject, JwtError>,
     headers: Result<JsonObject, JwtError>,
+    /// The identity is already the identity claim (a re-mint): no `user_identity` mapping.
+    identity_is_claim: bool,
 }
 
 fn to_object(value: impl serde::Serialize, what: &str) -> Result<JsonObject, JwtError> {
@@ -120,7 +122,15 @@ impl TokenBuilder {
             expires: None,
             claims: Ok(Map::new()),
             headers: Ok(Map::new()),
+            identity_is_claim: false,
         }
+    }
+
+    /// The identity given is the identity claim of an existing token (implicit refresh): it is
+    /// written as is, not mapped by `user_identity` a second time.
+    pub(crate) fn identity_is_claim(mut self) -> Self {
+        self.identity_is_claim = true;
+        self
     }
 
     /// Marks an access token fresh (`true`), fresh for a while (a `Duration`), or not.
@@ -187,8 +197,8 @@ impl TokenBuilder {
         payload.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
         payload.insert("type".into(), self.kind.as_str().into());
         let identity = match &inner.user_identity {
-            Some(map) => map(&identity),
-            None => identity,
+            Some(map) if !self.identity_is_claim => map(&identity),
+            _ => identity,
         };
         payload.insert(config.identity_claim.clone(), identity);
         if config.encode_nbf {
