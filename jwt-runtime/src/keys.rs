@@ -220,12 +220,30 @@ fn named_key(config: &JwtConfig, spec: &DecodeKeyConfig) -> Result<DecodeKey, Co
     })
 }
 
-/// The keys of `JWT_DECODE_JWKS`: public keys only, each with `kid` and `alg`.
+/// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
+const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The keys of `JWT_DECODE_JWKS`: public keys only, each with `kid` and `alg`. A key with private
+/// members is refused: a verification key set is published, and a private key in it is a leak.
 fn jwks_keys(jwks: &str) -> Result<Vec<DecodeKey>, ConfigError> {
-    let set: JwkSet = serde_json::from_str(jwks)
+    let raw: Value = serde_json::from_str(jwks)
         .map_err(|e| ConfigError::new(format!("JWT_DECODE_JWKS is not a JWK set: {e}")))?;
+    let set: JwkSet = serde_json::from_value(raw.clone())
+        .map_err(|e| ConfigError::new(format!("JWT_DECODE_JWKS is not a JWK set: {e}")))?;
+    let raw_keys = raw.get("keys").and_then(Value::as_array);
     let mut keys = Vec::with_capacity(set.keys.len());
-    for jwk in &set.keys {
+    for (index, jwk) in set.keys.iter().enumerate() {
+        let private: Vec<&str> = raw_keys
+            .and_then(|all| all.get(index))
+            .and_then(Value::as_object)
+            .map(|members| {
+                PRIVATE_JWK_MEMBERS
+                    .iter()
+                    .copied()
+                    .filter(|m| members.contains_key(*m))
+                    .collect()
+            })
+            .unwrap_or_default();
         let kid = jwk
             .common
             .key_id
@@ -236,6 +254,13 @@ fn jwks_keys(jwks: &str) -> Result<Vec<DecodeKey>, ConfigError> {
         if matches!(jwk.algorithm, AlgorithmParameters::OctetKey(_)) {
             return Err(ConfigError::new(format!(
                 "{option}: symmetric keys are not accepted from a JWK set"
+            )));
+        }
+        if !private.is_empty() {
+            let names: Vec<String> = private.iter().map(|m| format!("\"{m}\"")).collect();
+            return Err(ConfigError::new(format!(
+                "{option}: the key has private members ({}); publish only public keys",
+                names.join(", ")
             )));
         }
         let alg_name = jwk
