@@ -251,6 +251,33 @@ fn is_form(req: &Request) -> bool {
     content_type(req).starts_with("application/x-www-form-urlencoded")
 }
 
+/// Flask's `request.is_json`: the media type (parameters dropped, case-insensitive) is
+/// `application/json` or `application/<anything>+json`.
+fn is_json(req: &Request) -> bool {
+    let media_type = content_type(req)
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media_type == "application/json"
+        || media_type
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.len() > "+json".len() && sub.ends_with("+json"))
+}
+
+/// Python's truthiness of a JSON value: `null`, `false`, `0`, `""`, `[]` and `{}` are falsy.
+fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
 /// Reads the body (at most `limit` bytes, refusing a larger one without buffering it whole) and
 /// puts it back, so the handler's own `Json<T>` or `Form<T>` still receives it.
 async fn buffered_body(req: &mut Request, limit: usize) -> Result<Bytes, JwtError> {
@@ -277,14 +304,16 @@ async fn buffered_body(req: &mut Request, limit: usize) -> Result<Bytes, JwtErro
     }
 }
 
-/// The reference's `_decode_jwt_from_json`. A body that is not a JSON object is refused with a
-/// clear 422 (the reference crashes with a 500 there).
+/// The reference's `_decode_jwt_from_json` (`request.json and request.json.get(key)`): a falsy
+/// body (`null`, `[]`, `{}`, `0`, `""`, `false`) or a falsy value under the key is a missing token.
+/// A truthy body that is not an object is refused with a clear 422 (the reference crashes with a
+/// 500 there).
 async fn from_json(
     req: &mut Request,
     config: &JwtConfig,
     refresh: bool,
 ) -> Result<Found, JwtError> {
-    if !content_type(req).starts_with("application/json") {
+    if !is_json(req) {
         return Ok(Found::Absent(
             "Invalid content-type. Must be application/json.".into(),
         ));
@@ -296,8 +325,9 @@ async fn from_json(
     };
     let missing = || Found::Absent(format!("Missing \"{key}\" key in json data."));
     let body = buffered_body(req, config.json_body_limit).await?;
-    let Ok(value) = serde_json::from_slice::<Value>(&body) else {
-        return Ok(missing());
+    let value = match serde_json::from_slice::<Value>(&body) {
+        Ok(value) if is_truthy(&value) => value,
+        _ => return Ok(missing()),
     };
     let Value::Object(map) = value else {
         return Err(JwtError::invalid(format!(
@@ -305,8 +335,8 @@ async fn from_json(
         )));
     };
     match map.get(key.as_str()) {
-        None | Some(Value::Null) => Ok(missing()),
-        Some(Value::String(s)) if s.is_empty() => Ok(missing()),
+        None => Ok(missing()),
+        Some(v) if !is_truthy(v) => Ok(missing()),
         Some(Value::String(s)) => Ok(Found::Token(s.clone())),
         Some(_) => Err(JwtError::invalid(
             "Invalid token type. Token must be a string",
