@@ -16,12 +16,28 @@ async fn login(jwt: JwtManager, Json(creds): Json<common::Credentials>) -> poem:
 }
 
 /// A missing token means anonymous; an expired or invalid one is still refused.
+///
+/// The tutorial tests `if current_identity:`, so an identity Python finds falsy (an empty `sub`)
+/// is anonymous too.
 #[jwt_required(optional)]
 #[handler]
 async fn optionally_protected(identity: Option<Identity>) -> Json<serde_json::Value> {
-    match identity {
+    match identity.filter(|identity| is_truthy(identity.value())) {
         Some(identity) => Json(json!({ "logged_in_as": identity })),
         None => Json(json!({ "logged_in_as": "anonymous user" })),
+    }
+}
+
+/// Python's truthiness of a JSON value.
+fn is_truthy(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
     }
 }
 

@@ -4,6 +4,12 @@
 //!
 //! `DATABASE_URL` (default an in-memory SQLite database), seeded with the tutorial's admin user.
 //! Unlike the tutorial, `/protected` never returns the password hash.
+//!
+//! Migrating from the Python app: the tutorial stores the integer `user.id` as `sub`, which only
+//! works there with `JWT_VERIFY_SUB = False`. This port writes the id as a string (`"1"`, what
+//! RFC 7519 and PyJWT expect), and its loader reads both forms, so tokens the Python app minted
+//! keep working when this example runs with `JWT_VERIFY_SUB=false`:
+//! `JWT_VERIFY_SUB=false JWT_SECRET_KEY=<the Python app's secret> cargo run --example user_lookup`.
 
 mod common;
 
@@ -48,10 +54,11 @@ async fn user_lookup_callback(
     let Some(pool) = req.data::<SqlitePool>() else {
         return Ok(None);
     };
-    let Some(id) = token
-        .identity()
-        .as_str()
-        .and_then(|s| s.parse::<i64>().ok())
+    // "1" from this app, 1 from tokens the Python tutorial minted (with JWT_VERIFY_SUB=false).
+    let identity = token.identity();
+    let Some(id) = identity
+        .as_i64()
+        .or_else(|| identity.as_str().and_then(|s| s.parse::<i64>().ok()))
     else {
         return Ok(None);
     };

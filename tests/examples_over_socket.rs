@@ -107,6 +107,28 @@ async fn optional() {
         send(broken).await,
         (422, json!({"msg": "Not enough segments"}))
     );
+    // The tutorial tests `if current_identity:`: an empty identity is anonymous there too.
+    let empty = http
+        .get(format!("{}/optionally_protected", s.base))
+        .bearer_auth(tutorial_token(json!("")));
+    assert_eq!(
+        send(empty).await,
+        (200, json!({"logged_in_as": "anonymous user"}))
+    );
+}
+
+/// A token the Python tutorial would mint now for `sub`, signed with its secret.
+fn tutorial_token(sub: Value) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    support::sign(
+        json!({"alg": "HS256", "typ": "JWT"}),
+        json!({"fresh": false, "iat": now, "jti": "python-1", "type": "access", "sub": sub,
+               "nbf": now, "exp": now + 900}),
+        "super-secret",
+    )
 }
 
 #[tokio::test]
@@ -457,6 +479,20 @@ async fn user_lookup() {
         !body.to_string().contains("argon2"),
         "never the password hash"
     );
+    // A token minted by the Python tutorial carries the integer id: refused by default ...
+    let python = tutorial_token(json!(1));
+    assert_eq!(
+        send(http.get(url("/protected")).bearer_auth(&python)).await,
+        (422, json!({"msg": "Subject must be a string"}))
+    );
+    // ... and loaded with JWT_VERIFY_SUB=false, as the reference needs for this program.
+    let s = support::server::start_with_env("user_lookup", &[("JWT_VERIFY_SUB", "false")]);
+    let (status, body) = send(
+        http.get(format!("{}/protected", s.base))
+            .bearer_auth(&python),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"id": 1, "username": "admin"})));
 }
 
 #[tokio::test]
