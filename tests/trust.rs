@@ -358,8 +358,16 @@ async fn implicit_refresh_keeps_the_identity_claim_as_it_is() {
 // ---- cookies ----
 
 #[tokio::test]
-async fn a_huge_cookie_max_age_does_not_panic() {
+async fn huge_lifetimes_and_cookie_ages_do_not_panic() {
     let jwt = manager(config());
+    for lifetime in [Expiry::minutes(u64::MAX), Expiry::days(u64::MAX)] {
+        let token = jwt
+            .create_access_token("alice")
+            .expires(lifetime)
+            .await
+            .unwrap();
+        assert_eq!(jwt.decode_token(&token).unwrap()["exp"], i64::MAX);
+    }
     let token = jwt.create_access_token("alice").await.unwrap();
     for secs in [u64::MAX, i64::MAX as u64, 400 * 365 * 86_400 * 100] {
         let mut resp = Response::default();

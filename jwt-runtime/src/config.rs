@@ -33,14 +33,14 @@ pub enum Expiry {
 }
 
 impl Expiry {
-    /// A lifetime in minutes.
+    /// A lifetime in minutes (saturating: a huge value means "practically never").
     pub const fn minutes(m: u64) -> Self {
-        Expiry::Seconds(m * 60)
+        Expiry::Seconds(m.saturating_mul(60))
     }
 
-    /// A lifetime in days.
+    /// A lifetime in days (saturating).
     pub const fn days(d: u64) -> Self {
-        Expiry::Seconds(d * 86_400)
+        Expiry::Seconds(d.saturating_mul(86_400))
     }
 
     /// The lifetime in seconds, `None` when the token never expires.
