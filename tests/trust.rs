@@ -679,3 +679,21 @@ async fn an_expired_token_reports_what_the_second_decode_finds() {
     resp.assert_status(StatusCode::UNAUTHORIZED);
     resp.assert_text("expired \"alice\"").await;
 }
+
+#[tokio::test]
+async fn poems_cors_middleware_still_answers_preflights_first() {
+    let app = Route::new()
+        .at("/plain", plain)
+        .with(manager(config()))
+        .with(poem::middleware::Cors::new().allow_origin("https://app.example"));
+    let cli = TestClient::new(app);
+    let resp = cli
+        .request(Method::OPTIONS, "/plain")
+        .header("Origin", "https://app.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    resp.assert_header("access-control-allow-origin", "https://app.example");
+    assert_eq!(PLAIN_RAN.load(Ordering::SeqCst), 0);
+}
