@@ -47,7 +47,9 @@ async fn protected(jwt: Jwt<ExampleClaims>) -> Json<Value> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
-    let jwt = JwtManager::new(common::config())?.additional_claims(add_claims_to_access_token);
+    let jwt = JwtManager::builder(common::config())
+        .additional_claims(add_claims_to_access_token)
+        .build()?;
     let app = Route::new()
         .at("/login", post(login))
         .at("/protected", get(protected))

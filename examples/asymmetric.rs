@@ -7,7 +7,8 @@
 
 mod common;
 
-use jwt_runtime::{jwt_required, DecodeKeyConfig, Identity, JwtManager};
+use jwt_runtime::keys::DecodeKeyConfig;
+use jwt_runtime::{jwt_required, Identity, JwtManager};
 use poem::{get, handler, post, web::Json, EndpointExt, Route};
 use serde_json::{json, Value};
 

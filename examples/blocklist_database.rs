@@ -5,7 +5,8 @@
 
 mod common;
 
-use jwt_runtime::{jwt_required, Expiry, Jwt, JwtManager, SqlBlocklist};
+use jwt_runtime::stores::SqlBlocklist;
+use jwt_runtime::{jwt_required, Expiry, Jwt, JwtManager};
 use poem::{delete, get, handler, post, web::Json, EndpointExt, Route};
 use serde_json::{json, Value};
 
@@ -34,7 +35,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = common::config();
     config.access_token_expires = Expiry::Seconds(3600);
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite::memory:".into());
-    let jwt = JwtManager::new(config)?.blocklist(SqlBlocklist::connect(&url).await?);
+    let jwt = JwtManager::builder(config)
+        .blocklist(SqlBlocklist::connect(&url).await?)
+        .build()?;
     let app = Route::new()
         .at("/login", post(login))
         .at("/logout", delete(modify_token))

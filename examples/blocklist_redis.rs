@@ -5,7 +5,8 @@
 
 mod common;
 
-use jwt_runtime::{jwt_required, Expiry, Jwt, JwtManager, RedisBlocklist};
+use jwt_runtime::stores::RedisBlocklist;
+use jwt_runtime::{jwt_required, Expiry, Jwt, JwtManager};
 use poem::{delete, get, handler, post, web::Json, EndpointExt, Route};
 use serde_json::{json, Value};
 
@@ -35,7 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = common::config();
     config.access_token_expires = Expiry::Seconds(3600);
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let jwt = JwtManager::new(config)?.blocklist(RedisBlocklist::connect(&url).await?);
+    let jwt = JwtManager::builder(config)
+        .blocklist(RedisBlocklist::connect(&url).await?)
+        .build()?;
     let app = Route::new()
         .at("/login", post(login))
         .at("/logout", delete(logout))

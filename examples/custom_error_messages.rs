@@ -66,7 +66,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = common::config();
     // Integer identities, as in the tutorial (the reference now wants strings by default).
     config.verify_sub = false;
-    let jwt = JwtManager::new(config)?
+    let jwt = JwtManager::builder(config)
         .additional_claims(add_claims_to_jwt)
         .expired_token_loader(|_, _| reply(json!({"message": "The token has expired.", "error": "token_expired"})))
         .invalid_token_loader(|_error| {
@@ -78,7 +78,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .needs_fresh_token_loader(|_, _| {
             reply(json!({"description": "The token is not fresh.", "error": "fresh_required"}))
         })
-        .revoked_token_loader(|_, _| reply(json!({"description": "The token has been revoked.", "error": "token_revoked"})));
+        .revoked_token_loader(|_, _| reply(json!({"description": "The token has been revoked.", "error": "token_revoked"}))).build()?;
     let app = Route::new()
         .at("/login", post(login))
         .at("/protected", get(protected))

@@ -23,12 +23,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     // Returns a custom response when an expired token reaches a protected route; the callback
     // gets the token's header and payload.
-    let jwt =
-        JwtManager::new(common::config())?.expired_token_loader(|_jwt_header, _jwt_payload| {
+    let jwt = JwtManager::builder(common::config())
+        .expired_token_loader(|_jwt_header, _jwt_payload| {
             Json(json!({"code": "dave", "err": "I can't let you do that"}))
                 .with_status(StatusCode::UNAUTHORIZED)
                 .into_response()
-        });
+        })
+        .build()?;
     let app = Route::new()
         .at("/login", post(login))
         .at("/protected", get(protected))

@@ -7,7 +7,8 @@
 
 mod common;
 
-use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager, SqlBlocklist};
+use jwt_runtime::stores::SqlBlocklist;
+use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
 use poem::{delete, get, handler, post, web::Json, EndpointExt, Route};
 use serde_json::{json, Value};
 
@@ -70,10 +71,11 @@ async fn protected() -> Json<Value> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
-    let mut jwt = JwtManager::new(common::config())?;
+    let mut jwt = JwtManager::builder(common::config());
     if let Ok(url) = std::env::var("DATABASE_URL") {
         jwt = jwt.blocklist(SqlBlocklist::connect(&url).await?);
     }
+    let jwt = jwt.build()?;
     let app = Route::new()
         .at("/login", post(login))
         .at("/refresh", post(refresh))

@@ -127,10 +127,12 @@ async fn database() -> Result<SqlitePool, Box<dyn std::error::Error>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let pool = database().await?;
-    let jwt = JwtManager::new(common::config())?.user_identity(|user| {
-        tracing::info!(user = %user, "user_identity_lookup");
-        user["id"].to_string().into()
-    });
+    let jwt = JwtManager::builder(common::config())
+        .user_identity(|user| {
+            tracing::info!(user = %user, "user_identity_lookup");
+            user["id"].to_string().into()
+        })
+        .build()?;
     let app = Route::new()
         .at("/login", post(login))
         .at("/protected", get(protected))

@@ -49,16 +49,19 @@ async fn call(jwt: &JwtManager, path: &str, token: Option<&str>) -> poem::test::
 
 #[tokio::test]
 async fn the_tutorials_expired_token_loader() {
-    let jwt = manager(config()).expired_token_loader(|_header, payload| {
-        assert_eq!(
-            payload["type"], "access",
-            "the callback gets the verified payload"
-        );
-        reply(
-            401,
-            json!({"code": "dave", "err": "I can't let you do that"}),
-        )
-    });
+    let jwt = builder(config())
+        .expired_token_loader(|_header, payload| {
+            assert_eq!(
+                payload["type"], "access",
+                "the callback gets the verified payload"
+            );
+            reply(
+                401,
+                json!({"code": "dave", "err": "I can't let you do that"}),
+            )
+        })
+        .build()
+        .unwrap();
     let expired = hs256(claims_with("alice", json!({"exp": NOW - 5})));
     let resp = call(&jwt, "/protected", Some(&expired)).await;
     resp.assert_status(StatusCode::UNAUTHORIZED);
@@ -87,12 +90,12 @@ async fn the_tutorials_expired_token_loader() {
 
 #[tokio::test]
 async fn the_tutorials_custom_error_messages() {
-    let jwt = manager(config())
+    let jwt = builder(config())
         .expired_token_loader(|_, _| reply(401, json!({"message": "The token has expired.", "error": "token_expired"})))
         .invalid_token_loader(|error| reply(401, json!({"message": "Signature verification failed.", "error": "invalid_token", "detail": error})))
         .unauthorized_loader(|_| reply(401, json!({"description": "Request does not contain an access token.", "error": "authorization_required"})))
         .needs_fresh_token_loader(|_, _| reply(401, json!({"description": "The token is not fresh.", "error": "fresh_required"})))
-        .revoked_token_loader(|_, payload| reply(401, json!({"description": "The token has been revoked.", "error": "token_revoked", "jti": payload["jti"]})));
+        .revoked_token_loader(|_, payload| reply(401, json!({"description": "The token has been revoked.", "error": "token_revoked", "jti": payload["jti"]}))).build().unwrap();
     let expired = hs256(claims_with("alice", json!({"exp": NOW - 5})));
     call(&jwt, "/protected", Some(&expired))
         .await
@@ -114,10 +117,14 @@ async fn the_tutorials_custom_error_messages() {
 #[tokio::test]
 async fn token_verification_loader_runs_after_revocation() {
     static CALLS: AtomicUsize = AtomicUsize::new(0);
-    let jwt = manager(config()).token_verification_loader(|token: Arc<VerifiedJwt>| async move {
+    let verifier = |token: Arc<VerifiedJwt>| async move {
         CALLS.fetch_add(1, Ordering::SeqCst);
         token.claims().get("tenant").is_some()
-    });
+    };
+    let jwt = builder(config())
+        .token_verification_loader(verifier)
+        .build()
+        .unwrap();
     let good = hs256(claims_with("alice", json!({"tenant": "acme"})));
     call(&jwt, "/protected", Some(&good))
         .await
@@ -147,9 +154,13 @@ async fn token_verification_loader_runs_after_revocation() {
         "a revoked token never reaches the claims check"
     );
 
-    let custom = jwt.token_verification_failed_loader(|_, payload| {
-        reply(403, json!({"sub": payload["sub"], "error": "bad claims"}))
-    });
+    let custom = builder(config())
+        .token_verification_loader(verifier)
+        .token_verification_failed_loader(|_, payload| {
+            reply(403, json!({"sub": payload["sub"], "error": "bad claims"}))
+        })
+        .build()
+        .unwrap();
     let resp = call(&custom, "/protected", Some(&bad)).await;
     resp.assert_status(StatusCode::FORBIDDEN);
     resp.assert_json(json!({"sub": "alice", "error": "bad claims"}))
@@ -200,12 +211,15 @@ async fn status_codes_are_configurable_per_kind() {
 
 #[tokio::test]
 async fn additional_headers_loader_merges_under_the_call_site() {
-    let jwt = manager(config()).additional_headers_loader(|identity| {
-        json!({"kid": "k1", "shared": "loader", "who": identity})
-            .as_object()
-            .cloned()
-            .unwrap_or_default()
-    });
+    let jwt = builder(config())
+        .additional_headers_loader(|identity| {
+            json!({"kid": "k1", "shared": "loader", "who": identity})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .build()
+        .unwrap();
     let token = jwt
         .create_access_token("alice")
         .additional_headers(json!({"shared": "call"}))

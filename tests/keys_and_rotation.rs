@@ -3,9 +3,8 @@
 
 mod support;
 
-use jwt_runtime::{
-    jwt_required, DecodeKeyConfig, DecodingKey, EncodingKey, Identity, JwtConfig, JwtManager,
-};
+use jwt_runtime::keys::{DecodeKeyConfig, DecodingKey, EncodingKey};
+use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
 use poem::{get, handler, EndpointExt, Route};
 use serde_json::{json, Value};
 use support::*;
@@ -400,7 +399,7 @@ async fn jwks_endpoint_lets_another_service_verify() {
 #[tokio::test]
 async fn encode_and_decode_key_loaders() {
     let tenant_secret = |tenant: &str| format!("{tenant}-secret-0123456789abcdef0123456789");
-    let jwt = manager(config())
+    let jwt = builder(config())
         .encode_key_loader(move |identity: &Value| {
             let tenant = identity.as_str()?.split('@').nth(1)?.to_string();
             Some(EncodingKey::from_secret(tenant_secret(&tenant).as_bytes()))
@@ -413,7 +412,9 @@ async fn encode_and_decode_key_loaders() {
                     format!("{tenant}-secret-0123456789abcdef0123456789").as_bytes(),
                 ))
             },
-        );
+        )
+        .build()
+        .unwrap();
     let acme = jwt.create_access_token("alice@acme").await.unwrap();
     accepted(&jwt, &acme).await.assert_text("alice@acme").await;
     // Signed with the default secret but claiming a tenant: the tenant's key is used, so it fails.

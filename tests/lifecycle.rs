@@ -4,9 +4,9 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use jwt_runtime::stores::{Blocklist, BlocklistError, BoxFuture, TokenInfo};
 use jwt_runtime::{
-    jwt_required, user_lookup_loader, Blocklist, BlocklistError, BoxFuture, CurrentUser, Identity,
-    Jwt, JwtError, JwtManager, TokenInfo, VerifiedJwt,
+    jwt_required, user_lookup_loader, CurrentUser, Identity, Jwt, JwtError, JwtManager, VerifiedJwt,
 };
 use poem::http::StatusCode;
 use poem::{delete, get, handler, post, web::Json, EndpointExt, IntoResponse, Request, Route};
@@ -224,7 +224,7 @@ async fn revocation_with_the_default_memory_store() {
 
 #[tokio::test]
 async fn check_order_matches_the_reference() {
-    let jwt = manager(config());
+    let (jwt, clock) = manager_with_clock(config());
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
     let expired = jwt
         .create_access_token("alice")
@@ -237,8 +237,8 @@ async fn check_order_matches_the_reference() {
             .await
             .unwrap();
     }
-    let cli_later =
-        poem::test::TestClient::new(app().with(jwt.clone().with_clock(|| NOW as f64 + 5.0)));
+    clock.set(NOW + 5);
+    let cli_later = poem::test::TestClient::new(app().with(jwt.clone()));
     // Expiry beats revocation...
     assert_msg(
         cli_later
@@ -283,7 +283,7 @@ async fn check_order_matches_the_reference() {
 
 #[tokio::test]
 async fn logout_everywhere_revokes_every_earlier_token_of_the_user() {
-    let jwt = manager(config());
+    let (jwt, clock) = manager_with_clock(config());
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
     let (a1, r1) = tokens(&jwt).await;
     let bob = jwt.create_access_token("bob").await.unwrap();
@@ -318,7 +318,8 @@ async fn logout_everywhere_revokes_every_earlier_token_of_the_user() {
         .assert_text("bob")
         .await;
     // A login after the revocation works.
-    let later = jwt.clone().with_clock(|| NOW as f64 + 1.0);
+    clock.set(NOW + 1);
+    let later = jwt.clone();
     let a2 = later.create_access_token("alice").await.unwrap();
     let cli_later = poem::test::TestClient::new(app().with(later));
     cli_later
@@ -333,19 +334,19 @@ async fn logout_everywhere_revokes_every_earlier_token_of_the_user() {
 struct Unreachable;
 impl Blocklist for Unreachable {
     fn is_revoked<'a>(&'a self, _: &'a TokenInfo) -> BoxFuture<'a, Result<bool, BlocklistError>> {
-        Box::pin(async { Err(BlocklistError("connection refused".into())) })
+        Box::pin(async { Err(BlocklistError::new("connection refused")) })
     }
     fn revoke<'a>(&'a self, _: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async { Err(BlocklistError("connection refused".into())) })
+        Box::pin(async { Err(BlocklistError::new("connection refused")) })
     }
     fn revoke_user<'a>(&'a self, _: &'a str, _: i64) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async { Err(BlocklistError("connection refused".into())) })
+        Box::pin(async { Err(BlocklistError::new("connection refused")) })
     }
 }
 
 #[tokio::test]
 async fn an_unreachable_store_fails_closed() {
-    let jwt = manager(config()).blocklist(Unreachable);
+    let jwt = builder(config()).blocklist(Unreachable).build().unwrap();
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
     let (access, _) = tokens(&jwt).await;
     let resp = cli
@@ -373,7 +374,7 @@ async fn an_unreachable_store_fails_closed() {
 
 #[tokio::test]
 async fn custom_revoked_and_user_lookup_responses() {
-    let jwt = manager(config()).on_error(|error, token| {
+    let jwt = builder(config()).on_error(|error, token| {
         let jti = token.and_then(|t| t.jti()).unwrap_or_default().to_string();
         match error {
             JwtError::Revoked => Some(
@@ -384,7 +385,7 @@ async fn custom_revoked_and_user_lookup_responses() {
             JwtError::UserLookup(_) => Some(Json(json!({"error": "no_such_user"})).with_status(StatusCode::NOT_FOUND).into_response()),
             _ => None,
         }
-    });
+    }).build().unwrap();
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
     let (access, _) = tokens(&jwt).await;
     let jti = jwt.decode_token(&access).unwrap()["jti"].clone();
@@ -488,7 +489,10 @@ async fn user_lookup() {
 
 #[tokio::test]
 async fn user_identity_maps_objects_to_the_identity_claim() {
-    let jwt = manager(config()).user_identity(|user| user["id"].to_string().into());
+    let jwt = builder(config())
+        .user_identity(|user| user["id"].to_string().into())
+        .build()
+        .unwrap();
     let token = jwt
         .create_access_token(json!({"id": 7, "username": "admin"}))
         .await

@@ -6,10 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use jwt_runtime::{
-    jwt_required, Blocklist, Identity, Jwt, JwtManager, RedisBlocklist, RedisBlocklistOptions,
-    SqlBlocklist, TokenInfo,
+use jwt_runtime::stores::{
+    Blocklist, RedisBlocklist, RedisBlocklistOptions, SqlBlocklist, TokenInfo,
 };
+use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
 use poem::{delete, get, handler, web::Json, EndpointExt, Route};
 use serde_json::{json, Value};
 use support::*;
@@ -87,7 +87,7 @@ async fn store_contract(store: &dyn Blocklist) {
 
 #[tokio::test]
 async fn memory_store_contract() {
-    store_contract(&jwt_runtime::MemoryBlocklist::new()).await;
+    store_contract(&jwt_runtime::stores::MemoryBlocklist::new()).await;
 }
 
 #[tokio::test]
@@ -143,7 +143,7 @@ async fn postgres_store_contract_and_http_flow() {
         .expect("connect to PostgreSQL");
     store_contract(&store).await;
 
-    let jwt = manager(config()).blocklist(store.clone());
+    let jwt = builder(config()).blocklist(store.clone()).build().unwrap();
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
     let token = jwt.create_access_token("alice").await.unwrap();
     cli.get("/protected")
@@ -237,8 +237,14 @@ async fn redis_revocation_on_one_instance_is_rejected_on_every_instance() {
     let prefix = format!("{}:", unique("jwt_test"));
     let url = "redis://127.0.0.1:6379";
     // Two app instances with the same secret, each with its own store (own connections and mirror).
-    let one = manager(config()).blocklist(redis_store(&prefix, url).await);
-    let two = manager(config()).blocklist(redis_store(&prefix, url).await);
+    let one = builder(config())
+        .blocklist(redis_store(&prefix, url).await)
+        .build()
+        .unwrap();
+    let two = builder(config())
+        .blocklist(redis_store(&prefix, url).await)
+        .build()
+        .unwrap();
     let cli_one = poem::test::TestClient::new(app().with(one.clone()));
     let cli_two = poem::test::TestClient::new(app().with(two.clone()));
     let token = one.create_access_token("alice").await.unwrap();
@@ -283,7 +289,10 @@ async fn redis_revocation_on_one_instance_is_rejected_on_every_instance() {
         .await;
 
     // A third instance started later loads the revocation from Redis.
-    let three = manager(config()).blocklist(redis_store(&prefix, url).await);
+    let three = builder(config())
+        .blocklist(redis_store(&prefix, url).await)
+        .build()
+        .unwrap();
     let cli_three = poem::test::TestClient::new(app().with(three));
     assert_msg(
         cli_three
@@ -366,8 +375,8 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
     )
     .await
     .unwrap();
-    let jwt = manager(config()).blocklist(store);
-    let lenient = manager(config()).blocklist(open);
+    let jwt = builder(config()).blocklist(store).build().unwrap();
+    let lenient = builder(config()).blocklist(open).build().unwrap();
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
     let cli_lenient = poem::test::TestClient::new(app().with(lenient));
     let token = jwt.create_access_token("alice").await.unwrap();

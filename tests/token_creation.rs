@@ -139,7 +139,10 @@ fn sync_loader(_identity: &Value) -> std::collections::HashMap<&'static str, i32
 
 #[tokio::test]
 async fn loader_claims_merge_under_call_site_claims() {
-    let jwt = manager(config()).additional_claims(loader_claims);
+    let jwt = builder(config())
+        .additional_claims(loader_claims)
+        .build()
+        .unwrap();
     let p = payload(
         &jwt.create_access_token("alice")
             .additional_claims(json!({"shared": "call"}))
@@ -150,8 +153,10 @@ async fn loader_claims_merge_under_call_site_claims() {
     assert_eq!(p["shared"], "call");
     assert_eq!(p["upcase_name"], "ALICE");
     let p = payload(
-        &manager(config())
+        &builder(config())
             .additional_claims(sync_loader)
+            .build()
+            .unwrap()
             .create_access_token("a")
             .await
             .unwrap(),

@@ -327,10 +327,13 @@ async fn implicit_refresh_keeps_the_identity_claim_as_it_is() {
     cfg.implicit_refresh_window = Some(60);
     for verify_sub in [true, false] {
         cfg.verify_sub = verify_sub;
-        let jwt = manager(cfg.clone()).user_identity(|user| match &user["id"] {
-            Value::Number(n) => n.to_string().into(),
-            other => other.clone(),
-        });
+        let jwt = builder(cfg.clone())
+            .user_identity(|user| match &user["id"] {
+                Value::Number(n) => n.to_string().into(),
+                other => other.clone(),
+            })
+            .build()
+            .unwrap();
         let cli = TestClient::new(refresh_app().with(jwt.clone()));
         let token = jwt
             .create_access_token(json!({"id": 42, "name": "alice"}))
@@ -622,13 +625,16 @@ async fn an_expired_token_reports_what_the_second_decode_finds() {
     // The reference decodes an expired token a second time (allow_expired) for the expired
     // callback; that decode's error wins.
     let app = || Route::new().at("/checked", poem::get(checked));
-    let jwt = manager(config()).expired_token_loader(|_, payload| {
-        (
-            StatusCode::UNAUTHORIZED,
-            format!("expired {}", payload["sub"]),
-        )
-            .into_response()
-    });
+    let jwt = builder(config())
+        .expired_token_loader(|_, payload| {
+            (
+                StatusCode::UNAUTHORIZED,
+                format!("expired {}", payload["sub"]),
+            )
+                .into_response()
+        })
+        .build()
+        .unwrap();
     let cli = TestClient::new(app().with(jwt));
     let cases = [
         (

@@ -2,9 +2,9 @@
 //! (`jwt_runtime::__private::verify_jws_with_key`: split, strict base64url, header rules, pinned
 //! algorithm, signature).
 //!
-//! The vectors are in `shared/wycheproof-jose/` (provenance and sha256 in its README; override the
-//! directory with `WYCHEPROOF_JOSE_DIR`). How they are used follows `shared/reference/security.md`
-//! section 3: the algorithm is pinned to the KEY's `alg`, never taken from the token header; the
+//! The vectors are in `tests/vectors/wycheproof-jose/` (provenance, sha256 and the known label
+//! problems in its README; override the directory with `WYCHEPROOF_JOSE_DIR`). The algorithm is
+//! pinned to the KEY's `alg`, never taken from the token header; the
 //! key is built with `DecodingKey::from_jwk`; the payloads are raw bytes, not claim sets, so only
 //! the JWS layer is exercised here.
 //!
@@ -85,7 +85,7 @@ type VerificationKey = Result<(Algorithm, DecodingKey), KeyProblem>;
 fn fixture_dir() -> PathBuf {
     match std::env::var_os("WYCHEPROOF_JOSE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/wycheproof-jose"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/wycheproof-jose"),
     }
 }
 

@@ -6,6 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, ReturnType, Type};
 
+use crate::expand;
 use crate::paths;
 
 fn check(item: &ItemFn) -> syn::Result<()> {
@@ -41,16 +42,9 @@ fn check(item: &ItemFn) -> syn::Result<()> {
 
 /// Expands `#[additional_claims]` on `item`.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut item_fn: ItemFn = match syn::parse2(item.clone()) {
+    let mut item_fn = match expand::parse_fn(item, "additional_claims", "a function") {
         Ok(f) => f,
-        Err(_) => {
-            let err = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[additional_claims]` applies to a function",
-            )
-            .into_compile_error();
-            return quote!(#err #item);
-        }
+        Err(tokens) => return tokens,
     };
     if !args.is_empty() {
         let err = syn::Error::new(args.span(), "`#[additional_claims]` takes no arguments")

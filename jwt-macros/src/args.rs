@@ -28,6 +28,9 @@ pub struct PolicyArgs {
 pub struct Grammar {
     pub macro_name: &'static str,
     pub keys: &'static [&'static str],
+    /// Arguments of the other policy macro that make no sense here, with the reason: no "did you
+    /// mean" for them (`refresh` is not a typo of `fresh`).
+    pub refused: &'static [(&'static str, &'static str)],
 }
 
 fn set_once<T>(
@@ -91,6 +94,12 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
         .get_ident()
         .map(|i| i.to_string())
         .unwrap_or_default();
+    if let Some((_, why)) = grammar.refused.iter().find(|(key, _)| *key == name) {
+        return Err(meta.error(format!(
+            "`{name}` is not an argument of `#[{}]`: {why}",
+            grammar.macro_name
+        )));
+    }
     if !grammar.keys.contains(&name.as_str()) {
         let shown = if name.is_empty() {
             "this".to_string()
@@ -122,7 +131,29 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
             set_once(&mut args.verify_type, value, &meta, &name)
         }
         "locations" => {
-            let lit: LitStr = meta.value()?.parse()?;
+            let value = meta.value()?;
+            if value.peek(syn::token::Bracket) {
+                let array: syn::ExprArray = value.parse()?;
+                let names: Vec<String> = array
+                    .elems
+                    .iter()
+                    .map(|e| match e {
+                        Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => s.value(),
+                        other => quote::ToTokens::to_token_stream(other).to_string(),
+                    })
+                    .collect();
+                return Err(syn::Error::new_spanned(
+                    array,
+                    format!(
+                        "`locations` takes one string: write `locations = \"{}\"`",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            let lit: LitStr = value.parse()?;
             let names = parse_locations(&lit)?;
             set_once(&mut args.locations, (lit, names), &meta, &name)
         }
@@ -166,6 +197,7 @@ mod tests {
     use quote::quote;
 
     const G: Grammar = crate::protect::JWT_REQUIRED;
+    const ADMIN: Grammar = crate::protect::ADMIN_REQUIRED;
 
     fn err(tokens: TokenStream) -> String {
         parse(tokens, &G)
@@ -202,5 +234,19 @@ mod tests {
             err(quote!(fresh = true)),
             "`fresh` is a flag: write `fresh` without a value"
         );
+        assert_eq!(
+            err(quote!(locations = ["headers", "cookies"])),
+            "`locations` takes one string: write `locations = \"headers, cookies\"`"
+        );
+    }
+
+    #[test]
+    fn admin_required_refuses_refresh_without_suggesting_fresh() {
+        let e = parse(quote!(refresh), &ADMIN).err().unwrap().to_string();
+        assert!(
+            e.starts_with("`refresh` is not an argument of `#[admin_required]`"),
+            "{e}"
+        );
+        assert!(!e.contains("did you mean"), "{e}");
     }
 }

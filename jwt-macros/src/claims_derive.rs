@@ -8,7 +8,7 @@ use syn::{Data, DeriveInput, Fields, LitStr};
 use crate::paths;
 
 /// The claims the runtime writes itself (kept equal to `jwt_runtime::RESERVED_CLAIMS`).
-const RESERVED: &[&str] = &[
+pub const RESERVED: &[&str] = &[
     "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp",
 ];
 

@@ -1,10 +1,10 @@
 //! Reading the user's handler: its `#[handler]` attribute and the parameters that come from the
 //! verified token.
 
-use quote::quote_spanned;
 use syn::spanned::Spanned;
 use syn::{Attribute, FnArg, GenericArgument, ItemFn, PathArguments, Type};
 
+use crate::expand::Errors;
 use crate::paths;
 
 /// Types a handler can take from the verified token (by their last path segment).
@@ -97,43 +97,57 @@ fn current_user_type(ty: &Type) -> Option<Type> {
 }
 
 /// Finds `#[handler]` below the macro and rewrites token parameters into
-/// `__private::Protected<T>` extractors. An `Err` is fatal (the item cannot be wrapped); the
-/// second value reports misuses that still leave a wrappable handler.
+/// `__private::Protected<T>` extractors. `None` when the item cannot be wrapped (the reasons are
+/// in `errors`); misuses that still leave a wrappable handler are recorded and it is returned.
 pub fn analyze(
     mut item: ItemFn,
     macro_name: &str,
     optional: bool,
-) -> syn::Result<(HandlerFn, Option<syn::Error>)> {
+    errors: &mut Errors,
+) -> Option<HandlerFn> {
     if let Some(oai) = item.attrs.iter().find(|a| is_oai_attr(a)) {
-        return Err(syn::Error::new(
+        errors.push(syn::Error::new(
             oai.span(),
-            format!("`#[{macro_name}]` does not support poem-openapi operations yet"),
+            format!(
+                "`#[{macro_name}]` protects Poem `#[handler]` functions; for a poem-openapi \
+                 operation, put `#[jwt_runtime::openapi]` above `#[OpenApi]` and `#[{macro_name}]` \
+                 on the method"
+            ),
         ));
+        return None;
+    }
+    if let Some(FnArg::Receiver(receiver)) = item.sig.inputs.first() {
+        errors.push(syn::Error::new(
+            receiver.span(),
+            format!(
+                "`#[{macro_name}]` applies to free handler functions, not methods: a Poem \
+                 `#[handler]` is a free `async fn` (move it out of the `impl` block)"
+            ),
+        ));
+        return None;
     }
     if !item.attrs.iter().any(is_handler_attr) {
-        return Err(syn::Error::new(
+        errors.push(syn::Error::new(
             item.sig.ident.span(),
             format!(
                 "`#[{macro_name}]` must be placed above `#[handler]`: no `#[handler]` attribute \
                  follows it on this function"
             ),
         ));
+        return None;
     }
     if !item.sig.generics.params.is_empty() {
-        return Err(syn::Error::new(
+        errors.push(syn::Error::new(
             item.sig.generics.span(),
             format!("`#[{macro_name}]` does not support generic handlers"),
         ));
+        return None;
     }
     let private = paths::private();
-    let mut errors: Option<syn::Error> = None;
     let mut users = Vec::new();
     for input in item.sig.inputs.iter_mut() {
         let FnArg::Typed(arg) = input else {
-            return Err(syn::Error::new(
-                input.span(),
-                "a handler cannot take `self`",
-            ));
+            continue;
         };
         let kind = classify(&arg.ty);
         if kind == TokenParam::No {
@@ -141,7 +155,7 @@ pub fn analyze(
         }
         if optional && kind == TokenParam::Required {
             let ty = &arg.ty;
-            let e = syn::Error::new(
+            errors.push(syn::Error::new(
                 ty.span(),
                 format!(
                     "on an `optional` route there may be no token: take `Option<{}>`",
@@ -150,20 +164,16 @@ pub fn analyze(
                         .replace(' ', "")
                         .replace(',', ", ")
                 ),
-            );
-            match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            }
+            ));
         }
         users.extend(current_user_type(&arg.ty));
         let (pat, ty) = (&arg.pat, &arg.ty);
         let span = ty.span();
         *arg.pat = syn::parse_quote_spanned!(span=> #private::Protected(#pat));
-        *arg.ty = syn::parse2(quote_spanned!(span=> #private::Protected<#ty>))?;
+        *arg.ty = syn::parse_quote_spanned!(span=> #private::Protected<#ty>);
     }
     let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
         item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
     item.attrs = rest;
-    Ok((HandlerFn { item, docs, users }, errors))
+    Some(HandlerFn { item, docs, users })
 }

@@ -6,6 +6,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ItemFn;
 
 use crate::args::{self, Grammar, PolicyArgs};
+use crate::expand::{self, Errors};
 use crate::handler_fn;
 use crate::paths;
 
@@ -27,11 +28,25 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
         "skip_revocation_check",
         "policy",
     ],
+    refused: &[(
+        "claim",
+        "the admin claim is `#[admin_required(claim = \"...\")]`'s; here write a `policy = ...`",
+    )],
 };
 
-const ADMIN_REQUIRED: Grammar = Grammar {
+pub(crate) const ADMIN_REQUIRED: Grammar = Grammar {
     macro_name: "admin_required",
     keys: &["claim", "fresh", "locations", "skip_revocation_check"],
+    refused: &[
+        (
+            "refresh",
+            "an admin route takes access tokens; a refresh route is `#[jwt_required(refresh)]`",
+        ),
+        (
+            "policy",
+            "it is a policy already; for another one write `#[jwt_required(policy = ...)]`",
+        ),
+    ],
 };
 
 /// The `VerifyOptions` constant the arguments describe.
@@ -73,8 +88,8 @@ fn policy_expr(which: Macro, args: &PolicyArgs) -> TokenStream {
                 .claim
                 .as_ref()
                 .map(ToTokens::to_token_stream)
-                .unwrap_or_else(|| quote!(::jwt_runtime::AdminRequired::DEFAULT_CLAIM));
-            quote!(::jwt_runtime::AdminRequired::claim(#claim))
+                .unwrap_or_else(|| quote!(#private::AdminRequired::DEFAULT_CLAIM));
+            quote!(#private::AdminRequired::claim(#claim))
         }
         Macro::JwtRequired => match &args.policy {
             Some(p) => {
@@ -133,6 +148,57 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
     }
 }
 
+/// The name of a policy macro attribute (`jwt_required`, `admin_required`), by its last segment.
+fn policy_macro_name(attr: &syn::Attribute) -> Option<String> {
+    let name = attr.path().segments.last()?.ident.to_string();
+    matches!(name.as_str(), "jwt_required" | "admin_required").then_some(name)
+}
+
+/// The arguments of an attribute as written (`fresh, locations = "..."`), empty for none.
+fn written_args(attr: &syn::Attribute) -> String {
+    match &attr.meta {
+        syn::Meta::List(list) => list.tokens.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A second policy macro below this one: one policy per handler. Suggests the one attribute
+/// that says both (`#[jwt_required(fresh)] #[admin_required]` is `#[admin_required(fresh)]`),
+/// and removes the inner one so it reports nothing more.
+fn stacked_policy(which: Macro, outer_args: &str, item: &mut ItemFn) -> Option<syn::Error> {
+    let index = item
+        .attrs
+        .iter()
+        .position(|a| policy_macro_name(a).is_some())?;
+    let inner = item.attrs.remove(index);
+    let inner_name = policy_macro_name(&inner).unwrap_or_default();
+    let outer_name = match which {
+        Macro::JwtRequired => "jwt_required",
+        Macro::AdminRequired => "admin_required",
+    };
+    let merged_name = if outer_name == "admin_required" || inner_name == "admin_required" {
+        "admin_required"
+    } else {
+        "jwt_required"
+    };
+    let args: Vec<String> = [outer_args.to_string(), written_args(&inner)]
+        .into_iter()
+        .filter(|a| !a.trim().is_empty())
+        .collect();
+    let suggestion = if args.is_empty() {
+        format!("#[{merged_name}]")
+    } else {
+        format!("#[{merged_name}({})]", args.join(", "))
+    };
+    Some(syn::Error::new_spanned(
+        &inner,
+        format!(
+            "`#[{outer_name}]` and `#[{inner_name}]` cannot be stacked: a handler has one policy \
+             macro; write `{suggestion}`"
+        ),
+    ))
+}
+
 /// Expands `#[jwt_required(...)]` / `#[admin_required(...)]` on `item`.
 ///
 /// Bad arguments still wrap the handler (with default arguments) beside the error, so the rest
@@ -142,30 +208,31 @@ pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
         Macro::JwtRequired => &JWT_REQUIRED,
         Macro::AdminRequired => &ADMIN_REQUIRED,
     };
-    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+    let mut item_fn = match expand::parse_fn(item, grammar.macro_name, "a handler function") {
         Ok(f) => f,
-        Err(_) => {
-            let e = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                format!("`#[{}]` applies to a handler function", grammar.macro_name),
-            );
-            let err = e.into_compile_error();
-            return quote!(#err #item);
-        }
+        Err(tokens) => return tokens,
     };
-    let (args, arg_error) = match args::parse(args, grammar) {
-        Ok(a) => (a, None),
-        Err(e) => (PolicyArgs::default(), Some(e.into_compile_error())),
-    };
-    match handler_fn::analyze(item_fn.clone(), grammar.macro_name, args.optional.is_some()) {
-        Ok((handler, misuse)) => {
-            let misuse = misuse.map(syn::Error::into_compile_error);
+    let mut errors = Errors::default();
+    let written = args.to_string();
+    let args = errors.take(args::parse(args, grammar)).unwrap_or_default();
+    if let Some(stacked) = stacked_policy(which, &written, &mut item_fn) {
+        errors.push(stacked);
+    }
+    let original = item_fn.clone();
+    match handler_fn::analyze(
+        item_fn,
+        grammar.macro_name,
+        args.optional.is_some(),
+        &mut errors,
+    ) {
+        Some(handler) => {
             let wrapped = wrap(which, &args, handler);
-            quote!(#arg_error #misuse #wrapped)
+            let errors = errors.into_compile_errors();
+            quote!(#errors #wrapped)
         }
-        Err(e) => {
-            let err = e.into_compile_error();
-            quote!(#arg_error #err #item_fn)
+        None => {
+            let errors = errors.into_compile_errors();
+            quote!(#errors #original)
         }
     }
 }

@@ -7,6 +7,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, GenericArgument, ItemFn, PathArguments, ReturnType, Type};
 
+use crate::expand;
 use crate::paths;
 
 const SIGNATURE: &str = "a user loader has the signature `async fn(token: &VerifiedJwt, req: &poem::Request) -> Option<User>` (the `req` argument may be left out)";
@@ -67,16 +68,9 @@ fn check(item: &ItemFn) -> syn::Result<(Type, usize)> {
 /// Expands `#[user_lookup_loader]` on `item`: the function stays as written, plus the
 /// `UserLookup` impl of its user type.
 pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn: ItemFn = match syn::parse2(item.clone()) {
+    let item_fn = match expand::parse_fn(item, "user_lookup_loader", "a function") {
         Ok(f) => f,
-        Err(_) => {
-            let err = syn::Error::new(
-                proc_macro2::Span::call_site(),
-                "`#[user_lookup_loader]` applies to a function",
-            )
-            .into_compile_error();
-            return quote!(#err #item);
-        }
+        Err(tokens) => return tokens,
     };
     if !args.is_empty() {
         let err = syn::Error::new(args.span(), "`#[user_lookup_loader]` takes no arguments")

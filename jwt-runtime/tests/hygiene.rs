@@ -75,10 +75,12 @@ extern crate serde_json as serde_json_crate;
 #[tokio::test]
 async fn hygienic_handlers_work() {
     use poem::{get, EndpointExt, Route};
-    let jwt =
-        jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32)))
-            .unwrap()
-            .additional_claims(hygienic::extra);
+    let jwt = jwt_runtime::JwtManager::builder(
+        jwt_runtime::JwtConfig::default().with_secret("k".repeat(32)),
+    )
+    .additional_claims(hygienic::extra)
+    .build()
+    .unwrap();
     let token = jwt.create_access_token("alice").fresh(true).await.unwrap();
     let app = Route::new()
         .at("/fresh", get(hygienic::fresh_only))

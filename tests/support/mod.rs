@@ -5,7 +5,7 @@ pub mod server;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use jwt_runtime::{JwtConfig, JwtManager};
+use jwt_runtime::{JwtConfig, JwtManager, JwtManagerBuilder};
 use poem::test::{TestClient, TestResponse};
 use poem::{Endpoint, EndpointExt};
 use serde_json::{json, Value};
@@ -19,10 +19,35 @@ pub fn config() -> JwtConfig {
     JwtConfig::default().with_secret(SECRET)
 }
 
+/// A builder on the frozen clock, for tests that add a store or hooks.
+pub fn builder(config: JwtConfig) -> JwtManagerBuilder {
+    JwtManager::builder(config).clock(|| NOW as f64)
+}
+
+/// A clock a test can move forward, starting at `NOW`.
+#[derive(Clone)]
+pub struct TestClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl TestClock {
+    /// Sets the time (whole seconds).
+    pub fn set(&self, now: i64) {
+        self.0.store(now, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A manager on a [`TestClock`].
+pub fn manager_with_clock(config: JwtConfig) -> (JwtManager, TestClock) {
+    let clock = TestClock(std::sync::Arc::new(std::sync::atomic::AtomicI64::new(NOW)));
+    let time = clock.clone();
+    let jwt = JwtManager::builder(config)
+        .clock(move || time.0.load(std::sync::atomic::Ordering::SeqCst) as f64)
+        .build()
+        .expect("valid test config");
+    (jwt, clock)
+}
+
 pub fn manager(config: JwtConfig) -> JwtManager {
-    JwtManager::new(config)
-        .expect("valid test config")
-        .with_clock(|| NOW as f64)
+    builder(config).build().expect("valid test config")
 }
 
 pub fn client(app: impl Endpoint + 'static, config: JwtConfig) -> TestClient<impl Endpoint> {

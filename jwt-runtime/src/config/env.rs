@@ -1,0 +1,234 @@
+//! `JwtConfig::from_env`: the reference's `JWT_*` environment variables, one table of setters.
+
+use super::JwtConfig;
+use crate::vocabulary::{ConfigError, Expiry};
+
+/// Parses one environment value into a field; `Err` carries the reason.
+type EnvSetter = fn(&mut JwtConfig, &str) -> Result<(), String>;
+
+macro_rules! env_table {
+    ($( $name:literal => $field:ident : $parse:ident ),* $(,)?) => {
+        /// Every `JWT_*` environment variable [`JwtConfig::from_env`] reads, with its setter.
+        const ENV_OPTIONS: &[(&str, EnvSetter)] = &[
+            $( ($name, |c: &mut JwtConfig, v: &str| { c.$field = $parse(v)?; Ok(()) }) ),*
+        ];
+    };
+}
+
+env_table! {
+    "JWT_ACCESS_TOKEN_EXPIRES" => access_token_expires: parse_expiry,
+    "JWT_REFRESH_TOKEN_EXPIRES" => refresh_token_expires: parse_expiry,
+    "JWT_ALGORITHM" => algorithm: parse_string,
+    "JWT_DECODE_ALGORITHMS" => decode_algorithms: parse_opt_list,
+    "JWT_SECRET_KEY" => secret_key: parse_opt_string,
+    "JWT_PRIVATE_KEY" => private_key: parse_opt_string,
+    "JWT_PUBLIC_KEY" => public_key: parse_opt_string,
+    "JWT_TOKEN_LOCATION" => token_location: parse_list,
+    "JWT_HEADER_NAME" => header_name: parse_string,
+    "JWT_HEADER_TYPE" => header_type: parse_string,
+    "JWT_QUERY_STRING_NAME" => query_string_name: parse_string,
+    "JWT_QUERY_STRING_VALUE_PREFIX" => query_string_value_prefix: parse_string,
+    "JWT_JSON_KEY" => json_key: parse_string,
+    "JWT_REFRESH_JSON_KEY" => refresh_json_key: parse_string,
+    "JWT_IDENTITY_CLAIM" => identity_claim: parse_string,
+    "JWT_ERROR_MESSAGE_KEY" => error_message_key: parse_string,
+    "JWT_ENCODE_AUDIENCE" => encode_audience: parse_opt_list,
+    "JWT_DECODE_AUDIENCE" => decode_audience: parse_opt_list,
+    "JWT_ENCODE_ISSUER" => encode_issuer: parse_opt_string,
+    "JWT_DECODE_ISSUER" => decode_issuer: parse_opt_list,
+    "JWT_DECODE_LEEWAY" => decode_leeway: parse_number,
+    "JWT_VERIFY_SUB" => verify_sub: parse_bool,
+    "JWT_ENCODE_NBF" => encode_nbf: parse_bool,
+    "JWT_ACCESS_COOKIE_NAME" => access_cookie_name: parse_string,
+    "JWT_REFRESH_COOKIE_NAME" => refresh_cookie_name: parse_string,
+    "JWT_ACCESS_COOKIE_PATH" => access_cookie_path: parse_string,
+    "JWT_REFRESH_COOKIE_PATH" => refresh_cookie_path: parse_string,
+    "JWT_COOKIE_SECURE" => cookie_secure: parse_bool,
+    "JWT_COOKIE_DOMAIN" => cookie_domain: parse_opt_string,
+    "JWT_COOKIE_SAMESITE" => cookie_samesite: parse_opt_string,
+    "JWT_SESSION_COOKIE" => session_cookie: parse_bool,
+    "JWT_COOKIE_CSRF_PROTECT" => cookie_csrf_protect: parse_bool,
+    "JWT_CSRF_METHODS" => csrf_methods: parse_list,
+    "JWT_CSRF_IN_COOKIES" => csrf_in_cookies: parse_bool,
+    "JWT_CSRF_CHECK_FORM" => csrf_check_form: parse_bool,
+    "JWT_ACCESS_CSRF_COOKIE_NAME" => access_csrf_cookie_name: parse_string,
+    "JWT_REFRESH_CSRF_COOKIE_NAME" => refresh_csrf_cookie_name: parse_string,
+    "JWT_ACCESS_CSRF_COOKIE_PATH" => access_csrf_cookie_path: parse_string,
+    "JWT_REFRESH_CSRF_COOKIE_PATH" => refresh_csrf_cookie_path: parse_string,
+    "JWT_ACCESS_CSRF_HEADER_NAME" => access_csrf_header_name: parse_string,
+    "JWT_REFRESH_CSRF_HEADER_NAME" => refresh_csrf_header_name: parse_string,
+    "JWT_ACCESS_CSRF_FIELD_NAME" => access_csrf_field_name: parse_string,
+    "JWT_REFRESH_CSRF_FIELD_NAME" => refresh_csrf_field_name: parse_string,
+    "JWT_MAX_TOKEN_LENGTH" => max_token_length: parse_number,
+    "JWT_JSON_BODY_LIMIT" => json_body_limit: parse_number,
+    "JWT_IMPLICIT_REFRESH_WINDOW" => implicit_refresh_window: parse_window,
+    "JWT_ENCODE_KID" => encode_kid: parse_opt_string,
+    "JWT_DECODE_KEYS" => decode_keys: parse_json,
+    "JWT_DECODE_JWKS" => decode_jwks: parse_opt_string,
+    "JWT_STATUS_CODES" => status_codes: parse_status_codes,
+    "JWT_STRICT_KEY_LENGTH" => strict_key_length: parse_bool,
+    "JWT_ALLOW_TOKENS_WITHOUT_JTI" => allow_tokens_without_jti: parse_bool,
+}
+
+fn parse_string(v: &str) -> Result<String, String> {
+    Ok(v.to_string())
+}
+
+fn parse_opt_string(v: &str) -> Result<Option<String>, String> {
+    Ok((!v.is_empty()).then(|| v.to_string()))
+}
+
+fn parse_list(v: &str) -> Result<Vec<String>, String> {
+    Ok(v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+fn parse_opt_list(v: &str) -> Result<Option<Vec<String>>, String> {
+    parse_list(v).map(|l| (!l.is_empty()).then_some(l))
+}
+
+fn parse_bool(v: &str) -> Result<bool, String> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(format!("'{v}' is not a boolean (use true or false)")),
+    }
+}
+
+fn parse_number<N: std::str::FromStr>(v: &str) -> Result<N, String> {
+    v.trim()
+        .parse()
+        .map_err(|_| format!("'{v}' is not a non-negative integer"))
+}
+
+fn parse_expiry(v: &str) -> Result<Expiry, String> {
+    v.parse()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(v: &str) -> Result<T, String> {
+    serde_json::from_str(v).map_err(|e| format!("not valid JSON for this option: {e}"))
+}
+
+fn parse_status_codes(v: &str) -> Result<std::collections::BTreeMap<String, u16>, String> {
+    parse_list(v)?
+        .into_iter()
+        .map(|pair| {
+            let (kind, status) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("'{pair}' is not kind=status"))?;
+            let status = status
+                .trim()
+                .parse()
+                .map_err(|_| format!("'{status}' is not a status code"))?;
+            Ok((kind.trim().to_string(), status))
+        })
+        .collect()
+}
+
+fn parse_window(v: &str) -> Result<Option<u64>, String> {
+    Ok(v.parse::<Expiry>()?.as_seconds())
+}
+
+impl JwtConfig {
+    /// Reads every `JWT_*` variable that is set from the process environment over the defaults.
+    ///
+    /// Lists (`JWT_TOKEN_LOCATION`, `JWT_DECODE_ALGORITHMS`, `JWT_CSRF_METHODS`, audiences) are
+    /// comma-separated; expiries accept seconds, `15m`-style durations or `false`.
+    ///
+    /// # Errors
+    /// A value that does not parse, naming the variable.
+    ///
+    /// ```
+    /// let config = jwt_runtime::JwtConfig::from_env().unwrap();
+    /// assert_eq!(config.identity_claim, "sub");
+    /// ```
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (handy in tests).
+    ///
+    /// ```
+    /// use jwt_runtime::{Expiry, JwtConfig};
+    /// let config = JwtConfig::from_lookup(|name| match name {
+    ///     "JWT_ACCESS_TOKEN_EXPIRES" => Some("false".into()),
+    ///     _ => None,
+    /// }).unwrap();
+    /// assert_eq!(config.access_token_expires, Expiry::Never);
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut config = JwtConfig::default();
+        for (name, set) in ENV_OPTIONS {
+            if let Some(value) = lookup(name) {
+                set(&mut config, &value).map_err(|why| ConfigError::new(*name, why))?;
+            }
+        }
+        Ok(config)
+    }
+
+    /// The `JWT_*` environment variables this config reads.
+    pub fn env_names() -> impl Iterator<Item = &'static str> {
+        ENV_OPTIONS.iter().map(|(name, _)| *name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_table_covers_all_reference_options() {
+        // 43 options of the reference plus this port's nine.
+        assert_eq!(JwtConfig::env_names().count(), 52);
+    }
+
+    #[test]
+    fn env_values_parse_and_bad_ones_name_the_variable() {
+        let c = JwtConfig::from_lookup(|n| match n {
+            "JWT_TOKEN_LOCATION" => Some("headers, query_string".into()),
+            "JWT_DECODE_LEEWAY" => Some("10".into()),
+            "JWT_COOKIE_SECURE" => Some("TRUE".into()),
+            "JWT_REFRESH_TOKEN_EXPIRES" => Some("2h".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.token_location, ["headers", "query_string"]);
+        assert_eq!(c.decode_leeway, 10);
+        assert!(c.cookie_secure);
+        assert_eq!(c.refresh_token_expires, Expiry::Seconds(7200));
+
+        let err = JwtConfig::from_lookup(|n| (n == "JWT_VERIFY_SUB").then(|| "maybe".into()));
+        assert_eq!(
+            err.unwrap_err().to_string(),
+            "JWT_VERIFY_SUB: 'maybe' is not a boolean (use true or false)"
+        );
+        let err =
+            JwtConfig::from_lookup(|n| (n == "JWT_ACCESS_TOKEN_EXPIRES").then(|| "true".into()));
+        assert!(err
+            .unwrap_err()
+            .to_string()
+            .starts_with("JWT_ACCESS_TOKEN_EXPIRES:"));
+    }
+
+    #[test]
+    fn serde_reads_expiries_like_the_reference() {
+        let c: JwtConfig =
+            serde_json::from_str(r#"{"access_token_expires": false, "refresh_token_expires": 60}"#)
+                .unwrap();
+        assert_eq!(c.access_token_expires, Expiry::Never);
+        assert_eq!(c.refresh_token_expires, Expiry::Seconds(60));
+        assert!(serde_json::from_str::<JwtConfig>(r#"{"access_token_expires": true}"#).is_err());
+        assert!(serde_json::from_str::<JwtConfig>(r#"{"acess_token_expires": 1}"#).is_err());
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = JwtConfig::default().with_secret("top-secret-value");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("top-secret-value"));
+        assert!(shown.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,288 @@
+//! Layer 1, configuration: [`JwtConfig`], every `JWT_*` option of flask-jwt-extended with the
+//! reference's defaults, as plain data (loading from the environment is in `env`).
+//!
+//! Options are plain fields. Build the config in code, deserialize it with serde (field names are
+//! the option names in snake case without the `JWT_` prefix), or read it from the environment with
+//! [`JwtConfig::from_env`] (the reference's `JWT_*` names). Nothing is validated here: the checks run
+//! once, when the [`JwtManager`](crate::JwtManager) is built, so a bad value is a startup error and
+//! never a per-request 500.
+
+mod env;
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::vocabulary::Expiry;
+
+/// Every option of flask-jwt-extended (its 43 `JWT_*` settings) plus this port's own limits.
+///
+/// The defaults are the reference's; the options marked "(this port)" are additions.
+///
+/// ```
+/// use jwt_runtime::{JwtConfig, Expiry};
+/// let config = JwtConfig {
+///     secret_key: Some("a-long-random-secret-of-at-least-32-bytes!".into()),
+///     access_token_expires: Expiry::minutes(5),
+///     ..JwtConfig::default()
+/// };
+/// assert_eq!(config.header_type, "Bearer");
+/// ```
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtConfig {
+    /// `JWT_ACCESS_TOKEN_EXPIRES`: lifetime of access tokens: seconds, a duration like `15m`, or `false` (never expire).
+    pub access_token_expires: Expiry,
+    /// `JWT_REFRESH_TOKEN_EXPIRES`: lifetime of refresh tokens, same forms.
+    pub refresh_token_expires: Expiry,
+    /// `JWT_ALGORITHM`: the signing algorithm (HS256/384/512, RS*, PS*, ES256/384, EdDSA).
+    pub algorithm: String,
+    /// `JWT_DECODE_ALGORITHMS`: algorithms accepted when verifying; `JWT_ALGORITHM` is always added.
+    pub decode_algorithms: Option<Vec<String>>,
+    /// `JWT_SECRET_KEY`: the HMAC secret for HS* algorithms; never logged; empty refuses startup.
+    #[serde(skip_serializing)]
+    pub secret_key: Option<String>,
+    /// `JWT_PRIVATE_KEY`: PEM private key for signing with RS*/PS*/ES*/EdDSA; never logged.
+    #[serde(skip_serializing)]
+    pub private_key: Option<String>,
+    /// `JWT_PUBLIC_KEY`: PEM public key for verifying RS*/PS*/ES*/EdDSA tokens.
+    pub public_key: Option<String>,
+    /// `JWT_TOKEN_LOCATION`: where tokens are looked for, in order: `headers`, `cookies`, `query_string`, `json`.
+    pub token_location: Vec<String>,
+    /// `JWT_HEADER_NAME`: the request header carrying the token.
+    pub header_name: String,
+    /// `JWT_HEADER_TYPE`: the scheme word before the token; empty means the header holds the bare token.
+    pub header_type: String,
+    /// `JWT_QUERY_STRING_NAME`: the query parameter carrying the token.
+    pub query_string_name: String,
+    /// `JWT_QUERY_STRING_VALUE_PREFIX`: a prefix the query value must start with (e.g. `Bearer `).
+    pub query_string_value_prefix: String,
+    /// `JWT_JSON_KEY`: the JSON body key of access tokens.
+    pub json_key: String,
+    /// `JWT_REFRESH_JSON_KEY`: the JSON body key of refresh tokens.
+    pub refresh_json_key: String,
+    /// `JWT_IDENTITY_CLAIM`: the claim holding the identity; required in every token.
+    pub identity_claim: String,
+    /// `JWT_ERROR_MESSAGE_KEY`: the key of every default error body (`{"msg": ...}`).
+    pub error_message_key: String,
+    /// `JWT_ENCODE_AUDIENCE`: written as `aud` into new tokens when set (a string, or a list).
+    #[serde(deserialize_with = "one_or_many")]
+    pub encode_audience: Option<Vec<String>>,
+    /// `JWT_DECODE_AUDIENCE`: when set (a string or a list), tokens must carry an `aud` that intersects it.
+    #[serde(deserialize_with = "one_or_many")]
+    pub decode_audience: Option<Vec<String>>,
+    /// `JWT_ENCODE_ISSUER`: written as `iss` into new tokens when set.
+    pub encode_issuer: Option<String>,
+    /// `JWT_DECODE_ISSUER`: when set (a string or a list), tokens must carry one of these `iss`, compared exactly.
+    #[serde(deserialize_with = "one_or_many")]
+    pub decode_issuer: Option<Vec<String>>,
+    /// `JWT_DECODE_LEEWAY`: seconds of clock skew allowed on `exp`, `nbf` and `iat`.
+    pub decode_leeway: u64,
+    /// `JWT_VERIFY_SUB`: `sub` must be a string.
+    pub verify_sub: bool,
+    /// `JWT_ENCODE_NBF`: new tokens carry `nbf = iat`.
+    pub encode_nbf: bool,
+    /// `JWT_ACCESS_COOKIE_NAME`: the cookie holding access tokens.
+    pub access_cookie_name: String,
+    /// `JWT_REFRESH_COOKIE_NAME`: the cookie holding refresh tokens.
+    pub refresh_cookie_name: String,
+    /// `JWT_ACCESS_COOKIE_PATH`: `Path` of the access cookie.
+    pub access_cookie_path: String,
+    /// `JWT_REFRESH_COOKIE_PATH`: `Path` of the refresh cookie.
+    pub refresh_cookie_path: String,
+    /// `JWT_COOKIE_SECURE`: adds `Secure` to every cookie (set it in production).
+    pub cookie_secure: bool,
+    /// `JWT_COOKIE_DOMAIN`: the cookies' `Domain` (a per-call `CookieOptions::domain` overrides it).
+    pub cookie_domain: Option<String>,
+    /// `JWT_COOKIE_SAMESITE`: `None`, `Lax` or `Strict`; unset omits the attribute; `None` requires `Secure`.
+    pub cookie_samesite: Option<String>,
+    /// `JWT_SESSION_COOKIE`: `true`: session cookies; `false`: `Max-Age=31540000` and `Expires`.
+    pub session_cookie: bool,
+    /// `JWT_COOKIE_CSRF_PROTECT`: CSRF double submit for cookie tokens; also whether tokens carry a `csrf` claim.
+    pub cookie_csrf_protect: bool,
+    /// `JWT_CSRF_METHODS`: request methods that need the CSRF value with a cookie token.
+    pub csrf_methods: Vec<String>,
+    /// `JWT_CSRF_IN_COOKIES`: `set_*_cookies` also sets the readable CSRF cookie.
+    pub csrf_in_cookies: bool,
+    /// `JWT_CSRF_CHECK_FORM`: also accept the CSRF value from an urlencoded form field.
+    pub csrf_check_form: bool,
+    /// `JWT_ACCESS_CSRF_COOKIE_NAME`: the readable CSRF cookie of access tokens.
+    pub access_csrf_cookie_name: String,
+    /// `JWT_REFRESH_CSRF_COOKIE_NAME`: the readable CSRF cookie of refresh tokens.
+    pub refresh_csrf_cookie_name: String,
+    /// `JWT_ACCESS_CSRF_COOKIE_PATH`: `Path` of the access CSRF cookie.
+    pub access_csrf_cookie_path: String,
+    /// `JWT_REFRESH_CSRF_COOKIE_PATH`: `Path` of the refresh CSRF cookie.
+    pub refresh_csrf_cookie_path: String,
+    /// `JWT_ACCESS_CSRF_HEADER_NAME`: the header carrying the CSRF value for access tokens.
+    pub access_csrf_header_name: String,
+    /// `JWT_REFRESH_CSRF_HEADER_NAME`: the header carrying the CSRF value for refresh tokens.
+    pub refresh_csrf_header_name: String,
+    /// `JWT_ACCESS_CSRF_FIELD_NAME`: the form field carrying the CSRF value for access tokens.
+    pub access_csrf_field_name: String,
+    /// `JWT_REFRESH_CSRF_FIELD_NAME`: the form field carrying the CSRF value for refresh tokens.
+    pub refresh_csrf_field_name: String,
+    /// `JWT_MAX_TOKEN_LENGTH` (this port): longer tokens are refused (422) before any decoding work.
+    pub max_token_length: usize,
+    /// `JWT_JSON_BODY_LIMIT` (this port): the most of a body read to find a JSON token or CSRF field; larger bodies get 413.
+    pub json_body_limit: usize,
+    /// `JWT_IMPLICIT_REFRESH_WINDOW` (this port): replace a cookie access token expiring within this many seconds (`30m` works) on the same response.
+    pub implicit_refresh_window: Option<u64>,
+    /// `JWT_ENCODE_KID` (this port): the `kid` header written into new tokens.
+    pub encode_kid: Option<String>,
+    /// `JWT_DECODE_KEYS` (this port): extra verification keys selected by the token's `kid` (JSON list of `{kid, algorithm, public_key or secret}`).
+    pub decode_keys: Vec<DecodeKeyConfig>,
+    /// `JWT_DECODE_JWKS` (this port): a JWK set (JSON) of public verification keys, each with `kid` and `alg`.
+    pub decode_jwks: Option<String>,
+    /// `JWT_STATUS_CODES` (this port): per-kind status overrides, e.g. `invalid_token=401` (kinds in `ERROR_KINDS`).
+    pub status_codes: std::collections::BTreeMap<String, u16>,
+    /// `JWT_STRICT_KEY_LENGTH` (this port): refuse (instead of warn about) an HMAC secret shorter than the hash output.
+    pub strict_key_length: bool,
+    /// `JWT_ALLOW_TOKENS_WITHOUT_JTI` (this port): accept tokens without a `jti` (or with one over 128 characters) on routes that check revocation; such tokens can never be revoked one by one, so the default refuses them (422 `Missing claim: jti`). For verify-only services checking another issuer's tokens.
+    pub allow_tokens_without_jti: bool,
+}
+
+impl Default for JwtConfig {
+    fn default() -> Self {
+        let s = |v: &str| v.to_string();
+        JwtConfig {
+            access_token_expires: Expiry::minutes(15),
+            refresh_token_expires: Expiry::days(30),
+            algorithm: s("HS256"),
+            decode_algorithms: None,
+            secret_key: None,
+            private_key: None,
+            public_key: None,
+            token_location: vec![s("headers")],
+            header_name: s("Authorization"),
+            header_type: s("Bearer"),
+            query_string_name: s("jwt"),
+            query_string_value_prefix: String::new(),
+            json_key: s("access_token"),
+            refresh_json_key: s("refresh_token"),
+            identity_claim: s("sub"),
+            error_message_key: s("msg"),
+            encode_audience: None,
+            decode_audience: None,
+            encode_issuer: None,
+            decode_issuer: None,
+            decode_leeway: 0,
+            verify_sub: true,
+            encode_nbf: true,
+            access_cookie_name: s("access_token_cookie"),
+            refresh_cookie_name: s("refresh_token_cookie"),
+            access_cookie_path: s("/"),
+            refresh_cookie_path: s("/"),
+            cookie_secure: false,
+            cookie_domain: None,
+            cookie_samesite: None,
+            session_cookie: true,
+            cookie_csrf_protect: true,
+            csrf_methods: ["POST", "PUT", "PATCH", "DELETE"].map(s).to_vec(),
+            csrf_in_cookies: true,
+            csrf_check_form: false,
+            access_csrf_cookie_name: s("csrf_access_token"),
+            refresh_csrf_cookie_name: s("csrf_refresh_token"),
+            access_csrf_cookie_path: s("/"),
+            refresh_csrf_cookie_path: s("/"),
+            access_csrf_header_name: s("X-CSRF-TOKEN"),
+            refresh_csrf_header_name: s("X-CSRF-TOKEN"),
+            access_csrf_field_name: s("csrf_token"),
+            refresh_csrf_field_name: s("csrf_token"),
+            max_token_length: 8192,
+            json_body_limit: 65_536,
+            encode_kid: None,
+            decode_keys: Vec::new(),
+            decode_jwks: None,
+            status_codes: std::collections::BTreeMap::new(),
+            implicit_refresh_window: None,
+            strict_key_length: false,
+            allow_tokens_without_jti: false,
+        }
+    }
+}
+
+/// Every key-bearing option is redacted (secrets, PEM keys, JWK sets, decoding keys): a config
+/// can be logged safely.
+impl fmt::Debug for JwtConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = shown.as_object_mut() {
+            let redacted =
+                |set: bool| serde_json::Value::from(if set { "<redacted>" } else { "<unset>" });
+            map.insert("secret_key".into(), redacted(self.secret_key.is_some()));
+            map.insert("private_key".into(), redacted(self.private_key.is_some()));
+            map.insert("public_key".into(), redacted(self.public_key.is_some()));
+            map.insert("decode_jwks".into(), redacted(self.decode_jwks.is_some()));
+            let keys: Vec<serde_json::Value> = self
+                .decode_keys
+                .iter()
+                .map(|k| serde_json::json!({"kid": k.kid, "algorithm": k.algorithm, "key": "<redacted>"}))
+                .collect();
+            map.insert("decode_keys".into(), keys.into());
+        }
+        write!(f, "JwtConfig {shown}")
+    }
+}
+
+/// An extra verification key for key rotation, selected by the token's `kid`.
+///
+/// ```
+/// let key: jwt_runtime::keys::DecodeKeyConfig = serde_json::from_str(
+///     r#"{"kid": "2026-01", "algorithm": "HS256", "secret": "an-old-secret-of-at-least-32-bytes!!"}"#,
+/// ).unwrap();
+/// assert_eq!(key.kid, "2026-01");
+/// ```
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DecodeKeyConfig {
+    /// The `kid` that selects this key.
+    pub kid: String,
+    /// Its one algorithm.
+    pub algorithm: String,
+    /// PEM public key, for RS*/PS*/ES*/EdDSA.
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// The secret, for HS*. Never logged.
+    #[serde(default, skip_serializing)]
+    pub secret: Option<String>,
+}
+
+impl fmt::Debug for DecodeKeyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeKeyConfig")
+            .field("kid", &self.kid)
+            .field("algorithm", &self.algorithm)
+            .field("public_key", &self.public_key.as_ref().map(|_| "<pem>"))
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A string or a list of strings (audiences, issuers), as the reference accepts.
+fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(s)) => Some(vec![s]),
+        Some(OneOrMany::Many(v)) => Some(v),
+    })
+}
+
+impl JwtConfig {
+    /// Sets the HMAC secret, for the common one-liner.
+    ///
+    /// ```
+    /// let config = jwt_runtime::JwtConfig::default().with_secret("super-secret");
+    /// assert!(config.secret_key.is_some());
+    /// ```
+    pub fn with_secret(mut self, secret: impl Into<String>) -> Self {
+        self.secret_key = Some(secret.into());
+        self
+    }
+}

@@ -1,0 +1,316 @@
+//! Compact JWS parsing, signature check and registered-claim validation.
+//!
+//! This replaces `jsonwebtoken::decode`, whose defaults differ from PyJWT's (the README's security
+//! section lists the gaps): the signature is checked with `jsonwebtoken::crypto::verify`
+//! under an algorithm pinned by the config, and the claims are checked here with PyJWT's order,
+//! rules and messages against an injectable clock. It also closes the gaps the crate leaves open:
+//! zero default leeway, `nbf` and `iat` checked, `exp == now` expired, `crit` rejected, duplicate
+//! JSON keys rejected, and a length cap before any decoding work.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+
+use super::keys::KeySet;
+use crate::vocabulary::{JsonObject, JwtError};
+
+/// A token whose signature and claims verified: its JOSE header and its claims, and whether it
+/// has expired (every other check passed; the caller refuses it as expired with this payload,
+/// which is what the reference's second, `allow_expired` decode gives the expired callback).
+#[derive(Debug, Clone)]
+pub(crate) struct Decoded {
+    pub(crate) header: JsonObject,
+    pub(crate) claims: JsonObject,
+    pub(crate) expired: bool,
+}
+
+/// What a decode checks beyond the signature.
+pub(crate) struct ClaimRules<'a> {
+    pub(crate) leeway: f64,
+    pub(crate) issuer: Option<&'a [String]>,
+    pub(crate) audience: Option<&'a [String]>,
+    pub(crate) verify_sub: bool,
+    pub(crate) identity_claim: &'a str,
+    pub(crate) max_length: usize,
+}
+
+/// A JSON object whose keys are unique: RFC 7515 §4 and RFC 7519 §4 allow rejecting duplicates,
+/// and a last-wins map would let a second `"type"` hide behind the first.
+struct StrictObject(JsonObject);
+
+impl<'de> serde::Deserialize<'de> for StrictObject {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrictObject;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a json object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StrictObject, A::Error> {
+                let mut map = JsonObject::new();
+                while let Some((key, value)) = access.next_entry::<String, Value>()? {
+                    // One hash per key: the entry both detects the duplicate and inserts.
+                    match map.entry(key) {
+                        serde_json::map::Entry::Occupied(e) => {
+                            return Err(serde::de::Error::custom(format!(
+                                "duplicate key '{}'",
+                                e.key()
+                            )))
+                        }
+                        serde_json::map::Entry::Vacant(e) => {
+                            e.insert(value);
+                        }
+                    }
+                }
+                Ok(StrictObject(map))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn parse_object(bytes: &[u8], what: &str) -> Result<JsonObject, JwtError> {
+    match serde_json::from_slice::<StrictObject>(bytes) {
+        Ok(StrictObject(map)) => Ok(map),
+        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => Err(
+            JwtError::invalid(format!("Invalid {what} string: must be a json object")),
+        ),
+        Err(e) => Err(JwtError::invalid(format!("Invalid {what} string: {e}"))),
+    }
+}
+
+fn b64(segment: &str, what: &str) -> Result<Vec<u8>, JwtError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtError::invalid(format!("Invalid {what} padding")))
+}
+
+/// Header parameters whose meaning this verifier does not implement; a token using them is
+/// refused rather than half-understood (RFC 7515 §4.1.11, RFC 7797, RFC 8725 §3.6).
+const REFUSED_HEADER_PARAMS: &[&str] = &["b64", "zip", "enc"];
+
+fn check_header(header: &JsonObject) -> Result<(), JwtError> {
+    if let Some(kid) = header.get("kid") {
+        if !kid.is_string() {
+            return Err(JwtError::invalid(
+                "Key ID header parameter must be a string",
+            ));
+        }
+    }
+    if let Some(crit) = header.get("crit") {
+        let names: Vec<&str> = crit
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        return Err(JwtError::invalid(match names.first() {
+            Some(first) => format!("Unsupported critical extension: {first}"),
+            None => "Invalid 'crit' header parameter".to_string(),
+        }));
+    }
+    if let Some(p) = REFUSED_HEADER_PARAMS
+        .iter()
+        .find(|p| header.contains_key(**p))
+    {
+        return Err(JwtError::invalid(format!(
+            "Unsupported header parameter: {p}"
+        )));
+    }
+    if header
+        .get("cty")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(JwtError::invalid("Nested tokens are not supported"));
+    }
+    Ok(())
+}
+
+/// The JWS layer, as PyJWT's `_load` and `_verify_signature` (same split, same messages): the
+/// header's `alg` must be allowed (`key_for` gives its pinned algorithm and key), unsupported
+/// header parameters are refused, and the signature must verify. Returns the header and the raw
+/// payload bytes.
+pub(crate) fn verify_jws<'k>(
+    token: &str,
+    max_length: usize,
+    key_for: impl Fn(
+        &JsonObject,
+    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
+) -> Result<(JsonObject, Vec<u8>), JwtError> {
+    if token.len() > max_length {
+        return Err(JwtError::invalid(format!(
+            "Token is too long (over {max_length} bytes)"
+        )));
+    }
+    let (signing_input, crypto_segment) = token
+        .rsplit_once('.')
+        .ok_or_else(|| JwtError::invalid("Not enough segments"))?;
+    let (header_segment, payload_segment) = signing_input
+        .split_once('.')
+        .ok_or_else(|| JwtError::invalid("Not enough segments"))?;
+    let header = parse_object(&b64(header_segment, "header")?, "header")?;
+    let payload = b64(payload_segment, "payload")?;
+    b64(crypto_segment, "crypto")?;
+
+    if !header.get("alg").is_some_and(Value::is_string) {
+        return Err(JwtError::invalid("The specified alg value is not allowed"));
+    }
+    check_header(&header)?;
+    let (alg, key) = key_for(&header)?;
+    let valid = jsonwebtoken::crypto::verify(crypto_segment, signing_input.as_bytes(), key, alg)
+        .unwrap_or(false);
+    if !valid {
+        return Err(JwtError::invalid("Signature verification failed"));
+    }
+    Ok((header, payload))
+}
+
+/// The header and payload of a token *without* verifying it, for the decode-key loader only
+/// (the reference passes it the unverified header and payload).
+pub(crate) fn peek(token: &str, max_length: usize) -> Result<(JsonObject, JsonObject), JwtError> {
+    if token.len() > max_length {
+        return Err(JwtError::invalid(format!(
+            "Token is too long (over {max_length} bytes)"
+        )));
+    }
+    let mut parts = token.splitn(3, '.');
+    let (Some(h), Some(p), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(JwtError::invalid("Not enough segments"));
+    };
+    let header = parse_object(&b64(h, "header")?, "header")?;
+    let payload = parse_object(&b64(p, "payload")?, "payload")?;
+    Ok((header, payload))
+}
+
+/// A whole token with the configured keys.
+pub(crate) fn decode(
+    token: &str,
+    keys: &KeySet,
+    rules: &ClaimRules<'_>,
+    now: f64,
+    csrf: Option<&str>,
+) -> Result<Decoded, JwtError> {
+    decode_with(token, |header| keys.decoding_for(header), rules, now, csrf)
+}
+
+/// A whole token: the JWS layer with the key `key_for` picks, then the claims, then (for a
+/// cookie token on a CSRF method) the double-submit value against the `csrf` claim, in constant
+/// time. An expired token is returned with `expired: true` once every other check passed: the
+/// reference decodes it a second time with `allow_expired`, and that decode's error (a missing
+/// identity claim, a CSRF mismatch, ...) wins over "expired".
+pub(crate) fn decode_with<'k>(
+    token: &str,
+    key_for: impl Fn(
+        &JsonObject,
+    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
+    rules: &ClaimRules<'_>,
+    now: f64,
+    csrf: Option<&str>,
+) -> Result<Decoded, JwtError> {
+    let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
+    let claims = parse_object(&payload, "payload")?;
+    let expired = validate_claims(&claims, rules, now)?;
+    if let Some(submitted) = csrf {
+        let expected = claims
+            .get("csrf")
+            .ok_or_else(|| JwtError::invalid("Missing claim: csrf"))?;
+        let matches = expected.as_str().is_some_and(|e| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                e.as_bytes(),
+                submitted.as_bytes(),
+            ))
+        });
+        if !matches {
+            return Err(JwtError::Csrf(
+                "CSRF double submit tokens do not match".into(),
+            ));
+        }
+    }
+    Ok(Decoded {
+        header,
+        claims,
+        expired,
+    })
+}
+
+/// A NumericDate as PyJWT reads it (`int(value)`), but only from a JSON number: strings and
+/// booleans are refused (CVE-2026-25537 is the class of bug this avoids).
+fn numeric_date(claims: &JsonObject, name: &str, label: &str) -> Result<Option<f64>, JwtError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .map(|f| Some(f.trunc()))
+            .ok_or_else(|| {
+                JwtError::invalid(format!("{label} claim ({name}) must be an integer."))
+            }),
+    }
+}
+
+/// PyJWT's `_validate_claims` order: iat, nbf, exp, iss, aud, sub, jti; then the reference's
+/// identity-claim presence check. `Ok(true)`: every check passed but `exp` (the token expired).
+pub(crate) fn validate_claims(
+    claims: &JsonObject,
+    rules: &ClaimRules<'_>,
+    now: f64,
+) -> Result<bool, JwtError> {
+    if let Some(iat) = numeric_date(claims, "iat", "Issued At")? {
+        if iat > now + rules.leeway {
+            return Err(JwtError::invalid("The token is not yet valid (iat)"));
+        }
+    }
+    if let Some(nbf) = numeric_date(claims, "nbf", "Not Before")? {
+        if nbf > now + rules.leeway {
+            return Err(JwtError::invalid("The token is not yet valid (nbf)"));
+        }
+    }
+    let expired = numeric_date(claims, "exp", "Expiration Time")?
+        .is_some_and(|exp| exp <= now - rules.leeway);
+    if let Some(issuer) = rules.issuer {
+        match claims.get("iss") {
+            None => return Err(JwtError::invalid("Token is missing the \"iss\" claim")),
+            Some(iss) if !iss.as_str().is_some_and(|i| issuer.iter().any(|x| x == i)) => {
+                return Err(JwtError::invalid("Invalid issuer"))
+            }
+            Some(_) => {}
+        }
+    }
+    if let Some(audience) = rules.audience {
+        let claimed: Vec<&str> = match claims.get("aud") {
+            None => return Err(JwtError::invalid("Token is missing the \"aud\" claim")),
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(Value::as_str)
+                .collect::<Option<_>>()
+                .ok_or_else(|| JwtError::invalid("Invalid claim format in token"))?,
+            Some(_) => return Err(JwtError::invalid("Invalid claim format in token")),
+        };
+        if !audience.iter().any(|a| claimed.contains(&a.as_str())) {
+            return Err(JwtError::invalid("Audience doesn't match"));
+        }
+    }
+    if rules.verify_sub && claims.get("sub").is_some_and(|s| !s.is_string()) {
+        return Err(JwtError::invalid("Subject must be a string"));
+    }
+    if claims.get("jti").is_some_and(|j| !j.is_string()) {
+        return Err(JwtError::invalid("JWT ID must be a string"));
+    }
+    if !claims.contains_key(rules.identity_claim) {
+        return Err(JwtError::invalid(format!(
+            "Missing claim: {}",
+            rules.identity_claim
+        )));
+    }
+    Ok(expired)
+}
+
+/// Base64url (no padding) of a JSON value, for building tokens.
+pub(crate) fn encode_segment(value: &impl serde::Serialize) -> Result<String, JwtError> {
+    let json = serde_json::to_vec(value)
+        .map_err(|e| JwtError::TokenCreation(format!("cannot serialize token part: {e}").into()))?;
+    Ok(URL_SAFE_NO_PAD.encode(json))
+}

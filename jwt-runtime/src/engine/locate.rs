@@ -1,0 +1,380 @@
+//! Finding the token in the request: each location's extractor and the precedence rules.
+//!
+//! Each extractor answers `Found`, `Absent(reason)` or a hard error. Only an absent token moves on
+//! to the next location; a present-but-bad carrier fails at once (the reference's semantics).
+
+use bytes::Bytes;
+use poem::error::ReadBodyError;
+use poem::http::header;
+use poem::Request;
+use serde_json::Value;
+
+use super::settings::Settings;
+use crate::config::JwtConfig;
+use crate::vocabulary::{JwtError, Location, TokenType};
+
+/// What one location found.
+pub(crate) enum Found {
+    Token(String),
+    Absent(String),
+}
+
+/// A token found in the request, with where, and the CSRF value submitted beside a cookie token
+/// (checked against the token's `csrf` claim once the token is verified).
+pub(crate) struct Located {
+    pub(crate) token: String,
+    pub(crate) location: Location,
+    pub(crate) csrf: Option<String>,
+}
+
+/// Python's `str.split()`: runs of whitespace separate, no empty parts. Header values are
+/// visible ASCII (non-ASCII is refused before), so ASCII whitespace is all there is.
+fn words(s: &str) -> impl Iterator<Item = &str> {
+    s.split_ascii_whitespace()
+}
+
+/// Python's `re.split(r",\s*", s)`.
+fn comma_entries(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(i) = rest.find(',') {
+        out.push(&rest[..i]);
+        rest = rest[i + 1..].trim_start();
+    }
+    out.push(rest);
+    out
+}
+
+/// The reference's `_decode_jwt_from_headers`, including its multi-valued header rules.
+pub(crate) fn from_headers(
+    req: &Request,
+    settings: &Settings,
+    config: &JwtConfig,
+) -> Result<Found, JwtError> {
+    let name = &config.header_name;
+    let value = match req.headers().get(&settings.header_name).map(|v| v.to_str()) {
+        None => "",
+        Some(Ok(v)) => v,
+        Some(Err(_)) => {
+            return Err(JwtError::invalid(format!(
+                "Bad {name} header. It must be ASCII text"
+            )))
+        }
+    };
+    let value = value.trim().trim_matches(',');
+    if value.is_empty() {
+        return Ok(Found::Absent(format!("Missing {name} Header")));
+    }
+    let kind = &config.header_type;
+    if kind.is_empty() {
+        let mut parts = words(value);
+        return match (parts.next(), parts.next()) {
+            (Some(token), None) => Ok(Found::Token(token.to_string())),
+            _ => Err(JwtError::invalid(format!(
+                "Bad {name} header. Expected '{name}: <JWT>'"
+            ))),
+        };
+    }
+    let entries: Vec<&str> = comma_entries(value)
+        .into_iter()
+        .filter(|entry| words(entry).next() == Some(kind.as_str()))
+        .collect();
+    let [entry] = entries.as_slice() else {
+        return Ok(Found::Absent(format!(
+            "Missing '{kind}' type in '{name}' header. Expected '{name}: {kind} <JWT>'"
+        )));
+    };
+    let mut parts = words(entry);
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(_), Some(token), None) => Ok(Found::Token(token.to_string())),
+        _ => Err(JwtError::invalid(format!(
+            "Bad {name} header. Expected '{name}: {kind} <JWT>'"
+        ))),
+    }
+}
+
+/// The reference's `_decode_jwt_from_query_string` (its "paramater" spelling included).
+pub(crate) fn from_query_string(req: &Request, config: &JwtConfig) -> Result<Found, JwtError> {
+    let name = &config.query_string_name;
+    let value = req.uri().query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    });
+    let value = match value {
+        Some(v) if !v.is_empty() => v,
+        _ => return Ok(Found::Absent(format!("Missing '{name}' query paramater"))),
+    };
+    let prefix = &config.query_string_value_prefix;
+    match value.strip_prefix(prefix.as_str()) {
+        Some(token) => Ok(Found::Token(token.to_string())),
+        None => Err(JwtError::invalid(format!(
+            "Invalid value for query parameter '{name}'. Expected the value to start with '{prefix}'"
+        ))),
+    }
+}
+
+/// Every value of the cookie `name` in the request's `Cookie` headers. Read by hand: Poem's
+/// `req.cookie()` panics unless `CookieJarManager` ran, and users must not need it.
+fn cookie_values<'a>(req: &'a Request, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    req.headers()
+        .get_all(header::COOKIE)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(move |pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k.trim() == name).then(|| v.trim().trim_matches('"'))
+        })
+}
+
+/// The cookie extractor with its CSRF double-submit rules (the reference's
+/// `_decode_jwt_from_cookies`). A cookie sent twice is refused: ambiguity is how cookie tossing
+/// works (a documented difference).
+async fn from_cookies(
+    req: &mut Request,
+    settings: &Settings,
+    config: &JwtConfig,
+    token_type: TokenType,
+) -> Result<(Found, Option<String>), JwtError> {
+    let names = settings.names(token_type);
+    let name = &names.cookie;
+    let token = {
+        let mut values = cookie_values(req, name).filter(|v| !v.is_empty());
+        (values.next().map(String::from), values.next().is_some())
+    };
+    let token = match token {
+        (None, _) => return Ok((Found::Absent(format!("Missing cookie \"{name}\"")), None)),
+        (Some(_), true) => {
+            return Err(JwtError::NoAuthorization(
+                format!("Cookie \"{name}\" was sent more than once").into(),
+            ))
+        }
+        (Some(token), false) => token,
+    };
+    if !config.cookie_csrf_protect || !settings.is_csrf_method(req.method()) {
+        return Ok((Found::Token(token), None));
+    }
+    let mut csrf = req
+        .headers()
+        .get(&names.csrf_header)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty())
+        .map(String::from);
+    if csrf.is_none() && config.csrf_check_form && is_form(req) {
+        let body = buffered_body(req, config.json_body_limit).await?;
+        csrf = form_urlencoded::parse(&body)
+            .find(|(k, _)| k == names.csrf_field.as_str())
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.is_empty());
+    }
+    match csrf {
+        Some(value) => Ok((Found::Token(token), Some(value))),
+        None => Err(JwtError::Csrf("Missing CSRF token".into())),
+    }
+}
+
+fn content_type(req: &Request) -> &str {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+fn is_form(req: &Request) -> bool {
+    content_type(req).starts_with("application/x-www-form-urlencoded")
+}
+
+/// Flask's `request.is_json`: the media type (parameters dropped, case-insensitive) is
+/// `application/json` or `application/<anything>+json`.
+fn is_json(req: &Request) -> bool {
+    let media_type = content_type(req)
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    media_type == "application/json"
+        || media_type
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.len() > "+json".len() && sub.ends_with("+json"))
+}
+
+/// Python's truthiness of a JSON value: `null`, `false`, `0`, `""`, `[]` and `{}` are falsy.
+fn is_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+/// Reads the body (at most `limit` bytes, refusing a larger one without buffering it whole) and
+/// puts it back, so the handler's own `Json<T>` or `Form<T>` still receives it.
+async fn buffered_body(req: &mut Request, limit: usize) -> Result<Bytes, JwtError> {
+    let too_large = || {
+        JwtError::PayloadTooLarge(format!("Request body is too large (over {limit} bytes)").into())
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match req.take_body().into_bytes_limit(limit).await {
+        Ok(bytes) => {
+            req.set_body(bytes.clone());
+            Ok(bytes)
+        }
+        Err(ReadBodyError::PayloadTooLarge) => Err(too_large()),
+        Err(e) => Err(JwtError::invalid(format!(
+            "Cannot read the request body: {e}"
+        ))),
+    }
+}
+
+/// The reference's `_decode_jwt_from_json` (`request.json and request.json.get(key)`): a falsy
+/// body (`null`, `[]`, `{}`, `0`, `""`, `false`) or a falsy value under the key is a missing token.
+/// A truthy body that is not an object is refused with a clear 422 (the reference crashes with a
+/// 500 there).
+async fn from_json(
+    req: &mut Request,
+    settings: &Settings,
+    config: &JwtConfig,
+    token_type: TokenType,
+) -> Result<Found, JwtError> {
+    if !is_json(req) {
+        return Ok(Found::Absent(
+            "Invalid content-type. Must be application/json.".into(),
+        ));
+    }
+    let key = &settings.names(token_type).json_key;
+    let missing = || Found::Absent(format!("Missing \"{key}\" key in json data."));
+    let body = buffered_body(req, config.json_body_limit).await?;
+    let value = match serde_json::from_slice::<Value>(&body) {
+        Ok(value) if is_truthy(&value) => value,
+        _ => return Ok(missing()),
+    };
+    let Value::Object(map) = value else {
+        return Err(JwtError::invalid(format!(
+            "The JSON body must be an object to carry \"{key}\""
+        )));
+    };
+    match map.get(key.as_str()) {
+        None => Ok(missing()),
+        Some(v) if !is_truthy(v) => Ok(missing()),
+        Some(Value::String(s)) => Ok(Found::Token(s.clone())),
+        Some(_) => Err(JwtError::invalid(
+            "Invalid token type. Token must be a string",
+        )),
+    }
+}
+
+/// Tries each location in order; returns the token, where it was found and any CSRF value, or
+/// the reference's "missing" message (the single location's own, or the combined one).
+pub(crate) async fn locate(
+    req: &mut Request,
+    settings: &Settings,
+    config: &JwtConfig,
+    locations: &[Location],
+    token_type: TokenType,
+) -> Result<Result<Located, String>, JwtError> {
+    let mut reasons = Vec::with_capacity(locations.len());
+    for &location in locations {
+        let (found, csrf) = match location {
+            Location::Headers => (from_headers(req, settings, config)?, None),
+            Location::QueryString => (from_query_string(req, config)?, None),
+            Location::Cookies => from_cookies(req, settings, config, token_type).await?,
+            Location::Json => (from_json(req, settings, config, token_type).await?, None),
+        };
+        match found {
+            Found::Token(token) => {
+                return Ok(Ok(Located {
+                    token,
+                    location,
+                    csrf,
+                }))
+            }
+            Found::Absent(reason) => reasons.push(reason),
+        }
+    }
+    Ok(Err(missing_message(locations, &reasons)))
+}
+
+fn missing_message(locations: &[Location], reasons: &[String]) -> String {
+    match (locations, reasons) {
+        ([_], [only]) => only.clone(),
+        ([init @ .., last], _) => {
+            let names: Vec<&str> = init.iter().map(|l| l.as_str()).collect();
+            format!(
+                "Missing JWT in {} or {} ({})",
+                names.join(", "),
+                last.as_str(),
+                reasons.join("; ")
+            )
+        }
+        ([], _) => "Missing JWT".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(value: &str) -> Result<Found, JwtError> {
+        let req = Request::builder().header("Authorization", value).finish();
+        let config = JwtConfig::default();
+        let settings = Settings::resolve(&config).expect("default settings");
+        from_headers(&req, &settings, &config)
+    }
+
+    fn token(r: Result<Found, JwtError>) -> String {
+        match r {
+            Ok(Found::Token(t)) => t,
+            Ok(Found::Absent(m)) => format!("absent: {m}"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn multi_valued_headers_follow_the_reference() {
+        assert_eq!(token(header("Bearer a.b.c")), "a.b.c");
+        assert_eq!(token(header("Basic creds, Bearer a.b.c")), "a.b.c");
+        assert_eq!(token(header("Bearer a.b.c, Basic creds")), "a.b.c");
+        assert_eq!(token(header("Bearer a.b.c,   ")), "a.b.c");
+        assert_eq!(token(header("Foo 1, Bearer 2, Baz, 3")), "2");
+        let missing = "absent: Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'";
+        assert_eq!(token(header("Basic creds")), missing);
+        assert_eq!(token(header("bearer a.b.c")), missing);
+        assert_eq!(token(header("Bearer a.b.c, Bearer d.e.f")), missing);
+        assert_eq!(token(header("Foo 1, Bar 2, Baz, 3")), missing);
+        let bad = "error: Bad Authorization header. Expected 'Authorization: Bearer <JWT>'";
+        assert_eq!(token(header("Bearer")), bad);
+        assert_eq!(token(header("Bearer a b")), bad);
+        assert_eq!(token(header("Bearer ,,0")), bad);
+        assert_eq!(token(header("Foo 1, Bearer, Baz, 3")), bad);
+        assert_eq!(token(header(" , ")), "absent: Missing Authorization Header");
+    }
+
+    #[test]
+    fn combined_missing_message_lists_locations_in_order() {
+        let msg = missing_message(
+            &[Location::Json, Location::QueryString],
+            &["A".to_string(), "B".to_string()],
+        );
+        assert_eq!(msg, "Missing JWT in json or query_string (A; B)");
+        let msg = missing_message(
+            &[Location::Headers, Location::Cookies, Location::QueryString],
+            &["A".into(), "B".into(), "C".into()],
+        );
+        assert_eq!(
+            msg,
+            "Missing JWT in headers, cookies or query_string (A; B; C)"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! The default store: revocations in process memory, dropped once the token has expired.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use super::{Blocklist, BlocklistError, TokenInfo};
+use crate::vocabulary::BoxFuture;
+
+/// Revocations held in memory (the default store). Entries are dropped once their token has
+/// expired. Fine for one process; it forgets revocations on restart and does not share them
+/// between instances: use `RedisBlocklist` or `SqlBlocklist` for that.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use jwt_runtime::stores::{Blocklist, MemoryBlocklist, TokenInfo};
+/// let store = MemoryBlocklist::new();
+/// let info = TokenInfo { jti: Some("j1".into()), token_type: "access".into(), user: "alice".into(), issued_at: 1, expires_at: None, retain_until: None };
+/// assert!(!store.is_revoked(&info).await.unwrap());
+/// store.revoke(&info).await.unwrap();
+/// assert!(store.is_revoked(&info).await.unwrap());
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct MemoryBlocklist {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// jti -> expiry (unix seconds), `None` for tokens that never expire.
+    tokens: HashMap<String, Option<i64>>,
+    /// user -> tokens issued at or before this time are revoked.
+    users: HashMap<String, i64>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl MemoryBlocklist {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many token revocations are held (expired ones are dropped as new ones arrive).
+    pub fn len(&self) -> usize {
+        self.state.read().map(|s| s.tokens.len()).unwrap_or(0)
+    }
+
+    /// Whether no token revocation is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Blocklist for MemoryBlocklist {
+    fn is_revoked<'a>(
+        &'a self,
+        token: &'a TokenInfo,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let by_jti = token
+            .jti
+            .as_ref()
+            .is_some_and(|j| state.tokens.contains_key(j));
+        let by_user = state
+            .users
+            .get(&token.user)
+            .is_some_and(|before| token.issued_at <= *before);
+        Box::pin(std::future::ready(Ok(by_jti || by_user)))
+    }
+
+    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
+        let result = match &token.jti {
+            None => Err(BlocklistError::new(
+                "a token without a jti cannot be revoked on its own",
+            )),
+            Some(jti) => {
+                let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+                let now = now();
+                state.tokens.retain(|_, exp| exp.is_none_or(|e| e > now));
+                state.tokens.insert(jti.clone(), token.expires_at);
+                Ok(())
+            }
+        };
+        Box::pin(std::future::ready(result))
+    }
+
+    fn revoke_user<'a>(
+        &'a self,
+        user: &'a str,
+        issued_before: i64,
+    ) -> BoxFuture<'a, Result<(), BlocklistError>> {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let entry = state.users.entry(user.to_string()).or_insert(issued_before);
+        *entry = (*entry).max(issued_before);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}

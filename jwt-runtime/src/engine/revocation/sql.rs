@@ -1,0 +1,199 @@
+//! Revocations in SQLite or PostgreSQL through sqlx, with the tutorial's audit columns.
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::AnyPool;
+
+use super::{Blocklist, BlocklistError, TokenInfo};
+use crate::vocabulary::BoxFuture;
+
+/// Which SQL dialect the tables are created in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// A revocation store in SQL: the tutorial's `TokenBlocklist` table (`jti` indexed, `type`, the
+/// user, `created_at`) plus `expires_at`, and a `<table>_users` table for "log out everywhere".
+/// The tables are created when the store connects. SQLite (the default, also in memory) and
+/// PostgreSQL URLs are accepted.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use jwt_runtime::stores::{Blocklist, SqlBlocklist, TokenInfo};
+/// let store = SqlBlocklist::connect("sqlite::memory:").await.unwrap();
+/// let info = TokenInfo { jti: Some("j1".into()), token_type: "access".into(), user: "alice".into(), issued_at: 1, expires_at: Some(2), retain_until: Some(2) };
+/// store.revoke(&info).await.unwrap();
+/// assert!(store.is_revoked(&info).await.unwrap());
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct SqlBlocklist {
+    pool: AnyPool,
+    table: String,
+}
+
+fn err(e: sqlx::Error) -> BlocklistError {
+    BlocklistError::new(format!("sql blocklist: {e}"))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl SqlBlocklist {
+    /// Connects to `url` (`sqlite::memory:`, `sqlite://file.db?mode=rwc`, `postgres://...`) and
+    /// creates the `jwt_token_blocklist` tables if they do not exist.
+    ///
+    /// # Errors
+    /// The database is unreachable or the tables cannot be created.
+    pub async fn connect(url: &str) -> Result<Self, BlocklistError> {
+        Self::connect_with_table(url, "jwt_token_blocklist").await
+    }
+
+    /// Like [`connect`](Self::connect), with another table name (letters, digits, `_`).
+    ///
+    /// # Errors
+    /// As [`connect`](Self::connect), or a table name that is not a plain identifier.
+    pub async fn connect_with_table(url: &str, table: &str) -> Result<Self, BlocklistError> {
+        if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(BlocklistError::new(format!(
+                "\"{table}\" is not a plain SQL table name"
+            )));
+        }
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(BlocklistError::new(
+                "the SQL blocklist needs a sqlite: or postgres: URL",
+            ));
+        };
+        install_default_drivers();
+        let mut options = AnyPoolOptions::new();
+        if dialect == Dialect::Sqlite && url.contains(":memory:") {
+            // Every connection to `sqlite::memory:` opens a new database: keep exactly one.
+            options = options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None);
+        }
+        let pool = options.connect(url).await.map_err(err)?;
+        let store = SqlBlocklist {
+            pool,
+            table: table.to_string(),
+        };
+        store.migrate(dialect).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, dialect: Dialect) -> Result<(), BlocklistError> {
+        let t = &self.table;
+        let id = match dialect {
+            Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+            Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+        };
+        let statements = [
+            format!(
+                "CREATE TABLE IF NOT EXISTS {t} (id {id}, jti VARCHAR(128) NOT NULL, type VARCHAR(16) NOT NULL, \
+                 user_identity TEXT NOT NULL, expires_at BIGINT, created_at BIGINT NOT NULL)"
+            ),
+            format!("CREATE INDEX IF NOT EXISTS {t}_jti_idx ON {t} (jti)"),
+            format!("CREATE INDEX IF NOT EXISTS {t}_user_idx ON {t} (user_identity)"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {t}_users (user_identity TEXT PRIMARY KEY, revoked_before BIGINT NOT NULL)"
+            ),
+        ];
+        for statement in statements {
+            sqlx::query(&statement)
+                .execute(&self.pool)
+                .await
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// The connection pool (for audit queries over the table).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+impl Blocklist for SqlBlocklist {
+    fn is_revoked<'a>(
+        &'a self,
+        token: &'a TokenInfo,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+        Box::pin(async move {
+            let t = &self.table;
+            let sql = format!(
+                "SELECT (SELECT COUNT(*) FROM {t} WHERE jti = $1) \
+                 + (SELECT COUNT(*) FROM {t}_users WHERE user_identity = $2 AND revoked_before >= $3)"
+            );
+            let hits: i64 = sqlx::query_scalar(&sql)
+                .bind(token.jti.clone().unwrap_or_default())
+                .bind(token.user.clone())
+                .bind(token.issued_at)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(err)?;
+            Ok(hits > 0)
+        })
+    }
+
+    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
+        Box::pin(async move {
+            let Some(jti) = &token.jti else {
+                return Err(BlocklistError::new(
+                    "a token without a jti cannot be revoked on its own",
+                ));
+            };
+            let sql = format!(
+                "INSERT INTO {} (jti, type, user_identity, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+                self.table
+            );
+            sqlx::query(&sql)
+                .bind(jti.clone())
+                .bind(token.token_type.clone())
+                .bind(token.user.clone())
+                .bind(token.expires_at)
+                .bind(now())
+                .execute(&self.pool)
+                .await
+                .map_err(err)?;
+            Ok(())
+        })
+    }
+
+    fn revoke_user<'a>(
+        &'a self,
+        user: &'a str,
+        issued_before: i64,
+    ) -> BoxFuture<'a, Result<(), BlocklistError>> {
+        Box::pin(async move {
+            let t = &self.table;
+            let sql = format!(
+                "INSERT INTO {t}_users (user_identity, revoked_before) VALUES ($1, $2) \
+                 ON CONFLICT (user_identity) DO UPDATE SET revoked_before = excluded.revoked_before \
+                 WHERE excluded.revoked_before > {t}_users.revoked_before"
+            );
+            sqlx::query(&sql)
+                .bind(user.to_string())
+                .bind(issued_before)
+                .execute(&self.pool)
+                .await
+                .map_err(err)?;
+            Ok(())
+        })
+    }
+}

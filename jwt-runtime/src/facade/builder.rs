@@ -1,0 +1,266 @@
+//! [`JwtManagerBuilder`]: a manager is built once, with its store, clock and hooks, and is
+//! immutable afterwards, so no clone of it can ever see a different setup.
+
+use std::sync::Arc;
+
+use jsonwebtoken::EncodingKey;
+use poem::Response;
+use serde_json::Value;
+
+use super::manager::JwtManager;
+use crate::config::JwtConfig;
+use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, Hooks, TokenVerifier};
+use crate::engine::revocation::{Blocklist, MemoryBlocklist};
+use crate::engine::Engine;
+use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, SystemClock, VerifiedJwt};
+
+/// Builds a [`JwtManager`]: the config, then the revocation store, the clock and the hooks (the
+/// reference's loader callbacks), then [`build`](Self::build), which checks everything once.
+///
+/// ```
+/// use jwt_runtime::{stores::MemoryBlocklist, JwtConfig, JwtError, JwtManager};
+/// use poem::{http::StatusCode, IntoResponse};
+///
+/// let jwt = JwtManager::builder(JwtConfig::default().with_secret("a-32-byte-or-longer-random-secret!!"))
+///     .blocklist(MemoryBlocklist::new())
+///     .user_identity(|user| user["id"].clone())
+///     .revoked_token_loader(|_header, _payload| {
+///         (StatusCode::UNAUTHORIZED, "This session has ended").into_response()
+///     })
+///     .build()?;
+/// # Ok::<(), jwt_runtime::ConfigError>(())
+/// ```
+#[must_use = "a builder does nothing until `build()` is called"]
+pub struct JwtManagerBuilder {
+    config: JwtConfig,
+    clock: Arc<dyn Clock>,
+    store: Box<dyn Blocklist>,
+    hooks: Hooks,
+}
+
+impl std::fmt::Debug for JwtManagerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JwtManagerBuilder")
+            .field("config", &self.config)
+            .field("hooks", &self.hooks)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JwtManagerBuilder {
+    pub(crate) fn new(config: JwtConfig) -> Self {
+        JwtManagerBuilder {
+            config,
+            clock: Arc::new(SystemClock),
+            store: Box::new(MemoryBlocklist::new()),
+            hooks: Hooks::default(),
+        }
+    }
+
+    /// Checks the config, loads the keys, installs the crypto provider, gives the store the
+    /// clock, and makes the manager.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first option that cannot work: a missing or empty secret, an
+    /// unknown algorithm, an unparsable PEM key, an unknown token location, and so on.
+    pub fn build(self) -> Result<JwtManager, ConfigError> {
+        let engine = Engine::new(self.config, self.clock, self.store, self.hooks)?;
+        Ok(JwtManager::from_engine(Arc::new(engine)))
+    }
+
+    /// The revocation store (the reference's `token_in_blocklist_loader`); the default is a
+    /// [`MemoryBlocklist`]. See [`stores`](crate::stores).
+    pub fn blocklist(mut self, store: impl Blocklist) -> Self {
+        self.store = Box::new(store);
+        self
+    }
+
+    /// The clock of token times, time checks and store pruning (tests freeze time with it).
+    ///
+    /// ```
+    /// # use jwt_runtime::{JwtConfig, JwtManager};
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .clock(|| 1_700_000_000.0)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(jwt.now(), 1_700_000_000.0);
+    /// ```
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The additional-claims loader (the reference's `additional_claims_loader`), usually an
+    /// `#[additional_claims]` function.
+    pub fn additional_claims(mut self, loader: impl AdditionalClaimsLoader) -> Self {
+        self.hooks.additional_claims = Some(Arc::new(loader));
+        self
+    }
+
+    /// Maps the identity passed to `create_*_token` (as JSON) to the identity claim: the
+    /// reference's `user_identity_loader`. The additional-claims loader still sees the raw
+    /// identity.
+    ///
+    /// ```
+    /// # use jwt_runtime::{JwtConfig, JwtManager};
+    /// // create_access_token(&user) stores user.id as `sub`.
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .user_identity(|user| user["id"].clone())
+    ///     .build();
+    /// ```
+    pub fn user_identity(
+        mut self,
+        mapper: impl Fn(&Value) -> Value + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.user_identity = Some(Arc::new(mapper));
+        self
+    }
+
+    /// Reshapes error responses: the hook gets every refusal (and, for revoked tokens, failed
+    /// user lookups and policy refusals, the verified token) and returns `Some(response)` to
+    /// replace the default one. A callback registered for the error's kind goes first.
+    ///
+    /// ```
+    /// # use jwt_runtime::{JwtConfig, JwtManager};
+    /// use jwt_runtime::JwtError;
+    /// use poem::{web::Json, IntoResponse, http::StatusCode};
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .on_error(|error, _token| match error {
+    ///         JwtError::Revoked => Some(
+    ///             Json(serde_json::json!({"description": "The token has been revoked.", "error": "token_revoked"}))
+    ///                 .with_status(StatusCode::UNAUTHORIZED)
+    ///                 .into_response(),
+    ///         ),
+    ///         _ => None,
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn on_error(
+        mut self,
+        hook: impl Fn(&JwtError, Option<&VerifiedJwt>) -> Option<Response> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// The reference's `expired_token_loader`: the response for an expired token, from its
+    /// header and payload (signature verified; only `exp` failed).
+    ///
+    /// ```
+    /// # use jwt_runtime::{JwtConfig, JwtManager};
+    /// use poem::{http::StatusCode, web::Json, IntoResponse};
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .expired_token_loader(|_header, _payload| {
+    ///         Json(serde_json::json!({"code": "dave", "err": "I can't let you do that"}))
+    ///             .with_status(StatusCode::UNAUTHORIZED)
+    ///             .into_response()
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn expired_token_loader(
+        mut self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.expired = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `invalid_token_loader`: the response for a malformed or invalid token
+    /// (every 422 of the reference), from the error message.
+    pub fn invalid_token_loader(
+        mut self,
+        f: impl Fn(&str) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.invalid = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `unauthorized_loader`: the response for a missing token or a failed CSRF
+    /// check, from the error message.
+    pub fn unauthorized_loader(
+        mut self,
+        f: impl Fn(&str) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.unauthorized = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `needs_fresh_token_loader`.
+    pub fn needs_fresh_token_loader(
+        mut self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.needs_fresh = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `revoked_token_loader`.
+    pub fn revoked_token_loader(
+        mut self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.revoked = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `user_lookup_error_loader`.
+    pub fn user_lookup_error_loader(
+        mut self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.user_lookup_error = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `token_verification_failed_loader`.
+    pub fn token_verification_failed_loader(
+        mut self,
+        f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.verification_failed = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `token_verification_loader` (async): runs after the revocation check;
+    /// `false` answers 400 `User claims verification failed`.
+    ///
+    /// ```
+    /// # use jwt_runtime::{JwtConfig, JwtManager};
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .token_verification_loader(|token: std::sync::Arc<jwt_runtime::VerifiedJwt>| async move {
+    ///         token.claims().get("tenant").is_some()
+    ///     })
+    ///     .build();
+    /// ```
+    pub fn token_verification_loader(mut self, verifier: impl TokenVerifier) -> Self {
+        self.hooks.token_verification = Some(Arc::new(verifier));
+        self
+    }
+
+    /// The reference's `additional_headers_loader`: header parameters for every new token, from
+    /// the raw identity; the call site's `additional_headers` win.
+    pub fn additional_headers_loader(
+        mut self,
+        f: impl Fn(&Value) -> JsonObject + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.additional_headers = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `encode_key_loader`: the signing key for an identity (`None`: the
+    /// configured key). It must suit `JWT_ALGORITHM`.
+    pub fn encode_key_loader(
+        mut self,
+        f: impl Fn(&Value) -> Option<EncodingKey> + Send + Sync + 'static,
+    ) -> Self {
+        self.hooks.encode_key = Some(Arc::new(f));
+        self
+    }
+
+    /// The reference's `decode_key_loader` (async): the verification key from the unverified
+    /// header and payload (`None`: the configured keys). The `alg` allow-list still applies.
+    pub fn decode_key_loader(mut self, loader: impl DecodeKeyLoader) -> Self {
+        self.hooks.decode_key = Some(Arc::new(loader));
+        self
+    }
+}

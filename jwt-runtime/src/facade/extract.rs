@@ -1,0 +1,270 @@
+//! What a protected handler can ask for: [`Identity`], [`Jwt<C>`], [`JwtHeader`], [`TokenLocation`].
+//!
+//! These types are not Poem extractors on their own: only a handler under `#[jwt_required]` (or
+//! another policy macro) can take them, so reading claims in an unprotected handler is a compile
+//! error instead of the reference's run-time `RuntimeError`. Take `Option<...>` of them on an
+//! `optional` route.
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use poem::http::StatusCode;
+use poem::Request;
+use serde_json::Value;
+
+use super::claims::JwtClaims;
+use super::manager::JwtManager;
+use crate::engine::refuse_without_engine;
+use crate::vocabulary::{JsonObject, JwtError, Location, ReservedClaims, VerifiedJwt};
+
+/// The identity of the verified token (the reference's `get_jwt_identity()`): the value of
+/// `JWT_IDENTITY_CLAIM`, `sub` by default.
+///
+/// ```
+/// use jwt_runtime::{jwt_required, Identity};
+/// use poem::{handler, web::Json};
+/// use serde_json::{json, Value};
+///
+/// #[jwt_required]
+/// #[handler]
+/// async fn protected(identity: Identity) -> Json<Value> {
+///     Json(json!({ "logged_in_as": identity }))
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct Identity(Value);
+
+impl Identity {
+    pub(crate) fn from_value(value: Value) -> Self {
+        Identity(value)
+    }
+
+    /// The identity as a string, when it is one (it always is under `JWT_VERIFY_SUB`).
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_str()
+    }
+
+    /// The identity as JSON.
+    pub fn value(&self) -> &Value {
+        &self.0
+    }
+
+    /// The identity as owned JSON.
+    pub fn into_value(self) -> Value {
+        self.0
+    }
+}
+
+impl fmt::Display for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Value::String(s) => f.write_str(s),
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
+impl PartialEq<str> for Identity {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for Identity {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+/// The verified token's claims (the reference's `get_jwt()`), typed as `C`.
+///
+/// `C` defaults to the raw claims object; a struct with `#[derive(Deserialize, JwtClaims)]`
+/// gets typed fields. The reserved claims stay available through [`reserved`](Self::reserved).
+///
+/// ```
+/// use jwt_runtime::{jwt_required, Jwt, JwtClaims};
+/// use poem::{handler, web::Json};
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize, JwtClaims)]
+/// struct MyClaims { foo: String }
+///
+/// #[jwt_required]
+/// #[handler]
+/// async fn protected(jwt: Jwt<MyClaims>) -> Json<serde_json::Value> {
+///     Json(serde_json::json!({ "foo": jwt.foo, "jti": jwt.reserved().jti }))
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Jwt<C = JsonObject> {
+    claims: C,
+    token: Arc<VerifiedJwt>,
+}
+
+impl<C> Jwt<C> {
+    /// The typed claims.
+    pub fn claims(&self) -> &C {
+        &self.claims
+    }
+
+    /// The typed claims, owned.
+    pub fn into_claims(self) -> C {
+        self.claims
+    }
+
+    /// The identity claim.
+    pub fn identity(&self) -> &Value {
+        self.token.identity()
+    }
+
+    /// The reserved claims (`type`, `fresh`, `jti`, `iat`, `nbf`, `exp`, `csrf`, `aud`, `iss`).
+    pub fn reserved(&self) -> ReservedClaims {
+        ReservedClaims::from_token(&self.token)
+    }
+
+    /// Every claim as JSON, reserved ones included.
+    pub fn raw(&self) -> &JsonObject {
+        self.token.claims()
+    }
+
+    /// The JOSE header (the reference's `get_jwt_header()`).
+    pub fn header(&self) -> &JsonObject {
+        self.token.header()
+    }
+
+    /// Where the token was found (the reference's `get_jwt_request_location()`).
+    pub fn location(&self) -> Location {
+        self.token.location()
+    }
+}
+
+impl<C> Deref for Jwt<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        &self.claims
+    }
+}
+
+/// The verified token's JOSE header (the reference's `get_jwt_header()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JwtHeader(pub JsonObject);
+
+impl Deref for JwtHeader {
+    type Target = JsonObject;
+    fn deref(&self) -> &JsonObject {
+        &self.0
+    }
+}
+
+/// Where the verified token was found (the reference's `get_jwt_request_location()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLocation(pub Location);
+
+/// A value a protected handler can take, built from the verified token of the request.
+///
+/// Implemented for the extractor types of this module and for `Option` of them; the macros use
+/// it, users normally don't.
+pub trait FromVerifiedJwt: Sized + Send {
+    /// Builds the value; `token` is `None` for OPTIONS requests and anonymous optional requests.
+    fn from_verified(req: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self>;
+}
+
+/// A required value with no token can only happen on OPTIONS (which passes unauthenticated):
+/// the handler cannot run, so the preflight gets an empty 204.
+pub(crate) fn required(token: Option<&Arc<VerifiedJwt>>) -> poem::Result<&Arc<VerifiedJwt>> {
+    token.ok_or_else(|| poem::Error::from_status(StatusCode::NO_CONTENT))
+}
+
+impl FromVerifiedJwt for Identity {
+    fn from_verified(_: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
+        Ok(Identity(required(token)?.identity().clone()))
+    }
+}
+
+impl FromVerifiedJwt for JwtHeader {
+    fn from_verified(_: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
+        Ok(JwtHeader(required(token)?.header().clone()))
+    }
+}
+
+impl FromVerifiedJwt for TokenLocation {
+    fn from_verified(_: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
+        Ok(TokenLocation(required(token)?.location()))
+    }
+}
+
+impl<C: JwtClaims> FromVerifiedJwt for Jwt<C> {
+    fn from_verified(req: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
+        let token = required(token)?;
+        let claims = C::from_claims(token.claims()).map_err(|why| {
+            let error = JwtError::invalid(format!("Invalid claims: {why}"));
+            match JwtManager::from_request_extensions(req) {
+                Ok(manager) => manager.engine().refuse(req, &error, Some(token)),
+                Err(_) => refuse_without_engine(req, &error),
+            }
+        })?;
+        Ok(Jwt {
+            claims,
+            token: token.clone(),
+        })
+    }
+}
+
+impl<T: FromVerifiedJwt> FromVerifiedJwt for Option<T> {
+    fn from_verified(req: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
+        token.map(|t| T::from_verified(req, Some(t))).transpose()
+    }
+}
+
+/// Taken by a handler that no policy macro protects. Never implemented: the `FromRequest` impls
+/// below require it, so such a handler fails to compile with this message instead of a bare
+/// "`FromRequest` is not implemented".
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` comes from a verified token: this handler needs `#[jwt_required]`",
+    label = "only a handler under `#[jwt_required]` (or `#[admin_required]`) can take this",
+    note = "write `#[jwt_required]` above `#[handler]`; for a route that also serves anonymous requests, `#[jwt_required(optional)]` with `Option<...>`",
+    note = "the macros recognize these types by name: a type alias of them is not recognized"
+)]
+pub trait NeedsJwtRequired<'a> {}
+
+/// Not an extractor on its own: only a handler under a policy macro takes it.
+impl<'a> poem::FromRequest<'a> for Identity
+where
+    Identity: NeedsJwtRequired<'a>,
+{
+    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+/// Not an extractor on its own: only a handler under a policy macro takes it.
+impl<'a> poem::FromRequest<'a> for JwtHeader
+where
+    JwtHeader: NeedsJwtRequired<'a>,
+{
+    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+/// Not an extractor on its own: only a handler under a policy macro takes it.
+impl<'a> poem::FromRequest<'a> for TokenLocation
+where
+    TokenLocation: NeedsJwtRequired<'a>,
+{
+    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+/// Not an extractor on its own: only a handler under a policy macro takes it.
+impl<'a, C: Send + 'static> poem::FromRequest<'a> for Jwt<C>
+where
+    Jwt<C>: NeedsJwtRequired<'a>,
+{
+    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}

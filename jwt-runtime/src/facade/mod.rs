@@ -1,0 +1,20 @@
+//! Layer 4, the facade: what applications and the macros touch. [`JwtManager`] (built with
+//! [`JwtManagerBuilder`], the Poem middleware), the extractors, policies, user loading,
+//! [`verify_jwt_in_request`], and the macros' private module.
+
+mod builder;
+mod claims;
+pub(crate) mod extract;
+mod manager;
+mod policy;
+pub(crate) mod private;
+mod user;
+mod verify;
+
+pub use builder::JwtManagerBuilder;
+pub use claims::JwtClaims;
+pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
+pub use manager::{JwtManager, JwtManagerEndpoint};
+pub use policy::{AdminRequired, JwtPolicy};
+pub use user::{CurrentUser, IntoLookup, UserLookup};
+pub use verify::verify_jwt_in_request;

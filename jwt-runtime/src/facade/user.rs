@@ -1,0 +1,153 @@
+//! Loading the user of a verified token: the reference's `user_lookup_loader` and
+//! `current_user`, as `#[user_lookup_loader]` and [`CurrentUser<U>`].
+
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use poem::Request;
+
+use super::extract::{required, FromVerifiedJwt, Identity};
+use super::manager::JwtManager;
+use crate::engine::refuse_without_engine;
+use crate::vocabulary::{BoxFuture, JwtError, VerifiedJwt};
+
+/// A user type with a loader: implemented by `#[user_lookup_loader]` on the function that loads
+/// it, so a handler can take [`CurrentUser<U>`] only when a loader for `U` exists (checked at
+/// compile time).
+#[diagnostic::on_unimplemented(
+    message = "no `#[user_lookup_loader]` returns `{Self}`",
+    label = "`CurrentUser<{Self}>` needs a loader",
+    note = "write `#[user_lookup_loader] async fn load(token: &VerifiedJwt, req: &poem::Request) -> Option<{Self}>`"
+)]
+pub trait UserLookup: Sized + Send + Sync + 'static {
+    /// Loads the user of `token`; `Ok(None)` means no such user (401).
+    fn lookup<'a>(
+        token: &'a VerifiedJwt,
+        req: &'a Request,
+    ) -> BoxFuture<'a, Result<Option<Self>, JwtError>>;
+}
+
+/// The user the token belongs to, loaded by the type's `#[user_lookup_loader]` after every other
+/// check passed (the reference's `current_user`). Take `Option<CurrentUser<U>>` on optional routes.
+///
+/// ```
+/// use jwt_runtime::{jwt_required, user_lookup_loader, CurrentUser, VerifiedJwt};
+/// use poem::{handler, Request};
+///
+/// struct User { name: String }
+///
+/// #[user_lookup_loader]
+/// async fn load_user(token: &VerifiedJwt, _req: &Request) -> Option<User> {
+///     token.identity().as_str().map(|name| User { name: name.to_string() })
+/// }
+///
+/// #[jwt_required]
+/// #[handler]
+/// async fn me(user: CurrentUser<User>) -> String {
+///     user.name.clone()
+/// }
+/// ```
+pub struct CurrentUser<U>(Arc<U>);
+
+impl<U> CurrentUser<U> {
+    /// The loaded user, shared.
+    pub fn into_inner(self) -> Arc<U> {
+        self.0
+    }
+}
+
+impl<U> Deref for CurrentUser<U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        &self.0
+    }
+}
+
+impl<U: fmt::Debug> fmt::Debug for CurrentUser<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CurrentUser").field(&self.0).finish()
+    }
+}
+
+/// A loaded user in the request extensions.
+struct Loaded<U>(Arc<U>);
+
+impl<U> Clone for Loaded<U> {
+    fn clone(&self) -> Self {
+        Loaded(self.0.clone())
+    }
+}
+
+// No `UserLookup` bound here: the macros check for the loader once, where they name it, so a
+// missing loader is reported once.
+impl<U: Send + Sync + 'static> FromVerifiedJwt for CurrentUser<U> {
+    fn from_verified(req: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
+        required(token)?;
+        match req.extensions().get::<Loaded<U>>() {
+            Some(Loaded(user)) => Ok(CurrentUser(user.clone())),
+            // Only reachable when the handler was not wrapped by the macros' loader step.
+            None => Err(refuse_without_engine(
+                req,
+                &JwtError::Misconfigured("the user was not loaded for this route".into()),
+            )),
+        }
+    }
+}
+
+/// Step 7: runs `U`'s loader once per request and stores the user for `CurrentUser<U>`.
+pub(crate) async fn load_into_request<U: UserLookup>(
+    manager: &JwtManager,
+    token: &Arc<VerifiedJwt>,
+    req: &mut Request,
+) -> poem::Result<()> {
+    if req.extensions().get::<Loaded<U>>().is_some() {
+        return Ok(());
+    }
+    let error = match U::lookup(token, req).await {
+        Ok(Some(user)) => {
+            req.extensions_mut().insert(Loaded(Arc::new(user)));
+            tracing::debug!(target: "jwt_runtime", user_type = std::any::type_name::<U>(), "user loaded");
+            return Ok(());
+        }
+        Ok(None) => {
+            let identity = Identity::from_value(token.identity().clone());
+            JwtError::UserLookup(format!("Error loading the user {identity}").into())
+        }
+        Err(error) => error,
+    };
+    Err(manager.engine().refuse(req, &error, Some(token)))
+}
+
+/// What a `#[user_lookup_loader]` may return: `Option<U>`, or `Result<Option<U>, E>` whose
+/// error (a database failure, say) is logged and answered with 500.
+pub trait IntoLookup<U> {
+    /// The lookup's outcome.
+    fn into_lookup(self) -> Result<Option<U>, JwtError>;
+}
+
+impl<U> IntoLookup<U> for Option<U> {
+    fn into_lookup(self) -> Result<Option<U>, JwtError> {
+        Ok(self)
+    }
+}
+
+impl<U, E: fmt::Display> IntoLookup<U> for Result<Option<U>, E> {
+    fn into_lookup(self) -> Result<Option<U>, JwtError> {
+        self.map_err(|e| {
+            tracing::error!(target: "jwt_runtime", reason = %e, "user lookup failed");
+            JwtError::UserLookupFailed
+        })
+    }
+}
+
+impl<'a, U: Send + Sync + 'static> poem::FromRequest<'a> for CurrentUser<U>
+where
+    CurrentUser<U>: super::extract::NeedsJwtRequired<'a>,
+{
+    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
+        Err(poem::Error::from_status(
+            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
+        ))
+    }
+}

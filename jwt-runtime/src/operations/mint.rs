@@ -1,0 +1,270 @@
+//! Creating access and refresh tokens with the reference's payload shape.
+
+use std::collections::BTreeMap;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::engine::jws::encode_segment;
+use crate::engine::Engine;
+use crate::vocabulary::{Expiry, JsonObject, JwtError, TokenType};
+
+/// The `fresh` value of a new access token: the reference accepts a bool, a duration (stored as
+/// the timestamp `now + duration`) or an absolute timestamp.
+///
+/// ```
+/// use jwt_runtime::Fresh;
+/// let f: Fresh = true.into();
+/// assert_eq!(f, Fresh::Bool(true));
+/// let f: Fresh = std::time::Duration::from_secs(300).into();
+/// assert_eq!(f, Fresh::For(std::time::Duration::from_secs(300)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fresh {
+    /// `fresh: true` or `fresh: false`.
+    Bool(bool),
+    /// Fresh until `now + duration`: stored as a float timestamp.
+    For(std::time::Duration),
+    /// Fresh until this unix timestamp (seconds).
+    Until(f64),
+}
+
+impl From<bool> for Fresh {
+    fn from(b: bool) -> Self {
+        Fresh::Bool(b)
+    }
+}
+
+impl From<std::time::Duration> for Fresh {
+    fn from(d: std::time::Duration) -> Self {
+        Fresh::For(d)
+    }
+}
+
+/// A token being made; `.await` it to get the encoded JWT.
+///
+/// Made by [`JwtManager::create_access_token`](crate::JwtManager::create_access_token) and
+/// [`JwtManager::create_refresh_token`](crate::JwtManager::create_refresh_token). The
+/// options mirror the reference's `create_access_token(identity, fresh, expires_delta,
+/// additional_claims, additional_headers)`.
+///
+/// ```
+/// # async fn demo(jwt: jwt_runtime::JwtManager) -> Result<(), jwt_runtime::JwtError> {
+/// use serde_json::json;
+/// let token = jwt
+///     .create_access_token("alice")
+///     .fresh(true)
+///     .expires(jwt_runtime::Expiry::minutes(5))
+///     .additional_claims(json!({"role": "editor"}))
+///     .additional_headers(json!({"kid": "k1"}))
+///     .await?;
+/// assert_eq!(token.matches('.').count(), 2);
+/// # Ok(()) }
+/// ```
+#[must_use = "a token builder does nothing until it is awaited"]
+pub struct TokenBuilder {
+    engine: Arc<Engine>,
+    kind: TokenType,
+    identity: Result<Value, JwtError>,
+    fresh: Fresh,
+    expires: Option<Expiry>,
+    claims: Result<JsonObject, JwtError>,
+    headers: Result<JsonObject, JwtError>,
+    /// The identity is already the identity claim (a re-mint): no `user_identity` mapping.
+    identity_is_claim: bool,
+}
+
+fn to_object(value: impl serde::Serialize, what: &str) -> Result<JsonObject, JwtError> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(JwtError::TokenCreation(
+            format!("{what} must be a JSON object, got {other}").into(),
+        )),
+        Err(e) => Err(JwtError::TokenCreation(
+            format!("{what} cannot be serialized: {e}").into(),
+        )),
+    }
+}
+
+impl TokenBuilder {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        kind: TokenType,
+        identity: impl serde::Serialize,
+    ) -> Self {
+        TokenBuilder {
+            engine,
+            kind,
+            identity: serde_json::to_value(identity).map_err(|e| {
+                JwtError::TokenCreation(format!("identity cannot be serialized: {e}").into())
+            }),
+            fresh: Fresh::Bool(false),
+            expires: None,
+            claims: Ok(Map::new()),
+            headers: Ok(Map::new()),
+            identity_is_claim: false,
+        }
+    }
+
+    /// The identity given is the identity claim of an existing token (implicit refresh): it is
+    /// written as is, not mapped by `user_identity` a second time.
+    pub(crate) fn identity_is_claim(mut self) -> Self {
+        self.identity_is_claim = true;
+        self
+    }
+
+    /// Marks an access token fresh (`true`), fresh for a while (a `Duration`), or not.
+    /// Ignored on refresh tokens, which are never fresh.
+    pub fn fresh(mut self, fresh: impl Into<Fresh>) -> Self {
+        self.fresh = fresh.into();
+        self
+    }
+
+    /// Overrides the configured lifetime (`expires_delta`); [`Expiry::Never`] omits `exp`.
+    pub fn expires(mut self, expires: impl Into<Expiry>) -> Self {
+        self.expires = Some(expires.into());
+        self
+    }
+
+    /// Claims merged over the reserved ones and over the additional-claims loader's (this call
+    /// wins); they may override reserved claims, as in the reference. Must serialize to an object.
+    pub fn additional_claims(mut self, claims: impl serde::Serialize) -> Self {
+        self.claims = to_object(claims, "additional claims");
+        self
+    }
+
+    /// Header parameters merged over `{"alg", "typ": "JWT"}`. A `typ` of `null` removes `typ`.
+    /// `alg` cannot be changed here: the signing algorithm is the configured one.
+    pub fn additional_headers(mut self, headers: impl serde::Serialize) -> Self {
+        self.headers = to_object(headers, "additional headers");
+        self
+    }
+
+    async fn build(self) -> Result<String, JwtError> {
+        let inner = &*self.engine;
+        let config = &inner.config;
+        let identity = self.identity?;
+        let now = inner.clock.now();
+        let iat = now.floor() as i64;
+
+        // The reference's order: headers loader, claims loader, identity loader, encode key.
+        let loader_headers = inner
+            .hooks
+            .additional_headers
+            .as_ref()
+            .map(|f| f(&identity));
+        let key = inner.hooks.encode_key.as_ref().and_then(|f| f(&identity));
+        let mut extra = match &inner.hooks.additional_claims {
+            Some(loader) => loader.load(&identity).await?,
+            None => Map::new(),
+        };
+        extra.extend(self.claims?);
+
+        // The reference's order: fresh, iat, jti, type, <identity>, nbf, csrf, aud, iss, exp.
+        let mut payload = Map::new();
+        let fresh = match (self.kind, self.fresh) {
+            (TokenType::Refresh, _) => Value::Bool(false),
+            (_, Fresh::Bool(b)) => Value::Bool(b),
+            (_, Fresh::For(d)) => serde_json::json!(now + d.as_secs_f64()),
+            (_, Fresh::Until(t)) => serde_json::json!(t),
+        };
+        payload.insert("fresh".into(), fresh);
+        payload.insert("iat".into(), iat.into());
+        payload.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
+        payload.insert("type".into(), self.kind.as_str().into());
+        let identity = match &inner.hooks.user_identity {
+            Some(map) if !self.identity_is_claim => map(&identity),
+            _ => identity,
+        };
+        payload.insert(config.identity_claim.clone(), identity);
+        if config.encode_nbf {
+            payload.insert("nbf".into(), iat.into());
+        }
+        if config.cookie_csrf_protect {
+            payload.insert("csrf".into(), uuid::Uuid::new_v4().to_string().into());
+        }
+        if let Some(aud) = &config.encode_audience {
+            let aud = match aud.as_slice() {
+                [one] => Value::from(one.as_str()),
+                many => Value::from(many.to_vec()),
+            };
+            payload.insert("aud".into(), aud);
+        }
+        if let Some(iss) = &config.encode_issuer {
+            payload.insert("iss".into(), iss.as_str().into());
+        }
+        let lifetime = self.expires.unwrap_or(match self.kind {
+            TokenType::Access => config.access_token_expires,
+            TokenType::Refresh => config.refresh_token_expires,
+        });
+        if let Some(secs) = lifetime.as_seconds() {
+            let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+            payload.insert("exp".into(), iat.saturating_add(secs).into());
+        }
+        payload.extend(extra);
+
+        // PyJWT writes the header with sorted keys.
+        let mut header: BTreeMap<String, Value> = BTreeMap::new();
+        header.insert("alg".into(), inner.keys.algorithm_name.clone().into());
+        header.insert("typ".into(), "JWT".into());
+        if let Some(kid) = &inner.keys.encode_kid {
+            header.insert("kid".into(), kid.as_str().into());
+        }
+        let mut merged = loader_headers.unwrap_or_default();
+        merged.extend(self.headers?);
+        for (k, v) in merged {
+            match (k.as_str(), v) {
+                ("alg", _) => {
+                    return Err(JwtError::TokenCreation(
+                        "the `alg` header is set by JWT_ALGORITHM, not per token".into(),
+                    ))
+                }
+                ("typ", Value::Null) => {
+                    header.remove("typ");
+                }
+                (_, v) => {
+                    header.insert(k, v);
+                }
+            }
+        }
+
+        let signing_input = format!("{}.{}", encode_segment(&header)?, encode_segment(&payload)?);
+        let signature = jsonwebtoken::crypto::sign(
+            signing_input.as_bytes(),
+            match &key {
+                Some(key) => key,
+                None => inner.keys.encoding()?,
+            },
+            inner.keys.algorithm,
+        )
+        .map_err(|e| JwtError::TokenCreation(format!("signing failed: {e}").into()))?;
+        tracing::debug!(
+            target: "jwt_runtime",
+            token_type = self.kind.as_str(),
+            jti = payload.get("jti").and_then(serde_json::Value::as_str).unwrap_or_default(),
+            "token created"
+        );
+        Ok(format!("{signing_input}.{signature}"))
+    }
+}
+
+impl IntoFuture for TokenBuilder {
+    type Output = Result<String, JwtError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.build())
+    }
+}
+
+impl std::fmt::Debug for TokenBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBuilder")
+            .field("kind", &self.kind)
+            .field("fresh", &self.fresh)
+            .field("expires", &self.expires)
+            .finish_non_exhaustive()
+    }
+}

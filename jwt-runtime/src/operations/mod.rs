@@ -1,0 +1,10 @@
+//! Layer 3, operations: what a manager does with its engine. The verification [`pipeline`],
+//! token building ([`mint`]) and [`cookies`] (including implicit refresh).
+
+pub(crate) mod cookies;
+pub(crate) mod mint;
+pub(crate) mod pipeline;
+
+pub use cookies::CookieOptions;
+pub use mint::{Fresh, TokenBuilder};
+pub use pipeline::VerifyOptions;

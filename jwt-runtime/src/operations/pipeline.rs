@@ -1,0 +1,260 @@
+//! The request pipeline, one function every protected route goes through, in the reference's
+//! order: locate the token, verify it (signature, claims, CSRF), its type, freshness, revocation,
+//! the application's claims check. (User loading and policies follow in the facade.)
+//!
+//! A handler never runs unless this passed: on a required route an OPTIONS request is answered
+//! 204 here, and only an `optional` route continues without a token.
+
+use std::sync::Arc;
+
+use poem::http::Method;
+use poem::Request;
+use serde_json::Value;
+
+use crate::engine::locate::locate;
+use crate::engine::{jws, Engine};
+use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt};
+
+/// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
+///
+/// `#[jwt_required(...)]` builds one of these at compile time; custom policies build their own.
+///
+/// ```
+/// use jwt_runtime::{Location, VerifyOptions};
+/// const ADMIN_API: VerifyOptions = VerifyOptions::new().fresh().locations(&[Location::Headers]);
+/// assert!(ADMIN_API.is_fresh() && !ADMIN_API.is_optional());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyOptions {
+    optional: bool,
+    fresh: bool,
+    refresh: bool,
+    verify_type: bool,
+    skip_revocation_check: bool,
+    locations: Option<&'static [Location]>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl VerifyOptions {
+    /// A required access token from the configured locations.
+    pub const fn new() -> Self {
+        VerifyOptions {
+            optional: false,
+            fresh: false,
+            refresh: false,
+            verify_type: true,
+            skip_revocation_check: false,
+            locations: None,
+        }
+    }
+
+    /// A missing token is allowed: the request continues anonymously. Bad tokens still fail.
+    pub const fn optional(mut self) -> Self {
+        self.optional = true;
+        self
+    }
+
+    /// The token must be fresh (`fresh: true`, or a `fresh` timestamp not yet passed).
+    pub const fn fresh(mut self) -> Self {
+        self.fresh = true;
+        self
+    }
+
+    /// Only refresh tokens are accepted.
+    pub const fn refresh(mut self) -> Self {
+        self.refresh = true;
+        self
+    }
+
+    /// Whether the token type is checked (default true).
+    pub const fn verify_type(mut self, verify: bool) -> Self {
+        self.verify_type = verify;
+        self
+    }
+
+    /// Skips the revocation check (honoured once a blocklist is registered).
+    pub const fn skip_revocation_check(mut self) -> Self {
+        self.skip_revocation_check = true;
+        self
+    }
+
+    /// Overrides `JWT_TOKEN_LOCATION` for this route; the order is the precedence.
+    pub const fn locations(mut self, locations: &'static [Location]) -> Self {
+        self.locations = Some(locations);
+        self
+    }
+
+    /// Whether a missing token is allowed.
+    pub const fn is_optional(&self) -> bool {
+        self.optional
+    }
+
+    /// Whether a fresh token is required.
+    pub const fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+}
+
+fn is_fresh(claims: &JsonObject, now: f64) -> bool {
+    match claims.get("fresh") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|until| until >= now),
+        _ => false,
+    }
+}
+
+/// A refusal, with the verified token when the failing check came after verification (so the
+/// callbacks get the header and payload the reference passes them; for an expired token, its
+/// payload as the reference's `allow_expired` decode reads it).
+struct Refusal {
+    error: JwtError,
+    token: Option<Arc<VerifiedJwt>>,
+}
+
+impl From<JwtError> for Refusal {
+    fn from(error: JwtError) -> Self {
+        Refusal { error, token: None }
+    }
+}
+
+impl Refusal {
+    fn with(error: JwtError, token: &Arc<VerifiedJwt>) -> Self {
+        Refusal {
+            error,
+            token: Some(token.clone()),
+        }
+    }
+}
+
+/// Step 5: the token has an id a revocation can name (unless `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a
+/// token without one could never be revoked on its own) and the store does not list it. A store
+/// that cannot answer refuses (fail closed).
+pub(crate) async fn check_not_revoked(
+    engine: &Engine,
+    token: &VerifiedJwt,
+) -> Result<(), JwtError> {
+    let info = engine.token_info(token.claims());
+    if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
+        return Err(JwtError::invalid("Missing claim: jti"));
+    }
+    match engine.store.is_revoked(&info).await {
+        Ok(false) => Ok(()),
+        Ok(true) => Err(JwtError::Revoked),
+        Err(e) => {
+            tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
+            Err(JwtError::RevocationUnavailable)
+        }
+    }
+}
+
+/// Steps 1-6. `Ok(None)`: optional route, no token.
+async fn run(
+    engine: &Engine,
+    req: &mut Request,
+    options: &VerifyOptions,
+) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
+    let locations = options.locations.unwrap_or(&engine.settings.locations);
+    let token_type = TokenType::of_route(options.refresh);
+    let found = match locate(req, &engine.settings, &engine.config, locations, token_type).await? {
+        Ok(found) => found,
+        Err(_) if options.optional => return Ok(None),
+        Err(missing) => return Err(JwtError::NoAuthorization(missing.into()).into()),
+    };
+    let now = engine.now();
+    let rules = engine.claim_rules();
+    // The decode-key loader sees the unverified header and payload, as in the reference.
+    let loaded_key = match &engine.hooks.decode_key {
+        Some(loader) => {
+            let (header, payload) = jws::peek(&found.token, rules.max_length)?;
+            loader.key(header, payload).await
+        }
+        None => None,
+    };
+    let key_for = |header: &JsonObject| match &loaded_key {
+        Some(key) => engine.keys.allowed_alg(header).map(|alg| (alg, key)),
+        None => engine.keys.decoding_for(header),
+    };
+    let decoded = jws::decode_with(&found.token, key_for, &rules, now, found.csrf.as_deref())?;
+    let expired = decoded.expired;
+    let token = Arc::new(VerifiedJwt::new(
+        decoded.header,
+        decoded.claims,
+        found.location,
+        &engine.config.identity_claim,
+    ));
+    if expired {
+        return Err(Refusal::with(JwtError::Expired, &token));
+    }
+    if options.verify_type {
+        let is_refresh = token.token_type() == TokenType::Refresh.as_str();
+        if options.refresh && !is_refresh {
+            return Err(JwtError::invalid("Only refresh tokens are allowed").into());
+        }
+        if !options.refresh && is_refresh {
+            return Err(JwtError::invalid("Only non-refresh tokens are allowed").into());
+        }
+    }
+    if options.fresh && !is_fresh(token.claims(), now) {
+        return Err(Refusal::with(JwtError::FreshRequired, &token));
+    }
+    if !options.skip_revocation_check {
+        check_not_revoked(engine, &token)
+            .await
+            .map_err(|error| Refusal::with(error, &token))?;
+    }
+    if let Some(verifier) = &engine.hooks.token_verification {
+        if !verifier.verify(token.clone()).await {
+            return Err(Refusal::with(JwtError::ClaimsVerificationFailed, &token));
+        }
+    }
+    Ok(Some(token))
+}
+
+/// Whether this request is an OPTIONS request to a route that needs a token: it is answered with
+/// [`preflight_response`] and the handler never runs. On an `optional` route OPTIONS goes through
+/// the pipeline like any method (anonymous when there is no token).
+pub(crate) fn is_preflight(req: &Request, options: &VerifyOptions) -> bool {
+    req.method() == Method::OPTIONS && !options.optional
+}
+
+/// `204 No Content` with no body: the answer to OPTIONS on a protected route.
+pub(crate) fn preflight_response() -> poem::Response {
+    tracing::debug!(target: "jwt_runtime", "OPTIONS on a protected route answered without running it");
+    poem::Response::builder()
+        .status(poem::http::StatusCode::NO_CONTENT)
+        .finish()
+}
+
+/// The pipeline: `Ok(Some(token))` (also stored in the request extensions for the extractors),
+/// `Ok(None)` on an optional route without a token, or the refusal's response (logged). The
+/// caller answers OPTIONS first ([`is_preflight`]).
+pub(crate) async fn verify(
+    engine: &Engine,
+    req: &mut Request,
+    options: &VerifyOptions,
+) -> poem::Result<Option<Arc<VerifiedJwt>>> {
+    match run(engine, req, options).await {
+        Ok(Some(token)) => {
+            tracing::debug!(
+                target: "jwt_runtime",
+                path = %req.uri().path(),
+                location = token.location().as_str(),
+                token_type = token.token_type(),
+                jti = token.jti().unwrap_or_default(),
+                "jwt accepted"
+            );
+            req.extensions_mut().insert(token.clone());
+            Ok(Some(token))
+        }
+        Ok(None) => {
+            tracing::debug!(target: "jwt_runtime", path = %req.uri().path(), "no jwt; optional route continues anonymously");
+            Ok(None)
+        }
+        Err(refusal) => Err(engine.refuse(req, &refusal.error, refusal.token.as_deref())),
+    }
+}

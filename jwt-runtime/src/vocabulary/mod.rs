@@ -1,0 +1,24 @@
+//! Layer 0, the vocabulary: plain data and errors every other layer speaks. Nothing here knows
+//! about configuration, keys, stores or requests.
+
+mod clock;
+mod errors;
+mod expiry;
+mod location;
+mod token;
+
+use std::future::Future;
+use std::pin::Pin;
+
+pub use clock::{Clock, SystemClock};
+pub(crate) use errors::message_response;
+pub use errors::{BlocklistError, ConfigError, ErrorKind, JwtError};
+pub use expiry::Expiry;
+pub use location::Location;
+pub use token::{ReservedClaims, TokenType, VerifiedJwt, RESERVED_CLAIMS};
+
+/// A JSON object (claims, a JOSE header), in insertion order.
+pub type JsonObject = serde_json::Map<String, serde_json::Value>;
+
+/// A boxed, `Send` future, as the store and hook traits return them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

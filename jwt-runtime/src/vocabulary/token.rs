@@ -1,0 +1,165 @@
+//! A verified token as plain data, the token types and the claims this library reserves.
+
+use serde_json::Value;
+
+use super::{JsonObject, Location};
+
+/// A token that passed every check, with where it was found. Stored in the request extensions
+/// for the handler's extractors; user loaders and policies receive it.
+#[derive(Debug, Clone)]
+pub struct VerifiedJwt {
+    header: JsonObject,
+    claims: JsonObject,
+    location: Location,
+    identity: Value,
+}
+
+impl VerifiedJwt {
+    /// A verified token of `claims`, whose identity is the claim `identity_claim`.
+    pub(crate) fn new(
+        header: JsonObject,
+        claims: JsonObject,
+        location: Location,
+        identity_claim: &str,
+    ) -> Self {
+        let identity = claims.get(identity_claim).cloned().unwrap_or_default();
+        VerifiedJwt {
+            header,
+            claims,
+            location,
+            identity,
+        }
+    }
+
+    /// The JOSE header (`alg`, `typ`, ...).
+    pub fn header(&self) -> &JsonObject {
+        &self.header
+    }
+
+    /// Every claim of the payload.
+    pub fn claims(&self) -> &JsonObject {
+        &self.claims
+    }
+
+    /// Where the token was found.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    /// The identity claim (`JWT_IDENTITY_CLAIM`, `sub` by default).
+    pub fn identity(&self) -> &Value {
+        &self.identity
+    }
+
+    /// The `type` claim, `access` when absent (as the reference).
+    pub fn token_type(&self) -> &str {
+        self.claims
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("access")
+    }
+
+    /// The `jti` claim.
+    pub fn jti(&self) -> Option<&str> {
+        self.claims.get("jti").and_then(Value::as_str)
+    }
+}
+
+/// Which kind of token: the `type` claim the library writes, and what selects the refresh names
+/// (cookie, CSRF header and field, JSON key) on `refresh` routes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenType {
+    /// `type: "access"`.
+    Access,
+    /// `type: "refresh"`.
+    Refresh,
+}
+
+impl TokenType {
+    /// The value of the `type` claim.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Access => "access",
+            TokenType::Refresh => "refresh",
+        }
+    }
+}
+
+impl TokenType {
+    /// The type whose names a route reads: refresh on `refresh` routes.
+    pub(crate) fn of_route(refresh: bool) -> Self {
+        if refresh {
+            TokenType::Refresh
+        } else {
+            TokenType::Access
+        }
+    }
+}
+
+/// Claim names the library writes itself. A typed claims struct cannot declare a field with one
+/// of these names (the derive refuses it at compile time): read them from [`ReservedClaims`].
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp",
+];
+
+/// The claims this library reserves, read from a verified token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReservedClaims {
+    /// The identity claim (`JWT_IDENTITY_CLAIM`).
+    pub identity: Value,
+    /// `type`: `access` (also when absent, as the reference) or `refresh`, or a foreign value.
+    pub token_type: String,
+    /// `fresh`: a bool, or a timestamp until which the token is fresh. `false` when absent.
+    pub fresh: Value,
+    /// `jti`: the token's unique id.
+    pub jti: Option<String>,
+    /// `iat`, seconds.
+    pub iat: Option<i64>,
+    /// `nbf`, seconds.
+    pub nbf: Option<i64>,
+    /// `exp`, seconds; `None` for a token that never expires.
+    pub exp: Option<i64>,
+    /// `csrf`: the double-submit value.
+    pub csrf: Option<String>,
+    /// `aud`: a string or a list.
+    pub aud: Option<Value>,
+    /// `iss`.
+    pub iss: Option<String>,
+}
+
+impl ReservedClaims {
+    /// Reads them from a verified token.
+    pub fn from_token(token: &VerifiedJwt) -> Self {
+        let c = token.claims();
+        let string = |k: &str| c.get(k).and_then(Value::as_str).map(String::from);
+        let seconds = |k: &str| c.get(k).and_then(Value::as_f64).map(|f| f as i64);
+        ReservedClaims {
+            identity: token.identity().clone(),
+            token_type: token.token_type().to_string(),
+            fresh: c.get("fresh").cloned().unwrap_or(Value::Bool(false)),
+            jti: string("jti"),
+            iat: seconds("iat"),
+            nbf: seconds("nbf"),
+            exp: seconds("exp"),
+            csrf: string("csrf"),
+            aud: c.get("aud").cloned(),
+            iss: string("iss"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RESERVED_CLAIMS;
+    use crate::vocabulary::Location;
+
+    /// The macros check claims struct fields and `locations = "..."` at compile time against
+    /// their own copies of these lists: they must be the runtime's.
+    #[test]
+    fn the_macros_vocabulary_is_the_runtimes() {
+        let (reserved, locations) = jwt_macros::__vocabulary!();
+        assert_eq!(reserved, RESERVED_CLAIMS);
+        let names: Vec<&str> = Location::ALL.iter().map(|l| l.as_str()).collect();
+        assert_eq!(locations, names.as_slice());
+    }
+}

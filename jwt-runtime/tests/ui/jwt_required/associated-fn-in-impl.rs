@@ -1,0 +1,14 @@
+use jwt_runtime::jwt_required;
+use poem::handler;
+
+struct Api;
+
+impl Api {
+    #[jwt_required]
+    #[handler]
+    async fn protected() -> &'static str {
+        "ok"
+    }
+}
+
+fn main() {}
