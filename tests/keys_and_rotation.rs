@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use support::*;
 
 fn key(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/keys/{name}", env!("CARGO_MANIFEST_DIR")))
+    std::fs::read_to_string(format!("{}/keys/{name}", env!("CARGO_MANIFEST_DIR")))
         .expect("test key")
 }
 

@@ -85,7 +85,7 @@ type VerificationKey = Result<(Algorithm, DecodingKey), KeyProblem>;
 fn fixture_dir() -> PathBuf {
     match std::env::var_os("WYCHEPROOF_JOSE_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/wycheproof-jose"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vectors/wycheproof-jose"),
     }
 }
 

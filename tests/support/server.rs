@@ -24,9 +24,12 @@ fn examples_dir() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
+            // The examples belong to the workspace's root package; the store examples need its
+            // features.
             let status = Command::new(env!("CARGO"))
-                .args(["build", "--quiet", "--examples"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .args(["build", "--quiet", "--examples", "-p", "jwt-workspace"])
+                .args(["--features", "redis,sqlx"])
+                .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
                 .expect("run cargo build --examples");
             assert!(status.success(), "cargo build --examples failed");
