@@ -1,4 +1,5 @@
-//! The default store: revocations in process memory, dropped once the token has expired.
+//! The default store: revocations in process memory, dropped once the token can no longer be
+//! accepted (`retain_until`: its `exp` plus the verifier's leeway).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -6,8 +7,8 @@ use std::sync::RwLock;
 use super::{Blocklist, BlocklistError, TokenInfo};
 use crate::manager::BoxFuture;
 
-/// Revocations held in memory (the default store). Entries are dropped once their token has
-/// expired. Fine for one process; it forgets revocations on restart and does not share them
+/// Revocations held in memory (the default store). Entries are dropped once their token can no
+/// longer be accepted ([`TokenInfo::retain_until`]: `exp` plus the verifier's leeway). Fine for one process; it forgets revocations on restart and does not share them
 /// between instances: use `RedisBlocklist` or `SqlBlocklist` for that.
 ///
 /// ```
@@ -27,7 +28,7 @@ pub struct MemoryBlocklist {
 
 #[derive(Debug, Default)]
 struct State {
-    /// jti -> expiry (unix seconds), `None` for tokens that never expire.
+    /// jti -> keep until (unix seconds: `exp` + leeway), `None` for tokens that never expire.
     tokens: HashMap<String, Option<i64>>,
     /// user -> tokens issued at or before this time are revoked.
     users: HashMap<String, i64>,
@@ -46,7 +47,8 @@ impl MemoryBlocklist {
         Self::default()
     }
 
-    /// How many token revocations are held (expired ones are dropped as new ones arrive).
+    /// How many token revocations are held (those past `retain_until` are dropped as new ones
+    /// arrive).
     pub fn len(&self) -> usize {
         self.state.read().map(|s| s.tokens.len()).unwrap_or(0)
     }
@@ -82,8 +84,16 @@ impl Blocklist for MemoryBlocklist {
             Some(jti) => {
                 let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
                 let now = now();
-                state.tokens.retain(|_, exp| exp.is_none_or(|e| e > now));
-                state.tokens.insert(jti.clone(), token.expires_at);
+                state
+                    .tokens
+                    .retain(|_, until| until.is_none_or(|u| u >= now));
+                // The same jti revoked twice (instances with different leeways): keep the longer.
+                let until = match state.tokens.get(jti) {
+                    Some(None) => None,
+                    Some(Some(old)) => token.retain_until.map(|u| u.max(*old)),
+                    None => token.retain_until,
+                };
+                state.tokens.insert(jti.clone(), until);
                 Ok(())
             }
         };
