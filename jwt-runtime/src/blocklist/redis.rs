@@ -2,8 +2,15 @@
 //! mirror kept current by pub/sub (no network round trip per request).
 //!
 //! How it stays correct:
-//! - a revocation is `SET <prefix>jti:<jti> <exp> EX <ttl>` (the tutorial's command), then a
-//!   `PUBLISH` on `<prefix>events`; the revoking instance also updates its own mirror at once;
+//! - a revocation is one Lua script, so atomic: `SET <prefix>jti:<jti> <retain_until> EX <ttl>`
+//!   (the tutorial's command; `retain_until` is `exp` plus the verifier's leeway, the TTL runs
+//!   until then) and a `PUBLISH` of `jti <retain_until> <jti>` on `<prefix>events`. Either both
+//!   happen or neither: a link that dies in between cannot leave a key that the other
+//!   instances' mirrors never heard of. The revoking instance also updates its own mirror at once;
+//! - "log out everywhere" is a script too: it keeps the highest cut-off (`<prefix>user:<user>`
+//!   never moves back) and publishes the effective one;
+//! - mirrors drop a revocation once its `retain_until` has passed (the token is accepted until
+//!   then), never at `exp`;
 //! - every instance subscribes first, then loads the existing keys (`SCAN` + `MGET`), and only
 //!   then answers from its mirror, so no revocation falls between the load and the subscription;
 //! - while the subscription is down (Redis restarting, network cut) the mirror is marked stale
@@ -74,9 +81,57 @@ impl RedisBlocklistOptions {
     }
 }
 
+/// Atomically: keep the later of the stored and the new `retain_until` (`''` = forever), set the
+/// key with a TTL until then, and publish the effective one. Returns the published event.
+/// KEYS[1] = jti key; ARGV = retain_until or '', TTL seconds or '', channel, jti.
+const REVOKE_SCRIPT: &str = r"
+local current = redis.call('GET', KEYS[1])
+local keep = false
+if current then
+  if current == '' then
+    keep = true
+  elseif ARGV[1] ~= '' then
+    local c, w = tonumber(current), tonumber(ARGV[1])
+    keep = c ~= nil and w ~= nil and c >= w
+  end
+end
+local effective = ARGV[1]
+if keep then
+  effective = current
+elseif ARGV[2] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+if effective == '' then effective = '-' end
+local event = 'jti ' .. effective .. ' ' .. ARGV[4]
+redis.call('PUBLISH', ARGV[3], event)
+return event
+";
+
+/// Atomically: keep the higher of the stored and the new cut-off, and publish the effective one.
+/// Returns the published event. KEYS[1] = user key; ARGV = issued_before, channel, user.
+const REVOKE_USER_SCRIPT: &str = r"
+local current = redis.call('GET', KEYS[1])
+local effective = ARGV[1]
+local c, w = tonumber(current or ''), tonumber(ARGV[1])
+if c ~= nil and w ~= nil and c >= w then
+  effective = current
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+local event = 'user ' .. effective .. ' ' .. ARGV[3]
+redis.call('PUBLISH', ARGV[2], event)
+return event
+";
+
+/// A TTL beyond this (about 34,000 years) is stored without expiry (Redis rejects TTLs that
+/// overflow its millisecond clock).
+const MAX_TTL: i64 = 1 << 40;
+
 #[derive(Default)]
 struct Mirror {
-    /// jti -> exp (None: never expires).
+    /// jti -> retain_until, `exp` + leeway (None: never expires).
     jtis: HashMap<String, Option<i64>>,
     /// user -> revoked_before.
     users: HashMap<String, i64>,
@@ -97,8 +152,15 @@ impl Mirror {
     fn apply(&mut self, event: &str) {
         let mut parts = event.splitn(3, ' ');
         match (parts.next(), parts.next(), parts.next()) {
-            (Some("jti"), Some(exp), Some(jti)) => {
-                self.jtis.insert(jti.to_string(), exp.parse().ok());
+            (Some("jti"), Some(until), Some(jti)) => {
+                let until = until.parse().ok();
+                // The same jti revoked twice: keep the later retain_until (None = forever).
+                let until = match self.jtis.get(jti) {
+                    Some(None) => None,
+                    Some(Some(old)) => until.map(|u: i64| u.max(*old)),
+                    None => until,
+                };
+                self.jtis.insert(jti.to_string(), until);
             }
             (Some("user"), Some(before), Some(user)) => {
                 if let Ok(before) = before.parse::<i64>() {
@@ -110,8 +172,10 @@ impl Mirror {
         }
     }
 
+    /// Drops the revocations whose `retain_until` has passed (their tokens are no longer
+    /// accepted).
     fn drop_expired(&mut self, now: i64) {
-        self.jtis.retain(|_, exp| exp.is_none_or(|e| e > now));
+        self.jtis.retain(|_, until| until.is_none_or(|u| u >= now));
     }
 }
 
@@ -261,12 +325,23 @@ impl RedisBlocklist {
         Ok(before.is_some_and(|b| token.issued_at <= b))
     }
 
-    async fn publish(&self, event: String) -> Result<(), BlocklistError> {
+    /// Runs one of the revocation scripts (store + publish, atomically) and applies the event
+    /// it published to the local mirror at once.
+    async fn revoke_with(
+        &self,
+        script: &str,
+        key: String,
+        args: &[&str],
+    ) -> Result<(), BlocklistError> {
         let mut conn = self.conn.clone();
-        let _: i64 = self.timed(conn.publish(self.channel(), &event)).await?;
-        if let Ok(mut mirror) = self.shared.mirror.write() {
-            mirror.apply(&event);
-        }
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(script).arg(1).arg(key).arg(args);
+        let event: String = self.timed(eval.query_async(&mut conn)).await?;
+        self.shared
+            .mirror
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(&event);
         Ok(())
     }
 }
@@ -403,22 +478,26 @@ impl Blocklist for RedisBlocklist {
                     "a token without a jti cannot be revoked on its own".into(),
                 ));
             };
-            let mut conn = self.conn.clone();
-            let key = self.jti_key(jti);
-            let value = token.expires_at.map(|e| e.to_string()).unwrap_or_default();
-            match token.expires_at {
-                Some(exp) => {
-                    let ttl = (exp - now()).max(1) as u64;
-                    self.timed(conn.set_ex::<_, _, ()>(&key, &value, ttl))
-                        .await?;
+            let (until, ttl) = match token.retain_until {
+                None => (String::new(), String::new()),
+                Some(until) => {
+                    // One second more than whole seconds say: `now` is rounded down, and the
+                    // key must outlive the last instant the token is accepted.
+                    let ttl = until.saturating_sub(now()).saturating_add(1).max(1);
+                    let ttl = if ttl > MAX_TTL {
+                        String::new()
+                    } else {
+                        ttl.to_string()
+                    };
+                    (until.to_string(), ttl)
                 }
-                None => self.timed(conn.set::<_, _, ()>(&key, &value)).await?,
-            }
-            let exp = token
-                .expires_at
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "-".into());
-            self.publish(format!("jti {exp} {jti}")).await
+            };
+            self.revoke_with(
+                REVOKE_SCRIPT,
+                self.jti_key(jti),
+                &[&until, &ttl, &self.channel(), jti],
+            )
+            .await
         })
     }
 
@@ -428,10 +507,12 @@ impl Blocklist for RedisBlocklist {
         issued_before: i64,
     ) -> BoxFuture<'a, Result<(), BlocklistError>> {
         Box::pin(async move {
-            let mut conn = self.conn.clone();
-            self.timed(conn.set::<_, _, ()>(self.user_key(user), issued_before))
-                .await?;
-            self.publish(format!("user {issued_before} {user}")).await
+            self.revoke_with(
+                REVOKE_USER_SCRIPT,
+                self.user_key(user),
+                &[&issued_before.to_string(), &self.channel(), user],
+            )
+            .await
         })
     }
 }
