@@ -920,7 +920,18 @@ async fn redis_silent_partition_of_the_subscription_is_detected_and_fails_closed
     let prefix = format!("{}:", unique("jwt_test"));
     // Instance A talks to Redis directly; instance B goes through the proxy.
     let a = redis_store(&prefix, "redis://127.0.0.1:6379").await;
-    let b = Arc::new(redis_store(&prefix, &format!("redis://127.0.0.1:{}", proxy.port)).await);
+    let via_proxy = format!("redis://127.0.0.1:{}", proxy.port);
+    let b = Arc::new(redis_store(&prefix, &via_proxy).await);
+    // A third instance with a faster heartbeat, on the same link.
+    let quick = RedisBlocklist::connect_with(
+        &via_proxy,
+        RedisBlocklistOptions::default()
+            .prefix(&prefix)
+            .heartbeat(Duration::from_millis(200), Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    assert!(quick.wait_until_current(Duration::from_secs(5)).await);
     let jwt_b = manager(config()).blocklist(Shared(b.clone()));
     let cli_b = poem::test::TestClient::new(app().with(jwt_b.clone()));
     let token = jwt_b.create_access_token("alice").await.unwrap();
@@ -934,11 +945,22 @@ async fn redis_silent_partition_of_the_subscription_is_detected_and_fails_closed
     // The link of B drops every packet, silently: no RST, no EOF.
     proxy.blackhole(true);
     let started = tokio::time::Instant::now();
+    let mut quick_noticed = None;
     while b.is_mirror_current() && started.elapsed() < Duration::from_secs(10) {
+        if quick_noticed.is_none() && !quick.is_mirror_current() {
+            quick_noticed = Some(started.elapsed());
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let noticed = started.elapsed();
-    eprintln!("silent partition noticed after {noticed:?}");
+    eprintln!(
+        "silent partition noticed after {noticed:?} (200 ms + 300 ms heartbeat: {quick_noticed:?})"
+    );
+    // The heartbeat options are honoured: 200 ms + 300 ms, with slack.
+    assert!(
+        quick_noticed.is_some_and(|t| t <= Duration::from_millis(1000)),
+        "the quick heartbeat noticed after {quick_noticed:?}"
+    );
     assert!(
         !b.is_mirror_current(),
         "a silent partition must make the mirror stale"
@@ -983,4 +1005,76 @@ async fn redis_silent_partition_of_the_subscription_is_detected_and_fails_closed
         "Token has been revoked",
     )
     .await;
+}
+
+/// The sockets of this process connected to `127.0.0.1:port`, as file descriptors.
+#[cfg(target_os = "linux")]
+fn sockets_connected_to(port: u16) -> Vec<i32> {
+    // /proc/net/tcp: "sl local_address rem_address st ... inode"; addresses are hex "IP:PORT".
+    let inodes: Vec<String> = std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = fields[2].rsplit(':').next()?;
+            (u16::from_str_radix(remote_port, 16).ok()? == port && fields[3] == "01")
+                .then(|| fields[9].to_string())
+        })
+        .collect();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            let inode = target
+                .to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .to_string();
+            inodes
+                .contains(&inode)
+                .then(|| entry.file_name().to_str()?.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn redis_connections_use_tcp_keepalive_and_user_timeout() {
+    use std::os::fd::BorrowedFd;
+    if !service_available("Redis", REDIS) {
+        return;
+    }
+    // Through a proxy on a port of its own, so the store's sockets are easy to find.
+    let proxy = Proxy::start(0).await;
+    let prefix = format!("{}:", unique("jwt_test"));
+    let store = redis_store(&prefix, &format!("redis://127.0.0.1:{}", proxy.port)).await;
+    let defaults = RedisBlocklistOptions::default();
+    let fds = sockets_connected_to(proxy.port);
+    assert!(
+        fds.len() >= 2,
+        "the command and the subscription connections: {fds:?}"
+    );
+    for fd in fds {
+        // SAFETY: the store holds these sockets open until the end of the test.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&fd);
+        assert!(socket.keepalive().unwrap(), "SO_KEEPALIVE on fd {fd:?}");
+        assert_eq!(
+            Some(socket.tcp_keepalive_time().unwrap()),
+            defaults.tcp_keepalive
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(1)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 3);
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            defaults.tcp_user_timeout
+        );
+    }
+    drop(store);
 }

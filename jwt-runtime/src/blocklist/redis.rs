@@ -16,12 +16,25 @@
 //! - while the subscription is down (Redis restarting, network cut) the mirror is marked stale
 //!   and every check asks Redis directly; if Redis cannot answer either, the check fails closed
 //!   (503) unless the store was built with `fail_open`;
+//! - a link can also die silently (a NAT entry expires, a partition drops packets without a
+//!   reset): the socket stays open and no message arrives, which looks exactly like "nothing
+//!   was revoked". So the subscription is probed: every
+//!   [`heartbeat_interval`](RedisBlocklistOptions::heartbeat_interval) a `PING` goes out on the
+//!   pub/sub connection, and if its answer has not arrived within
+//!   [`heartbeat_timeout`](RedisBlocklistOptions::heartbeat_timeout) the mirror is marked stale,
+//!   the subscription dropped and re-established (with a fresh load);
+//! - TCP keepalive (and `TCP_USER_TIMEOUT` on Linux) are set on every connection, so the kernel
+//!   also closes a dead command connection instead of retransmitting into it for minutes;
 //! - a background task reconnects and reloads by itself, with backoff; nothing here panics.
 //!
 //! Staleness bound: an instance learns a revocation made elsewhere after one pub/sub delivery
 //! (well under a millisecond on one host, a network hop between hosts); during that window it
 //! may still accept the token. Revocations are never lost: a subscription gap makes the mirror
-//! stale, and a stale mirror is not used.
+//! stale, and a stale mirror is not used. If the link dies silently, the mirror is still used
+//! for at most `heartbeat_interval + heartbeat_timeout` (2 s by default; 1.98-2.0 s measured
+//! with a link blackholed right after a probe, the worst case); revocations made elsewhere in
+//! that window are missed until it turns stale. After that, checks go to Redis itself, and through a dead link they
+//! time out after `command_timeout` and fail closed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +43,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::AsyncCommands;
+use redis::io::tcp::{socket2, TcpSettings};
+use redis::{AsyncCommands, IntoConnectionInfo};
 
 use super::{Blocklist, BlocklistError, TokenInfo};
 use crate::manager::BoxFuture;
@@ -54,6 +68,20 @@ pub struct RedisBlocklistOptions {
     /// Pause before resubscribing after the subscription dropped (default 500 ms, doubling up
     /// to 10 s).
     pub reconnect_delay: Duration,
+    /// How often the subscription is probed with a `PING` (default 1 s).
+    pub heartbeat_interval: Duration,
+    /// How long the answer to a probe may take before the mirror is marked stale and the
+    /// subscription re-established (default 1 s). A silently dead link is noticed within
+    /// `heartbeat_interval + heartbeat_timeout`.
+    pub heartbeat_timeout: Duration,
+    /// TCP keepalive on every connection: idle time before the first probe (default 5 s; then
+    /// a probe every second, 3 unanswered probes close the connection where the OS lets us set
+    /// that). `None` leaves the OS default (usually off).
+    pub tcp_keepalive: Option<Duration>,
+    /// `TCP_USER_TIMEOUT` on every connection (Linux, Android, Fuchsia; ignored elsewhere): how
+    /// long sent data may stay unacknowledged before the kernel closes the connection (default
+    /// 10 s). `None` leaves the OS default (about 15 minutes of retransmissions).
+    pub tcp_user_timeout: Option<Duration>,
 }
 
 impl Default for RedisBlocklistOptions {
@@ -63,6 +91,10 @@ impl Default for RedisBlocklistOptions {
             fail_open: false,
             command_timeout: Duration::from_secs(1),
             reconnect_delay: Duration::from_millis(500),
+            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(1),
+            tcp_keepalive: Some(Duration::from_secs(5)),
+            tcp_user_timeout: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -79,7 +111,55 @@ impl RedisBlocklistOptions {
         self.fail_open = fail_open;
         self
     }
+
+    /// Sets [`heartbeat_interval`](Self::heartbeat_interval) and
+    /// [`heartbeat_timeout`](Self::heartbeat_timeout) (each at least 10 ms).
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self.heartbeat_timeout = timeout;
+        self
+    }
+
+    /// Sets [`tcp_keepalive`](Self::tcp_keepalive).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
+        self
+    }
+
+    /// Sets [`tcp_user_timeout`](Self::tcp_user_timeout).
+    pub fn tcp_user_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.tcp_user_timeout = timeout;
+        self
+    }
+
+    /// The TCP settings of every connection.
+    fn tcp_settings(&self) -> TcpSettings {
+        let mut tcp = TcpSettings::default();
+        if let Some(idle) = self.tcp_keepalive {
+            let keepalive = socket2::TcpKeepalive::new().with_time(idle);
+            #[cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "macos",
+                target_os = "ios",
+                target_os = "freebsd",
+                target_os = "windows"
+            ))]
+            let keepalive = keepalive
+                .with_interval(Duration::from_secs(1))
+                .with_retries(3);
+            tcp = tcp.set_keepalive(keepalive);
+        }
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        if let Some(timeout) = self.tcp_user_timeout {
+            tcp = tcp.set_user_timeout(timeout);
+        }
+        tcp
+    }
 }
+
+/// The shortest heartbeat interval or timeout, and reconnection pause, taken.
+const MIN_PERIOD: Duration = Duration::from_millis(10);
 
 /// Atomically: keep the later of the stored and the new `retain_until` (`''` = forever), set the
 /// key with a TTL until then, and publish the effective one. Returns the published event.
@@ -246,7 +326,11 @@ impl RedisBlocklist {
         url: &str,
         options: RedisBlocklistOptions,
     ) -> Result<Self, BlocklistError> {
-        let client = redis::Client::open(url).map_err(redis_err)?;
+        let info = url
+            .into_connection_info()
+            .map_err(redis_err)?
+            .set_tcp_settings(options.tcp_settings());
+        let client = redis::Client::open(info).map_err(redis_err)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.command_timeout))
             .set_response_timeout(Some(options.command_timeout))
@@ -357,20 +441,40 @@ async fn keep_mirror(
     shared: Arc<Shared>,
     options: RedisBlocklistOptions,
 ) {
-    let mut delay = options.reconnect_delay;
+    let first_delay = options.reconnect_delay.max(MIN_PERIOD);
+    let mut delay = first_delay;
     loop {
-        match follow(&client, conn.clone(), &shared, &options).await {
+        let outcome = follow(&client, conn.clone(), &shared, &options).await;
+        // Stale from here on: checks ask Redis directly until the mirror is reloaded.
+        let was_current = shared.current.swap(false, Ordering::AcqRel);
+        match outcome {
             Ok(()) => {
-                tracing::warn!(target: "jwt_runtime", "redis blocklist subscription ended; checks ask redis directly until it is back");
-                delay = options.reconnect_delay;
+                tracing::warn!(target: "jwt_runtime", "redis blocklist subscription ended; checks ask redis directly until it is back")
             }
             Err(e) => {
-                tracing::warn!(target: "jwt_runtime", reason = %e, "redis blocklist subscription failed; retrying")
+                tracing::warn!(target: "jwt_runtime", reason = %e, "redis blocklist subscription failed; checks ask redis directly until it is back")
             }
         }
-        shared.current.store(false, Ordering::Release);
+        if was_current {
+            // It worked until now: this is a new outage, start the backoff over.
+            delay = first_delay;
+        }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// `fut`, or an error once `limit` has passed.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, BlocklistError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result.map_err(redis_err),
+        Err(_) => Err(BlocklistError(format!(
+            "redis blocklist: {what} took longer than {limit:?}"
+        ))),
     }
 }
 
@@ -380,11 +484,20 @@ async fn follow(
     shared: &Shared,
     options: &RedisBlocklistOptions,
 ) -> Result<(), BlocklistError> {
-    let mut pubsub = client.get_async_pubsub().await.map_err(redis_err)?;
-    pubsub
-        .subscribe(channel(options))
-        .await
-        .map_err(redis_err)?;
+    // A link that swallows packets would otherwise hang the connection or the SUBSCRIBE forever.
+    let pubsub = within(
+        options.command_timeout,
+        "connecting the subscription",
+        client.get_async_pubsub(),
+    )
+    .await?;
+    let (mut sink, mut messages) = pubsub.split();
+    within(
+        options.command_timeout,
+        "SUBSCRIBE",
+        sink.subscribe(channel(options)),
+    )
+    .await?;
     // Load what already exists only after subscribing: nothing falls in between.
     let mut loaded = Mirror::default();
     let mut cursor: u64 = 0;
@@ -429,14 +542,21 @@ async fn follow(
     }
     shared.current.store(true, Ordering::Release);
     tracing::debug!(target: "jwt_runtime", "redis blocklist mirror is current");
-    let mut messages = pubsub.on_message();
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let period = options.heartbeat_interval.max(MIN_PERIOD);
+    let patience = options.heartbeat_timeout.max(MIN_PERIOD);
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             message = messages.next() => {
                 let Some(message) = message else { return Ok(()) };
                 let Ok(event) = message.get_payload::<String>() else { continue };
                 shared.mirror.write().unwrap_or_else(|p| p.into_inner()).apply(&event);
+            }
+            _ = heartbeat.tick() => {
+                // Messages arriving meanwhile wait in the stream's buffer; none is lost.
+                within(patience, "the heartbeat PING", sink.ping::<redis::Value>()).await?;
             }
             _ = tick.tick() => {
                 shared.mirror.write().unwrap_or_else(|p| p.into_inner()).drop_expired(now());
