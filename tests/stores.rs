@@ -1078,3 +1078,89 @@ async fn redis_connections_use_tcp_keepalive_and_user_timeout() {
     }
     drop(store);
 }
+
+#[tokio::test]
+async fn redis_key_prefix_is_taken_literally_not_as_a_glob() {
+    if !service_available("Redis", REDIS) {
+        return;
+    }
+    let base = unique("jwt_test");
+    let prefix = format!("{base}*:");
+    // Keys the glob `<base>*:*` matches that are not under the literal prefix: shorter than
+    // the prefix, cut inside a character at the prefix's length, and one that would read as
+    // a revocation of jti "stranger" if the prefix length were simply cut off.
+    let foreign = [
+        format!("{base}:"),
+        format!("{base}aé:jti:x"),
+        format!("{base}x:jti:stranger"),
+    ];
+    for key in &foreign {
+        redis_query(&["SET", key, ""]).await;
+    }
+    let store = RedisBlocklist::connect_with(
+        "redis://127.0.0.1:6379",
+        RedisBlocklistOptions::default().prefix(&prefix),
+    )
+    .await
+    .unwrap();
+    let loaded = store.wait_until_current(Duration::from_secs(5)).await;
+    for key in &foreign {
+        redis_query(&["DEL", key]).await;
+    }
+    assert!(
+        loaded,
+        "the mirror loads although foreign keys match the glob"
+    );
+    assert!(!store
+        .is_revoked(&info("stranger", "zed", NOW))
+        .await
+        .unwrap());
+    let mine = info(&unique("jti"), "zed", NOW);
+    store.revoke(&mine).await.unwrap();
+    assert!(redis_store(&prefix, "redis://127.0.0.1:6379")
+        .await
+        .is_revoked(&mine)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn redis_extreme_durations_in_the_options_do_not_panic() {
+    if !service_available("Redis", REDIS) {
+        return;
+    }
+    let prefix = format!("{}:", unique("jwt_test"));
+    let huge = RedisBlocklistOptions {
+        reconnect_delay: Duration::MAX,
+        heartbeat_interval: Duration::MAX,
+        heartbeat_timeout: Duration::MAX,
+        ..RedisBlocklistOptions::default().prefix(&prefix)
+    };
+    let zero = RedisBlocklistOptions {
+        reconnect_delay: Duration::ZERO,
+        heartbeat_interval: Duration::ZERO,
+        heartbeat_timeout: Duration::ZERO,
+        ..RedisBlocklistOptions::default().prefix(&prefix)
+    };
+    let other = redis_store(&prefix, "redis://127.0.0.1:6379").await;
+    for options in [huge, zero] {
+        let store = RedisBlocklist::connect_with("redis://127.0.0.1:6379", options.clone())
+            .await
+            .unwrap();
+        assert!(
+            store.wait_until_current(Duration::from_secs(5)).await,
+            "{options:?}"
+        );
+        let token = info(&unique("jti"), "zed", NOW);
+        store.revoke(&token).await.unwrap();
+        assert!(store.is_revoked(&token).await.unwrap());
+        // Its subscription is alive: it learns a revocation made elsewhere.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let elsewhere = info(&unique("jti"), "zed", NOW);
+        other.revoke(&elsewhere).await.unwrap();
+        assert!(
+            revoked_within(&store, &elsewhere, true).await,
+            "the mirror follows pub/sub with {options:?}"
+        );
+    }
+}

@@ -68,10 +68,12 @@ pub struct RedisBlocklistOptions {
     /// Pause before resubscribing after the subscription dropped (default 500 ms, doubling up
     /// to 10 s).
     pub reconnect_delay: Duration,
-    /// How often the subscription is probed with a `PING` (default 1 s).
+    /// How often the subscription is probed with a `PING` (default 1 s; taken between 10 ms
+    /// and a day).
     pub heartbeat_interval: Duration,
     /// How long the answer to a probe may take before the mirror is marked stale and the
-    /// subscription re-established (default 1 s). A silently dead link is noticed within
+    /// subscription re-established (default 1 s; taken between 10 ms and a day). A silently
+    /// dead link is noticed within
     /// `heartbeat_interval + heartbeat_timeout`.
     pub heartbeat_timeout: Duration,
     /// TCP keepalive on every connection: idle time before the first probe (default 5 s; then
@@ -113,7 +115,7 @@ impl RedisBlocklistOptions {
     }
 
     /// Sets [`heartbeat_interval`](Self::heartbeat_interval) and
-    /// [`heartbeat_timeout`](Self::heartbeat_timeout) (each at least 10 ms).
+    /// [`heartbeat_timeout`](Self::heartbeat_timeout) (each taken between 10 ms and a day).
     pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
         self.heartbeat_interval = interval;
         self.heartbeat_timeout = timeout;
@@ -160,6 +162,8 @@ impl RedisBlocklistOptions {
 
 /// The shortest heartbeat interval or timeout, and reconnection pause, taken.
 const MIN_PERIOD: Duration = Duration::from_millis(10);
+/// The longest heartbeat interval or timeout taken.
+const MAX_PERIOD: Duration = Duration::from_secs(24 * 3600);
 
 /// Atomically: keep the later of the stored and the new `retain_until` (`''` = forever), set the
 /// key with a TTL until then, and publish the effective one. Returns the published event.
@@ -434,6 +438,15 @@ fn channel(options: &RedisBlocklistOptions) -> String {
     format!("{}events", options.key_prefix)
 }
 
+/// Marks the mirror stale when dropped: when the task keeping it is aborted or unwinds.
+struct StaleOnExit(Arc<Shared>);
+
+impl Drop for StaleOnExit {
+    fn drop(&mut self) {
+        self.0.current.store(false, Ordering::Release);
+    }
+}
+
 /// Subscribe, load, serve from the mirror until the subscription drops; repeat forever.
 async fn keep_mirror(
     client: redis::Client,
@@ -441,6 +454,8 @@ async fn keep_mirror(
     shared: Arc<Shared>,
     options: RedisBlocklistOptions,
 ) {
+    // Should this task ever end (it only loops), the mirror must not stay "current".
+    let _stale_on_exit = StaleOnExit(shared.clone());
     let first_delay = options.reconnect_delay.max(MIN_PERIOD);
     let mut delay = first_delay;
     loop {
@@ -460,8 +475,20 @@ async fn keep_mirror(
             delay = first_delay;
         }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(10));
+        delay = delay.saturating_mul(2).min(Duration::from_secs(10));
     }
+}
+
+/// `text` matched literally in a `SCAN MATCH` glob.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 /// `fut`, or an error once `limit` has passed.
@@ -501,21 +528,30 @@ async fn follow(
     // Load what already exists only after subscribing: nothing falls in between.
     let mut loaded = Mirror::default();
     let mut cursor: u64 = 0;
+    let pattern = format!("{}*", glob_escape(&options.key_prefix));
     loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg(format!("{}*", options.key_prefix))
+            .arg(&pattern)
             .arg("COUNT")
             .arg(1000)
             .query_async(&mut conn)
             .await
             .map_err(redis_err)?;
         if !keys.is_empty() {
-            let values: Vec<Option<String>> = conn.mget(&keys).await.map_err(redis_err)?;
+            let values: Vec<Option<Vec<u8>>> = conn.mget(&keys).await.map_err(redis_err)?;
             for (key, value) in keys.iter().zip(values) {
-                let Some(value) = value else { continue };
-                let rest = &key[options.key_prefix.len()..];
+                // Not ours (or not text): skip it rather than fail the whole load.
+                let (Ok(key), Some(Ok(value))) = (
+                    std::str::from_utf8(key),
+                    value.as_deref().map(std::str::from_utf8),
+                ) else {
+                    continue;
+                };
+                let Some(rest) = key.strip_prefix(options.key_prefix.as_str()) else {
+                    continue;
+                };
                 if let Some(jti) = rest.strip_prefix("jti:") {
                     loaded.jtis.insert(jti.to_string(), value.parse().ok());
                 } else if let Some(user) = rest.strip_prefix("user:") {
@@ -543,8 +579,8 @@ async fn follow(
     shared.current.store(true, Ordering::Release);
     tracing::debug!(target: "jwt_runtime", "redis blocklist mirror is current");
     let mut tick = tokio::time::interval(Duration::from_secs(60));
-    let period = options.heartbeat_interval.max(MIN_PERIOD);
-    let patience = options.heartbeat_timeout.max(MIN_PERIOD);
+    let period = options.heartbeat_interval.clamp(MIN_PERIOD, MAX_PERIOD);
+    let patience = options.heartbeat_timeout.clamp(MIN_PERIOD, MAX_PERIOD);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
