@@ -368,14 +368,13 @@ impl RedisBlocklist {
 
     /// Waits until the mirror is current, at most `timeout`; returns whether it is.
     pub async fn wait_until_current(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !self.is_mirror_current() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
+        let current = async {
+            while !self.is_mirror_current() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        true
+        };
+        // tokio's timeout, unlike `Instant + timeout`, takes any duration.
+        tokio::time::timeout(timeout, current).await.is_ok() || self.is_mirror_current()
     }
 
     fn jti_key(&self, jti: &str) -> String {
