@@ -1166,3 +1166,58 @@ async fn redis_extreme_durations_in_the_options_do_not_panic() {
         );
     }
 }
+
+/// The same token revoked twice, the second time by an instance with a smaller leeway: the
+/// longer retention wins.
+async fn same_jti_twice_contract(store: &dyn Blocklist) -> TokenInfo {
+    let now = real_now();
+    let mut longer = info(&unique("twice"), "gina", NOW);
+    longer.expires_at = Some(now - 10);
+    longer.retain_until = Some(now + 300);
+    let mut shorter = longer.clone();
+    shorter.retain_until = Some(now - 5);
+    store.revoke(&longer).await.unwrap();
+    store.revoke(&shorter).await.unwrap();
+    store
+        .revoke(&info(&unique("jti"), "gina", NOW))
+        .await
+        .unwrap();
+    assert!(
+        store.is_revoked(&longer).await.unwrap(),
+        "a second revocation with an earlier retain_until must not shorten the first"
+    );
+    longer
+}
+
+#[tokio::test]
+async fn memory_same_jti_twice_keeps_the_longer_retention() {
+    same_jti_twice_contract(&jwt_runtime::MemoryBlocklist::new()).await;
+}
+
+#[tokio::test]
+async fn redis_same_jti_twice_keeps_the_longer_retention() {
+    if !service_available("Redis", REDIS) {
+        return;
+    }
+    let prefix = format!("{}:", unique("jwt_test"));
+    let url = "redis://127.0.0.1:6379";
+    let mut events = RawSubscriber::new(&format!("{prefix}events")).await;
+    let longer = same_jti_twice_contract(&redis_store(&prefix, url).await).await;
+    let jti = longer.jti.clone().unwrap();
+    let until = longer.retain_until.unwrap();
+    // Both events carry the longer retention; the key keeps its TTL.
+    for _ in 0..2 {
+        assert_eq!(events.next().await, Some(format!("jti {until} {jti}")));
+    }
+    let ttl: i64 = redis_query(&["TTL", &format!("{prefix}jti:{jti}")])
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ttl > 250, "TTL {ttl}");
+    assert!(redis_store(&prefix, url)
+        .await
+        .is_revoked(&longer)
+        .await
+        .unwrap());
+}

@@ -237,14 +237,7 @@ impl Mirror {
         let mut parts = event.splitn(3, ' ');
         match (parts.next(), parts.next(), parts.next()) {
             (Some("jti"), Some(until), Some(jti)) => {
-                let until = until.parse().ok();
-                // The same jti revoked twice: keep the later retain_until (None = forever).
-                let until = match self.jtis.get(jti) {
-                    Some(None) => None,
-                    Some(Some(old)) => until.map(|u: i64| u.max(*old)),
-                    None => until,
-                };
-                self.jtis.insert(jti.to_string(), until);
+                self.add_jti(jti.to_string(), until.parse().ok());
             }
             (Some("user"), Some(before), Some(user)) => {
                 if let Ok(before) = before.parse::<i64>() {
@@ -254,6 +247,16 @@ impl Mirror {
             }
             _ => tracing::warn!(target: "jwt_runtime", "ignoring a malformed blocklist event"),
         }
+    }
+
+    /// Adds a revoked jti; revoked twice, the later `retain_until` wins (None = forever).
+    fn add_jti(&mut self, jti: String, until: Option<i64>) {
+        let until = match self.jtis.get(&jti) {
+            Some(None) => None,
+            Some(Some(old)) => until.map(|u| u.max(*old)),
+            None => until,
+        };
+        self.jtis.insert(jti, until);
     }
 
     /// Drops the revocations whose `retain_until` has passed (their tokens are no longer
@@ -567,7 +570,9 @@ async fn follow(
     }
     {
         let mut mirror = shared.mirror.write().unwrap_or_else(|p| p.into_inner());
-        loaded.jtis.extend(mirror.jtis.drain());
+        for (jti, until) in mirror.jtis.drain() {
+            loaded.add_jti(jti, until);
+        }
         for (user, before) in mirror.users.drain() {
             let entry = loaded.users.entry(user).or_insert(before);
             *entry = (*entry).max(before);
