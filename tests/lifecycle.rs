@@ -4,7 +4,7 @@ mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use jwt_runtime::stores::{Blocklist, BlocklistError, BoxFuture, TokenInfo};
+use jwt_runtime::stores::{Blocklist, BlocklistError, TokenInfo};
 use jwt_runtime::{
     jwt_required, user_lookup_loader, CurrentUser, Identity, Jwt, JwtError, JwtManager, VerifiedJwt,
 };
@@ -333,14 +333,14 @@ async fn logout_everywhere_revokes_every_earlier_token_of_the_user() {
 
 struct Unreachable;
 impl Blocklist for Unreachable {
-    fn is_revoked<'a>(&'a self, _: &'a TokenInfo) -> BoxFuture<'a, Result<bool, BlocklistError>> {
-        Box::pin(async { Err(BlocklistError::new("connection refused")) })
+    async fn is_revoked(&self, _: &TokenInfo) -> Result<bool, BlocklistError> {
+        Err(BlocklistError::new("connection refused"))
     }
-    fn revoke<'a>(&'a self, _: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async { Err(BlocklistError::new("connection refused")) })
+    async fn revoke(&self, _: &TokenInfo) -> Result<(), BlocklistError> {
+        Err(BlocklistError::new("connection refused"))
     }
-    fn revoke_user<'a>(&'a self, _: &'a str, _: i64) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async { Err(BlocklistError::new("connection refused")) })
+    async fn revoke_user(&self, _: &str, _: i64) -> Result<(), BlocklistError> {
+        Err(BlocklistError::new("connection refused"))
     }
 }
 
@@ -498,4 +498,54 @@ async fn user_identity_maps_objects_to_the_identity_claim() {
         .await
         .unwrap();
     assert_eq!(jwt.decode_token(&token).unwrap()["sub"], "7");
+}
+
+/// A store that remembers the time of the clock it was handed.
+struct ClockProbe(std::sync::Arc<std::sync::Mutex<Option<f64>>>);
+
+impl Blocklist for ClockProbe {
+    async fn is_revoked(&self, _: &TokenInfo) -> Result<bool, BlocklistError> {
+        Ok(false)
+    }
+    async fn revoke(&self, _: &TokenInfo) -> Result<(), BlocklistError> {
+        Ok(())
+    }
+    async fn revoke_user(&self, _: &str, _: i64) -> Result<(), BlocklistError> {
+        Ok(())
+    }
+    fn use_clock(&mut self, clock: std::sync::Arc<dyn jwt_runtime::hooks::Clock>) {
+        *self.0.lock().unwrap() = Some(clock.now());
+    }
+}
+
+#[tokio::test]
+async fn the_managers_clock_governs_its_store() {
+    // The builder hands its clock to the store, whatever the order of the calls.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let _jwt = jwt_runtime::JwtManager::builder(config())
+        .blocklist(ClockProbe(seen.clone()))
+        .clock(|| NOW as f64 + 7.0)
+        .build()
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), Some(NOW as f64 + 7.0));
+    // The memory store prunes by it: with the clock past a revocation's retention, the next
+    // revocation drops it.
+    let mut store = jwt_runtime::stores::MemoryBlocklist::new();
+    Blocklist::use_clock(&mut store, std::sync::Arc::new(|| NOW as f64));
+    let info = |jti: &str, until: i64| TokenInfo {
+        jti: Some(jti.into()),
+        token_type: "access".into(),
+        user: "alice".into(),
+        issued_at: NOW - 100,
+        expires_at: Some(until),
+        retain_until: Some(until),
+    };
+    store.revoke(&info("old", NOW - 1)).await.unwrap();
+    store.revoke(&info("live", NOW + 60)).await.unwrap();
+    store.revoke(&info("another", NOW + 60)).await.unwrap();
+    assert_eq!(
+        store.len(),
+        2,
+        "the entry retained until NOW - 1 was pruned at NOW"
+    );
 }

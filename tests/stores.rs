@@ -1,19 +1,21 @@
 //! The revocation stores against real backends: SQLite (embedded, always), PostgreSQL and Redis
-//! (skipped with a message when absent, mandatory under `JWT_TEST_REQUIRE_SERVICES=1`).
+//! (`#[ignore = "needs ..."]`: run them with `cargo test -p jwt-tests --test stores -- --ignored`
+//! against Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432, as `.ci/run` does).
 //! The Redis tests run two app instances against one Redis and cut the connection mid-test.
 
 mod support;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use jwt_runtime::stores::{
-    Blocklist, RedisBlocklist, RedisBlocklistOptions, SqlBlocklist, TokenInfo,
+    Blocklist, BlocklistError, RedisBlocklist, RedisBlocklistOptions, SqlBlocklist, TokenInfo,
 };
 use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
 use poem::{delete, get, handler, web::Json, EndpointExt, Route};
 use serde_json::{json, Value};
 use support::*;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 const REDIS: &str = "127.0.0.1:6379";
 const POSTGRES: &str = "127.0.0.1:5432";
@@ -62,7 +64,7 @@ fn info(jti: &str, user: &str, issued_at: i64) -> TokenInfo {
 }
 
 /// The contract every store keeps.
-async fn store_contract(store: &dyn Blocklist) {
+async fn store_contract(store: &impl Blocklist) -> TokenInfo {
     let a = info(&unique("jti"), "alice", NOW);
     let b = info(&unique("jti"), "bob", NOW);
     assert!(!store.is_revoked(&a).await.unwrap());
@@ -79,10 +81,99 @@ async fn store_contract(store: &dyn Blocklist) {
         .is_revoked(&info("later", "bob", NOW + 1))
         .await
         .unwrap());
+    // A later, smaller cut-off (another instance racing, a clock behind) never lowers it.
+    store.revoke_user("bob", NOW - 500).await.unwrap();
+    assert!(
+        store.is_revoked(&info("again", "bob", NOW)).await.unwrap(),
+        "revoke_user(user, smaller) must not lower the cut-off"
+    );
+    assert!(!store
+        .is_revoked(&info("later", "bob", NOW + 1))
+        .await
+        .unwrap());
     let mut no_jti = info("x", "carol", NOW);
     no_jti.jti = None;
     assert!(!store.is_revoked(&no_jti).await.unwrap());
     assert!(store.revoke(&no_jti).await.is_err());
+    a
+}
+
+/// What a second view of the same shared store (another pool, an instance started later) must
+/// see after [`store_contract`]: the revoked token, and bob's cut-off at `NOW`, not lowered.
+async fn assert_remembered(store: &impl Blocklist, revoked: &TokenInfo) {
+    assert!(store.is_revoked(revoked).await.unwrap());
+    assert!(
+        store.is_revoked(&info("again", "bob", NOW)).await.unwrap(),
+        "the shared store holds the highest cut-off, not the last one written"
+    );
+    assert!(!store
+        .is_revoked(&info("later", "bob", NOW + 1))
+        .await
+        .unwrap());
+}
+
+fn real_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A token past its `exp` but inside the verifier's leeway is still accepted, so a store must
+/// keep its revocation until `retain_until`, not drop it at `exp`. Returns that token.
+async fn leeway_contract(store: &impl Blocklist) -> TokenInfo {
+    let now = real_now();
+    let grace = TokenInfo {
+        jti: Some(unique("grace")),
+        token_type: "access".into(),
+        user: "dave".into(),
+        issued_at: now - 100,
+        expires_at: Some(now - 10),
+        retain_until: Some(now + 300),
+    };
+    store.revoke(&grace).await.unwrap();
+    // Another revocation: the memory store prunes as new ones arrive.
+    store
+        .revoke(&info(&unique("jti"), "erin", NOW))
+        .await
+        .unwrap();
+    assert!(
+        store.is_revoked(&grace).await.unwrap(),
+        "a token inside the leeway window is still accepted, so its revocation must be kept"
+    );
+    grace
+}
+
+/// A custom token type longer than the old `VARCHAR(16)` column.
+fn long_type_token() -> TokenInfo {
+    let mut token = info(&unique("long"), "frank", NOW);
+    token.token_type = "refresh_for_the_mobile_app_version_2_abc".into();
+    assert_eq!(token.token_type.len(), 40);
+    token
+}
+
+async fn long_type_contract(store: &impl Blocklist) {
+    let token = long_type_token();
+    store
+        .revoke(&token)
+        .await
+        .expect("a token with a 40-character type can be revoked");
+    assert!(store.is_revoked(&token).await.unwrap());
+}
+
+/// Shares one store between a manager and the test (the manager takes its store by value).
+struct Shared<B>(Arc<B>);
+
+impl<B: Blocklist> Blocklist for Shared<B> {
+    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
+        self.0.is_revoked(token).await
+    }
+    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
+        self.0.revoke(token).await
+    }
+    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
+        self.0.revoke_user(user, issued_before).await
+    }
 }
 
 #[tokio::test]
@@ -113,6 +204,97 @@ async fn sqlite_store_contract_and_audit_columns() {
 }
 
 #[tokio::test]
+async fn memory_keeps_revocations_through_the_leeway_window() {
+    leeway_contract(&jwt_runtime::stores::MemoryBlocklist::new()).await;
+}
+
+#[tokio::test]
+async fn sqlite_keeps_revocations_through_the_leeway_window_and_records_retain_until() {
+    let store = SqlBlocklist::connect("sqlite::memory:").await.unwrap();
+    let grace = leeway_contract(&store).await;
+    assert_retain_until_recorded(&store, &grace).await;
+}
+
+/// `expires_at` stays the token's `exp` (audit); `retain_until` is when the row may go.
+async fn assert_retain_until_recorded(store: &SqlBlocklist, token: &TokenInfo) {
+    let sql = format!(
+        "SELECT expires_at, retain_until FROM {} WHERE jti = $1",
+        store.table()
+    );
+    let row: (Option<i64>, Option<i64>) = sqlx::query_as(&sql)
+        .bind(token.jti.clone().unwrap())
+        .fetch_one(store.pool())
+        .await
+        .expect("the table has a retain_until column");
+    assert_eq!(row, (token.expires_at, token.retain_until));
+}
+
+#[tokio::test]
+async fn sqlite_stores_a_long_custom_type() {
+    // SQLite never enforced VARCHAR(16); this guards the schema against regressing.
+    long_type_contract(&SqlBlocklist::connect("sqlite::memory:").await.unwrap()).await;
+}
+
+/// The table as an earlier version created it (no retain_until, `type VARCHAR(16)`), with one
+/// revocation in it.
+async fn create_old_table(pool: &sqlx::AnyPool, table: &str, id: &str, old: &TokenInfo) {
+    for statement in [
+        format!(
+            "CREATE TABLE {table} (id {id}, jti VARCHAR(128) NOT NULL, type VARCHAR(16) NOT NULL, \
+             user_identity TEXT NOT NULL, expires_at BIGINT, created_at BIGINT NOT NULL)"
+        ),
+        format!(
+            "CREATE TABLE {table}_users (user_identity TEXT PRIMARY KEY, revoked_before BIGINT NOT NULL)"
+        ),
+    ] {
+        sqlx::query(&statement).execute(pool).await.unwrap();
+    }
+    sqlx::query(&format!(
+        "INSERT INTO {table} (jti, type, user_identity, expires_at, created_at) VALUES ($1, 'access', $2, $3, 1)"
+    ))
+    .bind(old.jti.clone().unwrap())
+    .bind(old.user.clone())
+    .bind(old.expires_at)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Connecting to a table of an earlier version upgrades it in place: old rows stay revoked, and
+/// new rows carry retain_until and any type.
+async fn assert_old_table_upgraded(url: &str, table: &str, old: &TokenInfo) -> SqlBlocklist {
+    let store = SqlBlocklist::connect_with_table(url, table)
+        .await
+        .expect("an existing table of an earlier version is upgraded");
+    // Connecting again is a no-op.
+    let store_again = SqlBlocklist::connect_with_table(url, table).await.unwrap();
+    assert!(store_again.is_revoked(old).await.unwrap());
+    long_type_contract(&store).await;
+    let grace = leeway_contract(&store).await;
+    assert_retain_until_recorded(&store, &grace).await;
+    store
+}
+
+#[tokio::test]
+async fn sqlite_upgrades_a_table_of_an_earlier_version() {
+    sqlx::any::install_default_drivers();
+    let path = std::env::temp_dir().join(format!("{}.db", unique("old_blocklist")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let old = info(&unique("old"), "alice", NOW);
+    create_old_table(
+        &pool,
+        "jwt_token_blocklist",
+        "INTEGER PRIMARY KEY AUTOINCREMENT",
+        &old,
+    )
+    .await;
+    pool.close().await;
+    assert_old_table_upgraded(&url, "jwt_token_blocklist", &old).await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
 async fn sqlite_file_store_survives_a_restart() {
     let path = std::env::temp_dir().join(format!("{}.db", unique("blocklist")));
     let url = format!("sqlite://{}?mode=rwc", path.display());
@@ -133,15 +315,17 @@ async fn sqlite_file_store_survives_a_restart() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL"]
 async fn postgres_store_contract_and_http_flow() {
-    if !service_available("PostgreSQL", POSTGRES) {
-        return;
-    }
+    require_service("PostgreSQL", POSTGRES);
     let table = unique("blocklist");
     let store = SqlBlocklist::connect_with_table(&postgres_url(), &table)
         .await
         .expect("connect to PostgreSQL");
-    store_contract(&store).await;
+    let revoked = store_contract(&store).await;
+    long_type_contract(&store).await;
+    let grace = leeway_contract(&store).await;
+    assert_retain_until_recorded(&store, &grace).await;
 
     let jwt = builder(config()).blocklist(store.clone()).build().unwrap();
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
@@ -171,6 +355,7 @@ async fn postgres_store_contract_and_http_flow() {
     let other = SqlBlocklist::connect_with_table(&postgres_url(), &table)
         .await
         .unwrap();
+    assert_remembered(&other, &revoked).await;
     let claims = jwt.decode_token(&token).unwrap();
     assert!(other
         .is_revoked(&TokenInfo::from_claims(&claims, "sub", 0))
@@ -179,6 +364,37 @@ async fn postgres_store_contract_and_http_flow() {
     for t in [table.clone(), format!("{table}_users")] {
         sqlx::query(&format!("DROP TABLE {t}"))
             .execute(store.pool())
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_upgrades_a_table_of_an_earlier_version() {
+    require_service("PostgreSQL", POSTGRES);
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&postgres_url()).await.unwrap();
+    let table = unique("old_blocklist");
+    let old = info(&unique("old"), "alice", NOW);
+    create_old_table(&pool, &table, "BIGSERIAL PRIMARY KEY", &old).await;
+    let store = assert_old_table_upgraded(&postgres_url(), &table, &old).await;
+    let types: Vec<(String, String)> = sqlx::query_as(
+        "SELECT column_name::text, data_type::text FROM information_schema.columns \
+         WHERE table_name = $1 AND column_name IN ('jti', 'type', 'user_identity') ORDER BY column_name",
+    )
+    .bind(table.clone())
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert!(
+        types.iter().all(|(_, t)| t == "text"),
+        "jti, type and user_identity are TEXT: {types:?}"
+    );
+    assert_eq!(types.len(), 3);
+    for t in [table.clone(), format!("{table}_users")] {
+        sqlx::query(&format!("DROP TABLE {t}"))
+            .execute(&pool)
             .await
             .unwrap();
     }
@@ -221,19 +437,74 @@ async fn redis_store(prefix: &str, url: &str) -> RedisBlocklist {
 }
 
 #[tokio::test]
+#[ignore = "needs Redis"]
 async fn redis_store_contract() {
-    if !service_available("Redis", REDIS) {
-        return;
-    }
+    require_service("Redis", REDIS);
     let prefix = format!("{}:", unique("jwt_test"));
-    store_contract(&redis_store(&prefix, "redis://127.0.0.1:6379").await).await;
+    let mut events = RawSubscriber::new(&format!("{prefix}events")).await;
+    let revoked = store_contract(&redis_store(&prefix, "redis://127.0.0.1:6379").await).await;
+    // Redis itself holds the highest cut-off, and the event of the smaller one announced it.
+    assert_eq!(
+        redis_query(&["GET", &format!("{prefix}user:bob")]).await,
+        Some(NOW.to_string())
+    );
+    let published: Vec<String> = [
+        events.next().await,
+        events.next().await,
+        events.next().await,
+    ]
+    .into_iter()
+    .map(|e| e.expect("an event"))
+    .collect();
+    assert_eq!(
+        published[1..],
+        [format!("user {NOW} bob"), format!("user {NOW} bob")]
+    );
+    // An instance started later loads the same state from Redis.
+    assert_remembered(
+        &redis_store(&prefix, "redis://127.0.0.1:6379").await,
+        &revoked,
+    )
+    .await;
 }
 
 #[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_keeps_revocations_through_the_leeway_window() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let url = "redis://127.0.0.1:6379";
+    let mut events = RawSubscriber::new(&format!("{prefix}events")).await;
+    let grace = leeway_contract(&redis_store(&prefix, url).await).await;
+    let jti = grace.jti.clone().unwrap();
+    let retain_until = grace.retain_until.unwrap();
+    // The event carries retain_until, so mirrors elsewhere prune at the right time.
+    assert_eq!(
+        events.next().await,
+        Some(format!("jti {retain_until} {jti}"))
+    );
+    // The key lives until retain_until (300 s from now), not until exp (10 s ago).
+    let ttl: i64 = redis_query(&["TTL", &format!("{prefix}jti:{jti}")])
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        ttl > 250,
+        "the key must live until retain_until, TTL is {ttl}"
+    );
+    // An instance started later loads it and does not prune it at exp.
+    assert!(redis_store(&prefix, url)
+        .await
+        .is_revoked(&grace)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
 async fn redis_revocation_on_one_instance_is_rejected_on_every_instance() {
-    if !service_available("Redis", REDIS) {
-        return;
-    }
+    require_service("Redis", REDIS);
     let prefix = format!("{}:", unique("jwt_test"));
     let url = "redis://127.0.0.1:6379";
     // Two app instances with the same secret, each with its own store (own connections and mirror).
@@ -317,14 +588,22 @@ async fn redis_revocation_on_one_instance_is_rejected_on_every_instance() {
     assert_eq!(status, 401);
 }
 
-/// A TCP proxy to Redis that the test can cut and restore, to play "Redis is down".
+/// A TCP proxy to Redis that the test can cut and restore, to play "Redis is down", or
+/// blackhole, to play a silent partition (packets dropped, no RST: both sockets stay open).
 struct Proxy {
     port: u16,
     task: Option<tokio::task::JoinHandle<()>>,
+    blackholed: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Proxy {
     async fn start(port: u16) -> Proxy {
+        Self::start_with(port, None).await
+    }
+
+    /// With `cut_on`, a connection is closed, without forwarding them, as soon as the client
+    /// sends bytes containing it (a link that dies at that command).
+    async fn start_with(port: u16, cut_on: Option<&'static str>) -> Proxy {
         let listener = loop {
             match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
                 Ok(l) => break l,
@@ -332,13 +611,22 @@ impl Proxy {
             }
         };
         let port = listener.local_addr().unwrap().port();
+        let blackholed = Arc::new(tokio::sync::watch::Sender::new(false));
+        let hole = blackholed.clone();
         let task = tokio::spawn(async move {
             let mut links = tokio::task::JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
+            while let Ok((client, _)) = listener.accept().await {
+                let hole = hole.subscribe();
                 links.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(REDIS).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                        let _ = server.shutdown().await;
+                    let Ok(server) = tokio::net::TcpStream::connect(REDIS).await else {
+                        return;
+                    };
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
+                    // Either direction ending closes both sockets.
+                    tokio::select! {
+                        _ = pump(client_read, server_write, hole.clone(), cut_on) => {}
+                        _ = pump(server_read, client_write, hole, None) => {}
                     }
                 });
             }
@@ -346,6 +634,7 @@ impl Proxy {
         Proxy {
             port,
             task: Some(task),
+            blackholed,
         }
     }
 
@@ -355,13 +644,137 @@ impl Proxy {
             task.abort();
         }
     }
+
+    /// Stops (or resumes) forwarding bytes on every connection, old and new, keeping them open.
+    fn blackhole(&self, on: bool) {
+        self.blackholed.send_replace(on);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
+
+/// Forwards bytes from `from` to `to`, holding them while the link is blackholed.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut blackholed: tokio::sync::watch::Receiver<bool>,
+    cut_on: Option<&'static str>,
+) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut seen: Vec<u8> = Vec::new();
+    loop {
+        if blackholed.wait_for(|b| !*b).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if let Some(pattern) = cut_on.map(str::as_bytes) {
+            seen.extend_from_slice(&buf[..n]);
+            if seen.windows(pattern.len()).any(|w| w == pattern) {
+                return;
+            }
+            let keep = seen.len().saturating_sub(pattern.len());
+            seen.drain(..keep);
+        }
+        if blackholed.wait_for(|b| !*b).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends one command to Redis over a raw connection (RESP by hand: the tests do not depend on a
+/// Redis client) and returns its scalar reply (`None` for nil).
+async fn redis_query(args: &[&str]) -> Option<String> {
+    let mut conn = tokio::io::BufReader::new(tokio::net::TcpStream::connect(REDIS).await.unwrap());
+    send_command(&mut conn, args).await;
+    let reply = read_reply(&mut conn).await;
+    assert_eq!(reply.len(), 1, "a scalar reply: {reply:?}");
+    reply.into_iter().next().unwrap()
+}
+
+async fn send_command(conn: &mut tokio::io::BufReader<tokio::net::TcpStream>, args: &[&str]) {
+    let mut frame = format!("*{}\r\n", args.len());
+    for arg in args {
+        frame.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    conn.get_mut().write_all(frame.as_bytes()).await.unwrap();
+}
+
+/// Reads one reply: a scalar as one element, a flat array as its elements.
+async fn read_reply(conn: &mut tokio::io::BufReader<tokio::net::TcpStream>) -> Vec<Option<String>> {
+    let header = read_line(conn).await;
+    if let Some(count) = header.strip_prefix('*') {
+        let count: usize = count.parse().unwrap();
+        let mut items = Vec::with_capacity(count);
+        for _ in 0..count {
+            let line = read_line(conn).await;
+            items.push(read_scalar(conn, line).await);
+        }
+        items
+    } else {
+        vec![read_scalar(conn, header).await]
+    }
+}
+
+async fn read_scalar(
+    conn: &mut tokio::io::BufReader<tokio::net::TcpStream>,
+    line: String,
+) -> Option<String> {
+    match line.split_at(1) {
+        ("+", text) | (":", text) => Some(text.to_string()),
+        ("-", error) => panic!("redis error: {error}"),
+        ("$", "-1") => None,
+        ("$", len) => {
+            let mut data = vec![0u8; len.parse::<usize>().unwrap() + 2];
+            conn.read_exact(&mut data).await.unwrap();
+            data.truncate(data.len() - 2);
+            Some(String::from_utf8(data).unwrap())
+        }
+        _ => panic!("unexpected reply {line:?}"),
+    }
+}
+
+async fn read_line(conn: &mut tokio::io::BufReader<tokio::net::TcpStream>) -> String {
+    let mut line = String::new();
+    conn.read_line(&mut line).await.unwrap();
+    line.trim_end_matches("\r\n").to_string()
+}
+
+/// A raw subscriber, to see exactly what the stores publish.
+struct RawSubscriber(tokio::io::BufReader<tokio::net::TcpStream>);
+
+impl RawSubscriber {
+    async fn new(channel: &str) -> RawSubscriber {
+        let mut conn =
+            tokio::io::BufReader::new(tokio::net::TcpStream::connect(REDIS).await.unwrap());
+        send_command(&mut conn, &["SUBSCRIBE", channel]).await;
+        assert_eq!(read_reply(&mut conn).await[0].as_deref(), Some("subscribe"));
+        RawSubscriber(conn)
+    }
+
+    /// The payload of the next message, waiting at most 2 s.
+    async fn next(&mut self) -> Option<String> {
+        let reply = tokio::time::timeout(Duration::from_secs(2), read_reply(&mut self.0))
+            .await
+            .ok()?;
+        assert_eq!(reply[0].as_deref(), Some("message"));
+        reply[2].clone()
+    }
 }
 
 #[tokio::test]
+#[ignore = "needs Redis"]
 async fn redis_down_fails_closed_and_recovers_by_itself() {
-    if !service_available("Redis", REDIS) {
-        return;
-    }
+    require_service("Redis", REDIS);
     let mut proxy = Proxy::start(0).await;
     let port = proxy.port;
     let url = format!("redis://127.0.0.1:{port}");
@@ -433,4 +846,369 @@ async fn redis_down_fails_closed_and_recovers_by_itself() {
         "Token has been revoked",
     )
     .await;
+}
+
+/// Waits until `store` answers `want` for `token` (a pub/sub delivery), at most 1 s; returns
+/// the last answer.
+async fn revoked_within(store: &RedisBlocklist, token: &TokenInfo, want: bool) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    loop {
+        let revoked = store.is_revoked(token).await.unwrap();
+        if revoked == want || tokio::time::Instant::now() >= deadline {
+            return revoked;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_revocation_is_all_or_nothing_when_the_link_dies_at_the_publish() {
+    require_service("Redis", REDIS);
+    // The link of instance A dies as soon as it sends a PUBLISH; instance B is connected directly.
+    let proxy = Proxy::start_with(0, Some("PUBLISH")).await;
+    let via_proxy = format!("redis://127.0.0.1:{}", proxy.port);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let b = redis_store(&prefix, "redis://127.0.0.1:6379").await;
+
+    let token = info(&unique("jti"), "grace", NOW);
+    let a = redis_store(&prefix, &via_proxy).await;
+    assert!(
+        a.revoke(&token).await.is_err(),
+        "the link died: the caller learns it"
+    );
+    // Either Redis holds the revocation and B's mirror learned it, or neither.
+    let in_redis = redis_query(&[
+        "GET",
+        &format!("{prefix}jti:{}", token.jti.as_ref().unwrap()),
+    ])
+    .await
+    .is_some();
+    assert!(b.is_mirror_current());
+    assert_eq!(
+        revoked_within(&b, &token, in_redis).await,
+        in_redis,
+        "a revocation stored in Redis (stored: {in_redis}) must reach every mirror"
+    );
+
+    // The same for "log out everywhere" (a fresh instance: A's command link is gone).
+    let a2 = redis_store(&prefix, &via_proxy).await;
+    assert!(a2.revoke_user("grace", NOW).await.is_err());
+    let in_redis = redis_query(&["GET", &format!("{prefix}user:grace")])
+        .await
+        .is_some();
+    assert_eq!(
+        revoked_within(&b, &info("other", "grace", NOW), in_redis).await,
+        in_redis,
+        "a user cut-off stored in Redis (stored: {in_redis}) must reach every mirror"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_silent_partition_of_the_subscription_is_detected_and_fails_closed() {
+    require_service("Redis", REDIS);
+    let proxy = Proxy::start(0).await;
+    let prefix = format!("{}:", unique("jwt_test"));
+    // Instance A talks to Redis directly; instance B goes through the proxy.
+    let a = redis_store(&prefix, "redis://127.0.0.1:6379").await;
+    let via_proxy = format!("redis://127.0.0.1:{}", proxy.port);
+    let b = Arc::new(redis_store(&prefix, &via_proxy).await);
+    // A third instance with a faster heartbeat, on the same link.
+    let quick = RedisBlocklist::connect_with(
+        &via_proxy,
+        RedisBlocklistOptions::default()
+            .prefix(&prefix)
+            .heartbeat(Duration::from_millis(200), Duration::from_millis(300)),
+    )
+    .await
+    .unwrap();
+    assert!(quick.wait_until_current(Duration::from_secs(5)).await);
+    let jwt_b = builder(config())
+        .blocklist(Shared(b.clone()))
+        .build()
+        .unwrap();
+    let cli_b = poem::test::TestClient::new(app().with(jwt_b.clone()));
+    let token = jwt_b.create_access_token("alice").await.unwrap();
+    let claims = jwt_b.decode_token(&token).unwrap();
+    let token_info = TokenInfo::from_claims(&claims, "sub", 0);
+    assert_eq!(
+        status_within(&cli_b, &token, 200, Duration::ZERO).await,
+        200
+    );
+
+    // The link of B drops every packet, silently: no RST, no EOF.
+    proxy.blackhole(true);
+    let started = tokio::time::Instant::now();
+    let mut quick_noticed = None;
+    while b.is_mirror_current() && started.elapsed() < Duration::from_secs(10) {
+        if quick_noticed.is_none() && !quick.is_mirror_current() {
+            quick_noticed = Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let noticed = started.elapsed();
+    eprintln!(
+        "silent partition noticed after {noticed:?} (200 ms + 300 ms heartbeat: {quick_noticed:?})"
+    );
+    // The heartbeat options are honoured: 200 ms + 300 ms, with slack.
+    assert!(
+        quick_noticed.is_some_and(|t| t <= Duration::from_millis(1000)),
+        "the quick heartbeat noticed after {quick_noticed:?}"
+    );
+    assert!(
+        !b.is_mirror_current(),
+        "a silent partition must make the mirror stale"
+    );
+    // Default heartbeat: 1 s interval + 1 s deadline; allow scheduling slack on a busy machine.
+    assert!(
+        noticed <= Duration::from_millis(3500),
+        "noticed after {noticed:?}"
+    );
+
+    // A revocation made on A while B cannot hear it: B must not accept the token.
+    a.revoke(&token_info).await.unwrap();
+    assert!(
+        !matches!(b.is_revoked(&token_info).await, Ok(false)),
+        "a stale instance must not answer \"not revoked\""
+    );
+    assert_msg(
+        cli_b
+            .get("/protected")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await,
+        503,
+        "Token revocation store unavailable",
+    )
+    .await;
+
+    // The partition heals: B resubscribes, reloads, and answers from its mirror again.
+    proxy.blackhole(false);
+    assert!(
+        b.wait_until_current(Duration::from_secs(20)).await,
+        "the mirror recovers by itself"
+    );
+    assert_eq!(b.is_revoked(&token_info).await, Ok(true));
+    assert_msg(
+        cli_b
+            .get("/protected")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await,
+        401,
+        "Token has been revoked",
+    )
+    .await;
+}
+
+/// The sockets of this process connected to `127.0.0.1:port`, as file descriptors.
+#[cfg(target_os = "linux")]
+fn sockets_connected_to(port: u16) -> Vec<i32> {
+    // /proc/net/tcp: "sl local_address rem_address st ... inode"; addresses are hex "IP:PORT".
+    let inodes: Vec<String> = std::fs::read_to_string("/proc/net/tcp")
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let remote_port = fields[2].rsplit(':').next()?;
+            (u16::from_str_radix(remote_port, 16).ok()? == port && fields[3] == "01")
+                .then(|| fields[9].to_string())
+        })
+        .collect();
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            let inode = target
+                .to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .to_string();
+            inodes
+                .contains(&inode)
+                .then(|| entry.file_name().to_str()?.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_connections_use_tcp_keepalive_and_user_timeout() {
+    use std::os::fd::BorrowedFd;
+    require_service("Redis", REDIS);
+    // Through a proxy on a port of its own, so the store's sockets are easy to find.
+    let proxy = Proxy::start(0).await;
+    let prefix = format!("{}:", unique("jwt_test"));
+    let store = redis_store(&prefix, &format!("redis://127.0.0.1:{}", proxy.port)).await;
+    let defaults = RedisBlocklistOptions::default();
+    let fds = sockets_connected_to(proxy.port);
+    assert!(
+        fds.len() >= 2,
+        "the command and the subscription connections: {fds:?}"
+    );
+    for fd in fds {
+        // SAFETY: the store holds these sockets open until the end of the test.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let socket = socket2::SockRef::from(&fd);
+        assert!(socket.keepalive().unwrap(), "SO_KEEPALIVE on fd {fd:?}");
+        assert_eq!(
+            Some(socket.tcp_keepalive_time().unwrap()),
+            defaults.tcp_keepalive
+        );
+        assert_eq!(
+            socket.tcp_keepalive_interval().unwrap(),
+            Duration::from_secs(1)
+        );
+        assert_eq!(socket.tcp_keepalive_retries().unwrap(), 3);
+        assert_eq!(
+            socket.tcp_user_timeout().unwrap(),
+            defaults.tcp_user_timeout
+        );
+    }
+    drop(store);
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_key_prefix_is_taken_literally_not_as_a_glob() {
+    require_service("Redis", REDIS);
+    let base = unique("jwt_test");
+    let prefix = format!("{base}*:");
+    // Keys the glob `<base>*:*` matches that are not under the literal prefix: shorter than
+    // the prefix, cut inside a character at the prefix's length, and one that would read as
+    // a revocation of jti "stranger" if the prefix length were simply cut off.
+    let foreign = [
+        format!("{base}:"),
+        format!("{base}aé:jti:x"),
+        format!("{base}x:jti:stranger"),
+    ];
+    for key in &foreign {
+        redis_query(&["SET", key, ""]).await;
+    }
+    let store = RedisBlocklist::connect_with(
+        "redis://127.0.0.1:6379",
+        RedisBlocklistOptions::default().prefix(&prefix),
+    )
+    .await
+    .unwrap();
+    let loaded = store.wait_until_current(Duration::from_secs(5)).await;
+    for key in &foreign {
+        redis_query(&["DEL", key]).await;
+    }
+    assert!(
+        loaded,
+        "the mirror loads although foreign keys match the glob"
+    );
+    assert!(!store
+        .is_revoked(&info("stranger", "zed", NOW))
+        .await
+        .unwrap());
+    let mine = info(&unique("jti"), "zed", NOW);
+    store.revoke(&mine).await.unwrap();
+    assert!(redis_store(&prefix, "redis://127.0.0.1:6379")
+        .await
+        .is_revoked(&mine)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_extreme_durations_in_the_options_do_not_panic() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let huge = RedisBlocklistOptions {
+        command_timeout: Duration::MAX,
+        reconnect_delay: Duration::MAX,
+        heartbeat_interval: Duration::MAX,
+        heartbeat_timeout: Duration::MAX,
+        ..RedisBlocklistOptions::default().prefix(&prefix)
+    };
+    let zero = RedisBlocklistOptions {
+        reconnect_delay: Duration::ZERO,
+        heartbeat_interval: Duration::ZERO,
+        heartbeat_timeout: Duration::ZERO,
+        ..RedisBlocklistOptions::default().prefix(&prefix)
+    };
+    let other = redis_store(&prefix, "redis://127.0.0.1:6379").await;
+    for options in [huge, zero] {
+        let store = RedisBlocklist::connect_with("redis://127.0.0.1:6379", options.clone())
+            .await
+            .unwrap();
+        assert!(
+            store.wait_until_current(Duration::from_secs(5)).await,
+            "{options:?}"
+        );
+        assert!(store.wait_until_current(Duration::MAX).await);
+        let token = info(&unique("jti"), "zed", NOW);
+        store.revoke(&token).await.unwrap();
+        assert!(store.is_revoked(&token).await.unwrap());
+        // Its subscription is alive: it learns a revocation made elsewhere.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let elsewhere = info(&unique("jti"), "zed", NOW);
+        other.revoke(&elsewhere).await.unwrap();
+        assert!(
+            revoked_within(&store, &elsewhere, true).await,
+            "the mirror follows pub/sub with {options:?}"
+        );
+    }
+}
+
+/// The same token revoked twice, the second time by an instance with a smaller leeway: the
+/// longer retention wins.
+async fn same_jti_twice_contract(store: &impl Blocklist) -> TokenInfo {
+    let now = real_now();
+    let mut longer = info(&unique("twice"), "gina", NOW);
+    longer.expires_at = Some(now - 10);
+    longer.retain_until = Some(now + 300);
+    let mut shorter = longer.clone();
+    shorter.retain_until = Some(now - 5);
+    store.revoke(&longer).await.unwrap();
+    store.revoke(&shorter).await.unwrap();
+    store
+        .revoke(&info(&unique("jti"), "gina", NOW))
+        .await
+        .unwrap();
+    assert!(
+        store.is_revoked(&longer).await.unwrap(),
+        "a second revocation with an earlier retain_until must not shorten the first"
+    );
+    longer
+}
+
+#[tokio::test]
+async fn memory_same_jti_twice_keeps_the_longer_retention() {
+    same_jti_twice_contract(&jwt_runtime::stores::MemoryBlocklist::new()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_same_jti_twice_keeps_the_longer_retention() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let url = "redis://127.0.0.1:6379";
+    let mut events = RawSubscriber::new(&format!("{prefix}events")).await;
+    let longer = same_jti_twice_contract(&redis_store(&prefix, url).await).await;
+    let jti = longer.jti.clone().unwrap();
+    let until = longer.retain_until.unwrap();
+    // Both events carry the longer retention; the key keeps its TTL.
+    for _ in 0..2 {
+        assert_eq!(events.next().await, Some(format!("jti {until} {jti}")));
+    }
+    let ttl: i64 = redis_query(&["TTL", &format!("{prefix}jti:{jti}")])
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ttl > 250, "TTL {ttl}");
+    assert!(redis_store(&prefix, url)
+        .await
+        .is_revoked(&longer)
+        .await
+        .unwrap());
 }

@@ -105,25 +105,17 @@ pub async fn assert_msg(resp: TestResponse, status: u16, msg: &str) {
         .await;
 }
 
-/// Whether tests that need Redis/PostgreSQL must run (`.ci/run` sets it).
-pub fn services_required() -> bool {
-    std::env::var("JWT_TEST_REQUIRE_SERVICES").is_ok_and(|v| v == "1" || v == "true")
-}
-
-/// Whether `name` listens at `addr`; when it does not, the test reports that it was skipped, or
-/// fails if services are required.
-pub fn service_available(name: &str, addr: &str) -> bool {
+/// Panics with a clear message unless `name` listens at `addr`. Tests that call it are marked
+/// `#[ignore = "needs <service>"]`: a plain `cargo test` reports them as ignored, and
+/// `cargo test -- --ignored` (as `.ci/run` does) runs them for real.
+pub fn require_service(name: &str, addr: &str) {
     let up = addr.parse().ok().is_some_and(|a| {
         std::net::TcpStream::connect_timeout(&a, std::time::Duration::from_millis(500)).is_ok()
     });
-    if !up {
-        assert!(
-            !services_required(),
-            "{name} at {addr} is required (JWT_TEST_REQUIRE_SERVICES=1) but unreachable"
-        );
-        eprintln!("SKIPPED: {name} is not reachable at {addr}");
-    }
-    up
+    assert!(
+        up,
+        "{name} is not reachable at {addr}: start it, or run without --ignored"
+    );
 }
 
 /// A name no other test run uses (tables, key prefixes).

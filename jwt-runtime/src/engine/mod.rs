@@ -18,7 +18,7 @@ use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError};
 use hooks::Hooks;
 use jws::ClaimRules;
 use keys::KeySet;
-use revocation::{Blocklist, TokenInfo};
+use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
 
 pub(crate) use respond::refuse_without_engine;
@@ -29,7 +29,7 @@ pub(crate) struct Engine {
     pub(crate) settings: Settings,
     pub(crate) keys: KeySet,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) store: Arc<dyn Blocklist>,
+    pub(crate) store: Arc<dyn DynBlocklist>,
     pub(crate) hooks: Hooks,
 }
 
@@ -39,7 +39,7 @@ impl Engine {
     pub(crate) fn new(
         config: JwtConfig,
         clock: Arc<dyn Clock>,
-        mut store: Box<dyn Blocklist>,
+        mut store: Box<dyn DynBlocklist>,
         hooks: Hooks,
     ) -> Result<Self, ConfigError> {
         keys::install_crypto_provider();

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::manager::JwtManager;
 use crate::config::JwtConfig;
 use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, Hooks, TokenVerifier};
-use crate::engine::revocation::{Blocklist, MemoryBlocklist};
+use crate::engine::revocation::{Blocklist, DynBlocklist, MemoryBlocklist};
 use crate::engine::Engine;
 use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, SystemClock, VerifiedJwt};
 
@@ -34,7 +34,7 @@ use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, SystemClock, V
 pub struct JwtManagerBuilder {
     config: JwtConfig,
     clock: Arc<dyn Clock>,
-    store: Box<dyn Blocklist>,
+    store: Box<dyn DynBlocklist>,
     hooks: Hooks,
 }
 

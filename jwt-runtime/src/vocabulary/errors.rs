@@ -362,6 +362,13 @@ impl BlocklistError {
     }
 }
 
+/// Two errors are equal when they say the same (the source is not compared).
+impl PartialEq for BlocklistError {
+    fn eq(&self, other: &Self) -> bool {
+        self.message == other.message
+    }
+}
+
 impl fmt::Display for BlocklistError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

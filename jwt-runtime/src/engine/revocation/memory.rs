@@ -1,13 +1,13 @@
-//! The default store: revocations in process memory, dropped once the token has expired.
+//! The default store: revocations in process memory, dropped once the token can no longer be
+//! accepted (`retain_until`: its `exp` plus the verifier's leeway).
 
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{Blocklist, BlocklistError, TokenInfo};
-use crate::vocabulary::BoxFuture;
+use super::{Blocklist, BlocklistError, StoreClock, TokenInfo};
 
-/// Revocations held in memory (the default store). Entries are dropped once their token has
-/// expired. Fine for one process; it forgets revocations on restart and does not share them
+/// Revocations held in memory (the default store). Entries are dropped once their token can no
+/// longer be accepted ([`TokenInfo::retain_until`]: `exp` plus the verifier's leeway). Fine for one process; it forgets revocations on restart and does not share them
 /// between instances: use `RedisBlocklist` or `SqlBlocklist` for that.
 ///
 /// ```
@@ -23,21 +23,15 @@ use crate::vocabulary::BoxFuture;
 #[derive(Debug, Default)]
 pub struct MemoryBlocklist {
     state: RwLock<State>,
+    clock: StoreClock,
 }
 
 #[derive(Debug, Default)]
 struct State {
-    /// jti -> expiry (unix seconds), `None` for tokens that never expire.
+    /// jti -> keep until (unix seconds: `exp` + leeway), `None` for tokens that never expire.
     tokens: HashMap<String, Option<i64>>,
     /// user -> tokens issued at or before this time are revoked.
     users: HashMap<String, i64>,
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 impl MemoryBlocklist {
@@ -46,7 +40,8 @@ impl MemoryBlocklist {
         Self::default()
     }
 
-    /// How many token revocations are held (expired ones are dropped as new ones arrive).
+    /// How many token revocations are held (those past `retain_until` are dropped as new ones
+    /// arrive).
     pub fn len(&self) -> usize {
         self.state.read().map(|s| s.tokens.len()).unwrap_or(0)
     }
@@ -58,10 +53,11 @@ impl MemoryBlocklist {
 }
 
 impl Blocklist for MemoryBlocklist {
-    fn is_revoked<'a>(
-        &'a self,
-        token: &'a TokenInfo,
-    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
+        self.clock.set(clock);
+    }
+
+    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         let by_jti = token
             .jti
@@ -71,33 +67,36 @@ impl Blocklist for MemoryBlocklist {
             .users
             .get(&token.user)
             .is_some_and(|before| token.issued_at <= *before);
-        Box::pin(std::future::ready(Ok(by_jti || by_user)))
+        Ok(by_jti || by_user)
     }
 
-    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        let result = match &token.jti {
+    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
+        match &token.jti {
             None => Err(BlocklistError::new(
                 "a token without a jti cannot be revoked on its own",
             )),
             Some(jti) => {
                 let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
-                let now = now();
-                state.tokens.retain(|_, exp| exp.is_none_or(|e| e > now));
-                state.tokens.insert(jti.clone(), token.expires_at);
+                let now = self.clock.seconds();
+                state
+                    .tokens
+                    .retain(|_, until| until.is_none_or(|u| u >= now));
+                // The same jti revoked twice (instances with different leeways): keep the longer.
+                let until = match state.tokens.get(jti) {
+                    Some(None) => None,
+                    Some(Some(old)) => token.retain_until.map(|u| u.max(*old)),
+                    None => token.retain_until,
+                };
+                state.tokens.insert(jti.clone(), until);
                 Ok(())
             }
-        };
-        Box::pin(std::future::ready(result))
+        }
     }
 
-    fn revoke_user<'a>(
-        &'a self,
-        user: &'a str,
-        issued_before: i64,
-    ) -> BoxFuture<'a, Result<(), BlocklistError>> {
+    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let entry = state.users.entry(user.to_string()).or_insert(issued_before);
         *entry = (*entry).max(issued_before);
-        Box::pin(std::future::ready(Ok(())))
+        Ok(())
     }
 }

@@ -13,6 +13,8 @@ mod redis;
 #[cfg(feature = "sqlx")]
 mod sql;
 
+use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -83,6 +85,40 @@ impl TokenInfo {
     }
 }
 
+/// The time a store measures with (pruning, TTLs): the system clock until the manager it is
+/// attached to hands it its own ([`Blocklist::use_clock`]). Shared, so a store's background
+/// task sees the change.
+#[derive(Clone)]
+pub(crate) struct StoreClock(Arc<std::sync::RwLock<Arc<dyn Clock>>>);
+
+impl Default for StoreClock {
+    fn default() -> Self {
+        StoreClock(Arc::new(std::sync::RwLock::new(Arc::new(
+            crate::vocabulary::SystemClock,
+        ))))
+    }
+}
+
+impl StoreClock {
+    pub(crate) fn set(&self, clock: Arc<dyn Clock>) {
+        *self.0.write().unwrap_or_else(|p| p.into_inner()) = clock;
+    }
+
+    /// Whole seconds since the unix epoch.
+    pub(crate) fn seconds(&self) -> i64 {
+        self.0
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .unix_seconds()
+    }
+}
+
+impl fmt::Debug for StoreClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreClock")
+    }
+}
+
 /// The text stores key a user by.
 pub(crate) fn user_key(identity: &Value) -> String {
     match identity {
@@ -99,44 +135,85 @@ pub(crate) fn user_key(identity: &Value) -> String {
 /// provided.
 ///
 /// ```
-/// use jwt_runtime::stores::{Blocklist, BlocklistError, BoxFuture, TokenInfo};
+/// use jwt_runtime::stores::{Blocklist, BlocklistError, TokenInfo};
 ///
 /// /// Revokes nothing: every token is accepted.
 /// struct Nothing;
 /// impl Blocklist for Nothing {
-///     fn is_revoked<'a>(&'a self, _: &'a TokenInfo) -> BoxFuture<'a, Result<bool, BlocklistError>> {
-///         Box::pin(async { Ok(false) })
+///     async fn is_revoked(&self, _: &TokenInfo) -> Result<bool, BlocklistError> {
+///         Ok(false)
 ///     }
-///     fn revoke<'a>(&'a self, _: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
-///         Box::pin(async { Err(BlocklistError::new("read-only")) })
+///     async fn revoke(&self, _: &TokenInfo) -> Result<(), BlocklistError> {
+///         Err(BlocklistError::new("read-only"))
 ///     }
-///     fn revoke_user<'a>(&'a self, _: &'a str, _: i64) -> BoxFuture<'a, Result<(), BlocklistError>> {
-///         Box::pin(async { Err(BlocklistError::new("read-only")) })
+///     async fn revoke_user(&self, _: &str, _: i64) -> Result<(), BlocklistError> {
+///         Err(BlocklistError::new("read-only"))
 ///     }
 /// }
 /// ```
 pub trait Blocklist: Send + Sync + 'static {
     /// Whether `token` was revoked, by its `jti` or because its user's tokens issued at or
     /// before some time were all revoked.
-    fn is_revoked<'a>(
-        &'a self,
-        token: &'a TokenInfo,
-    ) -> BoxFuture<'a, Result<bool, BlocklistError>>;
+    fn is_revoked(
+        &self,
+        token: &TokenInfo,
+    ) -> impl Future<Output = Result<bool, BlocklistError>> + Send;
 
-    /// Revokes one token until it expires.
-    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>>;
+    /// Revokes one token, remembering it at least until `token.retain_until`.
+    fn revoke(&self, token: &TokenInfo) -> impl Future<Output = Result<(), BlocklistError>> + Send;
 
-    /// Revokes every token of `user` issued at or before `issued_before` (unix seconds).
-    fn revoke_user<'a>(
-        &'a self,
-        user: &'a str,
+    /// Revokes every token of `user` issued at or before `issued_before` (unix seconds). A later
+    /// call with an earlier time never lowers the cut-off.
+    fn revoke_user(
+        &self,
+        user: &str,
         issued_before: i64,
-    ) -> BoxFuture<'a, Result<(), BlocklistError>>;
+    ) -> impl Future<Output = Result<(), BlocklistError>> + Send;
 
     /// Receives the manager's clock when the manager is built (before any other call). Stores
     /// that expire entries (pruning, TTLs) measure time with it, so a test's frozen clock governs
     /// them too. The default ignores it.
     fn use_clock(&mut self, clock: Arc<dyn Clock>) {
         let _ = clock;
+    }
+}
+
+/// [`Blocklist`] as an object (its methods box their futures): what the engine holds.
+pub(crate) trait DynBlocklist: Send + Sync + 'static {
+    fn is_revoked<'a>(
+        &'a self,
+        token: &'a TokenInfo,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>>;
+    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>>;
+    fn revoke_user<'a>(
+        &'a self,
+        user: &'a str,
+        issued_before: i64,
+    ) -> BoxFuture<'a, Result<(), BlocklistError>>;
+    fn use_clock(&mut self, clock: Arc<dyn Clock>);
+}
+
+impl<B: Blocklist> DynBlocklist for B {
+    fn is_revoked<'a>(
+        &'a self,
+        token: &'a TokenInfo,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+        Box::pin(Blocklist::is_revoked(self, token))
+    }
+
+    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
+        Box::pin(Blocklist::revoke(self, token))
+    }
+
+    fn revoke_user<'a>(
+        &'a self,
+        user: &'a str,
+        issued_before: i64,
+    ) -> BoxFuture<'a, Result<(), BlocklistError>> {
+        Box::pin(Blocklist::revoke_user(self, user, issued_before))
+    }
+
+    fn use_clock(&mut self, clock: Arc<dyn Clock>) {
+        Blocklist::use_clock(self, clock)
     }
 }

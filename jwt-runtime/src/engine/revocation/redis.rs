@@ -2,19 +2,39 @@
 //! mirror kept current by pub/sub (no network round trip per request).
 //!
 //! How it stays correct:
-//! - a revocation is `SET <prefix>jti:<jti> <exp> EX <ttl>` (the tutorial's command), then a
-//!   `PUBLISH` on `<prefix>events`; the revoking instance also updates its own mirror at once;
+//! - a revocation is one Lua script, so atomic: `SET <prefix>jti:<jti> <retain_until> EX <ttl>`
+//!   (the tutorial's command; `retain_until` is `exp` plus the verifier's leeway, the TTL runs
+//!   until then) and a `PUBLISH` of `jti <retain_until> <jti>` on `<prefix>events`. Either both
+//!   happen or neither: a link that dies in between cannot leave a key that the other
+//!   instances' mirrors never heard of. The revoking instance also updates its own mirror at once;
+//! - "log out everywhere" is a script too: it keeps the highest cut-off (`<prefix>user:<user>`
+//!   never moves back) and publishes the effective one;
+//! - mirrors drop a revocation once its `retain_until` has passed (the token is accepted until
+//!   then), never at `exp`;
 //! - every instance subscribes first, then loads the existing keys (`SCAN` + `MGET`), and only
 //!   then answers from its mirror, so no revocation falls between the load and the subscription;
 //! - while the subscription is down (Redis restarting, network cut) the mirror is marked stale
 //!   and every check asks Redis directly; if Redis cannot answer either, the check fails closed
 //!   (503) unless the store was built with `fail_open`;
+//! - a link can also die silently (a NAT entry expires, a partition drops packets without a
+//!   reset): the socket stays open and no message arrives, which looks exactly like "nothing
+//!   was revoked". So the subscription is probed: every
+//!   [`heartbeat_interval`](RedisBlocklistOptions::heartbeat_interval) a `PING` goes out on the
+//!   pub/sub connection, and if its answer has not arrived within
+//!   [`heartbeat_timeout`](RedisBlocklistOptions::heartbeat_timeout) the mirror is marked stale,
+//!   the subscription dropped and re-established (with a fresh load);
+//! - TCP keepalive (and `TCP_USER_TIMEOUT` on Linux) are set on every connection, so the kernel
+//!   also closes a dead command connection instead of retransmitting into it for minutes;
 //! - a background task reconnects and reloads by itself, with backoff; nothing here panics.
 //!
 //! Staleness bound: an instance learns a revocation made elsewhere after one pub/sub delivery
 //! (well under a millisecond on one host, a network hop between hosts); during that window it
 //! may still accept the token. Revocations are never lost: a subscription gap makes the mirror
-//! stale, and a stale mirror is not used.
+//! stale, and a stale mirror is not used. If the link dies silently, the mirror is still used
+//! for at most `heartbeat_interval + heartbeat_timeout` (2 s by default; 1.98-2.0 s measured
+//! with a link blackholed right after a probe, the worst case); revocations made elsewhere in
+//! that window are missed until it turns stale. After that, checks go to Redis itself, and through a dead link they
+//! time out after `command_timeout` and fail closed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,10 +43,10 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::AsyncCommands;
+use redis::io::tcp::{socket2, TcpSettings};
+use redis::{AsyncCommands, IntoConnectionInfo};
 
-use super::{Blocklist, BlocklistError, TokenInfo};
-use crate::vocabulary::BoxFuture;
+use super::{Blocklist, BlocklistError, StoreClock, TokenInfo};
 
 /// Options of a [`RedisBlocklist`].
 ///
@@ -47,6 +67,22 @@ pub struct RedisBlocklistOptions {
     /// Pause before resubscribing after the subscription dropped (default 500 ms, doubling up
     /// to 10 s).
     pub reconnect_delay: Duration,
+    /// How often the subscription is probed with a `PING` (default 1 s; taken between 10 ms
+    /// and a day).
+    pub heartbeat_interval: Duration,
+    /// How long the answer to a probe may take before the mirror is marked stale and the
+    /// subscription re-established (default 1 s; taken between 10 ms and a day). A silently
+    /// dead link is noticed within
+    /// `heartbeat_interval + heartbeat_timeout`.
+    pub heartbeat_timeout: Duration,
+    /// TCP keepalive on every connection: idle time before the first probe (default 5 s; then
+    /// a probe every second, 3 unanswered probes close the connection where the OS lets us set
+    /// that). `None` leaves the OS default (usually off).
+    pub tcp_keepalive: Option<Duration>,
+    /// `TCP_USER_TIMEOUT` on every connection (Linux, Android, Fuchsia; ignored elsewhere): how
+    /// long sent data may stay unacknowledged before the kernel closes the connection (default
+    /// 10 s). `None` leaves the OS default (about 15 minutes of retransmissions).
+    pub tcp_user_timeout: Option<Duration>,
 }
 
 impl Default for RedisBlocklistOptions {
@@ -56,6 +92,10 @@ impl Default for RedisBlocklistOptions {
             fail_open: false,
             command_timeout: Duration::from_secs(1),
             reconnect_delay: Duration::from_millis(500),
+            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(1),
+            tcp_keepalive: Some(Duration::from_secs(5)),
+            tcp_user_timeout: Some(Duration::from_secs(10)),
         }
     }
 }
@@ -72,11 +112,109 @@ impl RedisBlocklistOptions {
         self.fail_open = fail_open;
         self
     }
+
+    /// Sets [`heartbeat_interval`](Self::heartbeat_interval) and
+    /// [`heartbeat_timeout`](Self::heartbeat_timeout) (each taken between 10 ms and a day).
+    pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self.heartbeat_timeout = timeout;
+        self
+    }
+
+    /// Sets [`tcp_keepalive`](Self::tcp_keepalive).
+    pub fn tcp_keepalive(mut self, idle: Option<Duration>) -> Self {
+        self.tcp_keepalive = idle;
+        self
+    }
+
+    /// Sets [`tcp_user_timeout`](Self::tcp_user_timeout).
+    pub fn tcp_user_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.tcp_user_timeout = timeout;
+        self
+    }
+
+    /// The TCP settings of every connection.
+    fn tcp_settings(&self) -> TcpSettings {
+        let mut tcp = TcpSettings::default();
+        if let Some(idle) = self.tcp_keepalive {
+            let keepalive = socket2::TcpKeepalive::new().with_time(idle);
+            #[cfg(any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "macos",
+                target_os = "ios",
+                target_os = "freebsd",
+                target_os = "windows"
+            ))]
+            let keepalive = keepalive
+                .with_interval(Duration::from_secs(1))
+                .with_retries(3);
+            tcp = tcp.set_keepalive(keepalive);
+        }
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        if let Some(timeout) = self.tcp_user_timeout {
+            tcp = tcp.set_user_timeout(timeout);
+        }
+        tcp
+    }
 }
+
+/// The shortest heartbeat interval or timeout, and reconnection pause, taken.
+const MIN_PERIOD: Duration = Duration::from_millis(10);
+/// The longest heartbeat interval or timeout taken.
+const MAX_PERIOD: Duration = Duration::from_secs(24 * 3600);
+
+/// Atomically: keep the later of the stored and the new `retain_until` (`''` = forever), set the
+/// key with a TTL until then, and publish the effective one. Returns the published event.
+/// KEYS[1] = jti key; ARGV = retain_until or '', TTL seconds or '', channel, jti.
+const REVOKE_SCRIPT: &str = r"
+local current = redis.call('GET', KEYS[1])
+local keep = false
+if current then
+  if current == '' then
+    keep = true
+  elseif ARGV[1] ~= '' then
+    local c, w = tonumber(current), tonumber(ARGV[1])
+    keep = c ~= nil and w ~= nil and c >= w
+  end
+end
+local effective = ARGV[1]
+if keep then
+  effective = current
+elseif ARGV[2] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+end
+if effective == '' then effective = '-' end
+local event = 'jti ' .. effective .. ' ' .. ARGV[4]
+redis.call('PUBLISH', ARGV[3], event)
+return event
+";
+
+/// Atomically: keep the higher of the stored and the new cut-off, and publish the effective one.
+/// Returns the published event. KEYS[1] = user key; ARGV = issued_before, channel, user.
+const REVOKE_USER_SCRIPT: &str = r"
+local current = redis.call('GET', KEYS[1])
+local effective = ARGV[1]
+local c, w = tonumber(current or ''), tonumber(ARGV[1])
+if c ~= nil and w ~= nil and c >= w then
+  effective = current
+else
+  redis.call('SET', KEYS[1], ARGV[1])
+end
+local event = 'user ' .. effective .. ' ' .. ARGV[3]
+redis.call('PUBLISH', ARGV[2], event)
+return event
+";
+
+/// A TTL beyond this (about 34,000 years) is stored without expiry (Redis rejects TTLs that
+/// overflow its millisecond clock).
+const MAX_TTL: i64 = 1 << 40;
 
 #[derive(Default)]
 struct Mirror {
-    /// jti -> exp (None: never expires).
+    /// jti -> retain_until, `exp` + leeway (None: never expires).
     jtis: HashMap<String, Option<i64>>,
     /// user -> revoked_before.
     users: HashMap<String, i64>,
@@ -97,8 +235,8 @@ impl Mirror {
     fn apply(&mut self, event: &str) {
         let mut parts = event.splitn(3, ' ');
         match (parts.next(), parts.next(), parts.next()) {
-            (Some("jti"), Some(exp), Some(jti)) => {
-                self.jtis.insert(jti.to_string(), exp.parse().ok());
+            (Some("jti"), Some(until), Some(jti)) => {
+                self.add_jti(jti.to_string(), until.parse().ok());
             }
             (Some("user"), Some(before), Some(user)) => {
                 if let Ok(before) = before.parse::<i64>() {
@@ -110,13 +248,26 @@ impl Mirror {
         }
     }
 
+    /// Adds a revoked jti; revoked twice, the later `retain_until` wins (None = forever).
+    fn add_jti(&mut self, jti: String, until: Option<i64>) {
+        let until = match self.jtis.get(&jti) {
+            Some(None) => None,
+            Some(Some(old)) => until.map(|u| u.max(*old)),
+            None => until,
+        };
+        self.jtis.insert(jti, until);
+    }
+
+    /// Drops the revocations whose `retain_until` has passed (their tokens are no longer
+    /// accepted).
     fn drop_expired(&mut self, now: i64) {
-        self.jtis.retain(|_, exp| exp.is_none_or(|e| e > now));
+        self.jtis.retain(|_, until| until.is_none_or(|u| u >= now));
     }
 }
 
 struct Shared {
     mirror: RwLock<Mirror>,
+    clock: StoreClock,
     /// The mirror is loaded and the subscription is live.
     current: AtomicBool,
 }
@@ -155,14 +306,7 @@ impl std::fmt::Debug for RedisBlocklist {
 }
 
 fn redis_err(e: redis::RedisError) -> BlocklistError {
-    BlocklistError::new(format!("redis blocklist: {e}"))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    BlocklistError::with_source("redis blocklist", e)
 }
 
 impl RedisBlocklist {
@@ -182,7 +326,11 @@ impl RedisBlocklist {
         url: &str,
         options: RedisBlocklistOptions,
     ) -> Result<Self, BlocklistError> {
-        let client = redis::Client::open(url).map_err(redis_err)?;
+        let info = url
+            .into_connection_info()
+            .map_err(redis_err)?
+            .set_tcp_settings(options.tcp_settings());
+        let client = redis::Client::open(info).map_err(redis_err)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(options.command_timeout))
             .set_response_timeout(Some(options.command_timeout))
@@ -192,6 +340,7 @@ impl RedisBlocklist {
             .map_err(redis_err)?;
         let shared = Arc::new(Shared {
             mirror: RwLock::new(Mirror::default()),
+            clock: StoreClock::default(),
             current: AtomicBool::new(false),
         });
         let task = tokio::spawn(keep_mirror(
@@ -216,14 +365,13 @@ impl RedisBlocklist {
 
     /// Waits until the mirror is current, at most `timeout`; returns whether it is.
     pub async fn wait_until_current(&self, timeout: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + timeout;
-        while !self.is_mirror_current() {
-            if tokio::time::Instant::now() >= deadline {
-                return false;
+        let current = async {
+            while !self.is_mirror_current() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        true
+        };
+        // tokio's timeout, unlike `Instant + timeout`, takes any duration.
+        tokio::time::timeout(timeout, current).await.is_ok() || self.is_mirror_current()
     }
 
     fn jti_key(&self, jti: &str) -> String {
@@ -261,18 +409,38 @@ impl RedisBlocklist {
         Ok(before.is_some_and(|b| token.issued_at <= b))
     }
 
-    async fn publish(&self, event: String) -> Result<(), BlocklistError> {
+    /// Runs one of the revocation scripts (store + publish, atomically) and applies the event
+    /// it published to the local mirror at once.
+    async fn revoke_with(
+        &self,
+        script: &str,
+        key: String,
+        args: &[&str],
+    ) -> Result<(), BlocklistError> {
         let mut conn = self.conn.clone();
-        let _: i64 = self.timed(conn.publish(self.channel(), &event)).await?;
-        if let Ok(mut mirror) = self.shared.mirror.write() {
-            mirror.apply(&event);
-        }
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(script).arg(1).arg(key).arg(args);
+        let event: String = self.timed(eval.query_async(&mut conn)).await?;
+        self.shared
+            .mirror
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .apply(&event);
         Ok(())
     }
 }
 
 fn channel(options: &RedisBlocklistOptions) -> String {
     format!("{}events", options.key_prefix)
+}
+
+/// Marks the mirror stale when dropped: when the task keeping it is aborted or unwinds.
+struct StaleOnExit(Arc<Shared>);
+
+impl Drop for StaleOnExit {
+    fn drop(&mut self) {
+        self.0.current.store(false, Ordering::Release);
+    }
 }
 
 /// Subscribe, load, serve from the mirror until the subscription drops; repeat forever.
@@ -282,20 +450,54 @@ async fn keep_mirror(
     shared: Arc<Shared>,
     options: RedisBlocklistOptions,
 ) {
-    let mut delay = options.reconnect_delay;
+    // Should this task ever end (it only loops), the mirror must not stay "current".
+    let _stale_on_exit = StaleOnExit(shared.clone());
+    let first_delay = options.reconnect_delay.max(MIN_PERIOD);
+    let mut delay = first_delay;
     loop {
-        match follow(&client, conn.clone(), &shared, &options).await {
+        let outcome = follow(&client, conn.clone(), &shared, &options).await;
+        // Stale from here on: checks ask Redis directly until the mirror is reloaded.
+        let was_current = shared.current.swap(false, Ordering::AcqRel);
+        match outcome {
             Ok(()) => {
-                tracing::warn!(target: "jwt_runtime", "redis blocklist subscription ended; checks ask redis directly until it is back");
-                delay = options.reconnect_delay;
+                tracing::warn!(target: "jwt_runtime", "redis blocklist subscription ended; checks ask redis directly until it is back")
             }
             Err(e) => {
-                tracing::warn!(target: "jwt_runtime", reason = %e, "redis blocklist subscription failed; retrying")
+                tracing::warn!(target: "jwt_runtime", reason = %e, "redis blocklist subscription failed; checks ask redis directly until it is back")
             }
         }
-        shared.current.store(false, Ordering::Release);
+        if was_current {
+            // It worked until now: this is a new outage, start the backoff over.
+            delay = first_delay;
+        }
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(10));
+        delay = delay.saturating_mul(2).min(Duration::from_secs(10));
+    }
+}
+
+/// `text` matched literally in a `SCAN MATCH` glob.
+fn glob_escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// `fut`, or an error once `limit` has passed.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, BlocklistError> {
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result.map_err(redis_err),
+        Err(_) => Err(BlocklistError::new(format!(
+            "redis blocklist: {what} took longer than {limit:?}"
+        ))),
     }
 }
 
@@ -305,29 +507,47 @@ async fn follow(
     shared: &Shared,
     options: &RedisBlocklistOptions,
 ) -> Result<(), BlocklistError> {
-    let mut pubsub = client.get_async_pubsub().await.map_err(redis_err)?;
-    pubsub
-        .subscribe(channel(options))
-        .await
-        .map_err(redis_err)?;
+    // A link that swallows packets would otherwise hang the connection or the SUBSCRIBE forever.
+    let pubsub = within(
+        options.command_timeout,
+        "connecting the subscription",
+        client.get_async_pubsub(),
+    )
+    .await?;
+    let (mut sink, mut messages) = pubsub.split();
+    within(
+        options.command_timeout,
+        "SUBSCRIBE",
+        sink.subscribe(channel(options)),
+    )
+    .await?;
     // Load what already exists only after subscribing: nothing falls in between.
     let mut loaded = Mirror::default();
     let mut cursor: u64 = 0;
+    let pattern = format!("{}*", glob_escape(&options.key_prefix));
     loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
             .arg(cursor)
             .arg("MATCH")
-            .arg(format!("{}*", options.key_prefix))
+            .arg(&pattern)
             .arg("COUNT")
             .arg(1000)
             .query_async(&mut conn)
             .await
             .map_err(redis_err)?;
         if !keys.is_empty() {
-            let values: Vec<Option<String>> = conn.mget(&keys).await.map_err(redis_err)?;
+            let values: Vec<Option<Vec<u8>>> = conn.mget(&keys).await.map_err(redis_err)?;
             for (key, value) in keys.iter().zip(values) {
-                let Some(value) = value else { continue };
-                let rest = &key[options.key_prefix.len()..];
+                // Not ours (or not text): skip it rather than fail the whole load.
+                let (Ok(key), Some(Ok(value))) = (
+                    std::str::from_utf8(key),
+                    value.as_deref().map(std::str::from_utf8),
+                ) else {
+                    continue;
+                };
+                let Some(rest) = key.strip_prefix(options.key_prefix.as_str()) else {
+                    continue;
+                };
                 if let Some(jti) = rest.strip_prefix("jti:") {
                     loaded.jtis.insert(jti.to_string(), value.parse().ok());
                 } else if let Some(user) = rest.strip_prefix("user:") {
@@ -344,18 +564,23 @@ async fn follow(
     }
     {
         let mut mirror = shared.mirror.write().unwrap_or_else(|p| p.into_inner());
-        loaded.jtis.extend(mirror.jtis.drain());
+        for (jti, until) in mirror.jtis.drain() {
+            loaded.add_jti(jti, until);
+        }
         for (user, before) in mirror.users.drain() {
             let entry = loaded.users.entry(user).or_insert(before);
             *entry = (*entry).max(before);
         }
-        loaded.drop_expired(now());
+        loaded.drop_expired(shared.clock.seconds());
         *mirror = loaded;
     }
     shared.current.store(true, Ordering::Release);
     tracing::debug!(target: "jwt_runtime", "redis blocklist mirror is current");
-    let mut messages = pubsub.on_message();
     let mut tick = tokio::time::interval(Duration::from_secs(60));
+    let period = options.heartbeat_interval.clamp(MIN_PERIOD, MAX_PERIOD);
+    let patience = options.heartbeat_timeout.clamp(MIN_PERIOD, MAX_PERIOD);
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             message = messages.next() => {
@@ -363,18 +588,23 @@ async fn follow(
                 let Ok(event) = message.get_payload::<String>() else { continue };
                 shared.mirror.write().unwrap_or_else(|p| p.into_inner()).apply(&event);
             }
+            _ = heartbeat.tick() => {
+                // Messages arriving meanwhile wait in the stream's buffer; none is lost.
+                within(patience, "the heartbeat PING", sink.ping::<redis::Value>()).await?;
+            }
             _ = tick.tick() => {
-                shared.mirror.write().unwrap_or_else(|p| p.into_inner()).drop_expired(now());
+                shared.mirror.write().unwrap_or_else(|p| p.into_inner()).drop_expired(shared.clock.seconds());
             }
         }
     }
 }
 
 impl Blocklist for RedisBlocklist {
-    fn is_revoked<'a>(
-        &'a self,
-        token: &'a TokenInfo,
-    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+    fn use_clock(&mut self, clock: Arc<dyn crate::vocabulary::Clock>) {
+        self.shared.clock.set(clock);
+    }
+
+    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
         if self.is_mirror_current() {
             let revoked = self
                 .shared
@@ -382,56 +612,55 @@ impl Blocklist for RedisBlocklist {
                 .read()
                 .map(|m| m.is_revoked(token))
                 .unwrap_or(true);
-            return Box::pin(std::future::ready(Ok(revoked)));
+            return Ok(revoked);
         }
-        Box::pin(async move {
-            match self.ask_redis(token).await {
-                Ok(revoked) => Ok(revoked),
-                Err(e) if self.options.fail_open => {
-                    tracing::warn!(target: "jwt_runtime", reason = %e, "redis blocklist unreachable; letting the token through (fail_open)");
-                    Ok(false)
-                }
-                Err(e) => Err(e),
+        match self.ask_redis(token).await {
+            Ok(revoked) => Ok(revoked),
+            Err(e) if self.options.fail_open => {
+                tracing::warn!(target: "jwt_runtime", reason = %e, "redis blocklist unreachable; letting the token through (fail_open)");
+                Ok(false)
             }
-        })
+            Err(e) => Err(e),
+        }
     }
 
-    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async move {
-            let Some(jti) = &token.jti else {
-                return Err(BlocklistError::new(
-                    "a token without a jti cannot be revoked on its own",
-                ));
-            };
-            let mut conn = self.conn.clone();
-            let key = self.jti_key(jti);
-            let value = token.expires_at.map(|e| e.to_string()).unwrap_or_default();
-            match token.expires_at {
-                Some(exp) => {
-                    let ttl = (exp - now()).max(1) as u64;
-                    self.timed(conn.set_ex::<_, _, ()>(&key, &value, ttl))
-                        .await?;
-                }
-                None => self.timed(conn.set::<_, _, ()>(&key, &value)).await?,
+    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
+        let Some(jti) = &token.jti else {
+            return Err(BlocklistError::new(
+                "a token without a jti cannot be revoked on its own",
+            ));
+        };
+        let (until, ttl) = match token.retain_until {
+            None => (String::new(), String::new()),
+            Some(until) => {
+                // One second more than whole seconds say: `now` is rounded down, and the
+                // key must outlive the last instant the token is accepted.
+                let ttl = until
+                    .saturating_sub(self.shared.clock.seconds())
+                    .saturating_add(1)
+                    .max(1);
+                let ttl = if ttl > MAX_TTL {
+                    String::new()
+                } else {
+                    ttl.to_string()
+                };
+                (until.to_string(), ttl)
             }
-            let exp = token
-                .expires_at
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "-".into());
-            self.publish(format!("jti {exp} {jti}")).await
-        })
+        };
+        self.revoke_with(
+            REVOKE_SCRIPT,
+            self.jti_key(jti),
+            &[&until, &ttl, &self.channel(), jti],
+        )
+        .await
     }
 
-    fn revoke_user<'a>(
-        &'a self,
-        user: &'a str,
-        issued_before: i64,
-    ) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async move {
-            let mut conn = self.conn.clone();
-            self.timed(conn.set::<_, _, ()>(self.user_key(user), issued_before))
-                .await?;
-            self.publish(format!("user {issued_before} {user}")).await
-        })
+    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
+        self.revoke_with(
+            REVOKE_USER_SCRIPT,
+            self.user_key(user),
+            &[&issued_before.to_string(), &self.channel(), user],
+        )
+        .await
     }
 }

@@ -3,8 +3,7 @@
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
-use super::{Blocklist, BlocklistError, TokenInfo};
-use crate::vocabulary::BoxFuture;
+use super::{Blocklist, BlocklistError, StoreClock, TokenInfo};
 
 /// Which SQL dialect the tables are created in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,9 +13,17 @@ enum Dialect {
 }
 
 /// A revocation store in SQL: the tutorial's `TokenBlocklist` table (`jti` indexed, `type`, the
-/// user, `created_at`) plus `expires_at`, and a `<table>_users` table for "log out everywhere".
-/// The tables are created when the store connects. SQLite (the default, also in memory) and
-/// PostgreSQL URLs are accepted.
+/// user, `created_at`) plus `expires_at` (the token's `exp`, for audit) and `retain_until`, and a
+/// `<table>_users` table for "log out everywhere". The tables are created when the store
+/// connects, and a table created by an earlier version is upgraded in place (`retain_until`
+/// added; on PostgreSQL `jti` and `type` widened from `VARCHAR` to `TEXT`). SQLite (the
+/// default, also in memory) and PostgreSQL URLs are accepted.
+///
+/// Rows are never deleted by the store (they are the audit log). A row may be deleted once
+/// `retain_until` (`exp` plus the verifier's `JWT_DECODE_LEEWAY`) has passed: until then the
+/// token is still accepted, so deleting at `expires_at` would un-revoke it for the leeway.
+/// `retain_until` is NULL for tokens that never expire, and for rows written before the column
+/// existed (for those, use `expires_at` plus your leeway).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -31,17 +38,11 @@ enum Dialect {
 pub struct SqlBlocklist {
     pool: AnyPool,
     table: String,
+    clock: StoreClock,
 }
 
 fn err(e: sqlx::Error) -> BlocklistError {
-    BlocklistError::new(format!("sql blocklist: {e}"))
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    BlocklistError::with_source("sql blocklist", e)
 }
 
 impl SqlBlocklist {
@@ -87,6 +88,7 @@ impl SqlBlocklist {
         let store = SqlBlocklist {
             pool,
             table: table.to_string(),
+            clock: StoreClock::default(),
         };
         store.migrate(dialect).await?;
         Ok(store)
@@ -100,8 +102,8 @@ impl SqlBlocklist {
         };
         let statements = [
             format!(
-                "CREATE TABLE IF NOT EXISTS {t} (id {id}, jti VARCHAR(128) NOT NULL, type VARCHAR(16) NOT NULL, \
-                 user_identity TEXT NOT NULL, expires_at BIGINT, created_at BIGINT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS {t} (id {id}, jti TEXT NOT NULL, type TEXT NOT NULL, \
+                 user_identity TEXT NOT NULL, expires_at BIGINT, retain_until BIGINT, created_at BIGINT NOT NULL)"
             ),
             format!("CREATE INDEX IF NOT EXISTS {t}_jti_idx ON {t} (jti)"),
             format!("CREATE INDEX IF NOT EXISTS {t}_user_idx ON {t} (user_identity)"),
@@ -110,12 +112,72 @@ impl SqlBlocklist {
             ),
         ];
         for statement in statements {
-            sqlx::query(&statement)
-                .execute(&self.pool)
+            self.execute(&statement).await?;
+        }
+        self.upgrade(dialect).await
+    }
+
+    /// Brings a table created by an earlier version up to date; a no-op on a current one.
+    async fn upgrade(&self, dialect: Dialect) -> Result<(), BlocklistError> {
+        let t = &self.table;
+        match dialect {
+            Dialect::Postgres => {
+                self.execute(&format!(
+                    "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS retain_until BIGINT"
+                ))
+                .await?;
+                // Earlier versions had `jti VARCHAR(128)` and `type VARCHAR(16)`: a longer custom
+                // type could not be revoked. VARCHAR -> TEXT needs no rewrite; it is only run
+                // when needed (it takes an exclusive lock on the table for a moment).
+                let narrow: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() \
+                     AND table_name = $1 AND column_name IN ('jti', 'type', 'user_identity') AND data_type <> 'text'",
+                )
+                .bind(t.to_lowercase())
+                .fetch_one(&self.pool)
                 .await
                 .map_err(err)?;
+                if narrow > 0 {
+                    self.execute(&format!(
+                        "ALTER TABLE {t} ALTER COLUMN jti TYPE TEXT, ALTER COLUMN type TYPE TEXT, \
+                         ALTER COLUMN user_identity TYPE TEXT"
+                    ))
+                    .await?;
+                }
+            }
+            Dialect::Sqlite => {
+                // SQLite never enforced VARCHAR lengths; only the new column may be missing.
+                if !self.sqlite_has_retain_until().await? {
+                    let added = self
+                        .execute(&format!("ALTER TABLE {t} ADD COLUMN retain_until BIGINT"))
+                        .await;
+                    // Another process may have added it in the meantime.
+                    if added.is_err() && !self.sqlite_has_retain_until().await? {
+                        return added;
+                    }
+                }
+            }
         }
         Ok(())
+    }
+
+    async fn sqlite_has_retain_until(&self) -> Result<bool, BlocklistError> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = 'retain_until'",
+        )
+        .bind(self.table.clone())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(err)?;
+        Ok(found > 0)
+    }
+
+    async fn execute(&self, statement: &str) -> Result<(), BlocklistError> {
+        sqlx::query(statement)
+            .execute(&self.pool)
+            .await
+            .map_err(err)
+            .map(|_| ())
     }
 
     /// The connection pool (for audit queries over the table).
@@ -130,70 +192,63 @@ impl SqlBlocklist {
 }
 
 impl Blocklist for SqlBlocklist {
-    fn is_revoked<'a>(
-        &'a self,
-        token: &'a TokenInfo,
-    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
-        Box::pin(async move {
-            let t = &self.table;
-            let sql = format!(
-                "SELECT (SELECT COUNT(*) FROM {t} WHERE jti = $1) \
-                 + (SELECT COUNT(*) FROM {t}_users WHERE user_identity = $2 AND revoked_before >= $3)"
-            );
-            let hits: i64 = sqlx::query_scalar(&sql)
-                .bind(token.jti.clone().unwrap_or_default())
-                .bind(token.user.clone())
-                .bind(token.issued_at)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(err)?;
-            Ok(hits > 0)
-        })
+    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
+        self.clock.set(clock);
     }
 
-    fn revoke<'a>(&'a self, token: &'a TokenInfo) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async move {
-            let Some(jti) = &token.jti else {
-                return Err(BlocklistError::new(
-                    "a token without a jti cannot be revoked on its own",
-                ));
-            };
-            let sql = format!(
-                "INSERT INTO {} (jti, type, user_identity, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)",
-                self.table
-            );
-            sqlx::query(&sql)
-                .bind(jti.clone())
-                .bind(token.token_type.clone())
-                .bind(token.user.clone())
-                .bind(token.expires_at)
-                .bind(now())
-                .execute(&self.pool)
-                .await
-                .map_err(err)?;
-            Ok(())
-        })
+    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
+        let t = &self.table;
+        let sql = format!(
+            "SELECT (SELECT COUNT(*) FROM {t} WHERE jti = $1) \
+             + (SELECT COUNT(*) FROM {t}_users WHERE user_identity = $2 AND revoked_before >= $3)"
+        );
+        let hits: i64 = sqlx::query_scalar(&sql)
+            .bind(token.jti.clone().unwrap_or_default())
+            .bind(token.user.clone())
+            .bind(token.issued_at)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(hits > 0)
     }
 
-    fn revoke_user<'a>(
-        &'a self,
-        user: &'a str,
-        issued_before: i64,
-    ) -> BoxFuture<'a, Result<(), BlocklistError>> {
-        Box::pin(async move {
-            let t = &self.table;
-            let sql = format!(
-                "INSERT INTO {t}_users (user_identity, revoked_before) VALUES ($1, $2) \
-                 ON CONFLICT (user_identity) DO UPDATE SET revoked_before = excluded.revoked_before \
-                 WHERE excluded.revoked_before > {t}_users.revoked_before"
-            );
-            sqlx::query(&sql)
-                .bind(user.to_string())
-                .bind(issued_before)
-                .execute(&self.pool)
-                .await
-                .map_err(err)?;
-            Ok(())
-        })
+    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
+        let Some(jti) = &token.jti else {
+            return Err(BlocklistError::new(
+                "a token without a jti cannot be revoked on its own",
+            ));
+        };
+        let sql = format!(
+            "INSERT INTO {} (jti, type, user_identity, expires_at, retain_until, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            self.table
+        );
+        sqlx::query(&sql)
+            .bind(jti.clone())
+            .bind(token.token_type.clone())
+            .bind(token.user.clone())
+            .bind(token.expires_at)
+            .bind(token.retain_until)
+            .bind(self.clock.seconds())
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
+        let t = &self.table;
+        let sql = format!(
+            "INSERT INTO {t}_users (user_identity, revoked_before) VALUES ($1, $2) \
+             ON CONFLICT (user_identity) DO UPDATE SET revoked_before = excluded.revoked_before \
+             WHERE excluded.revoked_before > {t}_users.revoked_before"
+        );
+        sqlx::query(&sql)
+            .bind(user.to_string())
+            .bind(issued_before)
+            .execute(&self.pool)
+            .await
+            .map_err(err)?;
+        Ok(())
     }
 }
