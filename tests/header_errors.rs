@@ -447,10 +447,6 @@ async fn custom_header_name_type_and_message_key() {
 async fn a_route_without_the_manager_fails_clearly() {
     let cli = poem::test::TestClient::new(app());
     let resp = cli.get("/protected").send().await;
-    assert_msg(
-        resp,
-        500,
-        "JwtManager is not installed: add `.with(jwt_manager)` to the route tree",
-    )
-    .await;
+    // The body says nothing about the server's setup; the ERROR log names the fix.
+    assert_msg(resp, 500, "Internal server error").await;
 }

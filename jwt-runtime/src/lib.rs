@@ -82,7 +82,7 @@ pub mod stores {
 /// the macros or accepted as closures by [`JwtManagerBuilder`]).
 pub mod hooks {
     pub use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, TokenVerifier};
-    pub use crate::facade::{FromVerifiedJwt, IntoLookup, UserLookup};
+    pub use crate::facade::{app_data, FromVerifiedJwt, IntoLookup, MissingAppData, UserLookup};
     pub use crate::vocabulary::{BoxFuture, Clock, SystemClock};
 }
 

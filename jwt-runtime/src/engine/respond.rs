@@ -14,7 +14,7 @@ impl Engine {
         crate::vocabulary::message_response(
             self.settings.status(error.kind()),
             &self.config.error_message_key,
-            error.message(),
+            error.public_message(),
         )
     }
 

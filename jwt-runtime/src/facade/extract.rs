@@ -114,9 +114,9 @@ impl<C> Jwt<C> {
         self.claims
     }
 
-    /// The identity claim.
-    pub fn identity(&self) -> &Value {
-        self.token.identity()
+    /// The identity claim, as [`Identity`] (it displays a string identity without quotes).
+    pub fn identity(&self) -> Identity {
+        Identity(self.token.identity().clone())
     }
 
     /// The reserved claims (`type`, `fresh`, `jti`, `iat`, `nbf`, `exp`, `csrf`, `aud`, `iss`).
@@ -199,7 +199,17 @@ impl<C: JwtClaims> FromVerifiedJwt for Jwt<C> {
     fn from_verified(req: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
         let token = required(token)?;
         let claims = C::from_claims(token.claims()).map_err(|why| {
-            let error = JwtError::invalid(format!("Invalid claims: {why}"));
+            // The token verified: its issuer (this app, or a key it trusts) minted it without
+            // claims the handler requires. A server-side fault, answered 500; the log names it.
+            let error = JwtError::Misconfigured(
+                format!(
+                    "the claims of a verified token do not fit `{}`: {why}; if a loader adds \
+                     them, register it with `JwtManagerBuilder::additional_claims`, otherwise \
+                     make the field optional (`#[serde(default)]`)",
+                    std::any::type_name::<C>()
+                )
+                .into(),
+            );
             match JwtManager::from_request_extensions(req) {
                 Ok(manager) => manager.engine().refuse(req, &error, Some(token)),
                 Err(_) => refuse_without_engine(req, &error),

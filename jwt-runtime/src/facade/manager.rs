@@ -119,15 +119,38 @@ impl JwtManager {
     /// configured store).
     ///
     /// # Errors
-    /// The claims carry no `jti`, or the store failed.
+    /// 422 `Missing claim: jti` when the claims carry no usable `jti` (nothing could name the
+    /// token), or 503 when the store failed.
     pub async fn revoke_token(&self, claims: &JsonObject) -> Result<(), JwtError> {
         let info = self.engine.token_info(claims);
+        if info.jti.is_none() {
+            return Err(JwtError::invalid("Missing claim: jti"));
+        }
         self.engine.store.revoke(&info).await.map_err(|e| {
             tracing::error!(target: "jwt_runtime", reason = %e, "revocation failed");
             JwtError::RevocationUnavailable
         })?;
         tracing::info!(target: "jwt_runtime", jti = info.jti.as_deref().unwrap_or_default(), token_type = %info.token_type, "token revoked");
         Ok(())
+    }
+
+    /// Revokes an encoded token (a refresh token sent at logout, say): it is verified first, so
+    /// only this app's tokens are revoked; an expired token is refused (it can no longer be used
+    /// anyway).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    /// jwt.revoke_encoded(&refresh).await.unwrap();
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// The token does not verify, carries no `jti`, or the store failed.
+    pub async fn revoke_encoded(&self, token: &str) -> Result<(), JwtError> {
+        let claims = self.decode_token(token)?;
+        self.revoke_token(&claims).await
     }
 
     /// Revokes every token of `identity` issued until now ("log out everywhere").

@@ -16,5 +16,5 @@ pub use claims::JwtClaims;
 pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 pub use manager::{JwtManager, JwtManagerEndpoint};
 pub use policy::{AdminRequired, JwtPolicy};
-pub use user::{CurrentUser, IntoLookup, UserLookup};
+pub use user::{app_data, CurrentUser, IntoLookup, MissingAppData, UserLookup};
 pub use verify::verify_jwt_in_request;

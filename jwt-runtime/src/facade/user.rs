@@ -151,3 +151,46 @@ where
         ))
     }
 }
+
+/// App data a loader needs was not installed with `.data(...)`: the error of [`app_data`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingAppData(&'static str);
+
+impl fmt::Display for MissingAppData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not in the request's app data: add `.data(value)` to the route tree",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for MissingAppData {}
+
+/// The app data of type `T` (installed with Poem's `.data(value)`), for user loaders: a missing
+/// value is an error that names the fix, so the request gets 500 `User lookup failed` and an
+/// ERROR log, not the 401 of a user that does not exist.
+///
+/// ```
+/// use jwt_runtime::{hooks::app_data, user_lookup_loader, VerifiedJwt};
+/// use poem::Request;
+///
+/// #[derive(Clone)]
+/// struct Directory(std::sync::Arc<Vec<String>>);
+/// struct User(String);
+///
+/// #[user_lookup_loader]
+/// async fn load(token: &VerifiedJwt, req: &Request) -> Result<Option<User>, jwt_runtime::hooks::MissingAppData> {
+///     let directory = app_data::<Directory>(req)?;
+///     let name = token.identity().as_str().unwrap_or_default();
+///     Ok(directory.0.iter().find(|n| *n == name).map(|n| User(n.clone())))
+/// }
+/// ```
+///
+/// # Errors
+/// [`MissingAppData`] when no `T` was installed.
+pub fn app_data<T: Send + Sync + 'static>(req: &Request) -> Result<&T, MissingAppData> {
+    req.data::<T>()
+        .ok_or(MissingAppData(std::any::type_name::<T>()))
+}

@@ -193,6 +193,15 @@ impl JwtError {
         }
     }
 
+    /// The message of the default response body: [`message`](Self::message), except for a
+    /// server misconfiguration, whose details go to the log only (`Internal server error`).
+    pub fn public_message(&self) -> &str {
+        match self {
+            JwtError::Misconfigured(_) => "Internal server error",
+            _ => self.message(),
+        }
+    }
+
     pub(crate) fn invalid(msg: impl Into<Cow<'static, str>>) -> Self {
         JwtError::InvalidToken(msg.into())
     }
@@ -207,7 +216,7 @@ impl JwtError {
     /// assert_eq!(resp.status().as_u16(), 401);
     /// ```
     pub fn to_response(&self, message_key: &str) -> poem::Response {
-        message_response(self.status(), message_key, self.message())
+        message_response(self.status(), message_key, self.public_message())
     }
 }
 
