@@ -17,6 +17,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
+use jwt_runtime::hooks::app_data;
 use jwt_runtime::{jwt_required, user_lookup_loader, CurrentUser, JwtManager, VerifiedJwt};
 use poem::web::{Data, Json};
 use poem::{
@@ -49,11 +50,10 @@ impl User {
 async fn user_lookup_callback(
     token: &VerifiedJwt,
     req: &Request,
-) -> Result<Option<User>, sqlx::Error> {
+) -> Result<Option<User>, Box<dyn std::error::Error + Send + Sync>> {
     tracing::info!(header = ?token.header(), claims = ?token.claims(), "user_lookup_callback");
-    let Some(pool) = req.data::<SqlitePool>() else {
-        return Ok(None);
-    };
+    // A forgotten `.data(pool)` is a server fault (500, logged), not a 401 for the client.
+    let pool = app_data::<SqlitePool>(req)?;
     // "1" from this app, 1 from tokens the Python tutorial minted (with JWT_VERIFY_SUB=false).
     let identity = token.identity();
     let Some(id) = identity
@@ -66,6 +66,7 @@ async fn user_lookup_callback(
         .bind(id)
         .fetch_optional(pool)
         .await
+        .map_err(Into::into)
 }
 
 #[handler]

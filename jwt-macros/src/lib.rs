@@ -14,32 +14,35 @@ mod user_lookup;
 
 use proc_macro::TokenStream;
 
-/// Protects a Poem handler. Documented at `jwt_runtime::jwt_required`.
+// The macros carry no doc comments: rustdoc appends them to the documentation that `jwt_runtime`
+// writes on its re-exports, which is where users read it.
+
+// Protects a Poem handler. Documented at `jwt_runtime::jwt_required`.
 #[proc_macro_attribute]
 pub fn jwt_required(args: TokenStream, item: TokenStream) -> TokenStream {
     protect::expand(protect::Macro::JwtRequired, args.into(), item.into()).into()
 }
 
-/// Protects a Poem handler for admins only. Documented at `jwt_runtime::admin_required`.
+// Protects a Poem handler for admins only. Documented at `jwt_runtime::admin_required`.
 #[proc_macro_attribute]
 pub fn admin_required(args: TokenStream, item: TokenStream) -> TokenStream {
     protect::expand(protect::Macro::AdminRequired, args.into(), item.into()).into()
 }
 
-/// Turns a fn into an additional-claims loader. Documented at `jwt_runtime::additional_claims`.
+// Turns a fn into an additional-claims loader. Documented at `jwt_runtime::additional_claims`.
 #[proc_macro_attribute]
 pub fn additional_claims(args: TokenStream, item: TokenStream) -> TokenStream {
     additional_claims::expand(args.into(), item.into()).into()
 }
 
-/// Derives `jwt_runtime::JwtClaims`. Documented at `jwt_runtime::JwtClaims`.
+// Derives `jwt_runtime::JwtClaims`. Documented at `jwt_runtime::JwtClaims`.
 #[proc_macro_derive(JwtClaims)]
 pub fn derive_jwt_claims(item: TokenStream) -> TokenStream {
     claims_derive::expand(item.into()).into()
 }
 
-/// Registers a fn as the user loader of its return type. Documented at
-/// `jwt_runtime::user_lookup_loader`.
+// Registers a fn as the user loader of its return type. Documented at
+// `jwt_runtime::user_lookup_loader`.
 #[proc_macro_attribute]
 pub fn user_lookup_loader(args: TokenStream, item: TokenStream) -> TokenStream {
     user_lookup::expand(args.into(), item.into()).into()

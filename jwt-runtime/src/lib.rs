@@ -1,35 +1,4 @@
-//! # jwt-runtime: flask-jwt-extended for Poem
-//!
-//! Protect Poem handlers with attribute macros, the way Flask apps use `@jwt_required()`:
-//!
-//! ```
-//! use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
-//! use poem::{get, handler, post, web::Json, EndpointExt, Route};
-//! use serde_json::{json, Value};
-//!
-//! #[handler]
-//! async fn login(jwt: JwtManager) -> poem::Result<Json<Value>> {
-//!     let token = jwt.create_access_token("admin").await?;
-//!     Ok(Json(json!({ "access_token": token })))
-//! }
-//!
-//! #[jwt_required]
-//! #[handler]
-//! async fn protected(identity: Identity) -> Json<Value> {
-//!     Json(json!({ "logged_in_as": identity }))
-//! }
-//!
-//! let jwt = JwtManager::new(JwtConfig::from_env()?.with_secret("change-me-to-32-random-bytes!!!!"))?;
-//! let app = Route::new()
-//!     .at("/login", post(login))
-//!     .at("/protected", get(protected))
-//!     .with(jwt);
-//! # Ok::<(), jwt_runtime::ConfigError>(())
-//! ```
-//!
-//! Every status code and message is the reference's, byte for byte; see the README for the
-//! documented differences and the feature table.
-
+#![doc = include_str!("docs/guide.md")]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![deny(unreachable_pub)]
@@ -60,9 +29,21 @@ pub use vocabulary::{
     ConfigError, ErrorKind, Expiry, JsonObject, JwtError, Location, TokenType, VerifiedJwt,
 };
 
-pub use jwt_macros::{
-    additional_claims, admin_required, jwt_required, user_lookup_loader, JwtClaims,
-};
+// The macros, documented here (rustdoc shows these pages; the macro crate only points back).
+#[doc = include_str!("docs/jwt_required.md")]
+pub use jwt_macros::jwt_required;
+
+#[doc = include_str!("docs/admin_required.md")]
+pub use jwt_macros::admin_required;
+
+#[doc = include_str!("docs/additional_claims.md")]
+pub use jwt_macros::additional_claims;
+
+#[doc = include_str!("docs/user_lookup_loader.md")]
+pub use jwt_macros::user_lookup_loader;
+
+#[doc = include_str!("docs/derive_jwt_claims.md")]
+pub use jwt_macros::JwtClaims;
 
 /// Revocation stores: the [`Blocklist`](stores::Blocklist) trait (the reference's
 /// `token_in_blocklist_loader`) and the stores that implement it. Attach one with
@@ -90,7 +71,13 @@ pub mod hooks {
 /// (an entry of `JWT_DECODE_KEYS`).
 pub mod keys {
     pub use crate::config::DecodeKeyConfig;
-    pub use jsonwebtoken::{jwk, Algorithm, DecodingKey, EncodingKey};
+    pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+
+    /// JSON Web Keys, as `jsonwebtoken` defines them: the type of
+    /// [`JwtManager::jwks`](crate::JwtManager::jwks) and of the `JWT_DECODE_JWKS` document.
+    /// This library accepts only public keys with a `kid` and an `alg` there; a key with
+    /// private members (`d`, `p`, `q`, ..., or a symmetric `k`) is a startup error.
+    pub use jsonwebtoken::jwk;
 }
 
 /// The claims this library writes itself, for typed claims and for reading them back.
