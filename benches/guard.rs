@@ -2,6 +2,8 @@
 //!
 //! Every case serves one `GET /protected` end to end through Poem (`Endpoint::get_response` on the
 //! route tree, no sockets) and asserts the status is 200, so a broken guard cannot look fast.
+//! `jwt_required` repeats one token (served from the verified-token cache after the first
+//! request); `jwt_required_first_seen` runs with the cache off, as for a token never seen before.
 //!
 //! ```text
 //! cargo bench --bench guard
@@ -99,12 +101,22 @@ fn guard(c: &mut Criterion) {
         .at("/protected", get(protected))
         .with(jwt.clone());
     let by_hand = Route::new().at("/protected", get(hand_written));
+    // The verified-token cache off: every request verifies the signature and parses the token,
+    // as a first-seen token does.
+    let uncached = Route::new().at("/protected", get(protected)).with(
+        JwtManager::new(JwtConfig {
+            verified_token_cache_size: 0,
+            ..JwtConfig::default().with_secret(SECRET)
+        })
+        .unwrap(),
+    );
 
     // Sanity: each endpoint answers what it should before anything is timed.
     rt.block_on(async {
         assert_eq!(body(&plain, Some(&bearer)).await, "alice");
         assert_eq!(body(&guarded, Some(&bearer)).await, "alice");
         assert_eq!(body(&by_hand, Some(&bearer)).await, "alice");
+        assert_eq!(body(&uncached, Some(&bearer)).await, "alice");
         let resp = guarded.get_response(request(None)).await;
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         let resp = by_hand.get_response(request(None)).await;
@@ -118,6 +130,9 @@ fn guard(c: &mut Criterion) {
     });
     group.bench_function("jwt_required", |b| {
         b.to_async(&rt).iter(|| serve(&guarded, Some(&bearer)))
+    });
+    group.bench_function("jwt_required_first_seen", |b| {
+        b.to_async(&rt).iter(|| serve(&uncached, Some(&bearer)))
     });
     group.bench_function("hand_written", |b| {
         b.to_async(&rt).iter(|| serve(&by_hand, Some(&bearer)))

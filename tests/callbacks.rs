@@ -322,6 +322,7 @@ fn every_option_has_its_reference_default() {
         "max_token_length": 8192, "json_body_limit": 65536, "implicit_refresh_window": null,
         "encode_kid": null, "decode_keys": [], "decode_jwks": null, "status_codes": {},
         "strict_key_length": false, "allow_tokens_without_jti": false,
+        "verified_token_cache_size": 4096,
     });
     assert_eq!(shown, expected);
 }

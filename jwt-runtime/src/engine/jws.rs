@@ -213,26 +213,33 @@ pub(crate) fn decode_with<'k>(
     let claims = parse_object(&payload, "payload")?;
     let expired = validate_claims(&claims, rules, now)?;
     if let Some(submitted) = csrf {
-        let expected = claims
-            .get("csrf")
-            .ok_or_else(|| JwtError::invalid("Missing claim: csrf"))?;
-        let matches = expected.as_str().is_some_and(|e| {
-            bool::from(subtle::ConstantTimeEq::ct_eq(
-                e.as_bytes(),
-                submitted.as_bytes(),
-            ))
-        });
-        if !matches {
-            return Err(JwtError::Csrf(
-                "CSRF double submit tokens do not match".into(),
-            ));
-        }
+        check_csrf(&claims, submitted)?;
     }
     Ok(Decoded {
         header,
         claims,
         expired,
     })
+}
+
+/// The CSRF double submit: the value the request carries must equal the token's `csrf` claim,
+/// compared in constant time.
+pub(crate) fn check_csrf(claims: &JsonObject, submitted: &str) -> Result<(), JwtError> {
+    let expected = claims
+        .get("csrf")
+        .ok_or_else(|| JwtError::invalid("Missing claim: csrf"))?;
+    let matches = expected.as_str().is_some_and(|e| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            e.as_bytes(),
+            submitted.as_bytes(),
+        ))
+    });
+    if !matches {
+        return Err(JwtError::Csrf(
+            "CSRF double submit tokens do not match".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// A NumericDate as PyJWT reads it (`int(value)`), but only from a JSON number: strings and

@@ -10,16 +10,18 @@ pub(crate) mod locate;
 mod respond;
 pub(crate) mod revocation;
 pub(crate) mod settings;
+mod token_cache;
 
 use std::sync::Arc;
 
 use crate::config::JwtConfig;
-use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError};
+use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, TokenParts};
 use hooks::Hooks;
 use jws::ClaimRules;
 use keys::KeySet;
 use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
+use token_cache::VerifiedTokenCache;
 
 pub(crate) use respond::refuse_without_engine;
 
@@ -31,6 +33,7 @@ pub(crate) struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: Arc<dyn DynBlocklist>,
     pub(crate) hooks: Hooks,
+    verified_tokens: VerifiedTokenCache,
 }
 
 impl Engine {
@@ -46,6 +49,7 @@ impl Engine {
         let settings = Settings::resolve(&config)?;
         let keys = KeySet::from_config(&config)?;
         store.use_clock(clock.clone());
+        let verified_tokens = VerifiedTokenCache::new(config.verified_token_cache_size);
         Ok(Engine {
             config,
             settings,
@@ -53,6 +57,7 @@ impl Engine {
             clock,
             store: Arc::from(store),
             hooks,
+            verified_tokens,
         })
     }
 
@@ -82,6 +87,32 @@ impl Engine {
             return Err(JwtError::Expired);
         }
         Ok(decoded.claims)
+    }
+
+    /// A token checked with the configured keys (see [`jws::decode_with`]): its verified parts
+    /// and whether it expired. The signature check and the parsing are done once per distinct
+    /// token ([`token_cache`]); the time, claim and CSRF checks run on every call.
+    pub(crate) fn verify_token(
+        &self,
+        token: &str,
+        rules: &ClaimRules<'_>,
+        now: f64,
+        csrf: Option<&str>,
+    ) -> Result<(Arc<TokenParts>, bool), JwtError> {
+        if let Some(parts) = self.verified_tokens.get(token) {
+            let expired = jws::validate_claims(parts.claims(), rules, now)?;
+            if let Some(submitted) = csrf {
+                jws::check_csrf(parts.claims(), submitted)?;
+            }
+            return Ok((parts, expired));
+        }
+        let decoded = jws::decode(token, &self.keys, rules, now, csrf)?;
+        let parts = Arc::new(TokenParts::new(decoded.header, decoded.claims));
+        if !decoded.expired {
+            self.verified_tokens
+                .insert(token, parts.clone(), now - rules.leeway);
+        }
+        Ok((parts, decoded.expired))
     }
 
     /// What the store is told about a token with these verified claims.

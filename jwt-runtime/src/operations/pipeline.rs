@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::engine::locate::locate;
 use crate::engine::{jws, Engine};
-use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt};
+use crate::vocabulary::{JsonObject, JwtError, Location, TokenParts, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
 ///
@@ -175,15 +175,20 @@ async fn run(
         }
         None => None,
     };
-    let key_for = |header: &JsonObject| match &loaded_key {
-        Some(key) => engine.keys.allowed_alg(header).map(|alg| (alg, key)),
-        None => engine.keys.decoding_for(header),
+    let (parts, expired) = match &loaded_key {
+        // A loaded key may differ from request to request: never cached.
+        Some(key) => {
+            let key_for =
+                |header: &JsonObject| engine.keys.allowed_alg(header).map(|alg| (alg, key));
+            let decoded =
+                jws::decode_with(&found.token, key_for, &rules, now, found.csrf.as_deref())?;
+            let parts = Arc::new(TokenParts::new(decoded.header, decoded.claims));
+            (parts, decoded.expired)
+        }
+        None => engine.verify_token(&found.token, &rules, now, found.csrf.as_deref())?,
     };
-    let decoded = jws::decode_with(&found.token, key_for, &rules, now, found.csrf.as_deref())?;
-    let expired = decoded.expired;
     let token = Arc::new(VerifiedJwt::new(
-        decoded.header,
-        decoded.claims,
+        parts,
         found.location,
         &engine.config.identity_claim,
     ));

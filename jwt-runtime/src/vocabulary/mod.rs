@@ -15,6 +15,7 @@ pub(crate) use errors::message_response;
 pub use errors::{BlocklistError, ConfigError, ErrorKind, JwtError};
 pub use expiry::Expiry;
 pub use location::Location;
+pub(crate) use token::TokenParts;
 pub use token::{ReservedClaims, TokenType, VerifiedJwt, RESERVED_CLAIMS};
 
 /// A JSON object (claims, a JOSE header), in insertion order.

@@ -1,31 +1,60 @@
 //! A verified token as plain data, the token types and the claims this library reserves.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use super::{JsonObject, Location};
+
+/// The verified JOSE header and claims of a token: what does not depend on the request, shared
+/// (behind an `Arc`) by every request that carries the same token.
+#[derive(Debug, Default)]
+pub(crate) struct TokenParts {
+    header: JsonObject,
+    claims: JsonObject,
+}
+
+impl TokenParts {
+    /// The parts of a token whose signature verified.
+    pub(crate) fn new(header: JsonObject, claims: JsonObject) -> Self {
+        TokenParts { header, claims }
+    }
+
+    /// The JOSE header.
+    pub(crate) fn header(&self) -> &JsonObject {
+        &self.header
+    }
+
+    /// The claims.
+    pub(crate) fn claims(&self) -> &JsonObject {
+        &self.claims
+    }
+
+    /// The `exp` claim, when it is a number.
+    pub(crate) fn exp(&self) -> Option<f64> {
+        self.claims.get("exp").and_then(Value::as_f64)
+    }
+}
 
 /// A token that passed every check, with where it was found. Stored in the request extensions
 /// for the handler's extractors; user loaders and policies receive it.
 #[derive(Debug, Clone)]
 pub struct VerifiedJwt {
-    header: JsonObject,
-    claims: JsonObject,
+    parts: Arc<TokenParts>,
     location: Location,
     identity: Value,
 }
 
 impl VerifiedJwt {
-    /// A verified token of `claims`, whose identity is the claim `identity_claim`.
-    pub(crate) fn new(
-        header: JsonObject,
-        claims: JsonObject,
-        location: Location,
-        identity_claim: &str,
-    ) -> Self {
-        let identity = claims.get(identity_claim).cloned().unwrap_or_default();
+    /// A verified token of `parts`, whose identity is the claim `identity_claim`.
+    pub(crate) fn new(parts: Arc<TokenParts>, location: Location, identity_claim: &str) -> Self {
+        let identity = parts
+            .claims()
+            .get(identity_claim)
+            .cloned()
+            .unwrap_or_default();
         VerifiedJwt {
-            header,
-            claims,
+            parts,
             location,
             identity,
         }
@@ -33,12 +62,12 @@ impl VerifiedJwt {
 
     /// The JOSE header (`alg`, `typ`, ...).
     pub fn header(&self) -> &JsonObject {
-        &self.header
+        self.parts.header()
     }
 
     /// Every claim of the payload.
     pub fn claims(&self) -> &JsonObject {
-        &self.claims
+        self.parts.claims()
     }
 
     /// Where the token was found.
@@ -53,7 +82,7 @@ impl VerifiedJwt {
 
     /// The `type` claim, `access` when absent (as the reference).
     pub fn token_type(&self) -> &str {
-        self.claims
+        self.claims()
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or("access")
@@ -61,7 +90,7 @@ impl VerifiedJwt {
 
     /// The `jti` claim.
     pub fn jti(&self) -> Option<&str> {
-        self.claims.get("jti").and_then(Value::as_str)
+        self.claims().get("jti").and_then(Value::as_str)
     }
 }
 

@@ -1,0 +1,81 @@
+//! The server of the load benchmark (`benches/load/run.sh`): one process serving the same
+//! handler three ways, so a load generator can compare them side by side in one run.
+//!
+//! - `GET /unprotected`: no guard (the floor);
+//! - `GET /hand_written`: the check users write today with `jsonwebtoken::decode`;
+//! - `GET /protected`: `#[jwt_required]` (every check, the memory revocation store);
+//! - `POST /login`: mints an access token for the load generator.
+//!
+//! Every option comes from the environment (`JWT_*`), so the script can switch the verified-token
+//! cache off (`JWT_VERIFIED_TOKEN_CACHE_SIZE=0`) to measure first-seen tokens. `LOG=debug` installs
+//! a tracing subscriber writing every accepted token to stdout (what the examples' default filter
+//! does), to measure what logging costs.
+
+use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
+use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
+use poem::http::{header, StatusCode};
+use poem::listener::TcpListener;
+use poem::{get, handler, post, EndpointExt, Request, Route, Server};
+use serde_json::Value;
+
+#[handler]
+async fn unprotected() -> String {
+    "alice".to_string()
+}
+
+#[jwt_required]
+#[handler]
+async fn protected(identity: Identity) -> String {
+    identity.as_str().unwrap_or_default().to_string()
+}
+
+#[handler]
+async fn hand_written(req: &Request, key: poem::web::Data<&DecodingKey>) -> poem::Result<String> {
+    let unauthorized = || poem::Error::from_status(StatusCode::UNAUTHORIZED);
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .ok_or_else(unauthorized)?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+    let data = decode::<Value>(token, key.0, &validation).map_err(|_| unauthorized())?;
+    data.claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(unauthorized)
+}
+
+#[handler]
+async fn login(jwt: JwtManager) -> poem::Result<String> {
+    Ok(jwt
+        .create_access_token("alice")
+        .expires(jwt_runtime::Expiry::minutes(60))
+        .await?)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::var("LOG").as_deref() == Ok("debug") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info,jwt_runtime=debug"))
+            .init();
+    }
+    let config = JwtConfig::from_env()?;
+    let secret = config.secret_key.clone().unwrap_or_default();
+    let jwt = JwtManager::new(config)?;
+    let port = std::env::var("PORT").unwrap_or_else(|_| "8088".into());
+    let app = Route::new()
+        .at("/unprotected", get(unprotected))
+        .at("/hand_written", get(hand_written))
+        .at("/protected", get(protected))
+        .at("/login", post(login))
+        .with(jwt)
+        .data(DecodingKey::from_secret(secret.as_bytes()));
+    Server::new(TcpListener::bind(format!("127.0.0.1:{port}")))
+        .run(app)
+        .await?;
+    Ok(())
+}

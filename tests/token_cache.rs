@@ -1,0 +1,224 @@
+//! The verified-token cache (`JWT_VERIFIED_TOKEN_CACHE_SIZE`) only skips the signature check and
+//! the parsing of a token seen before: every check that depends on time, on the request or on the
+//! route still runs on a repeated token. Each test runs with the cache on (the default) and off,
+//! and must give the same answers.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use jwt_runtime::keys::DecodingKey;
+use jwt_runtime::{jwt_required, Identity, JwtConfig};
+use poem::test::TestClient;
+use poem::{get, handler, post, EndpointExt, Route};
+use serde_json::json;
+use support::*;
+
+#[jwt_required]
+#[handler]
+async fn plain(identity: Identity) -> String {
+    identity.as_str().unwrap_or_default().to_string()
+}
+
+#[jwt_required(fresh)]
+#[handler]
+async fn fresh_only() -> &'static str {
+    "fresh"
+}
+
+#[jwt_required(refresh)]
+#[handler]
+async fn refresh_only() -> &'static str {
+    "refresh"
+}
+
+fn app() -> Route {
+    Route::new()
+        .at("/plain", get(plain).post(plain))
+        .at("/fresh", get(fresh_only))
+        .at("/refresh", post(refresh_only))
+}
+
+/// The config with the cache at `size` (0: off).
+fn cached(size: usize, config: JwtConfig) -> JwtConfig {
+    JwtConfig {
+        verified_token_cache_size: size,
+        ..config
+    }
+}
+
+const SIZES: [usize; 2] = [4096, 0];
+
+#[tokio::test]
+async fn a_repeated_token_still_expires() {
+    for size in SIZES {
+        let (jwt, clock) = manager_with_clock(cached(size, config()));
+        let token = hs256(claims_with("alice", json!({ "exp": NOW + 60 })));
+        let cli = TestClient::new(app().with(jwt));
+        for _ in 0..2 {
+            let resp = cli
+                .get("/plain")
+                .header("Authorization", bearer(&token))
+                .send()
+                .await;
+            resp.assert_status_is_ok();
+            resp.assert_text("alice").await;
+        }
+        clock.set(NOW + 60);
+        let resp = cli
+            .get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await;
+        assert_msg(resp, 401, "Token has expired").await;
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_token_is_still_refused_before_nbf_and_after_revocation() {
+    for size in SIZES {
+        let (jwt, clock) = manager_with_clock(cached(size, config()));
+        let token = hs256(claims_with("alice", json!({ "nbf": NOW, "iat": NOW })));
+        let cli = TestClient::new(app().with(jwt.clone()));
+        cli.get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await
+            .assert_status_is_ok();
+        // The clock goes back (a test clock; in production a skewed host): nbf is checked again.
+        clock.set(NOW - 10);
+        let resp = cli
+            .get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await;
+        assert_msg(resp, 422, "The token is not yet valid (iat)").await;
+        clock.set(NOW);
+        cli.get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await
+            .assert_status_is_ok();
+        jwt.revoke_encoded(&token).await.expect("revoked");
+        let resp = cli
+            .get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await;
+        assert_msg(resp, 401, "Token has been revoked").await;
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_cookie_token_still_needs_its_csrf_value() {
+    for size in SIZES {
+        let config = JwtConfig {
+            token_location: vec!["cookies".into()],
+            ..cached(size, config())
+        };
+        let token = hs256(claims_with("alice", json!({ "csrf": "the-csrf-value" })));
+        let cli = client(app(), config);
+        let cookie = format!("access_token_cookie={token}");
+        let resp = cli
+            .post("/plain")
+            .header("Cookie", &cookie)
+            .header("X-CSRF-TOKEN", "the-csrf-value")
+            .send()
+            .await;
+        resp.assert_status_is_ok();
+        let resp = cli
+            .post("/plain")
+            .header("Cookie", &cookie)
+            .header("X-CSRF-TOKEN", "another-value")
+            .send()
+            .await;
+        assert_msg(resp, 401, "CSRF double submit tokens do not match").await;
+        let resp = cli.post("/plain").header("Cookie", &cookie).send().await;
+        assert_msg(resp, 401, "Missing CSRF token").await;
+    }
+}
+
+#[tokio::test]
+async fn a_repeated_token_still_meets_each_route_s_type_and_freshness() {
+    for size in SIZES {
+        let token = hs256(claims("alice"));
+        let cli = client(app(), cached(size, config()));
+        cli.get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await
+            .assert_status_is_ok();
+        let resp = cli
+            .get("/fresh")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await;
+        assert_msg(resp, 401, "Fresh token required").await;
+        let resp = cli
+            .post("/refresh")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await;
+        assert_msg(resp, 422, "Only refresh tokens are allowed").await;
+    }
+}
+
+#[tokio::test]
+async fn a_token_verified_with_a_loaded_key_is_verified_again_every_time() {
+    for size in SIZES {
+        // The loader trusts the token's key once, then rotates it away.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let jwt = builder(cached(size, config()))
+            .decode_key_loader(move |_header, _payload| {
+                let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+                async move {
+                    let secret: &[u8] = if first {
+                        SECRET.as_bytes()
+                    } else {
+                        b"a-rotated-secret-of-32-bytes!!!!"
+                    };
+                    Some(DecodingKey::from_secret(secret))
+                }
+            })
+            .build()
+            .expect("valid config");
+        let token = hs256(claims("alice"));
+        let cli = TestClient::new(app().with(jwt));
+        cli.get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await
+            .assert_status_is_ok();
+        let resp = cli
+            .get("/plain")
+            .header("Authorization", bearer(&token))
+            .send()
+            .await;
+        assert_msg(resp, 422, "Signature verification failed").await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_token_differing_in_one_byte_is_verified_on_its_own() {
+    let token = hs256(claims("alice"));
+    let cli = client(app(), config());
+    cli.get("/plain")
+        .header("Authorization", bearer(&token))
+        .send()
+        .await
+        .assert_status_is_ok();
+    // Change one character inside the signature: a cache keyed on anything less than the whole
+    // token (a prefix, the payload) would accept it.
+    let at = token.len() - 10;
+    let replaced = if &token[at..at + 1] == "A" { "B" } else { "A" };
+    let forged = format!("{}{}{}", &token[..at], replaced, &token[at + 1..]);
+    let resp = cli
+        .get("/plain")
+        .header("Authorization", bearer(&forged))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Signature verification failed").await;
+}
