@@ -9,7 +9,9 @@
 //! Every option comes from the environment (`JWT_*`), so the script can switch the verified-token
 //! cache off (`JWT_VERIFIED_TOKEN_CACHE_SIZE=0`) to measure first-seen tokens. `LOG=debug` installs
 //! a tracing subscriber writing every accepted token to stdout (what the examples' default filter
-//! does), to measure what logging costs.
+//! does), to measure what logging costs. `STORE=redis` revokes through a `RedisBlocklist` at
+//! `REDIS_URL` (default `redis://127.0.0.1:6379`) instead of the memory store: each request is then
+//! answered from the instance's local mirror of Redis.
 
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
 use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
@@ -65,7 +67,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let config = JwtConfig::from_env()?;
     let secret = config.secret_key.clone().unwrap_or_default();
-    let jwt = JwtManager::new(config)?;
+    let jwt = match std::env::var("STORE").as_deref() {
+        Ok("redis") => {
+            let url =
+                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            let options = jwt_runtime::stores::RedisBlocklistOptions::default()
+                .prefix(format!("jwt-load-{}:", std::process::id()));
+            let store = jwt_runtime::stores::RedisBlocklist::connect_with(&url, options).await?;
+            JwtManager::builder(config).blocklist(store).build()?
+        }
+        _ => JwtManager::new(config)?,
+    };
     let port = std::env::var("PORT").unwrap_or_else(|_| "8088".into());
     let app = Route::new()
         .at("/unprotected", get(unprotected))
