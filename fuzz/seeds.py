@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora into fuzz/corpus/<target>/ (deterministic; run from anywhere).
+"""Writes the full seed sets into fuzz/seeds/<target>/ (or $SEEDS_DIR; deterministic, run from
+anywhere). They are not committed: fuzz/corpus/<target>/ holds the minimised corpus (these seeds
+that matter most plus what fuzzing found, at most 60 files; see fuzz/minimise.py).
 
 - jws: every compact token of the Wycheproof JOSE signature vectors, the same tokens re-signed
   with the fuzz keys (so their odd headers reach the claim checks), and valid tokens for every
@@ -9,7 +11,7 @@
 - claims: JSON claim sets (signed as they are by the target) around every claim rule.
 
 Tokens are minted against the frozen clock and secret of fuzz/src/lib.rs (NOW, SECRET) with the
-PEM keys of tests/keys/. The committed corpora are these seeds after fuzzing and `cargo fuzz cmin`.
+PEM keys of tests/keys/.
 """
 import base64, hashlib, hmac, json, os, sys
 
@@ -21,6 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 NOW = 1_700_000_000
 SECRET = b"fuzz-secret-of-at-least-32-bytes!!!!"
+OUT = os.environ.get("SEEDS_DIR", os.path.join(HERE, "seeds"))
 VECTORS = os.environ.get("WYCHEPROOF_JOSE_DIR", os.path.join(ROOT, "tests/vectors/wycheproof-jose"))
 
 
@@ -73,7 +76,7 @@ def claims(**over):
 
 
 def write(target, name, data):
-    d = os.path.join(HERE, "corpus", target)
+    d = os.path.join(OUT, target)
     os.makedirs(d, exist_ok=True)
     if isinstance(data, str):
         data = data.encode()
