@@ -1,6 +1,7 @@
 //! Claim validation: a claim set built from the input, signed properly with the HS256 secret, then
 //! `decode_token` on two managers (defaults; leeway 30 s with audiences and an issuer) and the
-//! request pipeline with the token in a header, a cookie, the query string or the JSON body.
+//! request pipeline (`verify_jwt_in_request`, then a `#[jwt_required]` route with implicit
+//! refresh) with the token in a header, a cookie, the query string or the JSON body.
 //!
 //! Input: either a JSON text starting with `{` (signed byte for byte as the payload, so duplicate
 //! keys, huge numbers and odd escapes reach the parser), or anything else, read with `arbitrary`
@@ -21,7 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use jwt_fuzz::{
-    check_accepted_claims, check_pipeline, claims_subjects, locate_subject, Sent, Subject, METHODS,
+    check_accepted_claims, check_pipeline, check_route, claims_subjects, locate_subject, Sent, Subject, METHODS,
     NOW, SECRET,
 };
 use jwt_runtime::JwtError;
@@ -318,33 +319,45 @@ fuzz_target!(|data: &[u8]| {
     let csrf_claim = serde_json::from_slice::<Value>(&payload)
         .ok()
         .and_then(|v| v.get("csrf").and_then(Value::as_str).map(String::from));
-    let mut builder = Request::builder().method(method.clone());
-    let mut body = Vec::new();
     let mut csrf_header = None;
-    match place % 4 {
-        0 => builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}")),
-        1 => {
-            let name = if refresh { "refresh_token_cookie" } else { "access_token_cookie" };
-            builder = builder.header(header::COOKIE, format!("{name}={token}"));
-            if send_csrf {
-                if let Some(c) = csrf_claim.as_deref().filter(|c| poem::http::HeaderValue::from_str(c).is_ok()) {
-                    builder = builder.header("X-CSRF-TOKEN", c);
-                    csrf_header = Some(c.to_string());
+    let make = |csrf_header: &mut Option<String>| {
+        let mut builder = Request::builder().method(method.clone());
+        let mut body = Vec::new();
+        match place % 4 {
+            0 => builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}")),
+            1 => {
+                let name = if refresh { "refresh_token_cookie" } else { "access_token_cookie" };
+                builder = builder.header(header::COOKIE, format!("{name}={token}"));
+                if send_csrf {
+                    if let Some(c) = csrf_claim
+                        .as_deref()
+                        .filter(|c| poem::http::HeaderValue::from_str(c).is_ok())
+                    {
+                        builder = builder.header("X-CSRF-TOKEN", c);
+                        *csrf_header = Some(c.to_string());
+                    }
                 }
             }
+            2 => builder = builder.uri_str(format!("/protected?jwt={token}")),
+            _ => {
+                let key = if refresh { "refresh_token" } else { "access_token" };
+                builder = builder.content_type("application/json");
+                body = serde_json::to_vec(&serde_json::json!({ key: token })).unwrap();
+            }
         }
-        2 => builder = builder.uri_str(format!("/protected?jwt={token}")),
-        _ => {
-            let key = if refresh { "refresh_token" } else { "access_token" };
-            builder = builder.content_type("application/json");
-            body = serde_json::to_vec(&serde_json::json!({ key: token })).unwrap();
+        if place % 4 != 2 {
+            builder = builder.uri_str("/protected");
         }
-    }
+        builder.body(body)
+    };
+    let req = make(&mut csrf_header);
     let sent = Sent {
-        method,
+        method: method.clone(),
         bits,
         candidates: vec![token.clone()],
         csrf_header: csrf_header.as_deref(),
     };
-    check_pipeline(locate_subject(), builder.body(body), &sent);
+    let verified = check_pipeline(locate_subject(), req, &sent);
+    let direct = (bits & 0x1F == 0).then_some(verified.is_some());
+    check_route(make(&mut None), &sent, direct);
 });

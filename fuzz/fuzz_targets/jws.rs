@@ -1,7 +1,9 @@
-//! The JWS parser and verifier: the input, as a compact token, through `decode_token` on four
-//! managers (HS256; HS256 with HS384 and HS512 also allowed; RS256; ES256).
+//! The JWS parser and verifier: the input, as a compact token, through `decode_token` (and
+//! `get_csrf_token`, `set_access_cookies`) on four managers (HS256; HS256 with HS384 and HS512
+//! also allowed; RS256; ES256).
 //!
-//! Invariants: no panic; an accepted token has exactly three segments, a JSON-object header whose
+//! Invariants: no panic; the other entry points accept only what `decode_token` accepts, and the
+//! cookie line holds the token itself; an accepted token has exactly three segments, a JSON-object header whose
 //! `alg` is on that manager's allow-list, claims that pass the independent claim rules, and the
 //! signature jsonwebtoken computes itself for the deterministic algorithms (HS*, RS256): a
 //! second, different signature string that also verifies would be signature malleability.
@@ -23,6 +25,20 @@ fuzz_target!(|data: &[u8]| {
     };
     for s in jws_subjects() {
         let result = s.manager.decode_token(token);
+        // The other entry points that take an encoded token verify it the same way.
+        if let Ok(csrf) = s.manager.get_csrf_token(token) {
+            let claims = result.as_ref().expect("get_csrf_token accepted what decode_token refuses");
+            assert_eq!(claims.get("csrf").and_then(Value::as_str), Some(csrf.as_str()));
+        }
+        let mut resp = poem::Response::default();
+        if s.manager.set_access_cookies(&mut resp, token).is_ok() {
+            assert!(result.is_ok(), "set_access_cookies accepted what decode_token refuses");
+            let first = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert!(
+                first.starts_with(&format!("access_token_cookie={token};")),
+                "the access cookie line is not the token: {first:?}"
+            );
+        }
         if jwt_fuzz::debug() {
             eprintln!("{}: {:?}", s.name, result.as_ref().map(|_| "accepted"));
         }

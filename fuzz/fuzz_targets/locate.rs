@@ -1,6 +1,7 @@
 //! Token location: a request built from the input (method, Authorization, Cookie, query string,
 //! Content-Type, X-CSRF-TOKEN, Content-Length, body) through `verify_jwt_in_request` on an HS256
-//! manager looking in headers, cookies, the query string and the JSON body (limit 512 bytes).
+//! manager looking in headers, cookies, the query string and the JSON body (limit 512 bytes),
+//! then the same request through a `#[jwt_required]` route (with implicit refresh).
 //!
 //! Input: fields separated by 0xFF bytes: selector, Authorization, Cookie, query, Content-Type,
 //! X-CSRF-TOKEN, body (the body is everything after the sixth separator). The selector's first
@@ -8,7 +9,7 @@
 //! sends the true Content-Length, 0x20 a false, huge one). An empty field sends no header.
 #![no_main]
 
-use jwt_fuzz::{check_pipeline, locate_subject, token_runs, Sent, METHODS};
+use jwt_fuzz::{check_pipeline, check_route, locate_subject, token_runs, Sent, METHODS};
 use libfuzzer_sys::fuzz_target;
 use poem::http::{header, HeaderValue, Uri};
 use poem::Request;
@@ -28,30 +29,32 @@ fuzz_target!(|data: &[u8]| {
         uri.extend_from_slice(query);
     }
     let uri = Uri::try_from(uri).unwrap_or_else(|_| Uri::from_static("/protected"));
-    let mut builder = Request::builder().method(method.clone()).uri(uri.clone());
-    let mut sent_csrf = None;
-    for (name, value) in [
-        (header::AUTHORIZATION, auth),
-        (header::COOKIE, cookie),
-        (header::CONTENT_TYPE, content_type),
-        (header::HeaderName::from_static("x-csrf-token"), csrf),
-    ] {
-        if value.is_empty() {
-            continue;
-        }
-        if let Ok(v) = HeaderValue::from_bytes(value) {
-            if name == "x-csrf-token" {
-                sent_csrf = std::str::from_utf8(value).ok();
+    let sent_csrf = Some(csrf)
+        .filter(|c| !c.is_empty() && HeaderValue::from_bytes(c).is_ok())
+        .and_then(|c| std::str::from_utf8(c).ok());
+    let make = || {
+        let mut builder = Request::builder().method(method.clone()).uri(uri.clone());
+        for (name, value) in [
+            (header::AUTHORIZATION, auth),
+            (header::COOKIE, cookie),
+            (header::CONTENT_TYPE, content_type),
+            (header::HeaderName::from_static("x-csrf-token"), csrf),
+        ] {
+            if value.is_empty() {
+                continue;
             }
-            builder = builder.header(name, v);
+            if let Ok(v) = HeaderValue::from_bytes(value) {
+                builder = builder.header(name, v);
+            }
         }
-    }
-    if bits & 0x40 != 0 {
-        builder = builder.header(header::CONTENT_LENGTH, body.len().to_string());
-    } else if bits & 0x20 != 0 {
-        builder = builder.header(header::CONTENT_LENGTH, "99999999999");
-    }
-    let req = builder.body(body.to_vec());
+        if bits & 0x40 != 0 {
+            builder = builder.header(header::CONTENT_LENGTH, body.len().to_string());
+        } else if bits & 0x20 != 0 {
+            builder = builder.header(header::CONTENT_LENGTH, "99999999999");
+        }
+        builder.body(body.to_vec())
+    };
+    let req = make();
 
     // The oracle's own extraction: every token-shaped run of the raw fields, of the decoded query
     // and of the JSON body's string values.
@@ -72,10 +75,12 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let sent = Sent {
-        method,
+        method: method.clone(),
         bits,
         candidates,
         csrf_header: sent_csrf,
     };
-    check_pipeline(locate_subject(), req, &sent);
+    let verified = check_pipeline(locate_subject(), req, &sent);
+    let direct = (bits & 0x1F == 0).then_some(verified.is_some());
+    check_route(make(), &sent, direct);
 });

@@ -371,3 +371,93 @@ pub fn token_runs(text: &str, out: &mut Vec<String>) {
         }
     }
 }
+
+/// The `locate` manager with implicit refresh (cookie access tokens expiring within 1000 s are
+/// replaced on the response), behind a real `#[jwt_required]` route.
+pub fn route_manager() -> &'static JwtManager {
+    static M: OnceLock<JwtManager> = OnceLock::new();
+    M.get_or_init(|| {
+        let mut config = locate_manager().config().clone();
+        config.secret_key = Some(SECRET.into());
+        config.implicit_refresh_window = Some(1000);
+        build(config)
+    })
+}
+
+#[jwt_runtime::jwt_required]
+#[poem::handler]
+async fn protected(identity: jwt_runtime::Identity) -> String {
+    identity.value().to_string()
+}
+
+fn route() -> &'static poem::endpoint::BoxEndpoint<'static, poem::Response> {
+    use poem::EndpointExt;
+    static R: OnceLock<poem::endpoint::BoxEndpoint<'static, poem::Response>> = OnceLock::new();
+    R.get_or_init(|| {
+        poem::Route::new()
+            .at("/protected", protected)
+            .with(route_manager().clone())
+            .map_to_response()
+            .boxed()
+    })
+}
+
+/// The same request through a `#[jwt_required]` route (the full pipeline: macro, extractors,
+/// implicit refresh): never a 5xx; a 200 exactly when `verify_jwt_in_request` with the default
+/// options accepted (`direct`, when the options were the default ones), and only for a token in
+/// the request that `decode_token` accepts; an implicitly refreshed cookie holds a valid,
+/// non-fresh access token for the same identity.
+pub fn check_route(req: Request, sent: &Sent<'_>, direct: Option<bool>) {
+    use poem::Endpoint;
+    let resp = block_on(route().get_response(req));
+    let status = resp.status();
+    if debug() {
+        eprintln!("route: {status}");
+    }
+    assert!(!status.is_server_error(), "the protected route answered {status}");
+    if let Some(accepted) = direct {
+        if sent.method != Method::OPTIONS {
+            assert_eq!(
+                status == StatusCode::OK,
+                accepted,
+                "the route answered {status}, verify_jwt_in_request accepted: {accepted}"
+            );
+        }
+    }
+    if status != StatusCode::OK {
+        return;
+    }
+    let manager = route_manager();
+    assert!(
+        sent.candidates
+            .iter()
+            .any(|c| manager.decode_token(c).is_ok()),
+        "the protected route answered 200 without a token decode_token accepts"
+    );
+    let identity: Option<Value> = resp
+        .headers()
+        .get_all(poem::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|line| line.strip_prefix("access_token_cookie="))
+        .map(|rest| {
+            let new_token = rest.split(';').next().unwrap_or("");
+            let claims = manager
+                .decode_token(new_token)
+                .unwrap_or_else(|e| panic!("implicit refresh set a token decode_token refuses: {e}"));
+            assert_eq!(claims.get("type").and_then(Value::as_str), Some("access"));
+            assert_eq!(claims.get("fresh"), Some(&Value::Bool(false)));
+            claims.get("sub").cloned().unwrap_or_default()
+        });
+    if debug() {
+        eprintln!("route: refreshed: {}", identity.is_some());
+    }
+    if let Some(new_identity) = identity {
+        let body = block_on(resp.into_body().into_string()).unwrap_or_default();
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).ok(),
+            Some(new_identity),
+            "implicit refresh changed the identity"
+        );
+    }
+}
