@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Formatting needs no nightly: the fuzz crate is outside the workspace, so `cargo fmt --all` at the
+# root does not see it.
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
+
 if ! cargo +nightly fuzz --help >/dev/null 2>&1; then
   echo "fuzz/build.sh: skipped: \`cargo +nightly fuzz\` is unavailable (needs a nightly toolchain and \`cargo install cargo-fuzz\`)"
   exit 0

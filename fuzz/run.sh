@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs each fuzz target in turn for SECONDS (default 300), one process at a time, and prints the
-# executions libFuzzer reports. Usage: fuzz/run.sh [SECONDS] [TARGET...]
+# executions libFuzzer reports. Usage: [FUZZ_ARGS="-len_control=0 ..."] fuzz/run.sh [SECONDS] [TARGET...]
 #
 # libFuzzer runs one worker (-jobs=1 -workers=1), which logs to ./fuzz-0.log; the log is kept
 # in fuzz/corpus-work/<target>.log instead.
@@ -27,7 +27,7 @@ for target in "${targets[@]}"; do
   if [ -d "fuzz/seeds/$target" ]; then dirs+=("fuzz/seeds/$target"); fi
   nice -n 10 cargo +nightly fuzz run "$target" "${dirs[@]}" -- \
     -max_total_time="$seconds" -jobs=1 -workers=1 -print_final_stats=1 -max_len=8192 \
-    -timeout=10 -rss_limit_mb=2048 >"$log" 2>&1 || status=$?
+    -timeout=10 -rss_limit_mb=2048 ${FUZZ_ARGS:-} >"$log" 2>&1 || status=$?
   executed=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   per_second=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$' || true)
   grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true

@@ -22,8 +22,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use jwt_fuzz::{
-    check_accepted_claims, check_pipeline, check_route, claims_subjects, locate_subject, Sent, Subject, METHODS,
-    NOW, SECRET,
+    check_accepted_claims, check_pipeline, check_route, claims_subjects, locate_subject, Sent,
+    Subject, METHODS, NOW, SECRET,
 };
 use jwt_runtime::JwtError;
 use libfuzzer_sys::fuzz_target;
@@ -108,7 +108,10 @@ impl Field {
                 .collect()),
             Field::Weird(w) => Some(WEIRD[usize::from(*w) % WEIRD.len()].to_string()),
             Field::Obj(entries) => j(Value::Object(
-                entries.iter().map(|(k, v)| (k.clone(), (*v).into())).collect(),
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), (*v).into()))
+                    .collect(),
             )),
         }
     }
@@ -137,9 +140,17 @@ struct Claims {
 const HEADERS: &[(&str, Algorithm, bool)] = &[
     (r#"{"alg":"HS256","typ":"JWT"}"#, Algorithm::HS256, true),
     (r#"{"typ":"JWT","alg":"HS256"}"#, Algorithm::HS256, true),
-    (r#"{"alg":"HS256","kid":"k1","typ":"at+jwt"}"#, Algorithm::HS256, true),
+    (
+        r#"{"alg":"HS256","kid":"k1","typ":"at+jwt"}"#,
+        Algorithm::HS256,
+        true,
+    ),
     (r#"{"alg":"HS256","kid":5}"#, Algorithm::HS256, false),
-    (r#"{"alg":"HS256","crit":["exp"],"exp":1}"#, Algorithm::HS256, false),
+    (
+        r#"{"alg":"HS256","crit":["exp"],"exp":1}"#,
+        Algorithm::HS256,
+        false,
+    ),
     (r#"{"alg":"HS256","b64":false}"#, Algorithm::HS256, false),
     (r#"{"alg":"HS384"}"#, Algorithm::HS384, false),
     (r#"{"alg":"HS256","cty":"jwt"}"#, Algorithm::HS256, false),
@@ -259,8 +270,12 @@ fn sign(header: &str, payload: &[u8], alg: Algorithm) -> String {
         URL_SAFE_NO_PAD.encode(header),
         URL_SAFE_NO_PAD.encode(payload)
     );
-    let sig = jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_secret(SECRET.as_bytes()), alg)
-        .expect("HMAC signing works");
+    let sig = jsonwebtoken::crypto::sign(
+        input.as_bytes(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        alg,
+    )
+    .expect("HMAC signing works");
     format!("{input}.{sig}")
 }
 
@@ -284,7 +299,10 @@ fuzz_target!(|data: &[u8]| {
             ("aud", &c.aud),
             ("iss", &c.iss),
         ];
-        for (name, field) in named.into_iter().chain(c.extra.iter().map(|(k, f)| (k.as_str(), f))) {
+        for (name, field) in named
+            .into_iter()
+            .chain(c.extra.iter().map(|(k, f)| (k.as_str(), f)))
+        {
             if let Some(v) = field.render() {
                 parts.push(format!("{}:{v}", Value::from(name)));
             }
@@ -299,7 +317,11 @@ fuzz_target!(|data: &[u8]| {
         let expected = verdict(s, header_ok, &payload);
         let got = s.manager.decode_token(&token);
         if jwt_fuzz::debug() {
-            eprintln!("{}: expected {expected:?}, got {:?}", s.name, got.as_ref().map(|_| "accepted"));
+            eprintln!(
+                "{}: expected {expected:?}, got {:?}",
+                s.name,
+                got.as_ref().map(|_| "accepted")
+            );
         }
         match (&expected, &got) {
             (Verdict::Accept, Ok(claims)) => check_accepted_claims(s, claims),
@@ -326,7 +348,11 @@ fuzz_target!(|data: &[u8]| {
         match place % 4 {
             0 => builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}")),
             1 => {
-                let name = if refresh { "refresh_token_cookie" } else { "access_token_cookie" };
+                let name = if refresh {
+                    "refresh_token_cookie"
+                } else {
+                    "access_token_cookie"
+                };
                 builder = builder.header(header::COOKIE, format!("{name}={token}"));
                 if send_csrf {
                     if let Some(c) = csrf_claim
@@ -340,7 +366,11 @@ fuzz_target!(|data: &[u8]| {
             }
             2 => builder = builder.uri_str(format!("/protected?jwt={token}")),
             _ => {
-                let key = if refresh { "refresh_token" } else { "access_token" };
+                let key = if refresh {
+                    "refresh_token"
+                } else {
+                    "access_token"
+                };
                 builder = builder.content_type("application/json");
                 body = serde_json::to_vec(&serde_json::json!({ key: token })).unwrap();
             }

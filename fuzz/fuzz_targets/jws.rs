@@ -27,13 +27,25 @@ fuzz_target!(|data: &[u8]| {
         let result = s.manager.decode_token(token);
         // The other entry points that take an encoded token verify it the same way.
         if let Ok(csrf) = s.manager.get_csrf_token(token) {
-            let claims = result.as_ref().expect("get_csrf_token accepted what decode_token refuses");
-            assert_eq!(claims.get("csrf").and_then(Value::as_str), Some(csrf.as_str()));
+            let claims = result
+                .as_ref()
+                .expect("get_csrf_token accepted what decode_token refuses");
+            assert_eq!(
+                claims.get("csrf").and_then(Value::as_str),
+                Some(csrf.as_str())
+            );
         }
         let mut resp = poem::Response::default();
         if s.manager.set_access_cookies(&mut resp, token).is_ok() {
-            assert!(result.is_ok(), "set_access_cookies accepted what decode_token refuses");
-            let first = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("");
+            assert!(
+                result.is_ok(),
+                "set_access_cookies accepted what decode_token refuses"
+            );
+            let first = resp
+                .headers()
+                .get("set-cookie")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             assert!(
                 first.starts_with(&format!("access_token_cookie={token};")),
                 "the access cookie line is not the token: {first:?}"
@@ -59,7 +71,11 @@ fuzz_target!(|data: &[u8]| {
             let alg: Algorithm = alg.parse().expect("a known algorithm");
             let expected = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &key, alg)
                 .expect("signing works");
-            assert_eq!(signature, expected, "{}: a second signature string verified", s.name);
+            assert_eq!(
+                signature, expected,
+                "{}: a second signature string verified",
+                s.name
+            );
         }
     }
 });

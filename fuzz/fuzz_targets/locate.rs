@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
     let mut next = || fields.next().unwrap_or(&[]);
     let (selector, auth, cookie, query, content_type, csrf, body) =
         (next(), next(), next(), next(), next(), next(), next());
-    let method = METHODS[usize::from(selector.first().copied().unwrap_or(0)) % METHODS.len()].clone();
+    let method =
+        METHODS[usize::from(selector.first().copied().unwrap_or(0)) % METHODS.len()].clone();
     let bits = selector.get(1).copied().unwrap_or(0);
 
     let mut uri = b"/protected".to_vec();

@@ -7,8 +7,7 @@ use std::sync::{Arc, OnceLock};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jwt_runtime::{
-    verify_jwt_in_request, JsonObject, JwtConfig, JwtManager, Location, VerifiedJwt,
-    VerifyOptions,
+    verify_jwt_in_request, JsonObject, JwtConfig, JwtManager, Location, VerifiedJwt, VerifyOptions,
 };
 use poem::http::{Method, StatusCode};
 use poem::Request;
@@ -183,18 +182,38 @@ fn date(claims: &JsonObject, name: &str) -> Option<f64> {
 /// Every rule an accepted (and not expired) token's claims obey, checked from the claims alone.
 pub fn check_accepted_claims(s: &Subject, claims: &JsonObject) {
     if let Some(iat) = date(claims, "iat") {
-        assert!(iat <= NOW + s.leeway, "{}: accepted iat {iat} in the future", s.name);
+        assert!(
+            iat <= NOW + s.leeway,
+            "{}: accepted iat {iat} in the future",
+            s.name
+        );
     }
     if let Some(nbf) = date(claims, "nbf") {
-        assert!(nbf <= NOW + s.leeway, "{}: accepted nbf {nbf} in the future", s.name);
+        assert!(
+            nbf <= NOW + s.leeway,
+            "{}: accepted nbf {nbf} in the future",
+            s.name
+        );
     }
     if let Some(exp) = date(claims, "exp") {
-        assert!(exp > NOW - s.leeway, "{}: accepted expired exp {exp}", s.name);
+        assert!(
+            exp > NOW - s.leeway,
+            "{}: accepted expired exp {exp}",
+            s.name
+        );
     }
     let sub = claims.get("sub").expect("accepted a token without sub");
-    assert!(sub.is_string(), "{}: accepted a non-string sub {sub}", s.name);
+    assert!(
+        sub.is_string(),
+        "{}: accepted a non-string sub {sub}",
+        s.name
+    );
     if let Some(jti) = claims.get("jti") {
-        assert!(jti.is_string(), "{}: accepted a non-string jti {jti}", s.name);
+        assert!(
+            jti.is_string(),
+            "{}: accepted a non-string jti {jti}",
+            s.name
+        );
     }
     if let Some(issuers) = s.issuer {
         let iss = claims.get("iss").and_then(Value::as_str);
@@ -224,7 +243,11 @@ pub fn check_accepted_claims(s: &Subject, claims: &JsonObject) {
 /// object.
 pub fn header_of(token: &str) -> JsonObject {
     let parts: Vec<&str> = token.split('.').collect();
-    assert_eq!(parts.len(), 3, "accepted a token without exactly 3 segments: {token:?}");
+    assert_eq!(
+        parts.len(),
+        3,
+        "accepted a token without exactly 3 segments: {token:?}"
+    );
     let bytes = URL_SAFE_NO_PAD
         .decode(parts[0])
         .expect("accepted a token whose header is not base64url");
@@ -293,7 +316,11 @@ pub fn check_pipeline(s: &Subject, mut req: Request, sent: &Sent<'_>) -> Option<
     let result = block_on(verify_jwt_in_request(&mut req, &options));
     if debug() {
         match &result {
-            Ok(t) => eprintln!("pipeline {}: ok {:?}", s.name, t.as_ref().map(|t| t.claims())),
+            Ok(t) => eprintln!(
+                "pipeline {}: ok {:?}",
+                s.name,
+                t.as_ref().map(|t| t.claims())
+            ),
             Err(e) => eprintln!("pipeline {}: {} {e}", s.name, e.status()),
         }
     }
@@ -311,7 +338,10 @@ pub fn check_pipeline(s: &Subject, mut req: Request, sent: &Sent<'_>) -> Option<
             None
         }
         Ok(None) => {
-            assert!(options.is_optional(), "no token and no refusal on a required route");
+            assert!(
+                options.is_optional(),
+                "no token and no refusal on a required route"
+            );
             None
         }
         Ok(Some(token)) => {
@@ -335,11 +365,18 @@ pub fn check_pipeline(s: &Subject, mut req: Request, sent: &Sent<'_>) -> Option<
                     "{}: token type {:?} on a {} route",
                     s.name,
                     token.token_type(),
-                    if sent.bits & 0x04 != 0 { "refresh" } else { "access" }
+                    if sent.bits & 0x04 != 0 {
+                        "refresh"
+                    } else {
+                        "access"
+                    }
                 );
             }
             if options.is_fresh() {
-                assert!(is_fresh(claims), "a non-fresh token passed a fresh route: {claims:?}");
+                assert!(
+                    is_fresh(claims),
+                    "a non-fresh token passed a fresh route: {claims:?}"
+                );
             }
             if sent.bits & 0x10 == 0 {
                 assert!(
@@ -347,8 +384,8 @@ pub fn check_pipeline(s: &Subject, mut req: Request, sent: &Sent<'_>) -> Option<
                     "a token without a string jti passed the revocation check"
                 );
             }
-            let csrf_method = [Method::POST, Method::PUT, Method::PATCH, Method::DELETE]
-                .contains(&sent.method);
+            let csrf_method =
+                [Method::POST, Method::PUT, Method::PATCH, Method::DELETE].contains(&sent.method);
             if token.location() == Location::Cookies && csrf_method {
                 let expected = claims.get("csrf").and_then(Value::as_str);
                 assert!(
@@ -414,7 +451,10 @@ pub fn check_route(req: Request, sent: &Sent<'_>, direct: Option<bool>) {
     if debug() {
         eprintln!("route: {status}");
     }
-    assert!(!status.is_server_error(), "the protected route answered {status}");
+    assert!(
+        !status.is_server_error(),
+        "the protected route answered {status}"
+    );
     if let Some(accepted) = direct {
         if sent.method != Method::OPTIONS {
             assert_eq!(
@@ -442,9 +482,9 @@ pub fn check_route(req: Request, sent: &Sent<'_>, direct: Option<bool>) {
         .find_map(|line| line.strip_prefix("access_token_cookie="))
         .map(|rest| {
             let new_token = rest.split(';').next().unwrap_or("");
-            let claims = manager
-                .decode_token(new_token)
-                .unwrap_or_else(|e| panic!("implicit refresh set a token decode_token refuses: {e}"));
+            let claims = manager.decode_token(new_token).unwrap_or_else(|e| {
+                panic!("implicit refresh set a token decode_token refuses: {e}")
+            });
             assert_eq!(claims.get("type").and_then(Value::as_str), Some("access"));
             assert_eq!(claims.get("fresh"), Some(&Value::Bool(false)));
             claims.get("sub").cloned().unwrap_or_default()
