@@ -134,6 +134,22 @@ pub struct JwtConfig {
     pub decode_keys: Vec<DecodeKeyConfig>,
     /// `JWT_DECODE_JWKS` (this port): a JWK set (JSON) of public verification keys, each with `kid` and `alg`.
     pub decode_jwks: Option<String>,
+    /// `JWT_DECODE_JWKS_URL` (this port, feature `remote-jwks`): an `https` URL of a JWK set (an identity provider's `jwks_uri`), fetched at startup, cached, refreshed in the background and refetched (rate-limited) for an unknown `kid`. Needs `JwtManagerBuilder::build_async`.
+    pub decode_jwks_url: Option<String>,
+    /// `JWT_DECODE_ISSUER_DISCOVERY` (this port, feature `remote-jwks`): an OIDC issuer URL; its `/.well-known/openid-configuration` gives the `jwks_uri`, and tokens must carry that `iss`. Needs `JwtManagerBuilder::build_async`.
+    pub decode_issuer_discovery: Option<String>,
+    /// `JWT_JWKS_REFRESH_MIN` (this port): the shortest background refresh interval of a remote JWK set, in seconds (`5m` works); also the interval when the response has no `Cache-Control: max-age`, and the retry delay after a failed refresh.
+    pub jwks_refresh_min: u64,
+    /// `JWT_JWKS_REFRESH_MAX` (this port): the longest background refresh interval of a remote JWK set (a longer `max-age` is cut to it).
+    pub jwks_refresh_max: u64,
+    /// `JWT_JWKS_REFETCH_INTERVAL` (this port): at most one refetch of a remote JWK set per this many seconds for tokens naming an unknown `kid`.
+    pub jwks_refetch_interval: u64,
+    /// `JWT_JWKS_TIMEOUT` (this port): seconds an unknown-`kid` refetch may take (the only fetch a request waits for); startup and background fetches get at least 10 s.
+    pub jwks_timeout: u64,
+    /// `JWT_JWKS_MAX_BYTES` (this port): the largest JWK set or discovery document accepted, in bytes.
+    pub jwks_max_bytes: usize,
+    /// `JWT_JWKS_ALLOW_HTTP` (this port): accept plain `http` JWKS and discovery URLs (tests, a loopback sidecar); `https` only otherwise.
+    pub jwks_allow_http: bool,
     /// `JWT_STATUS_CODES` (this port): per-kind status overrides, e.g. `invalid_token=401` (kinds in `ERROR_KINDS`).
     pub status_codes: std::collections::BTreeMap<String, u16>,
     /// `JWT_STRICT_KEY_LENGTH` (this port): refuse (instead of warn about) an HMAC secret shorter than the hash output.
@@ -194,6 +210,14 @@ impl Default for JwtConfig {
             encode_kid: None,
             decode_keys: Vec::new(),
             decode_jwks: None,
+            decode_jwks_url: None,
+            decode_issuer_discovery: None,
+            jwks_refresh_min: 300,
+            jwks_refresh_max: 86_400,
+            jwks_refetch_interval: 10,
+            jwks_timeout: 2,
+            jwks_max_bytes: 1_048_576,
+            jwks_allow_http: false,
             status_codes: std::collections::BTreeMap::new(),
             implicit_refresh_window: None,
             strict_key_length: false,

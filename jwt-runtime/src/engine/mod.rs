@@ -7,6 +7,8 @@ pub(crate) mod hooks;
 pub(crate) mod jws;
 pub(crate) mod keys;
 pub(crate) mod locate;
+#[cfg(feature = "remote-jwks")]
+mod remote;
 mod respond;
 pub(crate) mod revocation;
 pub(crate) mod settings;
@@ -17,11 +19,47 @@ use crate::config::JwtConfig;
 use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError};
 use hooks::Hooks;
 use jws::ClaimRules;
-use keys::KeySet;
+use keys::{DecodeKey, KeySet, RemoteKeys};
 use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
 
 pub(crate) use respond::refuse_without_engine;
+
+/// Without the `remote-jwks` feature there is never a remote set: an uninhabited stand-in.
+#[cfg(not(feature = "remote-jwks"))]
+mod remote {
+    use super::keys::RemoteKeys;
+
+    #[derive(Debug)]
+    pub(crate) enum RemoteJwks {}
+
+    impl RemoteJwks {
+        pub(crate) fn current(&self) -> RemoteKeys {
+            match *self {}
+        }
+
+        pub(crate) async fn keys_for_kid(&self, _kid: &str) -> RemoteKeys {
+            match *self {}
+        }
+    }
+}
+
+/// The option that names a remote key source, when one is set.
+fn remote_option(config: &JwtConfig) -> Option<&'static str> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if set(&config.decode_jwks_url) {
+        Some("JWT_DECODE_JWKS_URL")
+    } else if set(&config.decode_issuer_discovery) {
+        Some("JWT_DECODE_ISSUER_DISCOVERY")
+    } else {
+        None
+    }
+}
+
+/// The keys of the remote set, or none.
+pub(crate) fn remote_slice(keys: &Option<RemoteKeys>) -> &[DecodeKey] {
+    keys.as_deref().map_or(&[], Vec::as_slice)
+}
 
 /// Everything a manager is made of. Immutable once built; shared by every request.
 pub(crate) struct Engine {
@@ -31,16 +69,60 @@ pub(crate) struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: Arc<dyn DynBlocklist>,
     pub(crate) hooks: Hooks,
+    /// The identity provider's key set (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`).
+    remote: Option<Arc<remote::RemoteJwks>>,
 }
 
 impl Engine {
     /// Checks the config, loads the keys, installs the crypto provider and gives the store the
-    /// clock.
+    /// clock. A remote key source needs [`new_async`](Self::new_async).
     pub(crate) fn new(
+        config: JwtConfig,
+        clock: Arc<dyn Clock>,
+        store: Box<dyn DynBlocklist>,
+        hooks: Hooks,
+    ) -> Result<Self, ConfigError> {
+        if let Some(option) = remote_option(&config) {
+            return Err(if cfg!(feature = "remote-jwks") {
+                ConfigError::sentence(
+                    option,
+                    "is fetched over the network when the manager is built: build it with \
+                     `JwtManagerBuilder::build_async().await`",
+                )
+            } else {
+                ConfigError::sentence(option, "needs the `remote-jwks` feature of jwt-runtime")
+            });
+        }
+        Self::assemble(config, clock, store, hooks, None)
+    }
+
+    /// [`new`](Self::new), fetching the remote key set first (discovery, then the JWK set) when
+    /// one is configured, and starting its background refresh.
+    pub(crate) async fn new_async(
+        #[allow(unused_mut)] mut config: JwtConfig,
+        clock: Arc<dyn Clock>,
+        store: Box<dyn DynBlocklist>,
+        hooks: Hooks,
+    ) -> Result<Self, ConfigError> {
+        #[cfg(feature = "remote-jwks")]
+        {
+            if remote_option(&config).is_some() {
+                // Every local check first: a bad option fails without touching the network.
+                Settings::resolve(&config)?;
+                KeySet::from_config(&config)?;
+                let remote = remote::RemoteJwks::start(&mut config).await?;
+                return Self::assemble(config, clock, store, hooks, remote);
+            }
+        }
+        Self::new(config, clock, store, hooks)
+    }
+
+    fn assemble(
         config: JwtConfig,
         clock: Arc<dyn Clock>,
         mut store: Box<dyn DynBlocklist>,
         hooks: Hooks,
+        remote: Option<Arc<remote::RemoteJwks>>,
     ) -> Result<Self, ConfigError> {
         keys::install_crypto_provider();
         let settings = Settings::resolve(&config)?;
@@ -53,7 +135,24 @@ impl Engine {
             clock,
             store: Arc::from(store),
             hooks,
+            remote,
         })
+    }
+
+    /// The remote key set as it is now (no network).
+    pub(crate) fn remote_keys(&self) -> Option<RemoteKeys> {
+        self.remote.as_ref().map(|remote| remote.current())
+    }
+
+    /// The remote key set to verify `token` with: the current one, or, when the token's `kid`
+    /// names no known key, the set after a rate-limited refetch (the one network wait a request
+    /// can have).
+    pub(crate) async fn remote_keys_for(&self, token: &str) -> Option<RemoteKeys> {
+        let remote = self.remote.as_ref()?;
+        match jws::peek_kid(token, self.config.max_token_length) {
+            Some(kid) if !self.keys.has_kid(&kid) => Some(remote.keys_for_kid(&kid).await),
+            _ => Some(remote.current()),
+        }
     }
 
     /// The current time of this manager's clock.
@@ -77,7 +176,15 @@ impl Engine {
     /// The reference's `decode_token`: a full verification with the configured keys; an expired
     /// token is an error.
     pub(crate) fn decode(&self, token: &str) -> Result<JsonObject, JwtError> {
-        let decoded = jws::decode(token, &self.keys, &self.claim_rules(), self.now(), None)?;
+        let remote = self.remote_keys();
+        let decoded = jws::decode(
+            token,
+            &self.keys,
+            remote_slice(&remote),
+            &self.claim_rules(),
+            self.now(),
+            None,
+        )?;
         if decoded.expired {
             return Err(JwtError::Expired);
         }
@@ -99,6 +206,7 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .field("hooks", &self.hooks)
+            .field("remote", &self.remote)
             .finish_non_exhaustive()
     }
 }

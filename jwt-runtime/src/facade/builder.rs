@@ -62,10 +62,43 @@ impl JwtManagerBuilder {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first option that cannot work: a missing or empty secret, an
-    /// unknown algorithm, an unparsable PEM key, an unknown token location, and so on.
+    /// unknown algorithm, an unparsable PEM key, an unknown token location, and so on; a remote
+    /// key source (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`) is refused here, as it
+    /// needs the network: use [`build_async`](Self::build_async).
     pub fn build(self) -> Result<JwtManager, ConfigError> {
         let engine = Engine::new(self.config, self.clock, self.store, self.hooks)?;
         Ok(JwtManager::from_engine(Arc::new(engine)))
+    }
+
+    /// [`build`](Self::build) for a manager whose keys come from an identity provider
+    /// (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`, or [`jwks_url`](Self::jwks_url) and
+    /// [`issuer_discovery`](Self::issuer_discovery); feature `remote-jwks`): fetches the
+    /// discovery document and the JWK set, then starts their background refresh on the current
+    /// Tokio runtime. Without a remote key source it is `build`.
+    ///
+    /// # Errors
+    /// Every error of `build`, and a [`ConfigError`] naming the option and the URL when the
+    /// discovery document or the JWK set cannot be fetched or used.
+    pub async fn build_async(self) -> Result<JwtManager, ConfigError> {
+        let engine = Engine::new_async(self.config, self.clock, self.store, self.hooks).await?;
+        Ok(JwtManager::from_engine(Arc::new(engine)))
+    }
+
+    /// Verifies tokens with the JWK set at `url` (`JWT_DECODE_JWKS_URL`; feature `remote-jwks`),
+    /// fetched by [`build_async`](Self::build_async), refreshed in the background and refetched
+    /// (rate-limited) for an unknown `kid`.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.config.decode_jwks_url = Some(url.into());
+        self
+    }
+
+    /// Verifies tokens of the OpenID Connect issuer `issuer` (`JWT_DECODE_ISSUER_DISCOVERY`;
+    /// feature `remote-jwks`): [`build_async`](Self::build_async) reads
+    /// `<issuer>/.well-known/openid-configuration`, uses its `jwks_uri` as
+    /// [`jwks_url`](Self::jwks_url) would, and requires `iss` to be `issuer`.
+    pub fn issuer_discovery(mut self, issuer: impl Into<String>) -> Self {
+        self.config.decode_issuer_discovery = Some(issuer.into());
+        self
     }
 
     /// The revocation store (the reference's `token_in_blocklist_loader`); the default is a

@@ -12,7 +12,7 @@ use poem::Request;
 use serde_json::Value;
 
 use crate::engine::locate::locate;
-use crate::engine::{jws, Engine};
+use crate::engine::{jws, remote_slice, Engine};
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
@@ -175,9 +175,13 @@ async fn run(
         }
         None => None,
     };
+    let remote = match loaded_key {
+        Some(_) => None,
+        None => engine.remote_keys_for(&found.token).await,
+    };
     let key_for = |header: &JsonObject| match &loaded_key {
         Some(key) => engine.keys.allowed_alg(header).map(|alg| (alg, key)),
-        None => engine.keys.decoding_for(header),
+        None => engine.keys.decoding_for(header, remote_slice(&remote)),
     };
     let decoded = jws::decode_with(&found.token, key_for, &rules, now, found.csrf.as_deref())?;
     let expired = decoded.expired;
