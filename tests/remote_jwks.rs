@@ -213,6 +213,7 @@ async fn rotation_is_picked_up_by_the_unknown_kid_refetch() {
     assert_eq!(provider.hits(), 1, "fetched once at startup");
     let (a, b) = (token("rsa_a.pem", "a").await, token("rsa_b.pem", "b").await);
     assert_accepted(&verifier, &a).await;
+    assert_eq!(verifier.decode_token(&a).unwrap()["sub"], "alice");
     assert_eq!(provider.hits(), 1, "a known kid never fetches");
 
     // The provider adds key b: a token naming it triggers one refetch.
@@ -536,4 +537,32 @@ async fn oidc_discovery_gives_the_jwks_and_requires_the_issuer() {
     })
     .await;
     assert!(err.contains("not both"), "{err}");
+}
+
+#[tokio::test]
+async fn own_tokens_beside_the_providers() {
+    let provider = provider().await;
+    provider.set_keys(vec![jwk("rsa_a.pem", "a")]);
+    // This app signs HS256 tokens with its secret and also accepts the provider's RS256 tokens.
+    let app = verifier(JwtConfig {
+        decode_jwks_url: Some(provider.jwks_url()),
+        jwks_allow_http: true,
+        ..config()
+    })
+    .await;
+    let own = app.create_access_token("alice").await.unwrap();
+    assert_accepted(&app, &own).await;
+    assert_accepted(&app, &token("rsa_a.pem", "a").await).await;
+    // A kid selects its key with its algorithm: an HS256 token naming the provider's kid is refused.
+    let confused = sign(
+        json!({"alg": "HS256", "typ": "JWT", "kid": "a"}),
+        claims("alice"),
+        SECRET,
+    );
+    assert_msg(
+        call(&app, &confused).await,
+        422,
+        "The specified alg value is not allowed",
+    )
+    .await;
 }

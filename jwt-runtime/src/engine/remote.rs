@@ -412,3 +412,27 @@ impl std::fmt::Debug for RemoteJwks {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue, CACHE_CONTROL};
+
+    fn cache_control(value: &str) -> Option<u64> {
+        let mut headers = HeaderMap::new();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_str(value).unwrap());
+        max_age(&headers)
+    }
+
+    #[test]
+    fn cache_control_max_age() {
+        assert_eq!(max_age(&HeaderMap::new()), None);
+        assert_eq!(cache_control("public, max-age=3600"), Some(3600));
+        assert_eq!(cache_control("Max-Age=60, must-revalidate"), Some(60));
+        assert_eq!(cache_control("max-age=\"120\""), Some(120));
+        assert_eq!(cache_control("no-cache"), Some(0));
+        assert_eq!(cache_control("max-age=600, no-store"), Some(0));
+        assert_eq!(cache_control("max-age=soon"), None);
+        assert_eq!(cache_control("private"), None);
+    }
+}
