@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use jwt_runtime::keys::TrustedIssuer;
 use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
 use poem::http::StatusCode;
 use poem::listener::TcpAcceptor;
@@ -118,19 +119,23 @@ async fn provider() -> Provider {
 /// A service of the provider that signs with `private` (RS256 unless ES256 for EC keys) and
 /// writes `kid` into its tokens.
 fn signer(private: &str, kid: &str, issuer: Option<&str>) -> JwtManager {
+    manager(signer_config(private, kid, issuer))
+}
+
+fn signer_config(private: &str, kid: &str, issuer: Option<&str>) -> JwtConfig {
     let alg = if private.starts_with("ec") {
         "ES256"
     } else {
         "RS256"
     };
-    manager(JwtConfig {
+    JwtConfig {
         algorithm: alg.into(),
         private_key: Some(key(private)),
         public_key: Some(key(&private.replace(".pem", ".pub.pem"))),
         encode_kid: Some(kid.into()),
         encode_issuer: issuer.map(String::from),
         ..JwtConfig::default()
-    })
+    }
 }
 
 /// The public JWK the provider publishes for `private` under `kid`.
@@ -565,4 +570,128 @@ async fn own_tokens_beside_the_providers() {
         "The specified alg value is not allowed",
     )
     .await;
+}
+
+#[tokio::test]
+async fn two_issuers_side_by_side() {
+    let idp = provider().await;
+    idp.set_keys(vec![jwk("rsa_a.pem", "a")]);
+    let partner = provider().await;
+    partner.set_keys(vec![jwk("rsa_b.pem", "b")]);
+    // This app's own HS256 tokens, an identity provider found by discovery (audience "api",
+    // identity in "email"), and a partner by JWKS URL (RS256 only).
+    let app = builder(JwtConfig {
+        jwks_allow_http: true,
+        jwks_refetch_interval: 3600,
+        ..config()
+    })
+    .trust_issuer(
+        TrustedIssuer::new(idp.base.clone())
+            .audience("api")
+            .identity_claim("email"),
+    )
+    .trust_issuer(
+        TrustedIssuer::new(partner.base.clone())
+            .jwks_url(partner.jwks_url())
+            .algorithm("RS256"),
+    )
+    .build_async()
+    .await
+    .unwrap();
+    assert_eq!(idp.state.discovery_hits.load(Ordering::SeqCst), 1);
+    assert_eq!(partner.state.discovery_hits.load(Ordering::SeqCst), 0);
+
+    let own = app.create_access_token("alice").await.unwrap();
+    assert_accepted(&app, &own).await;
+
+    let idp_token = manager(JwtConfig {
+        identity_claim: "email".into(),
+        encode_audience: Some(vec!["api".into()]),
+        ..signer_config("rsa_a.pem", "a", Some(&idp.base))
+    })
+    .create_access_token("alice")
+    .await
+    .unwrap();
+    assert_accepted(&app, &idp_token).await;
+    assert_eq!(app.decode_token(&idp_token).unwrap()["email"], "alice");
+    // The issuer's own rules: its audience.
+    let no_audience = manager(JwtConfig {
+        identity_claim: "email".into(),
+        ..signer_config("rsa_a.pem", "a", Some(&idp.base))
+    })
+    .create_access_token("alice")
+    .await
+    .unwrap();
+    assert_msg(
+        call(&app, &no_audience).await,
+        422,
+        "Token is missing the \"aud\" claim",
+    )
+    .await;
+
+    let partner_token = signer("rsa_b.pem", "b", Some(&partner.base))
+        .create_access_token("alice")
+        .await
+        .unwrap();
+    assert_accepted(&app, &partner_token).await;
+
+    // `iss` picks the key set before any key is tried: the IdP's key does not sign for the
+    // partner, nor for this app.
+    let claims_partner = signer("rsa_a.pem", "a", Some(&partner.base))
+        .create_access_token("alice")
+        .await
+        .unwrap();
+    assert_unknown_kid(&app, &claims_partner, "a").await;
+    assert_msg(
+        call(&app, &token("rsa_a.pem", "a").await).await,
+        422,
+        "The specified alg value is not allowed",
+    )
+    .await;
+    // Nor does this app's secret sign for the IdP.
+    let forged = sign(
+        json!({"alg": "HS256", "typ": "JWT", "kid": "a"}),
+        claims_with(
+            "alice",
+            json!({"iss": idp.base, "aud": "api", "email": "alice"}),
+        ),
+        SECRET,
+    );
+    assert_msg(
+        call(&app, &forged).await,
+        422,
+        "The specified alg value is not allowed",
+    )
+    .await;
+    // The partner's algorithm list.
+    let ps256 = manager(JwtConfig {
+        algorithm: "PS256".into(),
+        ..signer_config("rsa_b.pem", "b", Some(&partner.base))
+    })
+    .create_access_token("alice")
+    .await
+    .unwrap();
+    assert_msg(
+        call(&app, &ps256).await,
+        422,
+        "The specified alg value is not allowed",
+    )
+    .await;
+
+    // build() names build_async; a trusted issuer that is also this app's issuer is refused.
+    let err = builder(config())
+        .trust_issuer(TrustedIssuer::new(idp.base.clone()))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("build_async"), "{err}");
+    let err = builder(JwtConfig {
+        encode_issuer: Some(idp.base.clone()),
+        jwks_allow_http: true,
+        ..config()
+    })
+    .trust_issuer(TrustedIssuer::new(idp.base.clone()))
+    .build_async()
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("this app's own issuer"), "{err}");
 }

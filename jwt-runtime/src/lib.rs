@@ -89,7 +89,7 @@ pub mod hooks {
 /// Key types, for key loaders and rotation: jsonwebtoken's, and [`DecodeKeyConfig`](keys::DecodeKeyConfig)
 /// (an entry of `JWT_DECODE_KEYS`).
 pub mod keys {
-    pub use crate::config::DecodeKeyConfig;
+    pub use crate::config::{DecodeKeyConfig, TrustedIssuer};
     pub use jsonwebtoken::{jwk, Algorithm, DecodingKey, EncodingKey};
 }
 

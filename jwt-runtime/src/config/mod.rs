@@ -283,6 +283,81 @@ impl fmt::Debug for DecodeKeyConfig {
     }
 }
 
+/// Another issuer whose tokens this app accepts beside its own (feature `remote-jwks`; register it
+/// with `JwtManagerBuilder::trust_issuer`): its keys come from its JWK set, and a token whose `iss`
+/// is `issuer` is verified with those keys and this issuer's rules only, never with the app's own
+/// keys or options (`JWT_DECODE_AUDIENCE`, `JWT_IDENTITY_CLAIM` and `JWT_DECODE_ALGORITHMS` do not
+/// apply to it).
+///
+/// ```
+/// use jwt_runtime::keys::TrustedIssuer;
+/// let idp = TrustedIssuer::new("https://auth.example.com/realms/acme")
+///     .audience("my-api")
+///     .identity_claim("email");
+/// assert_eq!(idp.jwks_url, None); // found by OIDC discovery
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// The issuer, compared exactly with the token's `iss`.
+    pub issuer: String,
+    /// Its JWK set; `None`: the `jwks_uri` of `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The algorithms accepted from it; empty: each key's own `alg`.
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// When set, its tokens must carry an `aud` that intersects it.
+    #[serde(default)]
+    pub audience: Option<Vec<String>>,
+    /// The claim holding the identity in its tokens (`sub` by default).
+    #[serde(default = "default_identity_claim")]
+    pub identity_claim: String,
+}
+
+fn default_identity_claim() -> String {
+    "sub".into()
+}
+
+impl TrustedIssuer {
+    /// An issuer found by OIDC discovery, its keys' own algorithms, no audience rule, `sub`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        TrustedIssuer {
+            issuer: issuer.into(),
+            jwks_url: None,
+            algorithms: Vec::new(),
+            audience: None,
+            identity_claim: default_identity_claim(),
+        }
+    }
+
+    /// Its JWK set URL (no discovery).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Adds an accepted audience.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience
+            .get_or_insert_with(Vec::new)
+            .push(audience.into());
+        self
+    }
+
+    /// The identity claim of its tokens.
+    pub fn identity_claim(mut self, claim: impl Into<String>) -> Self {
+        self.identity_claim = claim.into();
+        self
+    }
+
+    /// Adds an accepted algorithm (by default each key's own `alg`).
+    pub fn algorithm(mut self, alg: impl Into<String>) -> Self {
+        self.algorithms.push(alg.into());
+        self
+    }
+}
+
 /// A string or a list of strings (audiences, issuers), as the reference accepts.
 fn one_or_many<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
     #[derive(Deserialize)]

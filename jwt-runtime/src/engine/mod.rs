@@ -15,7 +15,10 @@ pub(crate) mod settings;
 
 use std::sync::Arc;
 
-use crate::config::JwtConfig;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+
+use crate::config::{JwtConfig, TrustedIssuer};
 use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError};
 use hooks::Hooks;
 use jws::ClaimRules;
@@ -56,6 +59,70 @@ fn remote_option(config: &JwtConfig) -> Option<&'static str> {
     }
 }
 
+/// Another issuer whose tokens are accepted, with its own key set and rules
+/// ([`TrustedIssuer`]).
+pub(crate) struct Issuer {
+    pub(crate) iss: Vec<String>,
+    algorithms: Vec<String>,
+    audience: Option<Vec<String>>,
+    pub(crate) identity_claim: String,
+    remote: Arc<remote::RemoteJwks>,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("iss", &self.iss)
+            .field("remote", &self.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issuer {
+    /// The key for a token of this issuer: only its own set, selected by `kid` (required), bound
+    /// to the header's `alg`, which must be one of its algorithms when they are listed.
+    pub(crate) fn decoding_for<'k>(
+        &self,
+        header: &JsonObject,
+        keys: &'k [DecodeKey],
+    ) -> Result<(Algorithm, &'k DecodingKey), JwtError> {
+        let not_allowed = || JwtError::invalid("The specified alg value is not allowed");
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .filter(|a| self.algorithms.is_empty() || self.algorithms.iter().any(|x| x == a))
+            .ok_or_else(not_allowed)?;
+        let kid = header.get("kid").and_then(Value::as_str).ok_or_else(|| {
+            JwtError::invalid("The token has no \"kid\" header to select its key")
+        })?;
+        let key = keys
+            .iter()
+            .find(|k| k.kid.as_deref() == Some(kid))
+            .ok_or_else(|| {
+                JwtError::invalid(format!(
+                    "Unable to find a signing key that matches: \"{kid}\""
+                ))
+            })?;
+        if key.alg_name != alg {
+            return Err(not_allowed());
+        }
+        Ok((key.alg, &key.key))
+    }
+
+    /// Its key set for a token naming `kid` (refetched, rate-limited, when unknown).
+    pub(crate) async fn keys_for(&self, kid: Option<&str>) -> RemoteKeys {
+        match kid {
+            Some(kid) => self.remote.keys_for_kid(kid).await,
+            None => self.remote.current(),
+        }
+    }
+
+    /// Its current key set (no network).
+    pub(crate) fn current(&self) -> RemoteKeys {
+        self.remote.current()
+    }
+}
+
 /// The keys of the remote set, or none.
 pub(crate) fn remote_slice(keys: &Option<RemoteKeys>) -> &[DecodeKey] {
     keys.as_deref().map_or(&[], Vec::as_slice)
@@ -71,6 +138,8 @@ pub(crate) struct Engine {
     pub(crate) hooks: Hooks,
     /// The identity provider's key set (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`).
     remote: Option<Arc<remote::RemoteJwks>>,
+    /// Other issuers, selected by the token's `iss` before any key is tried.
+    issuers: Vec<Issuer>,
 }
 
 impl Engine {
@@ -103,18 +172,80 @@ impl Engine {
         clock: Arc<dyn Clock>,
         store: Box<dyn DynBlocklist>,
         hooks: Hooks,
+        trusted: Vec<TrustedIssuer>,
     ) -> Result<Self, ConfigError> {
         #[cfg(feature = "remote-jwks")]
         {
-            if remote_option(&config).is_some() {
+            if remote_option(&config).is_some() || !trusted.is_empty() {
                 // Every local check first: a bad option fails without touching the network.
                 Settings::resolve(&config)?;
                 KeySet::from_config(&config)?;
                 let remote = remote::RemoteJwks::start(&mut config).await?;
-                return Self::assemble(config, clock, store, hooks, remote);
+                let mut issuers: Vec<Issuer> = Vec::with_capacity(trusted.len());
+                for t in trusted {
+                    let option = format!("trusted issuer \"{}\"", t.issuer);
+                    if t.issuer.trim().is_empty() || t.identity_claim.trim().is_empty() {
+                        return Err(ConfigError::sentence(
+                            option,
+                            "needs a non-empty issuer and identity claim",
+                        ));
+                    }
+                    let own = config
+                        .decode_issuer
+                        .iter()
+                        .flatten()
+                        .any(|i| *i == t.issuer)
+                        || config.encode_issuer.as_deref() == Some(t.issuer.as_str());
+                    if own || issuers.iter().any(|i| i.iss[0] == t.issuer) {
+                        return Err(ConfigError::sentence(
+                            option,
+                            "is trusted twice (or is also this app's own issuer)",
+                        ));
+                    }
+                    remote::check_options(&config, &option)?;
+                    let discovery = t.jwks_url.is_none().then(|| t.issuer.clone());
+                    let set =
+                        remote::RemoteJwks::open(&config, &option, t.jwks_url, discovery).await?;
+                    issuers.push(Issuer {
+                        iss: vec![t.issuer],
+                        algorithms: t.algorithms,
+                        audience: t.audience,
+                        identity_claim: t.identity_claim,
+                        remote: set,
+                    });
+                }
+                let mut engine = Self::assemble(config, clock, store, hooks, remote)?;
+                engine.issuers = issuers;
+                return Ok(engine);
             }
         }
+        if !trusted.is_empty() {
+            return Err(ConfigError::sentence(
+                "trust_issuer",
+                "needs the `remote-jwks` feature of jwt-runtime",
+            ));
+        }
         Self::new(config, clock, store, hooks)
+    }
+
+    /// The trusted issuer a token claims (by its unverified `iss`), if any.
+    pub(crate) fn issuer_of(&self, token: &str) -> Option<&Issuer> {
+        if self.issuers.is_empty() {
+            return None;
+        }
+        let (_, payload) = jws::peek(token, self.config.max_token_length).ok()?;
+        let iss = payload.get("iss")?.as_str()?;
+        self.issuers.iter().find(|i| i.iss[0] == iss)
+    }
+
+    /// The claim rules of a trusted issuer's tokens: its `iss`, its audience, its identity claim.
+    pub(crate) fn issuer_rules<'a>(&'a self, issuer: &'a Issuer) -> ClaimRules<'a> {
+        ClaimRules {
+            issuer: Some(&issuer.iss),
+            audience: issuer.audience.as_deref(),
+            identity_claim: &issuer.identity_claim,
+            ..self.claim_rules()
+        }
     }
 
     fn assemble(
@@ -136,6 +267,7 @@ impl Engine {
             store: Arc::from(store),
             hooks,
             remote,
+            issuers: Vec::new(),
         })
     }
 
@@ -176,15 +308,29 @@ impl Engine {
     /// The reference's `decode_token`: a full verification with the configured keys; an expired
     /// token is an error.
     pub(crate) fn decode(&self, token: &str) -> Result<JsonObject, JwtError> {
-        let remote = self.remote_keys();
-        let decoded = jws::decode(
-            token,
-            &self.keys,
-            remote_slice(&remote),
-            &self.claim_rules(),
-            self.now(),
-            None,
-        )?;
+        let decoded = match self.issuer_of(token) {
+            Some(issuer) => {
+                let keys = issuer.current();
+                jws::decode_with(
+                    token,
+                    |header| issuer.decoding_for(header, &keys),
+                    &self.issuer_rules(issuer),
+                    self.now(),
+                    None,
+                )?
+            }
+            None => {
+                let remote = self.remote_keys();
+                jws::decode(
+                    token,
+                    &self.keys,
+                    remote_slice(&remote),
+                    &self.claim_rules(),
+                    self.now(),
+                    None,
+                )?
+            }
+        };
         if decoded.expired {
             return Err(JwtError::Expired);
         }
@@ -207,6 +353,7 @@ impl std::fmt::Debug for Engine {
             .field("config", &self.config)
             .field("hooks", &self.hooks)
             .field("remote", &self.remote)
+            .field("issuers", &self.issuers)
             .finish_non_exhaustive()
     }
 }

@@ -69,7 +69,7 @@ fn max_age(headers: &reqwest::header::HeaderMap) -> Option<u64> {
 }
 
 impl Fetcher {
-    fn new(config: &JwtConfig, option: &'static str) -> Result<Self, ConfigError> {
+    fn new(config: &JwtConfig, option: &str) -> Result<Self, ConfigError> {
         let allow_http = config.jwks_allow_http;
         let policy = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 {
@@ -85,7 +85,10 @@ impl Fetcher {
             .user_agent(concat!("jwt-runtime/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| {
-                ConfigError::new(option, format!("cannot make an HTTP client: {}", cause(e)))
+                ConfigError::new(
+                    option.to_string(),
+                    format!("cannot make an HTTP client: {}", cause(e)),
+                )
             })?;
         Ok(Fetcher {
             client,
@@ -95,21 +98,22 @@ impl Fetcher {
     }
 
     /// Only `https`, unless `JWT_JWKS_ALLOW_HTTP` (then `http` too).
-    fn check_url(&self, option: &'static str, url: &str) -> Result<(), ConfigError> {
-        let parsed = reqwest::Url::parse(url)
-            .map_err(|e| ConfigError::new(option, format!("\"{url}\" is not a URL: {e}")))?;
+    fn check_url(&self, option: &str, url: &str) -> Result<(), ConfigError> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| {
+            ConfigError::new(option.to_string(), format!("\"{url}\" is not a URL: {e}"))
+        })?;
         match parsed.scheme() {
             "https" => Ok(()),
             "http" if self.allow_http => Ok(()),
             "http" => Err(ConfigError::new(
-                option,
+                option.to_string(),
                 format!(
                     "\"{url}\" is not https; keys are fetched over https only (JWT_JWKS_ALLOW_HTTP \
                      allows http, for tests and a loopback provider)"
                 ),
             )),
             other => Err(ConfigError::new(
-                option,
+                option.to_string(),
                 format!("\"{url}\" has the scheme \"{other}\"; keys are fetched over https only"),
             )),
         }
@@ -151,19 +155,15 @@ impl Fetcher {
 }
 
 /// Reads `<issuer>/.well-known/openid-configuration`: its `issuer` must be the configured one
-/// exactly (OpenID Connect Discovery §4.3); gives its `jwks_uri` and makes the issuer required.
-async fn discover(
-    fetcher: &Fetcher,
-    issuer: &str,
-    config: &mut JwtConfig,
-) -> Result<String, ConfigError> {
-    const OPTION: &str = "JWT_DECODE_ISSUER_DISCOVERY";
-    fetcher.check_url(OPTION, issuer)?;
+/// exactly (OpenID Connect Discovery §4.3); gives its `jwks_uri`.
+async fn discover(fetcher: &Fetcher, issuer: &str, option: &str) -> Result<String, ConfigError> {
+    fetcher.check_url(option, issuer)?;
     let url = format!(
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let bad = |why: String| ConfigError::new(OPTION, format!("discovery at {url}: {why}"));
+    let bad =
+        |why: String| ConfigError::new(option.to_string(), format!("discovery at {url}: {why}"));
     let fetched = fetcher
         .get(&url, BACKGROUND_TIMEOUT)
         .await
@@ -183,18 +183,43 @@ async fn discover(
         .get("jwks_uri")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("the document has no \"jwks_uri\"".into()))?;
-    fetcher.check_url(OPTION, jwks_uri)?;
-    match &mut config.decode_issuer {
-        None => config.decode_issuer = Some(vec![issuer.to_string()]),
-        Some(list) if list.iter().any(|i| i == issuer) => {}
-        Some(_) => {
-            return Err(ConfigError::sentence(
-                "JWT_DECODE_ISSUER",
-                format!("must include the discovered issuer \"{issuer}\" (or be unset)"),
-            ))
-        }
-    }
+    fetcher.check_url(option, jwks_uri)?;
     Ok(jwks_uri.to_string())
+}
+
+/// The checks of the options every remote key set uses.
+pub(crate) fn check_options(config: &JwtConfig, option: &str) -> Result<(), ConfigError> {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(ConfigError::sentence(
+            option.to_string(),
+            "needs a Tokio runtime: call build_async from within one",
+        ));
+    }
+    if config.jwks_refresh_min == 0 {
+        return Err(ConfigError::sentence(
+            "JWT_JWKS_REFRESH_MIN",
+            "must be at least 1 second",
+        ));
+    }
+    if config.jwks_refresh_min > config.jwks_refresh_max {
+        return Err(ConfigError::sentence(
+            "JWT_JWKS_REFRESH_MIN",
+            "must not exceed JWT_JWKS_REFRESH_MAX",
+        ));
+    }
+    if config.jwks_timeout == 0 {
+        return Err(ConfigError::sentence(
+            "JWT_JWKS_TIMEOUT",
+            "must be at least 1 second",
+        ));
+    }
+    if config.jwks_max_bytes == 0 {
+        return Err(ConfigError::sentence(
+            "JWT_JWKS_MAX_BYTES",
+            "must be greater than 0",
+        ));
+    }
+    Ok(())
 }
 
 /// One provider's key set: the last good keys, the refresh task, the refetch gate.
@@ -247,52 +272,59 @@ impl RemoteJwks {
             (Some(_), None) => "JWT_DECODE_JWKS_URL",
             (None, Some(_)) => "JWT_DECODE_ISSUER_DISCOVERY",
         };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(ConfigError::sentence(
-                option,
-                "needs a Tokio runtime: call build_async from within one",
-            ));
+        check_options(config, option)?;
+        let discovered = issuer.clone();
+        let remote = Self::open(config, option, url, issuer).await?;
+        if let Some(issuer) = discovered {
+            match &mut config.decode_issuer {
+                None => config.decode_issuer = Some(vec![issuer]),
+                Some(list) if list.contains(&issuer) => {}
+                Some(_) => {
+                    return Err(ConfigError::sentence(
+                        "JWT_DECODE_ISSUER",
+                        format!("must include the discovered issuer \"{issuer}\" (or be unset)"),
+                    ))
+                }
+            }
         }
-        if config.jwks_refresh_min == 0 {
-            return Err(ConfigError::sentence(
-                "JWT_JWKS_REFRESH_MIN",
-                "must be at least 1 second",
-            ));
-        }
-        if config.jwks_refresh_min > config.jwks_refresh_max {
-            return Err(ConfigError::sentence(
-                "JWT_JWKS_REFRESH_MIN",
-                "must not exceed JWT_JWKS_REFRESH_MAX",
-            ));
-        }
-        if config.jwks_timeout == 0 {
-            return Err(ConfigError::sentence(
-                "JWT_JWKS_TIMEOUT",
-                "must be at least 1 second",
-            ));
-        }
-        if config.jwks_max_bytes == 0 {
-            return Err(ConfigError::sentence(
-                "JWT_JWKS_MAX_BYTES",
-                "must be greater than 0",
-            ));
-        }
+        Ok(Some(remote))
+    }
+
+    /// Fetches one key set: from `url`, or from the `jwks_uri` that discovery of `issuer` gives;
+    /// starts its background refresh. `option` names the source in errors.
+    pub(crate) async fn open(
+        config: &JwtConfig,
+        option: &str,
+        url: Option<String>,
+        issuer: Option<String>,
+    ) -> Result<Arc<Self>, ConfigError> {
         let fetcher = Fetcher::new(config, option)?;
         let url = match (url, issuer) {
             (Some(url), _) => {
                 fetcher.check_url(option, &url)?;
                 url
             }
-            (None, Some(issuer)) => discover(&fetcher, &issuer, config).await?,
-            (None, None) => return Ok(None),
+            (None, Some(issuer)) => discover(&fetcher, &issuer, option).await?,
+            (None, None) => {
+                return Err(ConfigError::sentence(
+                    option.to_string(),
+                    "needs a JWK set URL or an issuer",
+                ))
+            }
         };
         let request_timeout = Duration::from_secs(config.jwks_timeout);
         let background_timeout = request_timeout.max(BACKGROUND_TIMEOUT);
         let fetched = fetcher.get(&url, background_timeout).await.map_err(|why| {
-            ConfigError::new(option, format!("cannot fetch the JWK set {url}: {why}"))
+            ConfigError::new(
+                option.to_string(),
+                format!("cannot fetch the JWK set {url}: {why}"),
+            )
         })?;
         let keys = remote_key_set(&fetched.body, &config.algorithm, &url).map_err(|why| {
-            ConfigError::new(option, format!("cannot use the JWK set {url}: {why}"))
+            ConfigError::new(
+                option.to_string(),
+                format!("cannot use the JWK set {url}: {why}"),
+            )
         })?;
         tracing::info!(target: "jwt_runtime", url = %url, keys = keys.len(), "remote JWK set fetched");
         let remote = Arc::new(RemoteJwks {
@@ -311,7 +343,7 @@ impl RemoteJwks {
             task: Mutex::new(None),
         });
         remote.spawn_refresh(remote.next_refresh(fetched.max_age));
-        Ok(Some(remote))
+        Ok(remote)
     }
 
     /// The background refresh. It holds the set weakly: dropping the last manager ends it

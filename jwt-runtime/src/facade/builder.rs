@@ -8,7 +8,7 @@ use poem::Response;
 use serde_json::Value;
 
 use super::manager::JwtManager;
-use crate::config::JwtConfig;
+use crate::config::{JwtConfig, TrustedIssuer};
 use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, Hooks, TokenVerifier};
 use crate::engine::revocation::{Blocklist, DynBlocklist, MemoryBlocklist};
 use crate::engine::Engine;
@@ -36,6 +36,7 @@ pub struct JwtManagerBuilder {
     clock: Arc<dyn Clock>,
     store: Box<dyn DynBlocklist>,
     hooks: Hooks,
+    issuers: Vec<TrustedIssuer>,
 }
 
 impl std::fmt::Debug for JwtManagerBuilder {
@@ -54,6 +55,7 @@ impl JwtManagerBuilder {
             clock: Arc::new(SystemClock),
             store: Box::new(MemoryBlocklist::new()),
             hooks: Hooks::default(),
+            issuers: Vec::new(),
         }
     }
 
@@ -66,6 +68,13 @@ impl JwtManagerBuilder {
     /// key source (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`) is refused here, as it
     /// needs the network: use [`build_async`](Self::build_async).
     pub fn build(self) -> Result<JwtManager, ConfigError> {
+        if let Some(issuer) = self.issuers.first() {
+            return Err(ConfigError::sentence(
+                format!("trusted issuer \"{}\"", issuer.issuer),
+                "is fetched over the network when the manager is built: build it with \
+                 `JwtManagerBuilder::build_async().await`",
+            ));
+        }
         let engine = Engine::new(self.config, self.clock, self.store, self.hooks)?;
         Ok(JwtManager::from_engine(Arc::new(engine)))
     }
@@ -80,7 +89,14 @@ impl JwtManagerBuilder {
     /// Every error of `build`, and a [`ConfigError`] naming the option and the URL when the
     /// discovery document or the JWK set cannot be fetched or used.
     pub async fn build_async(self) -> Result<JwtManager, ConfigError> {
-        let engine = Engine::new_async(self.config, self.clock, self.store, self.hooks).await?;
+        let engine = Engine::new_async(
+            self.config,
+            self.clock,
+            self.store,
+            self.hooks,
+            self.issuers,
+        )
+        .await?;
         Ok(JwtManager::from_engine(Arc::new(engine)))
     }
 
@@ -98,6 +114,26 @@ impl JwtManagerBuilder {
     /// [`jwks_url`](Self::jwks_url) would, and requires `iss` to be `issuer`.
     pub fn issuer_discovery(mut self, issuer: impl Into<String>) -> Self {
         self.config.decode_issuer_discovery = Some(issuer.into());
+        self
+    }
+
+    /// Also accepts the tokens of another issuer (feature `remote-jwks`): a token whose `iss` is
+    /// `issuer.issuer` is verified with that issuer's JWK set (its `jwks_url`, or found by OIDC
+    /// discovery), its algorithms, audience and identity claim, and never with this app's own
+    /// keys; other tokens never with its keys. Call it once per issuer; needs
+    /// [`build_async`](Self::build_async). The remote-set options (`JWT_JWKS_*`) apply to each.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), jwt_runtime::ConfigError> {
+    /// use jwt_runtime::{keys::TrustedIssuer, JwtConfig, JwtManager};
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .trust_issuer(TrustedIssuer::new("https://auth.example.com").audience("my-api"))
+    ///     .build_async()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn trust_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.issuers.push(issuer);
         self
     }
 

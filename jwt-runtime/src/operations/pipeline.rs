@@ -167,6 +167,30 @@ async fn run(
     };
     let now = engine.now();
     let rules = engine.claim_rules();
+    let csrf = found.csrf.as_deref();
+    // A trusted issuer's token (by its unverified `iss`) is verified with that issuer's keys and
+    // rules only.
+    if let Some(issuer) = engine.issuer_of(&found.token) {
+        let kid = jws::peek_kid(&found.token, rules.max_length);
+        let keys = issuer.keys_for(kid.as_deref()).await;
+        let key_for = |header: &JsonObject| issuer.decoding_for(header, &keys);
+        let decoded = jws::decode_with(
+            &found.token,
+            key_for,
+            &engine.issuer_rules(issuer),
+            now,
+            csrf,
+        )?;
+        return finish(
+            engine,
+            decoded,
+            &found.location,
+            &issuer.identity_claim,
+            options,
+            now,
+        )
+        .await;
+    }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
         Some(loader) => {
@@ -183,13 +207,33 @@ async fn run(
         Some(key) => engine.keys.allowed_alg(header).map(|alg| (alg, key)),
         None => engine.keys.decoding_for(header, remote_slice(&remote)),
     };
-    let decoded = jws::decode_with(&found.token, key_for, &rules, now, found.csrf.as_deref())?;
+    let decoded = jws::decode_with(&found.token, key_for, &rules, now, csrf)?;
+    finish(
+        engine,
+        decoded,
+        &found.location,
+        &engine.config.identity_claim,
+        options,
+        now,
+    )
+    .await
+}
+
+/// Steps 3-6, after the token verified.
+async fn finish(
+    engine: &Engine,
+    decoded: jws::Decoded,
+    location: &Location,
+    identity_claim: &str,
+    options: &VerifyOptions,
+    now: f64,
+) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
     let expired = decoded.expired;
     let token = Arc::new(VerifiedJwt::new(
         decoded.header,
         decoded.claims,
-        found.location,
-        &engine.config.identity_claim,
+        *location,
+        identity_claim,
     ));
     if expired {
         return Err(Refusal::with(JwtError::Expired, &token));
