@@ -695,3 +695,44 @@ async fn two_issuers_side_by_side() {
     .unwrap_err();
     assert!(err.to_string().contains("this app's own issuer"), "{err}");
 }
+
+/// Implicit cookie refresh re-mints only this app's own tokens, never a provider's.
+#[tokio::test]
+async fn a_providers_token_is_never_re_minted() {
+    let provider = provider().await;
+    provider.set_keys(vec![jwk("rsa_a.pem", "a")]);
+    let app = verifier(JwtConfig {
+        token_location: vec!["cookies".into()],
+        cookie_csrf_protect: false,
+        implicit_refresh_window: Some(3600),
+        ..JwtConfig {
+            decode_jwks_url: Some(provider.jwks_url()),
+            jwks_allow_http: true,
+            ..config()
+        }
+    })
+    .await;
+    let cookie_call = |token: String| {
+        let app = app.clone();
+        async move {
+            let ep = Route::new().at("/protected", get(protected)).with(app);
+            poem::test::TestClient::new(ep)
+                .get("/protected")
+                .header("Cookie", format!("access_token_cookie={token}"))
+                .send()
+                .await
+        }
+    };
+    let own = cookie_call(app.create_access_token("alice").await.unwrap()).await;
+    own.assert_status_is_ok();
+    assert!(
+        own.0.headers().get("set-cookie").is_some(),
+        "own token refreshed"
+    );
+    let foreign = cookie_call(token("rsa_a.pem", "a").await).await;
+    foreign.assert_status_is_ok();
+    assert!(
+        foreign.0.headers().get("set-cookie").is_none(),
+        "a provider's token is not re-minted"
+    );
+}

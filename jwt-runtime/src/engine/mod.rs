@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 
 use crate::config::{JwtConfig, TrustedIssuer};
-use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError};
+use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, VerifiedJwt};
 use hooks::Hooks;
 use jws::ClaimRules;
 use keys::{DecodeKey, KeySet, RemoteKeys};
@@ -226,6 +226,17 @@ impl Engine {
             ));
         }
         Self::new(config, clock, store, hooks)
+    }
+
+    /// Whether a verified token was issued elsewhere: by a trusted issuer, or signed with a key of
+    /// the remote JWK set. Such a token is never re-minted as this app's own (implicit refresh).
+    pub(crate) fn is_foreign(&self, token: &VerifiedJwt) -> bool {
+        let iss = token.claims().get("iss").and_then(Value::as_str);
+        if iss.is_some_and(|iss| self.issuers.iter().any(|i| i.iss[0] == iss)) {
+            return true;
+        }
+        let kid = token.header().get("kid").and_then(Value::as_str);
+        self.remote.is_some() && kid.is_some_and(|kid| !self.keys.has_kid(kid))
     }
 
     /// The trusted issuer a token claims (by its unverified `iss`), if any.
