@@ -4,7 +4,7 @@
 mod support;
 
 use serde_json::{json, Value};
-use support::server::{start, Server};
+use support::server::{start, start_with_env, Server};
 
 async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
     let resp = req.send().await.expect("request");
@@ -608,5 +608,31 @@ async fn asymmetric() {
     assert_eq!(
         verifier.decode_token(&access).unwrap()["sub"],
         "example_user"
+    );
+}
+
+/// `jwks_client` holds no key: it verifies `asymmetric`'s tokens with the JWK set it fetches from
+/// `asymmetric`'s `/.well-known/jwks.json` at startup.
+#[tokio::test]
+async fn jwks_client_verifies_by_url() {
+    let provider = start("asymmetric");
+    let jwks_url = format!("{}/.well-known/jwks.json", provider.base);
+    let client = start_with_env("jwks_client", &[("JWKS_URL", jwks_url.as_str())]);
+    let http = reqwest::Client::new();
+    let (access, _) = tokens_from(&http, format!("{}/login", provider.base), None).await;
+    assert_eq!(
+        send(
+            http.get(format!("{}/protected", client.base))
+                .bearer_auth(&access)
+        )
+        .await,
+        (
+            200,
+            json!({"logged_in_as": "example_user", "verified_by": "jwks_client"})
+        )
+    );
+    assert_eq!(
+        send(http.get(format!("{}/protected", client.base))).await,
+        (401, json!({"msg": "Missing Authorization Header"}))
     );
 }

@@ -10,6 +10,8 @@
 #   first-seen  JWT_VERIFIED_TOKEN_CACHE_SIZE=0: every request verifies the signature and parses
 #   logged      the defaults plus a tracing subscriber logging every accepted token at DEBUG
 #               (what the examples' default filter does), output to /dev/null
+#   redis       the defaults with RedisBlocklist instead of the memory store (when Redis answers
+#               on 127.0.0.1:6379): every request is answered from the local mirror
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECS=${1:-10}
@@ -48,13 +50,20 @@ echo "== load: ${SECS}s per run, $ROUNDS rounds, wrk -t1 -c32 on core 1, server 
 run_server cached
 run_server first-seen JWT_VERIFIED_TOKEN_CACHE_SIZE=0
 run_server logged LOG=debug
+SERVERS="cached first-seen logged"
+if (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  run_server redis STORE=redis
+  SERVERS="$SERVERS redis"
+else
+  echo "  (Redis not reachable on 127.0.0.1:6379: the redis server skipped)"
+fi
 
 avg() { echo "scale=0; ${TOTAL[$1]} / ${COUNT[$1]}" | bc; }
 ratio() { echo "scale=2; $1 / $2" | bc; }
 echo
 echo "| server | unprotected | hand-written jsonwebtoken | #[jwt_required] | vs unprotected | vs hand-written |"
 echo "|---|---|---|---|---|---|"
-for name in cached first-seen logged; do
+for name in $SERVERS; do
   u=$(avg "$name/unprotected"); h=$(avg "$name/hand_written"); p=$(avg "$name/protected")
   echo "| $name | $u | $h | $p | $(ratio "$p" "$u")x | $(ratio "$p" "$h")x |"
 done

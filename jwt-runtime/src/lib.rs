@@ -70,7 +70,7 @@ pub mod hooks {
 /// Key types, for key loaders and rotation: jsonwebtoken's, and [`DecodeKeyConfig`](keys::DecodeKeyConfig)
 /// (an entry of `JWT_DECODE_KEYS`).
 pub mod keys {
-    pub use crate::config::DecodeKeyConfig;
+    pub use crate::config::{DecodeKeyConfig, TrustedIssuer};
     pub use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
     /// JSON Web Keys, as `jsonwebtoken` defines them: the type of

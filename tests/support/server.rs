@@ -24,11 +24,11 @@ fn examples_dir() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            // The examples belong to the workspace's root package; the store examples need its
-            // features.
+            // The examples belong to the workspace's root package; the store examples and
+            // jwks_client need its features.
             let status = Command::new(env!("CARGO"))
                 .args(["build", "--quiet", "--examples", "-p", "jwt-workspace"])
-                .args(["--features", "redis,sqlx"])
+                .args(["--features", "redis,sqlx,remote-jwks"])
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
                 .expect("run cargo build --examples");

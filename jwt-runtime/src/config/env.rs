@@ -65,6 +65,14 @@ env_table! {
     "JWT_ENCODE_KID" => encode_kid: parse_opt_string,
     "JWT_DECODE_KEYS" => decode_keys: parse_json,
     "JWT_DECODE_JWKS" => decode_jwks: parse_opt_string,
+    "JWT_DECODE_JWKS_URL" => decode_jwks_url: parse_opt_string,
+    "JWT_DECODE_ISSUER_DISCOVERY" => decode_issuer_discovery: parse_opt_string,
+    "JWT_JWKS_REFRESH_MIN" => jwks_refresh_min: parse_seconds,
+    "JWT_JWKS_REFRESH_MAX" => jwks_refresh_max: parse_seconds,
+    "JWT_JWKS_REFETCH_INTERVAL" => jwks_refetch_interval: parse_seconds,
+    "JWT_JWKS_TIMEOUT" => jwks_timeout: parse_seconds,
+    "JWT_JWKS_MAX_BYTES" => jwks_max_bytes: parse_number,
+    "JWT_JWKS_ALLOW_HTTP" => jwks_allow_http: parse_bool,
     "JWT_STATUS_CODES" => status_codes: parse_status_codes,
     "JWT_STRICT_KEY_LENGTH" => strict_key_length: parse_bool,
     "JWT_ALLOW_TOKENS_WITHOUT_JTI" => allow_tokens_without_jti: parse_bool,
@@ -129,6 +137,13 @@ fn parse_status_codes(v: &str) -> Result<std::collections::BTreeMap<String, u16>
         .collect()
 }
 
+fn parse_seconds(v: &str) -> Result<u64, String> {
+    match v.parse::<Expiry>()? {
+        Expiry::Seconds(s) => Ok(s),
+        Expiry::Never => Err(format!("'{v}' is not a duration (seconds, or like 5m)")),
+    }
+}
+
 fn parse_window(v: &str) -> Result<Option<u64>, String> {
     Ok(v.parse::<Expiry>()?.as_seconds())
 }
@@ -182,8 +197,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's ten.
-        assert_eq!(JwtConfig::env_names().count(), 53);
+        // 43 options of the reference plus this port's eighteen.
+        assert_eq!(JwtConfig::env_names().count(), 61);
     }
 
     #[test]

@@ -134,6 +134,22 @@ pub struct JwtConfig {
     pub decode_keys: Vec<DecodeKeyConfig>,
     /// `JWT_DECODE_JWKS` (this port): a JWK set (JSON) of public verification keys, each with `kid` and `alg`.
     pub decode_jwks: Option<String>,
+    /// `JWT_DECODE_JWKS_URL` (this port, feature `remote-jwks`): an `https` URL of a JWK set (an identity provider's `jwks_uri`), fetched at startup, cached, refreshed in the background and refetched (rate-limited) for an unknown `kid`. Needs `JwtManagerBuilder::build_async`.
+    pub decode_jwks_url: Option<String>,
+    /// `JWT_DECODE_ISSUER_DISCOVERY` (this port, feature `remote-jwks`): an OIDC issuer URL; its `/.well-known/openid-configuration` gives the `jwks_uri`, and tokens must carry that `iss`. Needs `JwtManagerBuilder::build_async`.
+    pub decode_issuer_discovery: Option<String>,
+    /// `JWT_JWKS_REFRESH_MIN` (this port): the shortest background refresh interval of a remote JWK set, in seconds (`5m` works); also the interval when the response has no `Cache-Control: max-age`, and the retry delay after a failed refresh.
+    pub jwks_refresh_min: u64,
+    /// `JWT_JWKS_REFRESH_MAX` (this port): the longest background refresh interval of a remote JWK set (a longer `max-age` is cut to it).
+    pub jwks_refresh_max: u64,
+    /// `JWT_JWKS_REFETCH_INTERVAL` (this port): at most one refetch of a remote JWK set per this many seconds for tokens naming an unknown `kid`.
+    pub jwks_refetch_interval: u64,
+    /// `JWT_JWKS_TIMEOUT` (this port): seconds an unknown-`kid` refetch may take (the only fetch a request waits for); startup and background fetches get at least 10 s.
+    pub jwks_timeout: u64,
+    /// `JWT_JWKS_MAX_BYTES` (this port): the largest JWK set or discovery document accepted, in bytes.
+    pub jwks_max_bytes: usize,
+    /// `JWT_JWKS_ALLOW_HTTP` (this port): accept plain `http` JWKS and discovery URLs (tests, a loopback sidecar); `https` only otherwise.
+    pub jwks_allow_http: bool,
     /// `JWT_STATUS_CODES` (this port): per-kind status overrides, e.g. `invalid_token=401` (kinds in `ERROR_KINDS`).
     pub status_codes: std::collections::BTreeMap<String, u16>,
     /// `JWT_STRICT_KEY_LENGTH` (this port): refuse (instead of warn about) an HMAC secret shorter than the hash output.
@@ -196,6 +212,14 @@ impl Default for JwtConfig {
             encode_kid: None,
             decode_keys: Vec::new(),
             decode_jwks: None,
+            decode_jwks_url: None,
+            decode_issuer_discovery: None,
+            jwks_refresh_min: 300,
+            jwks_refresh_max: 86_400,
+            jwks_refetch_interval: 10,
+            jwks_timeout: 2,
+            jwks_max_bytes: 1_048_576,
+            jwks_allow_http: false,
             status_codes: std::collections::BTreeMap::new(),
             implicit_refresh_window: None,
             strict_key_length: false,
@@ -259,6 +283,81 @@ impl fmt::Debug for DecodeKeyConfig {
             .field("public_key", &self.public_key.as_ref().map(|_| "<pem>"))
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .finish()
+    }
+}
+
+/// Another issuer whose tokens this app accepts beside its own (feature `remote-jwks`; register it
+/// with `JwtManagerBuilder::trust_issuer`): its keys come from its JWK set, and a token whose `iss`
+/// is `issuer` is verified with those keys and this issuer's rules only, never with the app's own
+/// keys or options (`JWT_DECODE_AUDIENCE`, `JWT_IDENTITY_CLAIM` and `JWT_DECODE_ALGORITHMS` do not
+/// apply to it).
+///
+/// ```
+/// use jwt_runtime::keys::TrustedIssuer;
+/// let idp = TrustedIssuer::new("https://auth.example.com/realms/acme")
+///     .audience("my-api")
+///     .identity_claim("email");
+/// assert_eq!(idp.jwks_url, None); // found by OIDC discovery
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuer {
+    /// The issuer, compared exactly with the token's `iss`.
+    pub issuer: String,
+    /// Its JWK set; `None`: the `jwks_uri` of `<issuer>/.well-known/openid-configuration`.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The algorithms accepted from it; empty: each key's own `alg`.
+    #[serde(default)]
+    pub algorithms: Vec<String>,
+    /// When set, its tokens must carry an `aud` that intersects it.
+    #[serde(default)]
+    pub audience: Option<Vec<String>>,
+    /// The claim holding the identity in its tokens (`sub` by default).
+    #[serde(default = "default_identity_claim")]
+    pub identity_claim: String,
+}
+
+fn default_identity_claim() -> String {
+    "sub".into()
+}
+
+impl TrustedIssuer {
+    /// An issuer found by OIDC discovery, its keys' own algorithms, no audience rule, `sub`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        TrustedIssuer {
+            issuer: issuer.into(),
+            jwks_url: None,
+            algorithms: Vec::new(),
+            audience: None,
+            identity_claim: default_identity_claim(),
+        }
+    }
+
+    /// Its JWK set URL (no discovery).
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.jwks_url = Some(url.into());
+        self
+    }
+
+    /// Adds an accepted audience.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience
+            .get_or_insert_with(Vec::new)
+            .push(audience.into());
+        self
+    }
+
+    /// The identity claim of its tokens.
+    pub fn identity_claim(mut self, claim: impl Into<String>) -> Self {
+        self.identity_claim = claim.into();
+        self
+    }
+
+    /// Adds an accepted algorithm (by default each key's own `alg`).
+    pub fn algorithm(mut self, alg: impl Into<String>) -> Self {
+        self.algorithms.push(alg.into());
+        self
     }
 }
 

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use super::keys::KeySet;
+use super::keys::{DecodeKey, KeySet};
 use crate::vocabulary::{JsonObject, JwtError};
 
 /// A token whose signature and claims verified: its JOSE header and its claims, and whether it
@@ -167,6 +167,17 @@ pub(crate) fn verify_jws<'k>(
     Ok((header, payload))
 }
 
+/// The `kid` of a token's header, unverified, when the header decodes (for choosing whether to
+/// refetch a remote JWK set; the full checks run afterwards).
+pub(crate) fn peek_kid(token: &str, max_length: usize) -> Option<String> {
+    if token.len() > max_length {
+        return None;
+    }
+    let header = URL_SAFE_NO_PAD.decode(token.split('.').next()?).ok()?;
+    let header: JsonObject = serde_json::from_slice(&header).ok()?;
+    header.get("kid")?.as_str().map(String::from)
+}
+
 /// The header and payload of a token *without* verifying it, for the decode-key loader only
 /// (the reference passes it the unverified header and payload).
 pub(crate) fn peek(token: &str, max_length: usize) -> Result<(JsonObject, JsonObject), JwtError> {
@@ -184,15 +195,22 @@ pub(crate) fn peek(token: &str, max_length: usize) -> Result<(JsonObject, JsonOb
     Ok((header, payload))
 }
 
-/// A whole token with the configured keys.
+/// A whole token with the configured keys (and the current remote JWK set).
 pub(crate) fn decode(
     token: &str,
     keys: &KeySet,
+    remote: &[DecodeKey],
     rules: &ClaimRules<'_>,
     now: f64,
     csrf: Option<&str>,
 ) -> Result<Decoded, JwtError> {
-    decode_with(token, |header| keys.decoding_for(header), rules, now, csrf)
+    decode_with(
+        token,
+        |header| keys.decoding_for(header, remote),
+        rules,
+        now,
+        csrf,
+    )
 }
 
 /// A whole token: the JWS layer with the key `key_for` picks, then the claims, then (for a

@@ -45,6 +45,9 @@ pub(crate) struct DecodeKey {
     pub(crate) key: DecodingKey,
 }
 
+/// The keys of a remote JWK set, as last fetched.
+pub(crate) type RemoteKeys = std::sync::Arc<Vec<DecodeKey>>;
+
 /// The signing key (absent on a verify-only manager) and every verification key.
 #[derive(Clone)]
 pub(crate) struct KeySet {
@@ -319,9 +322,119 @@ fn jwks_keys(jwks: &str) -> Result<Vec<DecodeKey>, ConfigError> {
     Ok(keys)
 }
 
+/// Why a key of a remote JWK set is skipped (warned about, never a startup error).
+#[cfg(feature = "remote-jwks")]
+fn remote_key(raw: &Value, fallback_alg: &str) -> Result<DecodeKey, String> {
+    let members = raw.as_object().ok_or("not a JSON object")?;
+    let kid = members
+        .get("kid")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        .ok_or("it has no \"kid\"")?
+        .to_string();
+    let private: Vec<String> = PRIVATE_JWK_MEMBERS
+        .iter()
+        .filter(|m| members.contains_key(**m))
+        .map(|m| format!("\"{m}\""))
+        .collect();
+    if members.get("kty").and_then(Value::as_str) == Some("oct") {
+        return Err("symmetric keys are not accepted from a JWK set".into());
+    }
+    if !private.is_empty() {
+        return Err(format!("it has private members ({})", private.join(", ")));
+    }
+    match members.get("use") {
+        None => {}
+        Some(Value::String(u)) if u == "sig" => {}
+        Some(other) => return Err(format!("its \"use\" is {other}, not \"sig\"")),
+    }
+    // A key without "alg" (Entra ID publishes such keys) is bound to JWT_ALGORITHM when its key
+    // type suits it; check_strength below checks the curve and the RSA size.
+    let kty = members
+        .get("kty")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let alg_name = match members.get("alg") {
+        Some(Value::String(a)) => a.clone(),
+        Some(other) => return Err(format!("its \"alg\" {other} is not a string")),
+        None => {
+            let suits = match fallback_alg {
+                "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => kty == "RSA",
+                "ES256" | "ES384" => kty == "EC",
+                "EdDSA" => kty == "OKP",
+                _ => false,
+            };
+            if !suits {
+                return Err(format!(
+                    "it has no \"alg\" and its key type \"{kty}\" does not suit JWT_ALGORITHM \"{fallback_alg}\""
+                ));
+            }
+            fallback_alg.to_string()
+        }
+    };
+    let alg = parse_algorithm("alg", &alg_name).map_err(|e| e.reason().to_string())?;
+    if is_hmac(alg) {
+        return Err("symmetric keys are not accepted from a JWK set".into());
+    }
+    let mut jwk: Jwk = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
+    if jwk.common.key_algorithm.is_none() {
+        jwk.common.key_algorithm = serde_json::from_value(Value::from(alg_name.clone())).ok();
+    }
+    let key = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+    check_strength("key", &alg_name, alg, &jwk).map_err(|e| e.reason().to_string())?;
+    Ok(DecodeKey {
+        kid: Some(kid),
+        alg_name,
+        alg,
+        key,
+    })
+}
+
+/// The usable keys of a remote JWK set (`source` names it in warnings). Unlike `JWT_DECODE_JWKS`,
+/// where such a key is a startup error, a key with private members, a symmetric key, a key whose
+/// `use` is not `sig`, a key with an unknown or unsuitable `alg`, a key without `kid` or a
+/// repeated `kid` is skipped with a warning: the set is the provider's, and one odd key must not
+/// stop every other from verifying. A set with no usable key at all is an error.
+#[cfg(feature = "remote-jwks")]
+pub(crate) fn remote_key_set(
+    body: &[u8],
+    fallback_alg: &str,
+    source: &str,
+) -> Result<Vec<DecodeKey>, String> {
+    let raw: Value =
+        serde_json::from_slice(body).map_err(|e| format!("the response is not JSON: {e}"))?;
+    let all = raw
+        .get("keys")
+        .and_then(Value::as_array)
+        .ok_or("the response is not a JWK set (no \"keys\" array)")?;
+    let mut keys: Vec<DecodeKey> = Vec::with_capacity(all.len());
+    for (index, raw_key) in all.iter().enumerate() {
+        let name = raw_key
+            .get("kid")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("#{index}"), |k| format!("\"{k}\""));
+        match remote_key(raw_key, fallback_alg) {
+            Ok(key) if keys.iter().any(|k| k.kid == key.kid) => {
+                tracing::warn!(target: "jwt_runtime", "JWK set {source}: key {name} skipped: its kid is used twice");
+            }
+            Ok(key) => keys.push(key),
+            Err(why) => {
+                tracing::warn!(target: "jwt_runtime", "JWK set {source}: key {name} skipped: {why}");
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Err("the JWK set has no usable signature key".into());
+    }
+    Ok(keys)
+}
+
 impl KeySet {
     pub(crate) fn from_config(config: &JwtConfig) -> Result<Self, ConfigError> {
         let algorithm = parse_algorithm("JWT_ALGORITHM", &config.algorithm)?;
+        // Keys fetched from a provider cover the asymmetric algorithms (checked when fetched).
+        let remote = non_empty(&config.decode_jwks_url).is_some()
+            || non_empty(&config.decode_issuer_discovery).is_some();
         let mut named: Vec<DecodeKey> = Vec::new();
         for spec in &config.decode_keys {
             named.push(named_key(config, spec)?);
@@ -372,7 +485,7 @@ impl KeySet {
             } else {
                 match non_empty(&config.public_key) {
                     Some(pem) => Some(decoding_from_pem("JWT_PUBLIC_KEY", pem, name, alg)?),
-                    None if covered => None,
+                    None if covered || remote => None,
                     None if non_empty(&config.private_key).is_none() => {
                         return Err(missing_asymmetric("JWT_PRIVATE_KEY", name))
                     }
@@ -429,41 +542,46 @@ impl KeySet {
 
     /// The key for a token's header: its `alg` must be allowed; its `kid`, when keys are named,
     /// selects the key (which must be bound to that `alg`). Nothing else in the header is read.
-    pub(crate) fn decoding_for(
-        &self,
+    /// `remote` is the current remote JWK set (empty without one): its keys are named, and each
+    /// allows its own algorithm, as the keys of `JWT_DECODE_KEYS` do.
+    pub(crate) fn decoding_for<'k>(
+        &'k self,
         header: &JsonObject,
-    ) -> Result<(Algorithm, &DecodingKey), JwtError> {
+        remote: &'k [DecodeKey],
+    ) -> Result<(Algorithm, &'k DecodingKey), JwtError> {
         let not_allowed = || JwtError::invalid("The specified alg value is not allowed");
         let alg = header
             .get("alg")
             .and_then(Value::as_str)
-            .filter(|a| self.allowed.iter().any(|x| x == a))
+            .filter(|a| {
+                self.allowed.iter().any(|x| x == a) || remote.iter().any(|k| k.alg_name == *a)
+            })
             .ok_or_else(not_allowed)?;
-        let named = self.decoding.iter().any(|k| k.kid.is_some());
+        let mut all = self.decoding.iter().chain(remote);
+        let named = !remote.is_empty() || self.decoding.iter().any(|k| k.kid.is_some());
         let found = match header.get("kid").and_then(Value::as_str) {
             Some(kid) if named => {
-                let key = self
-                    .decoding
-                    .iter()
-                    .find(|k| k.kid.as_deref() == Some(kid))
-                    .ok_or_else(|| {
-                        JwtError::invalid(format!(
-                            "Unable to find a signing key that matches: \"{kid}\""
-                        ))
-                    })?;
+                let key = all.find(|k| k.kid.as_deref() == Some(kid)).ok_or_else(|| {
+                    JwtError::invalid(format!(
+                        "Unable to find a signing key that matches: \"{kid}\""
+                    ))
+                })?;
                 (key.alg_name == alg)
                     .then_some(key)
                     .ok_or_else(not_allowed)?
             }
-            _ => self
-                .decoding
-                .iter()
+            _ => all
                 .find(|k| k.kid.is_none() && k.alg_name == alg)
                 .ok_or_else(|| {
                     JwtError::invalid("The token has no \"kid\" header to select its key")
                 })?,
         };
         Ok((found.alg, &found.key))
+    }
+
+    /// Whether a key of this set (not a remote one) is named `kid`.
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.decoding.iter().any(|k| k.kid.as_deref() == Some(kid))
     }
 
     /// The signing key, or the reference's message when this manager cannot sign.

@@ -7,6 +7,8 @@ pub(crate) mod hooks;
 pub(crate) mod jws;
 pub(crate) mod keys;
 pub(crate) mod locate;
+#[cfg(feature = "remote-jwks")]
+mod remote;
 mod respond;
 pub(crate) mod revocation;
 pub(crate) mod settings;
@@ -14,16 +16,119 @@ mod token_cache;
 
 use std::sync::Arc;
 
-use crate::config::JwtConfig;
-use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, TokenParts};
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde_json::Value;
+
+use crate::config::{JwtConfig, TrustedIssuer};
+use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, TokenParts, VerifiedJwt};
 use hooks::Hooks;
 use jws::ClaimRules;
-use keys::KeySet;
+use keys::{DecodeKey, KeySet, RemoteKeys};
 use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
 use token_cache::VerifiedTokenCache;
 
 pub(crate) use respond::refuse_without_engine;
+
+/// Without the `remote-jwks` feature there is never a remote set: an uninhabited stand-in.
+#[cfg(not(feature = "remote-jwks"))]
+mod remote {
+    use super::keys::RemoteKeys;
+
+    #[derive(Debug)]
+    pub(crate) enum RemoteJwks {}
+
+    impl RemoteJwks {
+        pub(crate) fn current(&self) -> RemoteKeys {
+            match *self {}
+        }
+
+        pub(crate) async fn keys_for_kid(&self, _kid: &str) -> RemoteKeys {
+            match *self {}
+        }
+    }
+}
+
+/// The option that names a remote key source, when one is set.
+fn remote_option(config: &JwtConfig) -> Option<&'static str> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+    if set(&config.decode_jwks_url) {
+        Some("JWT_DECODE_JWKS_URL")
+    } else if set(&config.decode_issuer_discovery) {
+        Some("JWT_DECODE_ISSUER_DISCOVERY")
+    } else {
+        None
+    }
+}
+
+/// Another issuer whose tokens are accepted, with its own key set and rules
+/// ([`TrustedIssuer`]).
+pub(crate) struct Issuer {
+    pub(crate) iss: Vec<String>,
+    algorithms: Vec<String>,
+    audience: Option<Vec<String>>,
+    pub(crate) identity_claim: String,
+    remote: Arc<remote::RemoteJwks>,
+}
+
+impl std::fmt::Debug for Issuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issuer")
+            .field("iss", &self.iss)
+            .field("remote", &self.remote)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Issuer {
+    /// The key for a token of this issuer: only its own set, selected by `kid` (required), bound
+    /// to the header's `alg`, which must be one of its algorithms when they are listed.
+    pub(crate) fn decoding_for<'k>(
+        &self,
+        header: &JsonObject,
+        keys: &'k [DecodeKey],
+    ) -> Result<(Algorithm, &'k DecodingKey), JwtError> {
+        let not_allowed = || JwtError::invalid("The specified alg value is not allowed");
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .filter(|a| self.algorithms.is_empty() || self.algorithms.iter().any(|x| x == a))
+            .ok_or_else(not_allowed)?;
+        let kid = header.get("kid").and_then(Value::as_str).ok_or_else(|| {
+            JwtError::invalid("The token has no \"kid\" header to select its key")
+        })?;
+        let key = keys
+            .iter()
+            .find(|k| k.kid.as_deref() == Some(kid))
+            .ok_or_else(|| {
+                JwtError::invalid(format!(
+                    "Unable to find a signing key that matches: \"{kid}\""
+                ))
+            })?;
+        if key.alg_name != alg {
+            return Err(not_allowed());
+        }
+        Ok((key.alg, &key.key))
+    }
+
+    /// Its key set for a token naming `kid` (refetched, rate-limited, when unknown).
+    pub(crate) async fn keys_for(&self, kid: Option<&str>) -> RemoteKeys {
+        match kid {
+            Some(kid) => self.remote.keys_for_kid(kid).await,
+            None => self.remote.current(),
+        }
+    }
+
+    /// Its current key set (no network).
+    pub(crate) fn current(&self) -> RemoteKeys {
+        self.remote.current()
+    }
+}
+
+/// The keys of the remote set, or none.
+pub(crate) fn remote_slice(keys: &Option<RemoteKeys>) -> &[DecodeKey] {
+    keys.as_deref().map_or(&[], Vec::as_slice)
+}
 
 /// Everything a manager is made of. Immutable once built; shared by every request.
 pub(crate) struct Engine {
@@ -33,17 +138,136 @@ pub(crate) struct Engine {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) store: Arc<dyn DynBlocklist>,
     pub(crate) hooks: Hooks,
+    /// The identity provider's key set (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`).
+    remote: Option<Arc<remote::RemoteJwks>>,
+    /// Other issuers, selected by the token's `iss` before any key is tried.
+    issuers: Vec<Issuer>,
     verified_tokens: VerifiedTokenCache,
 }
 
 impl Engine {
     /// Checks the config, loads the keys, installs the crypto provider and gives the store the
-    /// clock.
+    /// clock. A remote key source needs [`new_async`](Self::new_async).
     pub(crate) fn new(
+        config: JwtConfig,
+        clock: Arc<dyn Clock>,
+        store: Box<dyn DynBlocklist>,
+        hooks: Hooks,
+    ) -> Result<Self, ConfigError> {
+        if let Some(option) = remote_option(&config) {
+            return Err(if cfg!(feature = "remote-jwks") {
+                ConfigError::sentence(
+                    option,
+                    "is fetched over the network when the manager is built: build it with \
+                     `JwtManagerBuilder::build_async().await`",
+                )
+            } else {
+                ConfigError::sentence(option, "needs the `remote-jwks` feature of jwt-runtime")
+            });
+        }
+        Self::assemble(config, clock, store, hooks, None)
+    }
+
+    /// [`new`](Self::new), fetching the remote key set first (discovery, then the JWK set) when
+    /// one is configured, and starting its background refresh.
+    pub(crate) async fn new_async(
+        #[allow(unused_mut)] mut config: JwtConfig,
+        clock: Arc<dyn Clock>,
+        store: Box<dyn DynBlocklist>,
+        hooks: Hooks,
+        trusted: Vec<TrustedIssuer>,
+    ) -> Result<Self, ConfigError> {
+        #[cfg(feature = "remote-jwks")]
+        {
+            if remote_option(&config).is_some() || !trusted.is_empty() {
+                // Every local check first: a bad option fails without touching the network.
+                Settings::resolve(&config)?;
+                KeySet::from_config(&config)?;
+                let remote = remote::RemoteJwks::start(&mut config).await?;
+                let mut issuers: Vec<Issuer> = Vec::with_capacity(trusted.len());
+                for t in trusted {
+                    let option = format!("trusted issuer \"{}\"", t.issuer);
+                    if t.issuer.trim().is_empty() || t.identity_claim.trim().is_empty() {
+                        return Err(ConfigError::sentence(
+                            option,
+                            "needs a non-empty issuer and identity claim",
+                        ));
+                    }
+                    let own = config
+                        .decode_issuer
+                        .iter()
+                        .flatten()
+                        .any(|i| *i == t.issuer)
+                        || config.encode_issuer.as_deref() == Some(t.issuer.as_str());
+                    if own || issuers.iter().any(|i| i.iss[0] == t.issuer) {
+                        return Err(ConfigError::sentence(
+                            option,
+                            "is trusted twice (or is also this app's own issuer)",
+                        ));
+                    }
+                    remote::check_options(&config, &option)?;
+                    let discovery = t.jwks_url.is_none().then(|| t.issuer.clone());
+                    let set =
+                        remote::RemoteJwks::open(&config, &option, t.jwks_url, discovery).await?;
+                    issuers.push(Issuer {
+                        iss: vec![t.issuer],
+                        algorithms: t.algorithms,
+                        audience: t.audience,
+                        identity_claim: t.identity_claim,
+                        remote: set,
+                    });
+                }
+                let mut engine = Self::assemble(config, clock, store, hooks, remote)?;
+                engine.issuers = issuers;
+                return Ok(engine);
+            }
+        }
+        if !trusted.is_empty() {
+            return Err(ConfigError::sentence(
+                "trust_issuer",
+                "needs the `remote-jwks` feature of jwt-runtime",
+            ));
+        }
+        Self::new(config, clock, store, hooks)
+    }
+
+    /// Whether a verified token was issued elsewhere: by a trusted issuer, or signed with a key of
+    /// the remote JWK set. Such a token is never re-minted as this app's own (implicit refresh).
+    pub(crate) fn is_foreign(&self, token: &VerifiedJwt) -> bool {
+        let iss = token.claims().get("iss").and_then(Value::as_str);
+        if iss.is_some_and(|iss| self.issuers.iter().any(|i| i.iss[0] == iss)) {
+            return true;
+        }
+        let kid = token.header().get("kid").and_then(Value::as_str);
+        self.remote.is_some() && kid.is_some_and(|kid| !self.keys.has_kid(kid))
+    }
+
+    /// The trusted issuer a token claims (by its unverified `iss`), if any.
+    pub(crate) fn issuer_of(&self, token: &str) -> Option<&Issuer> {
+        if self.issuers.is_empty() {
+            return None;
+        }
+        let (_, payload) = jws::peek(token, self.config.max_token_length).ok()?;
+        let iss = payload.get("iss")?.as_str()?;
+        self.issuers.iter().find(|i| i.iss[0] == iss)
+    }
+
+    /// The claim rules of a trusted issuer's tokens: its `iss`, its audience, its identity claim.
+    pub(crate) fn issuer_rules<'a>(&'a self, issuer: &'a Issuer) -> ClaimRules<'a> {
+        ClaimRules {
+            issuer: Some(&issuer.iss),
+            audience: issuer.audience.as_deref(),
+            identity_claim: &issuer.identity_claim,
+            ..self.claim_rules()
+        }
+    }
+
+    fn assemble(
         config: JwtConfig,
         clock: Arc<dyn Clock>,
         mut store: Box<dyn DynBlocklist>,
         hooks: Hooks,
+        remote: Option<Arc<remote::RemoteJwks>>,
     ) -> Result<Self, ConfigError> {
         keys::install_crypto_provider();
         let settings = Settings::resolve(&config)?;
@@ -57,8 +281,31 @@ impl Engine {
             clock,
             store: Arc::from(store),
             hooks,
+            remote,
+            issuers: Vec::new(),
             verified_tokens,
         })
+    }
+
+    /// Whether a remote key set is configured (its tokens are never cached: a key may leave it).
+    pub(crate) fn has_remote_keys(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// The remote key set as it is now (no network).
+    pub(crate) fn remote_keys(&self) -> Option<RemoteKeys> {
+        self.remote.as_ref().map(|remote| remote.current())
+    }
+
+    /// The remote key set to verify `token` with: the current one, or, when the token's `kid`
+    /// names no known key, the set after a rate-limited refetch (the one network wait a request
+    /// can have).
+    pub(crate) async fn remote_keys_for(&self, token: &str) -> Option<RemoteKeys> {
+        let remote = self.remote.as_ref()?;
+        match jws::peek_kid(token, self.config.max_token_length) {
+            Some(kid) if !self.keys.has_kid(&kid) => Some(remote.keys_for_kid(&kid).await),
+            _ => Some(remote.current()),
+        }
     }
 
     /// The current time of this manager's clock.
@@ -82,7 +329,29 @@ impl Engine {
     /// The reference's `decode_token`: a full verification with the configured keys; an expired
     /// token is an error.
     pub(crate) fn decode(&self, token: &str) -> Result<JsonObject, JwtError> {
-        let decoded = jws::decode(token, &self.keys, &self.claim_rules(), self.now(), None)?;
+        let decoded = match self.issuer_of(token) {
+            Some(issuer) => {
+                let keys = issuer.current();
+                jws::decode_with(
+                    token,
+                    |header| issuer.decoding_for(header, &keys),
+                    &self.issuer_rules(issuer),
+                    self.now(),
+                    None,
+                )?
+            }
+            None => {
+                let remote = self.remote_keys();
+                jws::decode(
+                    token,
+                    &self.keys,
+                    remote_slice(&remote),
+                    &self.claim_rules(),
+                    self.now(),
+                    None,
+                )?
+            }
+        };
         if decoded.expired {
             return Err(JwtError::Expired);
         }
@@ -106,7 +375,7 @@ impl Engine {
             }
             return Ok((parts, expired));
         }
-        let decoded = jws::decode(token, &self.keys, rules, now, csrf)?;
+        let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf)?;
         let parts = Arc::new(TokenParts::new(decoded.header, decoded.claims));
         if !decoded.expired {
             self.verified_tokens
@@ -130,6 +399,8 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("config", &self.config)
             .field("hooks", &self.hooks)
+            .field("remote", &self.remote)
+            .field("issuers", &self.issuers)
             .finish_non_exhaustive()
     }
 }

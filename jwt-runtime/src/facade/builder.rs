@@ -8,7 +8,7 @@ use poem::Response;
 use serde_json::Value;
 
 use super::manager::JwtManager;
-use crate::config::JwtConfig;
+use crate::config::{JwtConfig, TrustedIssuer};
 use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, Hooks, TokenVerifier};
 use crate::engine::revocation::{Blocklist, DynBlocklist, MemoryBlocklist};
 use crate::engine::Engine;
@@ -36,6 +36,7 @@ pub struct JwtManagerBuilder {
     clock: Arc<dyn Clock>,
     store: Box<dyn DynBlocklist>,
     hooks: Hooks,
+    issuers: Vec<TrustedIssuer>,
 }
 
 impl std::fmt::Debug for JwtManagerBuilder {
@@ -54,6 +55,7 @@ impl JwtManagerBuilder {
             clock: Arc::new(SystemClock),
             store: Box::new(MemoryBlocklist::new()),
             hooks: Hooks::default(),
+            issuers: Vec::new(),
         }
     }
 
@@ -62,10 +64,77 @@ impl JwtManagerBuilder {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first option that cannot work: a missing or empty secret, an
-    /// unknown algorithm, an unparsable PEM key, an unknown token location, and so on.
+    /// unknown algorithm, an unparsable PEM key, an unknown token location, and so on; a remote
+    /// key source (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`) is refused here, as it
+    /// needs the network: use [`build_async`](Self::build_async).
     pub fn build(self) -> Result<JwtManager, ConfigError> {
+        if let Some(issuer) = self.issuers.first() {
+            return Err(ConfigError::sentence(
+                format!("trusted issuer \"{}\"", issuer.issuer),
+                "is fetched over the network when the manager is built: build it with \
+                 `JwtManagerBuilder::build_async().await`",
+            ));
+        }
         let engine = Engine::new(self.config, self.clock, self.store, self.hooks)?;
         Ok(JwtManager::from_engine(Arc::new(engine)))
+    }
+
+    /// [`build`](Self::build) for a manager whose keys come from an identity provider
+    /// (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`, or [`jwks_url`](Self::jwks_url) and
+    /// [`issuer_discovery`](Self::issuer_discovery); feature `remote-jwks`): fetches the
+    /// discovery document and the JWK set, then starts their background refresh on the current
+    /// Tokio runtime. Without a remote key source it is `build`.
+    ///
+    /// # Errors
+    /// Every error of `build`, and a [`ConfigError`] naming the option and the URL when the
+    /// discovery document or the JWK set cannot be fetched or used.
+    pub async fn build_async(self) -> Result<JwtManager, ConfigError> {
+        let engine = Engine::new_async(
+            self.config,
+            self.clock,
+            self.store,
+            self.hooks,
+            self.issuers,
+        )
+        .await?;
+        Ok(JwtManager::from_engine(Arc::new(engine)))
+    }
+
+    /// Verifies tokens with the JWK set at `url` (`JWT_DECODE_JWKS_URL`; feature `remote-jwks`),
+    /// fetched by [`build_async`](Self::build_async), refreshed in the background and refetched
+    /// (rate-limited) for an unknown `kid`.
+    pub fn jwks_url(mut self, url: impl Into<String>) -> Self {
+        self.config.decode_jwks_url = Some(url.into());
+        self
+    }
+
+    /// Verifies tokens of the OpenID Connect issuer `issuer` (`JWT_DECODE_ISSUER_DISCOVERY`;
+    /// feature `remote-jwks`): [`build_async`](Self::build_async) reads
+    /// `<issuer>/.well-known/openid-configuration`, uses its `jwks_uri` as
+    /// [`jwks_url`](Self::jwks_url) would, and requires `iss` to be `issuer`.
+    pub fn issuer_discovery(mut self, issuer: impl Into<String>) -> Self {
+        self.config.decode_issuer_discovery = Some(issuer.into());
+        self
+    }
+
+    /// Also accepts the tokens of another issuer (feature `remote-jwks`): a token whose `iss` is
+    /// `issuer.issuer` is verified with that issuer's JWK set (its `jwks_url`, or found by OIDC
+    /// discovery), its algorithms, audience and identity claim, and never with this app's own
+    /// keys; other tokens never with its keys. Call it once per issuer; needs
+    /// [`build_async`](Self::build_async). The remote-set options (`JWT_JWKS_*`) apply to each.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), jwt_runtime::ConfigError> {
+    /// use jwt_runtime::{keys::TrustedIssuer, JwtConfig, JwtManager};
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .trust_issuer(TrustedIssuer::new("https://auth.example.com").audience("my-api"))
+    ///     .build_async()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn trust_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.issuers.push(issuer);
+        self
     }
 
     /// The revocation store (the reference's `token_in_blocklist_loader`); the default is a

@@ -264,6 +264,10 @@ pub(crate) async fn refresh_if_expiring(
     if engine.now() + window as f64 <= exp {
         return;
     }
+    if engine.is_foreign(token) {
+        tracing::debug!(target: "jwt_runtime", "implicit refresh skipped: the token was issued elsewhere");
+        return;
+    }
     if sets_cookie(resp, &engine.settings.names(TokenType::Access).cookie) {
         tracing::debug!(target: "jwt_runtime", "implicit refresh skipped: the response sets the access cookie itself");
         return;

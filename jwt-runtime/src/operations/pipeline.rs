@@ -12,7 +12,7 @@ use poem::Request;
 use serde_json::Value;
 
 use crate::engine::locate::locate;
-use crate::engine::{jws, Engine};
+use crate::engine::{jws, remote_slice, Engine};
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenParts, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
@@ -167,6 +167,31 @@ async fn run(
     };
     let now = engine.now();
     let rules = engine.claim_rules();
+    let csrf = found.csrf.as_deref();
+    // A trusted issuer's token (by its unverified `iss`) is verified with that issuer's keys and
+    // rules only.
+    if let Some(issuer) = engine.issuer_of(&found.token) {
+        let kid = jws::peek_kid(&found.token, rules.max_length);
+        let keys = issuer.keys_for(kid.as_deref()).await;
+        let key_for = |header: &JsonObject| issuer.decoding_for(header, &keys);
+        // A provider's key set changes: its tokens are not cached.
+        let decoded = jws::decode_with(
+            &found.token,
+            key_for,
+            &engine.issuer_rules(issuer),
+            now,
+            csrf,
+        )?;
+        return finish(
+            engine,
+            parts_of(decoded),
+            &found.location,
+            &issuer.identity_claim,
+            options,
+            now,
+        )
+        .await;
+    }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
         Some(loader) => {
@@ -175,23 +200,51 @@ async fn run(
         }
         None => None,
     };
-    let (parts, expired) = match &loaded_key {
+    let verified = match &loaded_key {
         // A loaded key may differ from request to request: never cached.
         Some(key) => {
             let key_for =
                 |header: &JsonObject| engine.keys.allowed_alg(header).map(|alg| (alg, key));
-            let decoded =
-                jws::decode_with(&found.token, key_for, &rules, now, found.csrf.as_deref())?;
-            let parts = Arc::new(TokenParts::new(decoded.header, decoded.claims));
-            (parts, decoded.expired)
+            parts_of(jws::decode_with(&found.token, key_for, &rules, now, csrf)?)
         }
-        None => engine.verify_token(&found.token, &rules, now, found.csrf.as_deref())?,
+        // A remote key set changes (a key may leave it): never cached either.
+        None if engine.has_remote_keys() => {
+            let remote = engine.remote_keys_for(&found.token).await;
+            let key_for =
+                |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
+            parts_of(jws::decode_with(&found.token, key_for, &rules, now, csrf)?)
+        }
+        None => engine.verify_token(&found.token, &rules, now, csrf)?,
     };
-    let token = Arc::new(VerifiedJwt::new(
-        parts,
-        found.location,
+    finish(
+        engine,
+        verified,
+        &found.location,
         &engine.config.identity_claim,
-    ));
+        options,
+        now,
+    )
+    .await
+}
+
+/// A decoded token as the pipeline carries it: its shared parts and whether it expired.
+fn parts_of(decoded: jws::Decoded) -> (Arc<TokenParts>, bool) {
+    (
+        Arc::new(TokenParts::new(decoded.header, decoded.claims)),
+        decoded.expired,
+    )
+}
+
+/// Steps 3-6, after the token verified.
+async fn finish(
+    engine: &Engine,
+    (parts, expired): (Arc<TokenParts>, bool),
+    location: &Location,
+    identity_claim: &str,
+    options: &VerifyOptions,
+    now: f64,
+) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
+    let token = Arc::new(VerifiedJwt::new(parts, *location, identity_claim));
     if expired {
         return Err(Refusal::with(JwtError::Expired, &token));
     }
