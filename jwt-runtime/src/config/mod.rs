@@ -156,7 +156,7 @@ pub struct JwtConfig {
     pub strict_key_length: bool,
     /// `JWT_ALLOW_TOKENS_WITHOUT_JTI` (this port): accept tokens without a `jti` (or with one over 128 characters) on routes that check revocation; such tokens can never be revoked one by one, so the default refuses them (422 `Missing claim: jti`). For verify-only services checking another issuer's tokens.
     pub allow_tokens_without_jti: bool,
-    /// `JWT_VERIFIED_TOKEN_CACHE_SIZE` (this port): how many distinct tokens keep their verified signature and parsed claims, so a client sending the same token again skips that work (every time, claim, CSRF, type, freshness and revocation check still runs); `0` turns the cache off. Bounded: expired entries leave first.
+    /// `JWT_VERIFIED_TOKEN_CACHE_SIZE` (this port): how many distinct tokens keep their verified signature and parsed claims, so a client sending the same token again skips that work (every time, claim, CSRF, type, freshness and revocation check still runs); `0` turns the cache off. Bounded: expired entries leave first. Tokens verified with a decode-key loader, a remote JWK set or a trusted issuer's keys are never cached (those keys change).
     pub verified_token_cache_size: usize,
 }
 
