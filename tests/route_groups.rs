@@ -306,3 +306,45 @@ async fn over_a_real_socket() {
     let public = http.get(format!("{base}/health")).send().await.unwrap();
     assert_eq!(public.text().await.unwrap(), "ok");
 }
+
+#[tokio::test]
+async fn any_policy_and_the_refresh_option_work_on_a_group() {
+    let app = Route::new()
+        .nest(
+            "/admin",
+            Route::new()
+                .at("/stats", get(stats))
+                .with(JwtRequired::new().policy(jwt_runtime::AdminRequired::default())),
+        )
+        .nest(
+            "/refresh",
+            Route::new()
+                .at("/stats", get(stats))
+                .with(JwtRequired::new().refresh()),
+        );
+    let cli = client(app, config());
+    let resp = cli
+        .get("/admin/stats")
+        .header("Authorization", admin(json!({})))
+        .send()
+        .await;
+    assert_msg(resp, 403, "Admins only!").await;
+    let resp = cli
+        .get("/admin/stats")
+        .header("Authorization", admin(json!({"is_administrator": true})))
+        .send()
+        .await;
+    resp.assert_text("stats for alice").await;
+    let resp = cli
+        .get("/refresh/stats")
+        .header("Authorization", admin(json!({})))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Only refresh tokens are allowed").await;
+    let resp = cli
+        .get("/refresh/stats")
+        .header("Authorization", admin(json!({"type": "refresh"})))
+        .send()
+        .await;
+    resp.assert_text("stats for alice").await;
+}

@@ -391,6 +391,29 @@ mod tests {
     }
 
     #[test]
+    fn roles_are_checked_here() {
+        let a = parse(quote!(roles = " admin ,editor,", role_claim = "groups"), &G).unwrap();
+        match a.roles {
+            Some((_, RoleList::Names(names))) => assert_eq!(names, ["admin", "editor"]),
+            _ => panic!("names expected"),
+        }
+        let typed = parse(quote!(all_roles = [Role::Admin, Role::Editor]), &G).unwrap();
+        assert!(matches!(typed.all_roles, Some((_, RoleList::Typed(v))) if v.len() == 2));
+        assert_eq!(
+            err(quote!(roles = [Role::Admin, Role::Admin])),
+            "role `Role::Admin` is listed twice"
+        );
+        assert_eq!(
+            err(quote!(roles = ["admin", "editor"])),
+            "`roles = [..]` takes typed role values; for names write one string: `roles = \"admin, editor\"`"
+        );
+        assert_eq!(err(quote!(all_roles = [])), "`all_roles` cannot be empty");
+        assert!(err(quote!(rolse = "a")).contains("did you mean `roles`?"));
+        assert!(err(quote!(roles = "a", roles = "b")).starts_with("duplicate `roles`"));
+        assert!(err(quote!(role_claim = "")).starts_with("`role_claim` cannot be empty"));
+    }
+
+    #[test]
     fn admin_required_refuses_refresh_without_suggesting_fresh() {
         let e = parse(quote!(refresh), &ADMIN).err().unwrap().to_string();
         assert!(
