@@ -636,3 +636,35 @@ async fn jwks_client_verifies_by_url() {
         (401, json!({"msg": "Missing Authorization Header"}))
     );
 }
+
+#[tokio::test]
+async fn route_groups() {
+    let s = start("route_groups");
+    let http = reqwest::Client::new();
+    let ann = login(&http, &s, Some(json!({"username": "ann"}))).await;
+    let eve = login(&http, &s, Some(json!({"username": "eve"}))).await;
+    let get = |path: &str, token: &str| http.get(format!("{}{path}", s.base)).bearer_auth(token);
+    assert_eq!(
+        send(get("/admin/stats", &ann)).await,
+        (200, json!({"stats_for": "ann", "users": 3}))
+    );
+    assert_eq!(
+        send(get("/admin/whoami", &ann)).await,
+        (200, json!({"sub": "ann", "roles": ["admin"]}))
+    );
+    assert_eq!(
+        send(get("/admin/stats", &eve)).await,
+        (403, json!({"msg": "Missing role: admin"}))
+    );
+    assert_eq!(
+        send(get("/editor/publish", &eve)).await,
+        (200, json!({"published_by": "eve"}))
+    );
+    let anonymous = http.get(format!("{}/admin/whoami", s.base));
+    assert_eq!(
+        send(anonymous).await,
+        (401, json!({"msg": "Missing Authorization Header"}))
+    );
+    let health = http.get(format!("{}/health", s.base)).send().await.unwrap();
+    assert_eq!(health.text().await.unwrap(), "ok");
+}

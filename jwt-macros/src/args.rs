@@ -22,6 +22,20 @@ pub struct PolicyArgs {
     pub policy: Option<Expr>,
     /// `#[admin_required(claim = "...")]` only.
     pub claim: Option<LitStr>,
+    /// `roles = ...`: any of them.
+    pub roles: Option<(Span, RoleList)>,
+    /// `all_roles = ...`: all of them.
+    pub all_roles: Option<(Span, RoleList)>,
+    /// `role_claim = "..."`: the claim `roles`/`all_roles` read.
+    pub role_claim: Option<LitStr>,
+}
+
+/// The names of `roles = ...` / `all_roles = ...`.
+pub enum RoleList {
+    /// `"admin, editor"`: checked here (not empty, no repeats).
+    Names(Vec<String>),
+    /// `[Role::Admin, Role::Editor]`: values whose type is `AsRef<str>`, checked by the compiler.
+    Typed(Vec<Expr>),
 }
 
 /// Which arguments a macro accepts.
@@ -86,6 +100,77 @@ fn parse_locations(lit: &LitStr) -> syn::Result<Vec<String>> {
         return Err(syn::Error::new(lit.span(), "`locations` cannot be empty"));
     }
     Ok(names)
+}
+
+fn parse_roles(meta: &ParseNestedMeta, name: &str) -> syn::Result<RoleList> {
+    let value = meta.value()?;
+    if value.peek(syn::token::Bracket) {
+        let array: syn::ExprArray = value.parse()?;
+        if array.elems.is_empty() {
+            return Err(syn::Error::new_spanned(
+                &array,
+                format!("`{name}` cannot be empty"),
+            ));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for elem in &array.elems {
+            if let Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = elem
+            {
+                return Err(syn::Error::new(
+                    s.span(),
+                    format!(
+                        "`{name} = [..]` takes typed role values; for names write one string: `{name} = \"{}\"`",
+                        array
+                            .elems
+                            .iter()
+                            .filter_map(|e| match e {
+                                Expr::Lit(syn::ExprLit {
+                                    lit: syn::Lit::Str(s),
+                                    ..
+                                }) => Some(s.value()),
+                                _ => None,
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+            let text = quote::ToTokens::to_token_stream(elem).to_string();
+            if seen.contains(&text) {
+                return Err(syn::Error::new_spanned(
+                    elem,
+                    format!("role `{}` is listed twice", text.replace(' ', "")),
+                ));
+            }
+            seen.push(text);
+        }
+        return Ok(RoleList::Typed(array.elems.into_iter().collect()));
+    }
+    let lit: LitStr = value.parse()?;
+    let mut names: Vec<String> = Vec::new();
+    for raw in lit.value().split(',') {
+        let role = raw.trim();
+        if role.is_empty() {
+            continue;
+        }
+        if names.iter().any(|n| n == role) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("role `{role}` is listed twice"),
+            ));
+        }
+        names.push(role.to_string());
+    }
+    if names.is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{name}` cannot be empty: name at least one role, comma-separated"),
+        ));
+    }
+    Ok(RoleList::Names(names))
 }
 
 fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) -> syn::Result<()> {
@@ -168,6 +253,23 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
             }
             set_once(&mut args.claim, lit, &meta, &name)
         }
+        "roles" => {
+            let span = meta.path.segments[0].ident.span();
+            let list = parse_roles(&meta, &name)?;
+            set_once(&mut args.roles, (span, list), &meta, &name)
+        }
+        "all_roles" => {
+            let span = meta.path.segments[0].ident.span();
+            let list = parse_roles(&meta, &name)?;
+            set_once(&mut args.all_roles, (span, list), &meta, &name)
+        }
+        "role_claim" => {
+            let lit: LitStr = meta.value()?.parse()?;
+            if lit.value().is_empty() {
+                return Err(syn::Error::new(lit.span(), "`role_claim` cannot be empty"));
+            }
+            set_once(&mut args.role_claim, lit, &meta, &name)
+        }
         _ => Err(meta.error("unsupported argument")),
     }
 }
@@ -178,6 +280,54 @@ fn validate(args: &PolicyArgs) -> syn::Result<()> {
         return Err(syn::Error::new(
             fresh,
             "`fresh` cannot be combined with `refresh`: a refresh token is never fresh",
+        ));
+    }
+    let roles = [("roles", &args.roles), ("all_roles", &args.all_roles)];
+    let mut present = roles
+        .iter()
+        .filter_map(|(name, slot)| slot.as_ref().map(|(span, _)| (*name, *span)));
+    let first = present.next();
+    if let Some((second, span)) = present.next() {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`{second}` cannot be combined with `roles`: a route has one role check; for \
+                 both, write a `policy = ...` that runs two `jwt_runtime::Roles`"
+            ),
+        ));
+    }
+    if let Some((name, span)) = first {
+        if args.policy.is_some() {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{name}` cannot be combined with `policy`: a route has one policy; check \
+                     the roles inside it with `jwt_runtime::Roles` (it is a `JwtPolicy`)"
+                ),
+            ));
+        }
+        if args.refresh.is_some() {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{name}` cannot be combined with `refresh`: roles are checked on access \
+                     tokens, and a refresh route only mints them"
+                ),
+            ));
+        }
+        if args.optional.is_some() {
+            return Err(syn::Error::new(
+                span,
+                format!(
+                    "`{name}` cannot be combined with `optional`: an anonymous request holds no \
+                     role, so the check could never run"
+                ),
+            ));
+        }
+    } else if let Some(claim) = &args.role_claim {
+        return Err(syn::Error::new(
+            claim.span(),
+            "`role_claim` names the claim that `roles` or `all_roles` read: add one of them",
         ));
     }
     Ok(())
@@ -238,6 +388,29 @@ mod tests {
             err(quote!(locations = ["headers", "cookies"])),
             "`locations` takes one string: write `locations = \"headers, cookies\"`"
         );
+    }
+
+    #[test]
+    fn roles_are_checked_here() {
+        let a = parse(quote!(roles = " admin ,editor,", role_claim = "groups"), &G).unwrap();
+        match a.roles {
+            Some((_, RoleList::Names(names))) => assert_eq!(names, ["admin", "editor"]),
+            _ => panic!("names expected"),
+        }
+        let typed = parse(quote!(all_roles = [Role::Admin, Role::Editor]), &G).unwrap();
+        assert!(matches!(typed.all_roles, Some((_, RoleList::Typed(v))) if v.len() == 2));
+        assert_eq!(
+            err(quote!(roles = [Role::Admin, Role::Admin])),
+            "role `Role::Admin` is listed twice"
+        );
+        assert_eq!(
+            err(quote!(roles = ["admin", "editor"])),
+            "`roles = [..]` takes typed role values; for names write one string: `roles = \"admin, editor\"`"
+        );
+        assert_eq!(err(quote!(all_roles = [])), "`all_roles` cannot be empty");
+        assert!(err(quote!(rolse = "a")).contains("did you mean `roles`?"));
+        assert!(err(quote!(roles = "a", roles = "b")).starts_with("duplicate `roles`"));
+        assert!(err(quote!(role_claim = "")).starts_with("`role_claim` cannot be empty"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ItemFn;
 
-use crate::args::{self, Grammar, PolicyArgs};
+use crate::args::{self, Grammar, PolicyArgs, RoleList};
 use crate::expand::{self, Errors};
 use crate::handler_fn;
 use crate::paths;
@@ -27,6 +27,9 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
         "verify_type",
         "skip_revocation_check",
         "policy",
+        "roles",
+        "all_roles",
+        "role_claim",
     ],
     refused: &[(
         "claim",
@@ -45,6 +48,18 @@ pub(crate) const ADMIN_REQUIRED: Grammar = Grammar {
         (
             "policy",
             "it is a policy already; for another one write `#[jwt_required(policy = ...)]`",
+        ),
+        (
+            "roles",
+            "it is a policy already; for a role check write `#[jwt_required(roles = \"...\")]`",
+        ),
+        (
+            "all_roles",
+            "it is a policy already; for a role check write `#[jwt_required(all_roles = \"...\")]`",
+        ),
+        (
+            "role_claim",
+            "it is a policy already; for a role check write `#[jwt_required(roles = \"...\", role_claim = \"...\")]`",
         ),
     ],
 };
@@ -92,12 +107,49 @@ fn policy_expr(which: Macro, args: &PolicyArgs) -> TokenStream {
             quote!(#private::AdminRequired::claim(#claim))
         }
         Macro::JwtRequired => match &args.policy {
+            None if args.roles.is_some() || args.all_roles.is_some() => roles_expr(args),
             Some(p) => {
                 let span = syn::spanned::Spanned::span(p);
                 quote_spanned!(span=> #private::ensure_policy(&#p))
             }
             None => quote!(&#private::NoPolicy),
         },
+    }
+}
+
+/// `roles = ...` / `all_roles = ...` as a `&'static Roles` (a `static`, built once).
+fn roles_expr(args: &PolicyArgs) -> TokenStream {
+    let private = paths::private();
+    let (all, list) = match (&args.roles, &args.all_roles) {
+        (Some((_, list)), _) => (false, list),
+        (None, Some((_, list))) => (true, list),
+        (None, None) => return quote!(&#private::NoPolicy),
+    };
+    let claim = args
+        .role_claim
+        .as_ref()
+        .map(ToTokens::to_token_stream)
+        .unwrap_or_else(|| quote!(#private::Roles::DEFAULT_CLAIM));
+    match list {
+        RoleList::Names(names) => quote!({
+            static __JWT_ROLES: #private::Roles =
+                #private::Roles::__from_static(#all, &[#(#names),*], #claim);
+            &__JWT_ROLES
+        }),
+        RoleList::Typed(values) => {
+            let ctor = if all { quote!(all) } else { quote!(any) };
+            let names = values.iter().map(|v| {
+                let span = syn::spanned::Spanned::span(v);
+                quote_spanned!(span=> #private::role_name(&#v))
+            });
+            quote!({
+                static __JWT_ROLES: #private::LazyLock<#private::Roles> =
+                    #private::LazyLock::new(|| {
+                        #private::Roles::#ctor([#(#names),*]).claim(#claim)
+                    });
+                &*__JWT_ROLES
+            })
+        }
     }
 }
 

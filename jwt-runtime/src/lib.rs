@@ -24,6 +24,7 @@ pub use facade::{
     verify_jwt_in_request, AdminRequired, CurrentUser, Identity, Jwt, JwtClaims, JwtHeader,
     JwtManager, JwtManagerBuilder, JwtManagerEndpoint, JwtPolicy, TokenLocation,
 };
+pub use facade::{Guarded, JwtRequired, JwtRequiredEndpoint, Roles};
 pub use operations::{CookieOptions, Fresh, TokenBuilder, VerifyOptions};
 pub use vocabulary::{
     ConfigError, ErrorKind, Expiry, JsonObject, JwtError, Location, TokenType, VerifiedJwt,
@@ -63,7 +64,9 @@ pub mod stores {
 /// the macros or accepted as closures by [`JwtManagerBuilder`]).
 pub mod hooks {
     pub use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, TokenVerifier};
-    pub use crate::facade::{app_data, FromVerifiedJwt, IntoLookup, MissingAppData, UserLookup};
+    pub use crate::facade::{
+        app_data, FromGuarded, FromVerifiedJwt, IntoLookup, MissingAppData, UserLookup,
+    };
     pub use crate::vocabulary::{BoxFuture, Clock, SystemClock};
 }
 

@@ -235,7 +235,8 @@ impl<T: FromVerifiedJwt> FromVerifiedJwt for Option<T> {
     message = "`{Self}` comes from a verified token: this handler needs `#[jwt_required]`",
     label = "only a handler under `#[jwt_required]` (or `#[admin_required]`) can take this",
     note = "write `#[jwt_required]` above `#[handler]`; for a route that also serves anonymous requests, `#[jwt_required(optional)]` with `Option<...>`",
-    note = "the macros recognize these types by name: a type alias of them is not recognized"
+    note = "the macros recognize these types by name: a type alias of them is not recognized",
+    note = "under a route group protected by `.with(JwtRequired::new())`, take `Guarded<{Self}>`"
 )]
 pub trait NeedsJwtRequired<'a> {}
 

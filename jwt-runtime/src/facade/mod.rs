@@ -5,16 +5,20 @@
 mod builder;
 mod claims;
 pub(crate) mod extract;
+mod group;
 mod manager;
 mod policy;
 pub(crate) mod private;
+mod roles;
 mod user;
 mod verify;
 
 pub use builder::JwtManagerBuilder;
 pub use claims::JwtClaims;
 pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
+pub use group::{FromGuarded, Guarded, JwtRequired, JwtRequiredEndpoint};
 pub use manager::{JwtManager, JwtManagerEndpoint};
 pub use policy::{AdminRequired, JwtPolicy};
+pub use roles::Roles;
 pub use user::{app_data, CurrentUser, IntoLookup, MissingAppData, UserLookup};
 pub use verify::verify_jwt_in_request;

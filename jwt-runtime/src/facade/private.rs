@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use poem::{Endpoint, FromRequest, IntoResponse, Request, RequestBody, Response};
+use poem::{Endpoint, FromRequest, Request, RequestBody, Response};
 
 pub use super::claims::{deserialize_claims, JwtClaims};
 pub use super::extract::{FromVerifiedJwt, NeedsJwtRequired};
 pub use super::policy::{AdminRequired, JwtPolicy, NoPolicy};
+pub use super::roles::Roles;
 pub use super::user::{IntoLookup, UserLookup};
 pub use crate::engine::hooks::AdditionalClaimsLoader;
 pub use crate::operations::pipeline::VerifyOptions;
@@ -17,12 +18,13 @@ pub use ::core::option::Option;
 pub use ::core::result::Result;
 pub use ::std::boxed::Box;
 pub use ::std::string::String;
+pub use ::std::sync::LazyLock;
 pub use poem;
 pub use serde_json::Value;
 
+use super::group::run_protected;
+pub use super::group::UserLoaderFn;
 use super::manager::JwtManager;
-use crate::operations::cookies::refresh_if_expiring;
-use crate::operations::pipeline::{self, is_preflight, preflight_response};
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 #[derive(Debug)]
@@ -41,35 +43,10 @@ pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
     policy: &P,
     users: &[UserLoaderFn],
     handler: &E,
-    mut req: Request,
+    req: Request,
 ) -> poem::Result<Response> {
-    if is_preflight(&req, options) {
-        return Ok(preflight_response());
-    }
-    let manager = JwtManager::of_request(&req)?;
-    let engine = manager.engine();
-    let token = pipeline::verify(engine, &mut req, options).await?;
-    if let Some(token) = &token {
-        if let Err(error) = policy.check(token, &req).await {
-            return Err(engine.refuse(&req, &error, Some(token)));
-        }
-        for load in users {
-            load(&manager, token, &mut req).await?;
-        }
-    }
-    let mut resp = handler.call(req).await?.into_response();
-    if let Some(token) = &token {
-        refresh_if_expiring(engine, token, &mut resp).await;
-    }
-    Ok(resp)
+    run_protected(options, policy, users, handler, req).await
 }
-
-/// Loads one user type into the request (step 7), for a `CurrentUser<U>` parameter.
-pub type UserLoaderFn = for<'a> fn(
-    &'a JwtManager,
-    &'a Arc<VerifiedJwt>,
-    &'a mut Request,
-) -> BoxFuture<'a, poem::Result<()>>;
 
 /// The [`UserLoaderFn`] of `U`.
 pub fn user_loader<'a, U: UserLookup>(
@@ -134,6 +111,28 @@ fn collect_claims<K: Into<String>, V: serde::Serialize>(
             })
         })
         .collect()
+}
+
+/// A role value of `roles = [..]`: anything that is `AsRef<str>` (a typed role enum).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a role name",
+    label = "used in `roles = [..]`",
+    note = "implement `AsRef<str>` for `{Self}` (its role name), or write the names as one string: `roles = \"admin, editor\"`"
+)]
+pub trait RoleName {
+    /// The name the claim holds.
+    fn role_name(&self) -> &str;
+}
+
+impl<T: AsRef<str> + ?Sized> RoleName for T {
+    fn role_name(&self) -> &str {
+        self.as_ref()
+    }
+}
+
+/// Type-checks one value of `roles = [..]` at the user's expression.
+pub fn role_name<R: RoleName + ?Sized>(role: &R) -> &str {
+    role.role_name()
 }
 
 /// Type-checks `policy = ...` at the user's expression.

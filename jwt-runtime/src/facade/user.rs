@@ -95,20 +95,23 @@ impl<U: Send + Sync + 'static> FromVerifiedJwt for CurrentUser<U> {
     }
 }
 
-/// Step 7: runs `U`'s loader once per request and stores the user for `CurrentUser<U>`.
-pub(crate) async fn load_into_request<U: UserLookup>(
+/// The `U` already loaded into this request, if any.
+pub(crate) fn loaded<U: Send + Sync + 'static>(req: &Request) -> Option<CurrentUser<U>> {
+    req.extensions()
+        .get::<Loaded<U>>()
+        .map(|Loaded(user)| CurrentUser(user.clone()))
+}
+
+/// Step 7: runs `U`'s loader; a missing user or a failed lookup is the refusal to answer with.
+pub(crate) async fn load_user<U: UserLookup>(
     manager: &JwtManager,
     token: &Arc<VerifiedJwt>,
-    req: &mut Request,
-) -> poem::Result<()> {
-    if req.extensions().get::<Loaded<U>>().is_some() {
-        return Ok(());
-    }
+    req: &Request,
+) -> poem::Result<CurrentUser<U>> {
     let error = match U::lookup(token, req).await {
         Ok(Some(user)) => {
-            req.extensions_mut().insert(Loaded(Arc::new(user)));
             tracing::debug!(target: "jwt_runtime", user_type = std::any::type_name::<U>(), "user loaded");
-            return Ok(());
+            return Ok(CurrentUser(Arc::new(user)));
         }
         Ok(None) => {
             let identity = Identity::from_value(token.identity().clone());
@@ -117,6 +120,21 @@ pub(crate) async fn load_into_request<U: UserLookup>(
         Err(error) => error,
     };
     Err(manager.engine().refuse(req, &error, Some(token)))
+}
+
+/// Step 7 for the macros: runs `U`'s loader once per request and stores the user for
+/// `CurrentUser<U>`.
+pub(crate) async fn load_into_request<U: UserLookup>(
+    manager: &JwtManager,
+    token: &Arc<VerifiedJwt>,
+    req: &mut Request,
+) -> poem::Result<()> {
+    if req.extensions().get::<Loaded<U>>().is_some() {
+        return Ok(());
+    }
+    let CurrentUser(user) = load_user::<U>(manager, token, req).await?;
+    req.extensions_mut().insert(Loaded(user));
+    Ok(())
 }
 
 /// What a `#[user_lookup_loader]` may return: `Option<U>`, or `Result<Option<U>, E>` whose
