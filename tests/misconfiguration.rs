@@ -3,40 +3,15 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jwt_runtime::hooks::{app_data, MissingAppData};
 use jwt_runtime::{jwt_required, user_lookup_loader, CurrentUser, Jwt, JwtClaims, VerifiedJwt};
 use poem::test::TestClient;
 use poem::{handler, EndpointExt, Request, Route};
 use serde_json::json;
+use support::logs::logs_of;
 use support::*;
-
-/// Collects what the library logs while `f` runs.
-async fn logs_of<F: std::future::Future<Output = ()>>(f: F) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    f.await;
-    let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
-    text
-}
 
 #[derive(serde::Deserialize, JwtClaims)]
 struct RoleClaims {

@@ -5,7 +5,6 @@
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 use jwt_runtime::{
     jwt_required, user_lookup_loader, CurrentUser, Guarded, Identity, Jwt, JwtClaims, JwtRequired,
@@ -14,35 +13,10 @@ use jwt_runtime::{
 use poem::http::StatusCode;
 use poem::{get, handler, EndpointExt, Request, Route};
 use serde_json::{json, Value};
+use support::logs::logs_of;
 use support::*;
 
 static STATS_RAN: AtomicUsize = AtomicUsize::new(0);
-
-/// Collects what the library logs while `f` runs.
-async fn logs_of<F: std::future::Future<Output = ()>>(f: F) -> String {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    f.await;
-    let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
-    text
-}
 
 #[derive(serde::Deserialize, JwtClaims)]
 struct TeamClaims {

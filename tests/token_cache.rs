@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use jwt_runtime::keys::DecodingKey;
 use jwt_runtime::{jwt_required, Identity, JwtConfig};
-use poem::test::TestClient;
+use poem::test::{TestClient, TestResponse};
 use poem::{get, handler, post, EndpointExt, Route};
 use serde_json::json;
 use support::*;
@@ -50,6 +50,18 @@ fn cached(size: usize, config: JwtConfig) -> JwtConfig {
 
 const SIZES: [usize; 2] = [4096, 0];
 
+/// `GET path` with `token` as a bearer token.
+async fn bearer_get<E: poem::Endpoint>(
+    cli: &TestClient<E>,
+    path: &str,
+    token: &str,
+) -> TestResponse {
+    cli.get(path)
+        .header("Authorization", bearer(token))
+        .send()
+        .await
+}
+
 #[tokio::test]
 async fn a_repeated_token_still_expires() {
     for size in SIZES {
@@ -57,20 +69,12 @@ async fn a_repeated_token_still_expires() {
         let token = hs256(claims_with("alice", json!({ "exp": NOW + 60 })));
         let cli = TestClient::new(app().with(jwt));
         for _ in 0..2 {
-            let resp = cli
-                .get("/plain")
-                .header("Authorization", bearer(&token))
-                .send()
-                .await;
+            let resp = bearer_get(&cli, "/plain", &token).await;
             resp.assert_status_is_ok();
             resp.assert_text("alice").await;
         }
         clock.set(NOW + 60);
-        let resp = cli
-            .get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await;
+        let resp = bearer_get(&cli, "/plain", &token).await;
         assert_msg(resp, 401, "Token has expired").await;
     }
 }
@@ -81,31 +85,19 @@ async fn a_repeated_token_is_still_refused_before_nbf_and_after_revocation() {
         let (jwt, clock) = manager_with_clock(cached(size, config()));
         let token = hs256(claims_with("alice", json!({ "nbf": NOW, "iat": NOW })));
         let cli = TestClient::new(app().with(jwt.clone()));
-        cli.get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
+        bearer_get(&cli, "/plain", &token)
             .await
             .assert_status_is_ok();
         // The clock goes back (a test clock; in production a skewed host): nbf is checked again.
         clock.set(NOW - 10);
-        let resp = cli
-            .get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await;
+        let resp = bearer_get(&cli, "/plain", &token).await;
         assert_msg(resp, 422, "The token is not yet valid (iat)").await;
         clock.set(NOW);
-        cli.get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
+        bearer_get(&cli, "/plain", &token)
             .await
             .assert_status_is_ok();
         jwt.revoke_encoded(&token).await.expect("revoked");
-        let resp = cli
-            .get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await;
+        let resp = bearer_get(&cli, "/plain", &token).await;
         assert_msg(resp, 401, "Token has been revoked").await;
     }
 }
@@ -144,16 +136,10 @@ async fn a_repeated_token_still_meets_each_route_s_type_and_freshness() {
     for size in SIZES {
         let token = hs256(claims("alice"));
         let cli = client(app(), cached(size, config()));
-        cli.get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
+        bearer_get(&cli, "/plain", &token)
             .await
             .assert_status_is_ok();
-        let resp = cli
-            .get("/fresh")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await;
+        let resp = bearer_get(&cli, "/fresh", &token).await;
         assert_msg(resp, 401, "Fresh token required").await;
         let resp = cli
             .post("/refresh")
@@ -186,16 +172,10 @@ async fn a_token_verified_with_a_loaded_key_is_verified_again_every_time() {
             .expect("valid config");
         let token = hs256(claims("alice"));
         let cli = TestClient::new(app().with(jwt));
-        cli.get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
+        bearer_get(&cli, "/plain", &token)
             .await
             .assert_status_is_ok();
-        let resp = cli
-            .get("/plain")
-            .header("Authorization", bearer(&token))
-            .send()
-            .await;
+        let resp = bearer_get(&cli, "/plain", &token).await;
         assert_msg(resp, 422, "Signature verification failed").await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
@@ -205,9 +185,7 @@ async fn a_token_verified_with_a_loaded_key_is_verified_again_every_time() {
 async fn a_token_differing_in_one_byte_is_verified_on_its_own() {
     let token = hs256(claims("alice"));
     let cli = client(app(), config());
-    cli.get("/plain")
-        .header("Authorization", bearer(&token))
-        .send()
+    bearer_get(&cli, "/plain", &token)
         .await
         .assert_status_is_ok();
     // Change one character inside the signature: a cache keyed on anything less than the whole
@@ -215,10 +193,6 @@ async fn a_token_differing_in_one_byte_is_verified_on_its_own() {
     let at = token.len() - 10;
     let replaced = if &token[at..at + 1] == "A" { "B" } else { "A" };
     let forged = format!("{}{}{}", &token[..at], replaced, &token[at + 1..]);
-    let resp = cli
-        .get("/plain")
-        .header("Authorization", bearer(&forged))
-        .send()
-        .await;
+    let resp = bearer_get(&cli, "/plain", &forged).await;
     assert_msg(resp, 422, "Signature verification failed").await;
 }
