@@ -218,7 +218,8 @@ fn encoding_from_pem(
     Ok(key)
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
+/// An optional string option's value, unless it is unset or blank.
+pub(crate) fn non_empty(v: &Option<String>) -> Option<&str> {
     v.as_deref().filter(|s| !s.trim().is_empty())
 }
 

@@ -51,10 +51,9 @@ mod remote {
 
 /// The option that names a remote key source, when one is set.
 fn remote_option(config: &JwtConfig) -> Option<&'static str> {
-    let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
-    if set(&config.decode_jwks_url) {
+    if keys::non_empty(&config.decode_jwks_url).is_some() {
         Some("JWT_DECODE_JWKS_URL")
-    } else if set(&config.decode_issuer_discovery) {
+    } else if keys::non_empty(&config.decode_issuer_discovery).is_some() {
         Some("JWT_DECODE_ISSUER_DISCOVERY")
     } else {
         None

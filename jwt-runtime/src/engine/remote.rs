@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::keys::{remote_key_set, RemoteKeys};
+use super::keys::{non_empty, remote_key_set, RemoteKeys};
 use crate::config::JwtConfig;
 use crate::vocabulary::ConfigError;
 
@@ -250,16 +250,12 @@ impl Drop for RemoteJwks {
     }
 }
 
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
 impl RemoteJwks {
     /// Resolves discovery (which makes its issuer required in `config`), fetches the set and
     /// starts the background refresh. `None` when no remote set is configured.
     pub(crate) async fn start(config: &mut JwtConfig) -> Result<Option<Arc<Self>>, ConfigError> {
-        let url = non_empty(&config.decode_jwks_url).map(String::from);
-        let issuer = non_empty(&config.decode_issuer_discovery).map(String::from);
+        let url = non_empty(&config.decode_jwks_url).map(|u| u.trim().to_string());
+        let issuer = non_empty(&config.decode_issuer_discovery).map(|i| i.trim().to_string());
         let option = match (&url, &issuer) {
             (None, None) => return Ok(None),
             (Some(_), Some(_)) => {
