@@ -457,3 +457,71 @@ async fn over_a_real_socket() {
         json!([{"JwtBearer": []}])
     );
 }
+
+/// `cargo run --example openapi --features openapi`, as its own process.
+#[tokio::test]
+async fn the_example_over_a_socket() {
+    let s = support::server::start("openapi");
+    let http = reqwest::Client::new();
+    let login = |name: &str| {
+        http.post(format!("{}/api/login", s.base))
+            .json(&json!({ "username": name }))
+            .send()
+    };
+    let ann: Value = login("ann").await.unwrap().json().await.unwrap();
+    let ann = ann["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    let bob: Value = login("bob").await.unwrap().json().await.unwrap();
+    let bob = bob["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    let refused = login("mallory").await.unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let get = |path: &str| http.get(format!("{}{path}", s.base));
+    let me = get("/api/me").bearer_auth(&ann).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<Value>().await.unwrap(),
+        json!({"user": "ann", "roles": ["admin"]})
+    );
+    let admin = get("/api/admin").bearer_auth(&ann).send().await.unwrap();
+    assert_eq!(admin.text().await.unwrap(), "welcome, admin ann");
+    let admin = get("/api/admin").bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(admin.status(), 403);
+    assert_eq!(
+        admin.json::<Value>().await.unwrap(),
+        json!({"msg": "Missing role: admin"})
+    );
+    let anonymous = get("/api/me").send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap(),
+        json!({"msg": "Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie \"access_token_cookie\")"})
+    );
+    let greeting = get("/api/greeting").send().await.unwrap();
+    assert_eq!(greeting.text().await.unwrap(), "hello stranger");
+
+    let doc: Value = get("/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["paths"]["/api/me"]["get"]["security"],
+        json!([{"JwtBearer": []}, {"JwtAccessCookie": []}])
+    );
+    assert_eq!(
+        doc["paths"]["/api/greeting"]["get"]["security"],
+        json!([{"JwtBearer": []}, {"JwtAccessCookie": []}, {}])
+    );
+    assert_eq!(doc["paths"]["/api/login"]["post"].get("security"), None);
+    let ui = get("/docs").send().await.unwrap();
+    assert_eq!(ui.status(), 200);
+    assert!(ui.text().await.unwrap().contains("swagger"));
+}
