@@ -242,6 +242,11 @@ async fn roles_and_admin_policies_refuse_before_the_operation_runs() {
     assert_msg(resp, 403, "Missing role: admin").await;
     let resp = cli.get("/admin").send().await;
     assert_msg(resp, 401, "Missing Authorization Header").await;
+    // Neither a preflight nor HEAD runs it without a token.
+    let resp = cli.options("/admin").send().await;
+    resp.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+    let resp = cli.head("/admin").send().await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
     assert_eq!(ADMIN_RAN.load(Ordering::SeqCst), before);
     let transformed = TRANSFORMED.load(Ordering::SeqCst);
     let resp = cli
