@@ -24,7 +24,7 @@ fn is_handler_attr(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "handler")
 }
 
-fn is_oai_attr(attr: &Attribute) -> bool {
+pub fn is_oai_attr(attr: &Attribute) -> bool {
     attr.path().is_ident("oai")
 }
 
@@ -121,7 +121,9 @@ pub fn analyze(
             receiver.span(),
             format!(
                 "`#[{macro_name}]` applies to free handler functions, not methods: a Poem \
-                 `#[handler]` is a free `async fn` (move it out of the `impl` block)"
+                 `#[handler]` is a free `async fn` (move it out of the `impl` block); for a \
+                 poem-openapi operation, put `#[jwt_runtime::openapi]` above `#[OpenApi]` and \
+                 keep `#[{macro_name}]` on the method"
             ),
         ));
         return None;
@@ -143,9 +145,20 @@ pub fn analyze(
         ));
         return None;
     }
+    let users = rewrite_params(&mut item.sig, optional, errors);
+    let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
+        item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
+    item.attrs = rest;
+    Some(HandlerFn { item, docs, users })
+}
+
+/// Rewrites the parameters that come from the verified token into `__private::Protected<T>`
+/// extractors (recording a non-`Option` one on an `optional` route), and returns the `U` of every
+/// `CurrentUser<U>` among them.
+pub fn rewrite_params(sig: &mut syn::Signature, optional: bool, errors: &mut Errors) -> Vec<Type> {
     let private = paths::private();
     let mut users = Vec::new();
-    for input in item.sig.inputs.iter_mut() {
+    for input in sig.inputs.iter_mut() {
         let FnArg::Typed(arg) = input else {
             continue;
         };
@@ -172,8 +185,5 @@ pub fn analyze(
         *arg.pat = syn::parse_quote_spanned!(span=> #private::Protected(#pat));
         *arg.ty = syn::parse_quote_spanned!(span=> #private::Protected<#ty>);
     }
-    let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
-        item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
-    item.attrs = rest;
-    Some(HandlerFn { item, docs, users })
+    users
 }

@@ -7,6 +7,7 @@ mod args;
 mod claims_derive;
 mod expand;
 mod handler_fn;
+mod openapi;
 mod paths;
 mod protect;
 mod suggest;
@@ -27,6 +28,13 @@ pub fn jwt_required(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn admin_required(args: TokenStream, item: TokenStream) -> TokenStream {
     protect::expand(protect::Macro::AdminRequired, args.into(), item.into()).into()
+}
+
+// Protects the marked `#[oai]` operations of a poem-openapi `#[OpenApi]` impl. Documented at
+// `jwt_runtime::openapi` (feature `openapi`).
+#[proc_macro_attribute]
+pub fn openapi(args: TokenStream, item: TokenStream) -> TokenStream {
+    openapi::expand(args.into(), item.into()).into()
 }
 
 // Turns a fn into an additional-claims loader. Documented at `jwt_runtime::additional_claims`.

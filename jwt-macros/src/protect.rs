@@ -3,7 +3,6 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::ItemFn;
 
 use crate::args::{self, Grammar, PolicyArgs, RoleList};
 use crate::expand::{self, Errors};
@@ -65,7 +64,7 @@ pub(crate) const ADMIN_REQUIRED: Grammar = Grammar {
 };
 
 /// The `VerifyOptions` constant the arguments describe.
-fn options_expr(args: &PolicyArgs) -> TokenStream {
+pub(crate) fn options_expr(args: &PolicyArgs) -> TokenStream {
     let private = paths::private();
     let mut expr = quote!(#private::VerifyOptions::new());
     if args.optional.is_some() {
@@ -153,6 +152,29 @@ fn roles_expr(args: &PolicyArgs) -> TokenStream {
     }
 }
 
+/// The policy the arguments describe, as a reference expression.
+pub(crate) fn policy_ref(which: Macro, args: &PolicyArgs) -> TokenStream {
+    match which {
+        Macro::AdminRequired => {
+            let p = policy_expr(which, args);
+            quote!(&#p)
+        }
+        Macro::JwtRequired => policy_expr(which, args),
+    }
+}
+
+/// The user loaders of the `CurrentUser<U>` parameters, each type-checked at the user's type.
+pub(crate) fn user_loaders(users: &[syn::Type]) -> Vec<TokenStream> {
+    let private = paths::private();
+    users
+        .iter()
+        .map(|u| {
+            let span = syn::spanned::Spanned::span(u);
+            quote_spanned!(span=> #private::user_loader::<#u> as #private::UserLoaderFn)
+        })
+        .collect()
+}
+
 fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> TokenStream {
     let private = paths::private();
     let poem = paths::poem();
@@ -161,23 +183,14 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
         docs,
         users,
     } = handler;
-    let loaders = users.iter().map(|u| {
-        let span = syn::spanned::Spanned::span(u);
-        quote_spanned!(span=> #private::user_loader::<#u> as #private::UserLoaderFn)
-    });
+    let loaders = user_loaders(&users);
     let public = item.sig.ident.clone();
     let vis = item.vis.clone();
     let inner = format_ident!("__jwt_handler");
     item.sig.ident = inner.clone();
     item.vis = syn::Visibility::Inherited;
     let options = options_expr(args);
-    let policy = match which {
-        Macro::AdminRequired => {
-            let p = policy_expr(which, args);
-            quote!(&#p)
-        }
-        Macro::JwtRequired => policy_expr(which, args),
-    };
+    let policy = policy_ref(which, args);
     quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
@@ -201,7 +214,7 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
 }
 
 /// The name of a policy macro attribute (`jwt_required`, `admin_required`), by its last segment.
-fn policy_macro_name(attr: &syn::Attribute) -> Option<String> {
+pub(crate) fn policy_macro_name(attr: &syn::Attribute) -> Option<String> {
     let name = attr.path().segments.last()?.ident.to_string();
     matches!(name.as_str(), "jwt_required" | "admin_required").then_some(name)
 }
@@ -217,12 +230,13 @@ fn written_args(attr: &syn::Attribute) -> String {
 /// A second policy macro below this one: one policy per handler. Suggests the one attribute
 /// that says both (`#[jwt_required(fresh)] #[admin_required]` is `#[admin_required(fresh)]`),
 /// and removes the inner one so it reports nothing more.
-fn stacked_policy(which: Macro, outer_args: &str, item: &mut ItemFn) -> Option<syn::Error> {
-    let index = item
-        .attrs
-        .iter()
-        .position(|a| policy_macro_name(a).is_some())?;
-    let inner = item.attrs.remove(index);
+pub(crate) fn stacked_policy(
+    which: Macro,
+    outer_args: &str,
+    attrs: &mut Vec<syn::Attribute>,
+) -> Option<syn::Error> {
+    let index = attrs.iter().position(|a| policy_macro_name(a).is_some())?;
+    let inner = attrs.remove(index);
     let inner_name = policy_macro_name(&inner).unwrap_or_default();
     let outer_name = match which {
         Macro::JwtRequired => "jwt_required",
@@ -267,7 +281,7 @@ pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
     let mut errors = Errors::default();
     let written = args.to_string();
     let args = errors.take(args::parse(args, grammar)).unwrap_or_default();
-    if let Some(stacked) = stacked_policy(which, &written, &mut item_fn) {
+    if let Some(stacked) = stacked_policy(which, &written, &mut item_fn.attrs) {
         errors.push(stacked);
     }
     let original = item_fn.clone();

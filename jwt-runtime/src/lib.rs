@@ -46,6 +46,10 @@ pub use jwt_macros::user_lookup_loader;
 #[doc = include_str!("docs/derive_jwt_claims.md")]
 pub use jwt_macros::JwtClaims;
 
+#[cfg(feature = "openapi")]
+#[doc = include_str!("docs/openapi.md")]
+pub use jwt_macros::openapi;
+
 /// Revocation stores: the [`Blocklist`](stores::Blocklist) trait (the reference's
 /// `token_in_blocklist_loader`) and the stores that implement it. Attach one with
 /// [`JwtManagerBuilder::blocklist`].

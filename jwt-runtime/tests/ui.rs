@@ -14,3 +14,15 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*/*.rs");
 }
+
+/// The `#[jwt_runtime::openapi]` cases need poem-openapi: `--features openapi`.
+#[cfg(feature = "openapi")]
+#[rustversion::attr(
+    not(stable(1.95)),
+    ignore = "the compile-fail outputs are recorded for rustc 1.95"
+)]
+#[test]
+fn ui_openapi() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui-openapi/*.rs");
+}

@@ -25,10 +25,10 @@ fn examples_dir() -> PathBuf {
     BUILT
         .get_or_init(|| {
             // The examples belong to the workspace's root package; the store examples and
-            // jwks_client need its features.
+            // jwks_client and openapi need its features.
             let status = Command::new(env!("CARGO"))
                 .args(["build", "--quiet", "--examples", "-p", "jwt-workspace"])
-                .args(["--features", "redis,sqlx,remote-jwks"])
+                .args(["--features", "redis,sqlx,remote-jwks,openapi"])
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
                 .status()
                 .expect("run cargo build --examples");

@@ -236,7 +236,8 @@ impl<T: FromVerifiedJwt> FromVerifiedJwt for Option<T> {
     label = "only a handler under `#[jwt_required]` (or `#[admin_required]`) can take this",
     note = "write `#[jwt_required]` above `#[handler]`; for a route that also serves anonymous requests, `#[jwt_required(optional)]` with `Option<...>`",
     note = "the macros recognize these types by name: a type alias of them is not recognized",
-    note = "under a route group protected by `.with(JwtRequired::new())`, take `Guarded<{Self}>`"
+    note = "under a route group protected by `.with(JwtRequired::new())`, take `Guarded<{Self}>`",
+    note = "in a poem-openapi `#[OpenApi]` impl, put `#[jwt_runtime::openapi]` above `#[OpenApi]` and `#[jwt_required]` on the operation (feature `openapi`)"
 )]
 pub trait NeedsJwtRequired<'a> {}
 

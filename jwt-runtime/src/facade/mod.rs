@@ -7,6 +7,8 @@ mod claims;
 pub(crate) mod extract;
 mod group;
 mod manager;
+#[cfg(feature = "openapi")]
+mod openapi;
 mod policy;
 pub(crate) mod private;
 mod roles;

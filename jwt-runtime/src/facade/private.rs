@@ -25,6 +25,8 @@ pub use serde_json::Value;
 use super::group::run_protected;
 pub use super::group::UserLoaderFn;
 use super::manager::JwtManager;
+#[cfg(feature = "openapi")]
+pub use super::openapi::OpenApiSecurity;
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 #[derive(Debug)]

@@ -1,0 +1,268 @@
+//! `#[jwt_runtime::openapi]`: above poem-openapi's `#[OpenApi]`, it reads `#[jwt_required]` /
+//! `#[admin_required]` on the `#[oai]` methods (with the same arguments and checks as on a
+//! handler) and rewrites each of them before `#[OpenApi]` sees it:
+//!
+//! - the token parameters become `__private::Protected<T>` extractors, as on a handler;
+//! - one hidden parameter, `__private::OpenApiSecurity<LOCATIONS, OPTIONAL, REFRESH>`, declares
+//!   the operation's security schemes in the document;
+//! - `#[oai(transform = "...")]` names a generated function that wraps the operation's endpoint
+//!   in the pipeline (`call_protected`), chaining a `transform` the user wrote.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl, LitStr, Meta, Token};
+
+use crate::args::{self, Grammar, PolicyArgs};
+use crate::expand::Errors;
+use crate::handler_fn;
+use crate::paths;
+use crate::protect::{self, Macro};
+
+const OPENAPI: Grammar = Grammar {
+    macro_name: "openapi",
+    keys: &["locations"],
+    refused: &[],
+};
+
+/// The locations an operation documents and reads when neither it nor the attribute names any:
+/// the reference's default.
+const DEFAULT_LOCATIONS: &str = "headers";
+
+fn is_openapi_attr(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "OpenApi")
+}
+
+/// The name of the implementing type, for the generated functions' names.
+fn self_name(item: &ItemImpl) -> String {
+    match &*item.self_ty {
+        syn::Type::Path(p) => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// Expands `#[openapi(...)]` on `item`.
+pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let api_args = errors.take(args::parse(args, &OPENAPI)).unwrap_or_default();
+    let mut item_impl = match syn::parse2::<ItemImpl>(item.clone()) {
+        Ok(i) => i,
+        Err(_) => {
+            let err = syn::Error::new(
+                Span::call_site(),
+                "`#[jwt_runtime::openapi]` applies to an `impl` block under poem-openapi's \
+                 `#[OpenApi]`",
+            )
+            .into_compile_error();
+            return quote!(#err #item);
+        }
+    };
+    if !item_impl.attrs.iter().any(is_openapi_attr) {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "`#[jwt_runtime::openapi]` must be placed above `#[OpenApi]`: no `#[OpenApi]` \
+             attribute follows it on this impl block",
+        ));
+        // The policy macros of the methods would only repeat it.
+        for item in &mut item_impl.items {
+            if let ImplItem::Fn(method) = item {
+                method
+                    .attrs
+                    .retain(|a| protect::policy_macro_name(a).is_none());
+            }
+        }
+        let errors = errors.into_compile_errors();
+        return quote!(#errors #item_impl);
+    }
+    let self_name = self_name(&item_impl);
+    let mut transforms = Vec::new();
+    for item in &mut item_impl.items {
+        if let ImplItem::Fn(method) = item {
+            transforms.extend(protect_operation(
+                method,
+                &api_args,
+                &self_name,
+                &mut errors,
+            ));
+        }
+    }
+    let errors = errors.into_compile_errors();
+    quote!(#errors #item_impl #(#transforms)*)
+}
+
+/// Rewrites one method if a policy macro marks it; returns its transform function.
+fn protect_operation(
+    method: &mut ImplItemFn,
+    api_args: &PolicyArgs,
+    self_name: &str,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let index = method
+        .attrs
+        .iter()
+        .position(|a| protect::policy_macro_name(a).is_some())?;
+    let attr = method.attrs.remove(index);
+    let (which, grammar) = match protect::policy_macro_name(&attr).as_deref() {
+        Some("admin_required") => (Macro::AdminRequired, &protect::ADMIN_REQUIRED),
+        _ => (Macro::JwtRequired, &protect::JWT_REQUIRED),
+    };
+    let tokens = match &attr.meta {
+        Meta::Path(_) => TokenStream::new(),
+        Meta::List(list) => list.tokens.clone(),
+        Meta::NameValue(nv) => {
+            errors.push(syn::Error::new_spanned(
+                nv,
+                format!(
+                    "write `#[{}(...)]` with its arguments in parentheses",
+                    grammar.macro_name
+                ),
+            ));
+            TokenStream::new()
+        }
+    };
+    let written = tokens.to_string();
+    let mut args = errors
+        .take(args::parse(tokens, grammar))
+        .unwrap_or_default();
+    if let Some(stacked) = protect::stacked_policy(which, &written, &mut method.attrs) {
+        errors.push(stacked);
+    }
+    let Some(oai) = method.attrs.iter().position(handler_fn::is_oai_attr) else {
+        errors.push(syn::Error::new_spanned(
+            &attr,
+            format!(
+                "`#[{}]` in a `#[jwt_runtime::openapi]` impl protects `#[oai(...)]` operations: \
+                 this method has no `#[oai]` attribute",
+                grammar.macro_name
+            ),
+        ));
+        return None;
+    };
+    if args.locations.is_none() {
+        args.locations = api_args.locations.clone().or_else(|| {
+            Some((
+                LitStr::new(DEFAULT_LOCATIONS, Span::call_site()),
+                vec![DEFAULT_LOCATIONS.to_string()],
+            ))
+        });
+    }
+    let mut bits = 0u8;
+    if let Some((lit, names)) = &args.locations {
+        for name in names {
+            match name.as_str() {
+                "headers" => bits |= 1,
+                "cookies" => bits |= 2,
+                "query_string" => bits |= 4,
+                _ => errors.push(syn::Error::new(
+                    lit.span(),
+                    "the `json` location cannot be declared as an OpenAPI security scheme: \
+                     protect this operation through `headers`, `cookies` or `query_string`",
+                )),
+            }
+        }
+    }
+    let optional = args.optional.is_some();
+    let refresh = args.refresh.is_some();
+    let users = handler_fn::rewrite_params(&mut method.sig, optional, errors);
+    let private = paths::private();
+    method.sig.inputs.push(syn::parse_quote!(
+        __jwt_security: #private::OpenApiSecurity<#bits, #optional, #refresh>
+    ));
+    let name = format_ident!("__jwt_openapi_{}_{}", self_name, method.sig.ident);
+    let previous = set_transform(&mut method.attrs[oai], &name, errors);
+    Some(transform_fn(which, &args, &users, &name, previous))
+}
+
+/// Points the `#[oai(...)]` attribute's `transform` at `name`; returns the user's own transform.
+fn set_transform(
+    attr: &mut Attribute,
+    name: &syn::Ident,
+    errors: &mut Errors,
+) -> Option<syn::Ident> {
+    let parsed = match &attr.meta {
+        Meta::List(_) => attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated),
+        _ => Ok(Punctuated::new()),
+    };
+    let mut metas = match parsed {
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
+    let mut previous = None;
+    let mut kept: Punctuated<Meta, Token![,]> = Punctuated::new();
+    for meta in std::mem::take(&mut metas) {
+        match &meta {
+            Meta::NameValue(nv) if nv.path.is_ident("transform") => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => match s.parse::<syn::Ident>() {
+                    Ok(ident) => previous = Some(ident),
+                    Err(e) => errors.push(e),
+                },
+                syn::Expr::Path(p) if p.path.get_ident().is_some() => {
+                    previous = p.path.get_ident().cloned();
+                }
+                other => errors.push(syn::Error::new_spanned(
+                    other,
+                    "`transform` names a function: `transform = \"name\"`",
+                )),
+            },
+            _ => kept.push(meta),
+        }
+    }
+    let value = LitStr::new(&name.to_string(), Span::call_site());
+    kept.push(syn::parse_quote!(transform = #value));
+    let path = attr.path().clone();
+    *attr = syn::parse_quote!(#[#path(#kept)]);
+    previous
+}
+
+/// The function poem-openapi calls on the operation's endpoint: the pipeline around it.
+fn transform_fn(
+    which: Macro,
+    args: &PolicyArgs,
+    users: &[syn::Type],
+    name: &syn::Ident,
+    previous: Option<syn::Ident>,
+) -> TokenStream {
+    let private = paths::private();
+    let poem = paths::poem();
+    let options = protect::options_expr(args);
+    let policy = protect::policy_ref(which, args);
+    let loaders = protect::user_loaders(users);
+    let inner = match previous {
+        Some(user) => quote!(#poem::EndpointExt::map_to_response(#user(ep))),
+        None => quote!(ep),
+    };
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_snake_case)]
+        fn #name<E: #poem::Endpoint + 'static>(ep: E) -> impl #poem::Endpoint<Output = #poem::Response> {
+            struct __JwtOperation<E>(E);
+
+            #[automatically_derived]
+            impl<E: #poem::Endpoint> #poem::Endpoint for __JwtOperation<E> {
+                type Output = #poem::Response;
+
+                async fn call(&self, req: #poem::Request) -> #poem::Result<#poem::Response> {
+                    const __JWT_OPTIONS: #private::VerifyOptions = #options;
+                    const __JWT_USERS: &[#private::UserLoaderFn] = &[#(#loaders),*];
+                    #private::call_protected(&__JWT_OPTIONS, #policy, __JWT_USERS, &self.0, req).await
+                }
+            }
+
+            __JwtOperation(#inner)
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! poem-openapi operations (issue 10, feature `openapi`): `#[jwt_runtime::openapi]` above
+//! `#[OpenApi]` runs the macros' pipeline on the marked `#[oai]` operations, with the reference's
+//! statuses and messages, and the generated document declares the security schemes of their
+//! locations on exactly those operations (optional ones with the empty requirement too).
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use jwt_runtime::stores::MemoryBlocklist;
+use jwt_runtime::{user_lookup_loader, CurrentUser, Identity, Jwt, JwtClaims, VerifiedJwt};
+use poem::http::StatusCode;
+use poem::{Endpoint, EndpointExt, Request, Route};
+use poem_openapi::payload::PlainText;
+use poem_openapi::{OpenApi, OpenApiService};
+use serde_json::{json, Value};
+use support::*;
+
+static ADMIN_RAN: AtomicUsize = AtomicUsize::new(0);
+static TRANSFORMED: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(serde::Deserialize, JwtClaims)]
+struct TeamClaims {
+    team: String,
+}
+
+struct User {
+    name: String,
+}
+
+#[user_lookup_loader]
+async fn load_user(token: &VerifiedJwt, _req: &Request) -> Option<User> {
+    match token.identity().as_str() {
+        Some("ghost") | None => None,
+        Some(name) => Some(User {
+            name: name.to_string(),
+        }),
+    }
+}
+
+/// A `transform` the user wrote: it still runs, inside the protection.
+fn count_calls<E: Endpoint + 'static>(ep: E) -> impl Endpoint {
+    ep.before(|req| async move {
+        TRANSFORMED.fetch_add(1, Ordering::SeqCst);
+        Ok(req)
+    })
+}
+
+struct Api;
+
+#[jwt_runtime::openapi]
+#[OpenApi]
+impl Api {
+    /// Public.
+    #[oai(path = "/health", method = "get")]
+    async fn health(&self) -> PlainText<&'static str> {
+        PlainText("ok")
+    }
+
+    #[jwt_required]
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("me {identity}"))
+    }
+
+    // The other attribute order works too.
+    #[oai(path = "/team", method = "get")]
+    #[jwt_required(fresh)]
+    async fn team(&self, jwt: Jwt<TeamClaims>) -> PlainText<String> {
+        PlainText(format!("{} of {}", jwt.identity(), jwt.team))
+    }
+
+    #[jwt_required(roles = "admin")]
+    #[oai(path = "/admin", method = "get", transform = "count_calls")]
+    async fn admin(&self) -> PlainText<&'static str> {
+        ADMIN_RAN.fetch_add(1, Ordering::SeqCst);
+        PlainText("admin area")
+    }
+
+    #[admin_required]
+    #[oai(path = "/boss", method = "get")]
+    async fn boss(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("boss {identity}"))
+    }
+
+    #[jwt_required]
+    #[oai(path = "/profile", method = "get")]
+    async fn profile(&self, user: CurrentUser<User>) -> PlainText<String> {
+        PlainText(format!("profile of {}", user.name))
+    }
+
+    #[jwt_required(optional)]
+    #[oai(path = "/greeting", method = "get")]
+    async fn greeting(&self, identity: Option<Identity>) -> PlainText<String> {
+        match identity {
+            Some(who) => PlainText(format!("hello {who}")),
+            None => PlainText("hello stranger".into()),
+        }
+    }
+
+    #[jwt_required(locations = "cookies")]
+    #[oai(path = "/cookie", method = "post")]
+    async fn cookie(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("cookie {identity}"))
+    }
+
+    #[jwt_required(refresh, locations = "headers, cookies, query_string")]
+    #[oai(path = "/refresh", method = "post")]
+    async fn refresh(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("refresh {identity}"))
+    }
+}
+
+fn service() -> OpenApiService<Api, ()> {
+    OpenApiService::new(Api, "test", "1.0")
+}
+
+fn app() -> Route {
+    Route::new().nest("/", service())
+}
+
+fn token(changes: Value) -> String {
+    bearer(&hs256(claims_with("alice", changes)))
+}
+
+fn spec() -> Value {
+    serde_json::from_str(&service().spec()).expect("the document is JSON")
+}
+
+#[test]
+fn the_document_declares_the_schemes_of_the_locations() {
+    let spec = spec();
+    let schemes = &spec["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["JwtBearer"],
+        json!({"type": "http", "description": "A JWT in the `Authorization: Bearer <token>` header.",
+               "scheme": "bearer", "bearerFormat": "JWT"})
+    );
+    assert_eq!(schemes["JwtAccessCookie"]["type"], "apiKey");
+    assert_eq!(schemes["JwtAccessCookie"]["in"], "cookie");
+    assert_eq!(schemes["JwtAccessCookie"]["name"], "access_token_cookie");
+    assert_eq!(schemes["JwtRefreshCookie"]["name"], "refresh_token_cookie");
+    assert_eq!(schemes["JwtQuery"]["in"], "query");
+    assert_eq!(schemes["JwtQuery"]["name"], "jwt");
+    assert_eq!(schemes.as_object().unwrap().len(), 4, "{schemes}");
+}
+
+#[test]
+fn the_document_marks_exactly_the_protected_operations() {
+    let spec = spec();
+    let security = |path: &str, method: &str| spec["paths"][path][method].get("security").cloned();
+    assert_eq!(security("/health", "get"), None);
+    for path in ["/me", "/team", "/admin", "/boss", "/profile"] {
+        assert_eq!(
+            security(path, "get"),
+            Some(json!([{"JwtBearer": []}])),
+            "{path}"
+        );
+    }
+    // Optional: a token, or none.
+    assert_eq!(
+        security("/greeting", "get"),
+        Some(json!([{"JwtBearer": []}, {}]))
+    );
+    assert_eq!(
+        security("/cookie", "post"),
+        Some(json!([{"JwtAccessCookie": []}]))
+    );
+    assert_eq!(
+        security("/refresh", "post"),
+        Some(json!([{"JwtBearer": []}, {"JwtRefreshCookie": []}, {"JwtQuery": []}]))
+    );
+    // The hidden parameter is no parameter of the document.
+    assert_eq!(spec["paths"]["/me"]["get"].get("parameters"), None);
+    // Every operation is in the document.
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 9);
+}
+
+#[tokio::test]
+async fn a_protected_operation_runs_the_pipeline() {
+    let cli = client(app(), config());
+    let resp = cli.get("/me").send().await;
+    assert_msg(resp, 401, "Missing Authorization Header").await;
+    let resp = cli
+        .get("/me")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    resp.assert_text("me alice").await;
+    let resp = cli
+        .get("/me")
+        .header("Authorization", "Bearer not-a-token")
+        .send()
+        .await;
+    assert_msg(resp, 422, "Not enough segments").await;
+    let resp = cli
+        .get("/me")
+        .header("Authorization", token(json!({"type": "refresh"})))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Only non-refresh tokens are allowed").await;
+    let resp = cli
+        .get("/me")
+        .header("Authorization", token(json!({"exp": NOW - 1})))
+        .send()
+        .await;
+    assert_msg(resp, 401, "Token has expired").await;
+    let resp = cli.get("/health").send().await;
+    resp.assert_text("ok").await;
+}
+
+#[tokio::test]
+async fn freshness_and_typed_claims() {
+    let cli = client(app(), config());
+    let resp = cli
+        .get("/team")
+        .header("Authorization", token(json!({"team": "red"})))
+        .send()
+        .await;
+    assert_msg(resp, 401, "Fresh token required").await;
+    let resp = cli
+        .get("/team")
+        .header(
+            "Authorization",
+            token(json!({"team": "red", "fresh": true})),
+        )
+        .send()
+        .await;
+    resp.assert_text("alice of red").await;
+}
+
+#[tokio::test]
+async fn roles_and_admin_policies_refuse_before_the_operation_runs() {
+    let cli = client(app(), config());
+    let before = ADMIN_RAN.load(Ordering::SeqCst);
+    let resp = cli
+        .get("/admin")
+        .header("Authorization", token(json!({"roles": ["viewer"]})))
+        .send()
+        .await;
+    assert_msg(resp, 403, "Missing role: admin").await;
+    let resp = cli.get("/admin").send().await;
+    assert_msg(resp, 401, "Missing Authorization Header").await;
+    // Neither a preflight nor HEAD runs it without a token.
+    let resp = cli.options("/admin").send().await;
+    resp.assert_status(StatusCode::METHOD_NOT_ALLOWED);
+    let resp = cli.head("/admin").send().await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+    assert_eq!(ADMIN_RAN.load(Ordering::SeqCst), before);
+    let transformed = TRANSFORMED.load(Ordering::SeqCst);
+    let resp = cli
+        .get("/admin")
+        .header("Authorization", token(json!({"roles": "admin"})))
+        .send()
+        .await;
+    resp.assert_text("admin area").await;
+    assert!(ADMIN_RAN.load(Ordering::SeqCst) > before);
+    // The user's own transform ran as well.
+    assert!(TRANSFORMED.load(Ordering::SeqCst) > transformed);
+
+    let resp = cli
+        .get("/boss")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    assert_msg(resp, 403, "Admins only!").await;
+    let resp = cli
+        .get("/boss")
+        .header("Authorization", token(json!({"is_administrator": true})))
+        .send()
+        .await;
+    resp.assert_text("boss alice").await;
+}
+
+#[tokio::test]
+async fn the_current_user_is_loaded() {
+    let cli = client(app(), config());
+    let resp = cli
+        .get("/profile")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    resp.assert_text("profile of alice").await;
+    let ghost = bearer(&hs256(claims("ghost")));
+    let resp = cli
+        .get("/profile")
+        .header("Authorization", ghost)
+        .send()
+        .await;
+    assert_msg(resp, 401, "Error loading the user ghost").await;
+}
+
+#[tokio::test]
+async fn optional_operations_serve_anonymous_requests_but_not_bad_tokens() {
+    let cli = client(app(), config());
+    let resp = cli.get("/greeting").send().await;
+    resp.assert_text("hello stranger").await;
+    let resp = cli
+        .get("/greeting")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    resp.assert_text("hello alice").await;
+    let resp = cli
+        .get("/greeting")
+        .header("Authorization", token(json!({"exp": NOW - 1})))
+        .send()
+        .await;
+    assert_msg(resp, 401, "Token has expired").await;
+}
+
+#[tokio::test]
+async fn cookie_operations_check_csrf_and_read_only_their_locations() {
+    let cli = client(app(), config());
+    let jwt = manager(config());
+    let access = jwt.create_access_token("alice").await.unwrap();
+    let csrf = jwt.get_csrf_token(&access).unwrap();
+    // The header is not a location of this operation.
+    let resp = cli
+        .post("/cookie")
+        .header("Authorization", bearer(&access))
+        .send()
+        .await;
+    assert_msg(resp, 401, "Missing cookie \"access_token_cookie\"").await;
+    let cookie = format!("access_token_cookie={access}");
+    let resp = cli.post("/cookie").header("Cookie", &cookie).send().await;
+    assert_msg(resp, 401, "Missing CSRF token").await;
+    let resp = cli
+        .post("/cookie")
+        .header("Cookie", &cookie)
+        .header("X-CSRF-TOKEN", csrf)
+        .send()
+        .await;
+    resp.assert_text("cookie alice").await;
+}
+
+#[tokio::test]
+async fn refresh_operations_take_refresh_tokens_from_any_declared_location() {
+    let cli = client(app(), config());
+    let jwt = manager(config());
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    let access = jwt.create_access_token("alice").await.unwrap();
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", bearer(&access))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Only refresh tokens are allowed").await;
+    let resp = cli.post(format!("/refresh?jwt={refresh}")).send().await;
+    resp.assert_text("refresh alice").await;
+}
+
+#[tokio::test]
+async fn revoked_tokens_are_refused() {
+    let jwt = builder(config())
+        .blocklist(MemoryBlocklist::new())
+        .build()
+        .unwrap();
+    let cli = poem::test::TestClient::new(app().with(jwt.clone()));
+    let access = jwt.create_access_token("alice").await.unwrap();
+    let resp = cli
+        .get("/me")
+        .header("Authorization", bearer(&access))
+        .send()
+        .await;
+    resp.assert_text("me alice").await;
+    jwt.revoke_token(&jwt.decode_token(&access).unwrap())
+        .await
+        .unwrap();
+    let resp = cli
+        .get("/me")
+        .header("Authorization", bearer(&access))
+        .send()
+        .await;
+    assert_msg(resp, 401, "Token has been revoked").await;
+}
+
+#[tokio::test]
+async fn refusals_are_reshaped_by_the_error_hook() {
+    let jwt = builder(config())
+        .on_error(|error, _| {
+            use poem::IntoResponse;
+            Some(
+                poem::web::Json(json!({"error": error.kind().name()}))
+                    .with_status(StatusCode::IM_A_TEAPOT)
+                    .into_response(),
+            )
+        })
+        .build()
+        .unwrap();
+    let cli = poem::test::TestClient::new(app().with(jwt));
+    let resp = cli
+        .get("/admin")
+        .header("Authorization", token(json!({"roles": []})))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::IM_A_TEAPOT);
+}
+
+#[tokio::test]
+async fn implicit_refresh_replaces_an_expiring_cookie() {
+    let mut cfg = config();
+    cfg.implicit_refresh_window = Some(30);
+    let jwt = manager(cfg);
+    let cli = poem::test::TestClient::new(app().with(jwt.clone()));
+    let soon = jwt
+        .create_access_token("alice")
+        .expires(jwt_runtime::Expiry::Seconds(20))
+        .await
+        .unwrap();
+    let csrf = jwt.get_csrf_token(&soon).unwrap();
+    let resp = cli
+        .post("/cookie")
+        .header("Cookie", format!("access_token_cookie={soon}"))
+        .header("X-CSRF-TOKEN", csrf)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let cookies: Vec<_> = resp
+        .0
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with("access_token_cookie="))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(!cookies[0].contains(&soon));
+}
+
+#[tokio::test]
+async fn over_a_real_socket() {
+    let spec_ep = service().spec_endpoint();
+    let base = support::socket::serve(app().at("/openapi.json", spec_ep).with(manager(config())));
+    let http = reqwest::Client::new();
+    let ok = http
+        .get(format!("{base}/me"))
+        .header("Authorization", token(json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.text().await.unwrap(), "me alice");
+    let anonymous = http.get(format!("{base}/admin")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap(),
+        json!({"msg": "Missing Authorization Header"})
+    );
+    let doc: Value = http
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["paths"]["/me"]["get"]["security"],
+        json!([{"JwtBearer": []}])
+    );
+}
+
+/// `cargo run --example openapi --features openapi`, as its own process.
+#[tokio::test]
+async fn the_example_over_a_socket() {
+    let s = support::server::start("openapi");
+    let http = reqwest::Client::new();
+    let login = |name: &str| {
+        http.post(format!("{}/api/login", s.base))
+            .json(&json!({ "username": name }))
+            .send()
+    };
+    let ann: Value = login("ann").await.unwrap().json().await.unwrap();
+    let ann = ann["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    let bob: Value = login("bob").await.unwrap().json().await.unwrap();
+    let bob = bob["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string();
+    let refused = login("mallory").await.unwrap();
+    assert_eq!(refused.status(), 401);
+
+    let get = |path: &str| http.get(format!("{}{path}", s.base));
+    let me = get("/api/me").bearer_auth(&ann).send().await.unwrap();
+    assert_eq!(me.status(), 200);
+    assert_eq!(
+        me.json::<Value>().await.unwrap(),
+        json!({"user": "ann", "roles": ["admin"]})
+    );
+    let admin = get("/api/admin").bearer_auth(&ann).send().await.unwrap();
+    assert_eq!(admin.text().await.unwrap(), "welcome, admin ann");
+    let admin = get("/api/admin").bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(admin.status(), 403);
+    assert_eq!(
+        admin.json::<Value>().await.unwrap(),
+        json!({"msg": "Missing role: admin"})
+    );
+    let anonymous = get("/api/me").send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(
+        anonymous.json::<Value>().await.unwrap(),
+        json!({"msg": "Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie \"access_token_cookie\")"})
+    );
+    let greeting = get("/api/greeting").send().await.unwrap();
+    assert_eq!(greeting.text().await.unwrap(), "hello stranger");
+
+    let doc: Value = get("/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["paths"]["/api/me"]["get"]["security"],
+        json!([{"JwtBearer": []}, {"JwtAccessCookie": []}])
+    );
+    assert_eq!(
+        doc["paths"]["/api/greeting"]["get"]["security"],
+        json!([{"JwtBearer": []}, {"JwtAccessCookie": []}, {}])
+    );
+    assert_eq!(doc["paths"]["/api/login"]["post"].get("security"), None);
+    let ui = get("/docs").send().await.unwrap();
+    assert_eq!(ui.status(), 200);
+    assert!(ui.text().await.unwrap().contains("swagger"));
+}
