@@ -10,6 +10,8 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_sessions;
 mod sessions;
 #[cfg(feature = "sqlx")]
 mod sql;
