@@ -61,6 +61,17 @@ impl<'a> FromRequest<'a> for RotatedRefreshToken {
 }
 
 /// The tokens of a new session, made by [`JwtManager::login`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+/// # let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+/// # config.refresh_rotation = true;
+/// # let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+/// let tokens = jwt.login("alice").await?;
+/// let claims = jwt.decode_token(&tokens.refresh_token)?;
+/// assert_eq!(jwt_runtime::session_of(&claims), Some(tokens.session.as_str()));
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionTokens {
     /// An access token of the session (refused once it ends).
@@ -72,6 +83,16 @@ pub struct SessionTokens {
 }
 
 /// A login being made; `.await` it to get the [`SessionTokens`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+/// # let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+/// # config.refresh_rotation = true;
+/// # let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+/// let tokens = jwt.login("alice").label("Firefox on a laptop").fresh(true).await?;
+/// assert_eq!(jwt.decode_token(&tokens.access_token)?["fresh"], true);
+/// # Ok(()) }
+/// ```
 #[must_use = "a login does nothing until it is awaited"]
 #[derive(Debug)]
 pub struct Login {
@@ -171,6 +192,7 @@ impl JwtManager {
     }
 
     /// The live sessions of `identity` (as its tokens' identity claim), oldest first.
+    /// See [`login`](Self::login) for an example.
     ///
     /// # Errors
     /// 500 when rotation is off; 503 when the store failed.
@@ -215,6 +237,18 @@ impl JwtManager {
     }
 
     /// "Log out other devices": ends every session of `identity` but `current`; how many ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+    /// # let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+    /// # config.refresh_rotation = true;
+    /// # let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+    /// let (laptop, _phone) = (jwt.login("alice").await?, jwt.login("alice").await?);
+    /// let alice = serde_json::json!("alice");
+    /// assert_eq!(jwt.end_other_sessions(&alice, &laptop.session).await?, 1);
+    /// assert_eq!(jwt.sessions(&alice).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// 500 when rotation is off; 503 when the store failed.

@@ -144,6 +144,17 @@ impl TokenBuilder {
     /// Under `JWT_REFRESH_ROTATION`, makes this token part of the session `id` (its `fam` claim):
     /// it is refused once that session ends (a reuse, "log out other devices"). Sessions are
     /// started by [`JwtManager::login`](crate::JwtManager::login).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+    /// let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+    /// config.refresh_rotation = true;
+    /// let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+    /// let login = jwt.login("alice").await?;
+    /// let access = jwt.create_access_token("alice").session(&login.session).await?;
+    /// assert_eq!(jwt.decode_token(&access)?["fam"], login.session.as_str());
+    /// # Ok(()) }
+    /// ```
     pub fn session(self, id: impl Into<String>) -> Self {
         self.session_claim(SessionClaim::Join(id.into()))
     }
