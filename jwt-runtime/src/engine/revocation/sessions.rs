@@ -113,7 +113,7 @@ pub struct SessionInfo {
 }
 
 /// The state of one session and the rules every store applies to it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Family {
     pub(crate) user: String,
     pub(crate) label: Option<String>,
