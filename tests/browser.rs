@@ -1,6 +1,7 @@
 //! End to end in headless Chromium: the `locations` example's page logs in (the cookies are set),
 //! calls a protected POST with the CSRF header read from the `csrf_access_token` cookie (200) and
-//! without it (401), and logs out (the cookies are cleared).
+//! without it (401), and logs out (the cookies are cleared). The `sessions` example's page refreshes
+//! twice under refresh-token rotation: each response replaces the refresh cookie and its CSRF cookie.
 //!
 //! Marked `#[ignore = "needs Chromium"]`: `.ci/run` runs it with `--ignored` (and installs Debian's
 //! chromium when missing).
@@ -36,13 +37,16 @@ fn page_result(dom: &str) -> Option<Value> {
     serde_json::from_str(&text).ok()
 }
 
-#[test]
-#[ignore = "needs Chromium"]
-fn cookie_flow_in_headless_chromium() {
+/// Starts `example`, loads its page with `?autorun=1` in headless Chromium and returns what the
+/// page's script recorded.
+fn autorun_page(example: &str) -> Value {
     let browser = chromium()
         .expect("Chromium is not on PATH (apt-get install chromium), or set CHROMIUM=<path>");
-    let server = support::server::start("locations");
-    let profile = std::env::temp_dir().join(format!("jwt-runtime-chromium-{}", std::process::id()));
+    let server = support::server::start(example);
+    let profile = std::env::temp_dir().join(format!(
+        "jwt-runtime-chromium-{example}-{}",
+        std::process::id()
+    ));
     let output = Command::new(&browser)
         .args([
             "--headless",
@@ -62,12 +66,18 @@ fn cookie_flow_in_headless_chromium() {
         .unwrap_or_else(|e| panic!("run {}: {e}", browser.display()));
     let _ = std::fs::remove_dir_all(&profile);
     let dom = String::from_utf8_lossy(&output.stdout);
-    let result = page_result(&dom).unwrap_or_else(|| {
+    page_result(&dom).unwrap_or_else(|| {
         panic!(
             "no result on the page; chromium stderr:\n{}",
             String::from_utf8_lossy(&output.stderr)
         )
-    });
+    })
+}
+
+#[test]
+#[ignore = "needs Chromium"]
+fn cookie_flow_in_headless_chromium() {
+    let result = autorun_page("locations");
 
     assert_eq!(result["done"], true, "{result}");
     assert_eq!(result.get("error"), None, "{result}");
@@ -94,4 +104,48 @@ fn cookie_flow_in_headless_chromium() {
          Missing cookie \"access_token_cookie\"; Invalid content-type. Must be application/json.; \
          Missing 'jwt' query paramater)"
     );
+}
+
+#[test]
+#[ignore = "needs Chromium"]
+fn rotated_refresh_cookies_in_headless_chromium() {
+    let result = autorun_page("sessions");
+    assert_eq!(result["done"], true, "{result}");
+    assert_eq!(result.get("error"), None, "{result}");
+    assert_eq!(result["login"]["status"], 200, "{result}");
+    let csrf = |step: &str| result[step].as_str().unwrap_or_default().to_string();
+    // Each refresh answers 200 and replaces the readable CSRF cookie of the refresh token; the
+    // second refresh only passes if the browser holds the new refresh cookie and the new CSRF
+    // value together (the old token is retired, the old CSRF value does not match the new one).
+    for step in ["first_refresh", "second_refresh"] {
+        assert_eq!(
+            result[step],
+            json!({"status": 200, "body": {"refreshed": true}}),
+            "{result}"
+        );
+    }
+    let values = [
+        csrf("csrf_after_login"),
+        csrf("csrf_after_first_refresh"),
+        csrf("csrf_after_second_refresh"),
+    ];
+    assert!(values.iter().all(|v| !v.is_empty()), "{result}");
+    assert_ne!(values[0], values[1], "{result}");
+    assert_ne!(values[1], values[2], "{result}");
+    // The HttpOnly refresh cookie is never visible to the page.
+    assert!(
+        !result["cookie"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refresh_token_cookie"),
+        "{result}"
+    );
+    // The access cookie set by the refresh route works: one live session, the current one.
+    assert_eq!(result["sessions"]["status"], 200, "{result}");
+    let sessions = result["sessions"]["body"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(sessions.len(), 1, "{result}");
+    assert_eq!(sessions[0]["current"], true, "{result}");
 }

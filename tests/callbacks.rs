@@ -320,6 +320,7 @@ fn every_option_has_its_reference_default() {
         "access_csrf_header_name": "X-CSRF-TOKEN", "refresh_csrf_header_name": "X-CSRF-TOKEN",
         "access_csrf_field_name": "csrf_token", "refresh_csrf_field_name": "csrf_token",
         "max_token_length": 8192, "json_body_limit": 65536, "implicit_refresh_window": null,
+        "refresh_rotation": false, "refresh_rotation_grace": 10,
         "encode_kid": null, "decode_keys": [], "decode_jwks": null,
         "decode_jwks_url": null, "decode_issuer_discovery": null, "jwks_refresh_min": 300,
         "jwks_refresh_max": 86400, "jwks_refetch_interval": 10, "jwks_timeout": 2,

@@ -668,3 +668,108 @@ async fn route_groups() {
     let health = http.get(format!("{}/health", s.base)).send().await.unwrap();
     assert_eq!(health.text().await.unwrap(), "ok");
 }
+
+/// `sessions`: two devices log in, list their sessions, a replayed refresh token ends its whole
+/// session, and "log out other devices" ends the rest. `JWT_REFRESH_ROTATION_GRACE=0` makes any
+/// second use of a refresh token a reuse, so nothing depends on timing.
+#[tokio::test]
+async fn sessions() {
+    let s = start_with_env("sessions", &[("JWT_REFRESH_ROTATION_GRACE", "0")]);
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", s.base);
+    let login_from = |agent: &'static str| {
+        send(
+            http.post(url("/login"))
+                .header("user-agent", agent)
+                .json(&admin_login()),
+        )
+    };
+    let (status, laptop) = login_from("laptop").await;
+    assert_eq!(status, 200, "{laptop}");
+    let (_, phone) = login_from("phone").await;
+    let (_, tablet) = login_from("tablet").await;
+    let token = |body: &Value, key: &str| body[key].as_str().expect(key).to_string();
+    assert_eq!(
+        payload(&token(&laptop, "refresh_token"))["fam"],
+        laptop["session"]
+    );
+    assert_eq!(
+        payload(&token(&laptop, "access_token"))["fam"],
+        laptop["session"]
+    );
+    assert_eq!(
+        send(
+            http.post(url("/login"))
+                .json(&json!({"username": "admin", "password": "x"}))
+        )
+        .await,
+        (401, json!({"msg": "Bad username or password"}))
+    );
+
+    let list = |access: String| send(http.get(url("/sessions")).bearer_auth(access));
+    let (status, sessions) = list(token(&laptop, "access_token")).await;
+    assert_eq!(status, 200, "{sessions}");
+    let labels: Vec<&str> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 3);
+    for label in ["laptop", "phone", "tablet"] {
+        assert!(labels.contains(&label), "{sessions}");
+    }
+    let current: Vec<&Value> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["label"], "laptop");
+
+    // The tablet refreshes: a new refresh token replaces the old one.
+    let refresh = |refresh: String| send(http.post(url("/refresh")).bearer_auth(refresh));
+    let old = token(&tablet, "refresh_token");
+    let (status, rotated) = refresh(old.clone()).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new = token(&rotated, "refresh_token");
+    assert_ne!(new, old);
+    // Someone replays the old one (stolen from the tablet): the whole session ends.
+    assert_eq!(
+        refresh(old).await,
+        (401, json!({"msg": "Refresh token reuse detected"}))
+    );
+    let revoked = (401, json!({"msg": "Token has been revoked"}));
+    assert_eq!(refresh(new).await, revoked);
+    assert_eq!(
+        send(
+            http.get(url("/protected"))
+                .bearer_auth(token(&rotated, "access_token"))
+        )
+        .await,
+        revoked
+    );
+
+    // "Log out other devices" from the laptop ends the phone's session.
+    let (status, body) = send(
+        http.post(url("/logout_others"))
+            .bearer_auth(token(&laptop, "access_token")),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"ended": 1})));
+    assert_eq!(refresh(token(&phone, "refresh_token")).await, revoked);
+    let (_, sessions) = list(token(&laptop, "access_token")).await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+    let (status, _) = refresh(token(&laptop, "refresh_token")).await;
+    assert_eq!(status, 200);
+    // Ending one session by id.
+    let (_, other) = login_from("desktop").await;
+    let (status, body) = send(
+        http.delete(url(&format!("/sessions/{}", token(&other, "session"))))
+            .bearer_auth(token(&laptop, "access_token")),
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({"ended": true})));
+    assert_eq!(refresh(token(&other, "refresh_token")).await, revoked);
+}

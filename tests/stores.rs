@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jwt_runtime::stores::{
-    Blocklist, BlocklistError, RedisBlocklist, RedisBlocklistOptions, SqlBlocklist, TokenInfo,
+    Blocklist, BlocklistError, NewSession, RedisBlocklist, RedisBlocklistOptions, Rotation,
+    RotationStep, SessionInfo, SqlBlocklist, TokenInfo,
 };
 use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
 use poem::{delete, get, handler, web::Json, EndpointExt, Route};
@@ -1211,4 +1212,296 @@ async fn redis_same_jti_twice_keeps_the_longer_retention() {
         .is_revoked(&longer)
         .await
         .unwrap());
+}
+
+// ---- sessions (JWT_REFRESH_ROTATION) ----
+
+/// The sessions contract every store keeps: rotation, the grace window, reuse ending a session,
+/// listing, ending, expiry.
+async fn session_contract(store: &impl Blocklist) {
+    assert!(store.keeps_sessions());
+    let now = real_now();
+    let user = unique("user");
+    let (s1, s2, s3) = (unique("s"), unique("s"), unique("s"));
+    let start =
+        |session: &str, jti: &str, created_at: i64, label: Option<&str>, until: i64| NewSession {
+            session: session.into(),
+            user: user.clone(),
+            jti: jti.into(),
+            created_at,
+            label: label.map(String::from),
+            retain_until: Some(until),
+        };
+    let step = |session: &str, used: &str, new: &str, at: i64| RotationStep {
+        session: session.into(),
+        user: user.clone(),
+        used: used.into(),
+        new: new.into(),
+        now: at,
+        grace: 10,
+        retain_until: Some(now + 900),
+    };
+    store
+        .start_session(&start(&s1, "a", now - 10, Some("laptop"), now + 600))
+        .await
+        .unwrap();
+    store
+        .start_session(&start(&s2, "x", now - 5, None, now + 600))
+        .await
+        .unwrap();
+    store
+        .start_session(&start(&s3, "old", now - 100, None, now - 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.rotate(&step(&s1, "a", "b", now)).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store.rotate(&step(&s1, "a", "b2", now + 9)).await.unwrap(),
+        Rotation::Grace
+    );
+    assert_eq!(
+        store.rotate(&step(&s1, "b2", "c", now + 9)).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store.sessions(&user).await.unwrap(),
+        vec![
+            SessionInfo {
+                session: s1.clone(),
+                created_at: now - 10,
+                last_refreshed: now + 9,
+                label: Some("laptop".into())
+            },
+            SessionInfo {
+                session: s2.clone(),
+                created_at: now - 5,
+                last_refreshed: now - 5,
+                label: None
+            },
+        ],
+        "live sessions, oldest first; the expired one is not listed"
+    );
+    // `a` is two generations back: a reuse, which ends the session.
+    assert_eq!(
+        store.rotate(&step(&s1, "a", "z", now + 9)).await.unwrap(),
+        Rotation::Reused
+    );
+    assert!(!store.session_is_live(&s1).await.unwrap());
+    assert_eq!(
+        store.rotate(&step(&s1, "c", "d", now + 9)).await.unwrap(),
+        Rotation::Ended
+    );
+    // Ending: only its own user's live session.
+    assert!(!store.end_session("someone else", &s2).await.unwrap());
+    assert!(store.session_is_live(&s2).await.unwrap());
+    assert!(store.end_session(&user, &s2).await.unwrap());
+    assert!(!store.end_session(&user, &s2).await.unwrap());
+    assert!(!store.session_is_live(&s2).await.unwrap());
+    assert!(store.sessions(&user).await.unwrap().is_empty());
+    // Expired and unknown sessions.
+    assert!(!store.session_is_live(&s3).await.unwrap());
+    assert_eq!(
+        store.rotate(&step(&s3, "old", "new", now)).await.unwrap(),
+        Rotation::Ended
+    );
+    assert_eq!(
+        store.rotate(&step("nope", "a", "b", now)).await.unwrap(),
+        Rotation::Ended
+    );
+    assert!(!store.session_is_live("nope").await.unwrap());
+}
+
+#[tokio::test]
+async fn memory_session_contract() {
+    session_contract(&jwt_runtime::stores::MemoryBlocklist::new()).await;
+}
+
+#[tokio::test]
+async fn sqlite_session_contract_and_audit_columns() {
+    let store = SqlBlocklist::connect("sqlite::memory:").await.unwrap();
+    session_contract(&store).await;
+    assert_session_audit(&store).await;
+}
+
+/// The audit columns after [`session_contract`]: the reused session says so and names the token.
+async fn assert_session_audit(store: &SqlBlocklist) {
+    let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT rotations, end_reason, reused_jti FROM {}_sessions ORDER BY created_at",
+        store.table()
+    ))
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (0, None, None),
+            (3, Some("reused".into()), Some("a".into())),
+            (0, Some("ended".into()), None),
+        ]
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_session_contract_and_audit_columns() {
+    require_service("PostgreSQL", POSTGRES);
+    let store = SqlBlocklist::connect_with_table(&postgres_url(), &unique("blocklist"))
+        .await
+        .expect("connect to PostgreSQL");
+    session_contract(&store).await;
+    assert_session_audit(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_session_contract() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    session_contract(&redis_store(&prefix, "redis://127.0.0.1:6379").await).await;
+}
+
+#[jwt_required(refresh)]
+#[handler]
+async fn rotating_refresh(rotated: jwt_runtime::RotatedRefreshToken) -> Json<Value> {
+    Json(json!({ "refresh_token": rotated.token() }))
+}
+
+/// Two app instances, each with its own view of one shared store and its own socket, rotation
+/// on with `grace`.
+async fn two_instances<B: Blocklist, F: std::future::Future<Output = B>>(
+    store: &impl Fn() -> F,
+    grace: u64,
+) -> (JwtManager, [String; 2]) {
+    let mut config = config();
+    config.refresh_rotation = true;
+    config.refresh_rotation_grace = grace;
+    let a = builder(config.clone())
+        .blocklist(store().await)
+        .build()
+        .unwrap();
+    let b = builder(config).blocklist(store().await).build().unwrap();
+    let route = || Route::new().at("/refresh", poem::post(rotating_refresh));
+    let bases = [
+        support::socket::serve(route().with(a.clone())),
+        support::socket::serve(route().with(b)),
+    ];
+    (a, bases)
+}
+
+/// Fires `n` refreshes with `token` at once, alternating between the instances; the statuses
+/// and new tokens.
+async fn parallel_refreshes(bases: &[String; 2], token: &str, n: usize) -> Vec<(u16, Value)> {
+    let http = reqwest::Client::new();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let (http, url, token) = (
+                http.clone(),
+                format!("{}/refresh", bases[i % 2]),
+                token.to_string(),
+            );
+            tokio::spawn(async move {
+                let resp = http.post(url).bearer_auth(token).send().await.unwrap();
+                (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+/// Without a grace window, parallel refreshes with one token on two instances: exactly one is
+/// accepted (the others are reuses), and no new token issued by the race survives it.
+async fn race_contract<B: Blocklist, F: std::future::Future<Output = B>>(store: impl Fn() -> F) {
+    let (jwt, bases) = two_instances(&store, 0).await;
+    for _ in 0..3 {
+        let login = jwt.login("alice").await.unwrap();
+        let results = parallel_refreshes(&bases, &login.refresh_token, 8).await;
+        let accepted: Vec<&Value> = results
+            .iter()
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+            .collect();
+        assert_eq!(
+            accepted.len(),
+            1,
+            "exactly one instance accepts: {results:?}"
+        );
+        // The first loser detects the reuse and ends the session; later ones find it ended.
+        let messages: Vec<&str> = results
+            .iter()
+            .filter(|(status, _)| *status != 200)
+            .map(|(status, body)| {
+                assert_eq!(*status, 401, "{body}");
+                body["msg"].as_str().unwrap_or_default()
+            })
+            .collect();
+        assert!(
+            messages.contains(&"Refresh token reuse detected"),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .all(|m| ["Refresh token reuse detected", "Token has been revoked"].contains(m)),
+            "{messages:?}"
+        );
+        // The reuse ended the session: the winner's token is refused too.
+        let winner = accepted[0]["refresh_token"].as_str().unwrap();
+        let again = parallel_refreshes(&bases, winner, 2).await;
+        assert!(again.iter().all(|(s, _)| *s == 401), "{again:?}");
+    }
+    // With a grace window, the same race logs nobody out and loses no token.
+    let (jwt, bases) = two_instances(&store, 10).await;
+    let login = jwt.login("alice").await.unwrap();
+    let results = parallel_refreshes(&bases, &login.refresh_token, 8).await;
+    assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+    for (_, body) in results {
+        let token = body["refresh_token"].as_str().unwrap();
+        let next = parallel_refreshes(&bases, token, 1).await;
+        assert_eq!(
+            next[0].0, 200,
+            "a token issued in the race was lost: {next:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_file_two_instances_never_both_accept_one_refresh_token() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("sessions")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let shared = SqlBlocklist::connect(&url).await.unwrap();
+    race_contract(|| {
+        let shared = shared.clone();
+        async move { shared }
+    })
+    .await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_two_instances_never_both_accept_one_refresh_token() {
+    require_service("PostgreSQL", POSTGRES);
+    let table = unique("blocklist");
+    // Each instance its own pool on the same tables.
+    race_contract(|| async {
+        SqlBlocklist::connect_with_table(&postgres_url(), &table)
+            .await
+            .expect("connect to PostgreSQL")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis"]
+async fn redis_two_instances_never_both_accept_one_refresh_token() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    race_contract(|| redis_store(&prefix, "redis://127.0.0.1:6379")).await;
 }

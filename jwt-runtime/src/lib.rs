@@ -20,6 +20,7 @@ pub mod __private {
 }
 
 pub use config::JwtConfig;
+pub use facade::{session_of, Login, RotatedRefreshToken, SessionTokens};
 pub use facade::{
     verify_jwt_in_request, AdminRequired, CurrentUser, Identity, Jwt, JwtClaims, JwtHeader,
     JwtManager, JwtManagerBuilder, JwtManagerEndpoint, JwtPolicy, TokenLocation,
@@ -57,7 +58,8 @@ pub mod stores {
     #[cfg(feature = "sqlx")]
     pub use crate::engine::revocation::SqlBlocklist;
     pub use crate::engine::revocation::{
-        Blocklist, BlocklistError, MemoryBlocklist, TokenInfo, MAX_JTI_LENGTH,
+        Blocklist, BlocklistError, MemoryBlocklist, NewSession, Rotation, RotationStep,
+        SessionInfo, TokenInfo, MAX_JTI_LENGTH, MAX_SIBLINGS,
     };
     #[cfg(feature = "redis")]
     pub use crate::engine::revocation::{RedisBlocklist, RedisBlocklistOptions};

@@ -62,6 +62,8 @@ env_table! {
     "JWT_MAX_TOKEN_LENGTH" => max_token_length: parse_number,
     "JWT_JSON_BODY_LIMIT" => json_body_limit: parse_number,
     "JWT_IMPLICIT_REFRESH_WINDOW" => implicit_refresh_window: parse_window,
+    "JWT_REFRESH_ROTATION" => refresh_rotation: parse_bool,
+    "JWT_REFRESH_ROTATION_GRACE" => refresh_rotation_grace: parse_seconds,
     "JWT_ENCODE_KID" => encode_kid: parse_opt_string,
     "JWT_DECODE_KEYS" => decode_keys: parse_json,
     "JWT_DECODE_JWKS" => decode_jwks: parse_opt_string,
@@ -197,8 +199,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's eighteen.
-        assert_eq!(JwtConfig::env_names().count(), 61);
+        // 43 options of the reference plus this port's twenty.
+        assert_eq!(JwtConfig::env_names().count(), 63);
     }
 
     #[test]

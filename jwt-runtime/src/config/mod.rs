@@ -128,6 +128,10 @@ pub struct JwtConfig {
     pub json_body_limit: usize,
     /// `JWT_IMPLICIT_REFRESH_WINDOW` (this port): replace a cookie access token expiring within this many seconds (`30m` works) on the same response.
     pub implicit_refresh_window: Option<u64>,
+    /// `JWT_REFRESH_ROTATION` (this port, default off): each use of a refresh token on a refresh route mints a new refresh token of the same session and retires the used one; presenting a retired one again revokes the whole session (reuse detection). Needs a store that keeps sessions (all three provided ones do).
+    pub refresh_rotation: bool,
+    /// `JWT_REFRESH_ROTATION_GRACE` (this port, default 10 s; `30s` works): for how many seconds after a rotation the refresh token it retired is still accepted (`0`: never), so concurrent refreshes with one token (a retry, two tabs) do not end the session.
+    pub refresh_rotation_grace: u64,
     /// `JWT_ENCODE_KID` (this port): the `kid` header written into new tokens.
     pub encode_kid: Option<String>,
     /// `JWT_DECODE_KEYS` (this port): extra verification keys selected by the token's `kid` (JSON list of `{kid, algorithm, public_key or secret}`).
@@ -222,6 +226,8 @@ impl Default for JwtConfig {
             jwks_allow_http: false,
             status_codes: std::collections::BTreeMap::new(),
             implicit_refresh_window: None,
+            refresh_rotation: false,
+            refresh_rotation_grace: 10,
             strict_key_length: false,
             allow_tokens_without_jti: false,
             verified_token_cache_size: 4096,

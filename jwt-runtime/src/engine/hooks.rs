@@ -141,7 +141,7 @@ impl Hooks {
         match error {
             E::Expired => with_token(&self.expired),
             E::FreshRequired => with_token(&self.needs_fresh),
-            E::Revoked => with_token(&self.revoked),
+            E::Revoked | E::RefreshReused => with_token(&self.revoked),
             E::UserLookup(_) => with_token(&self.user_lookup_error),
             E::ClaimsVerificationFailed => with_token(&self.verification_failed),
             E::InvalidToken(_) => with_message(&self.invalid),

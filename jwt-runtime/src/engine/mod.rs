@@ -271,6 +271,13 @@ impl Engine {
         keys::install_crypto_provider();
         let settings = Settings::resolve(&config)?;
         let keys = KeySet::from_config(&config)?;
+        if config.refresh_rotation && !store.keeps_sessions() {
+            return Err(ConfigError::sentence(
+                "JWT_REFRESH_ROTATION",
+                "needs a revocation store that keeps sessions (MemoryBlocklist, RedisBlocklist \
+                 and SqlBlocklist do; see `Blocklist::keeps_sessions`)",
+            ));
+        }
         store.use_clock(clock.clone());
         let verified_tokens = VerifiedTokenCache::new(config.verified_token_cache_size);
         Ok(Engine {

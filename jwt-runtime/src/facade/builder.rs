@@ -263,7 +263,8 @@ impl JwtManagerBuilder {
         self
     }
 
-    /// The reference's `revoked_token_loader`.
+    /// The reference's `revoked_token_loader`; it also shapes the refusal of a reused refresh
+    /// token (`JWT_REFRESH_ROTATION`), whose payload it receives.
     pub fn revoked_token_loader(
         mut self,
         f: impl Fn(&JsonObject, &JsonObject) -> Response + Send + Sync + 'static,

@@ -17,6 +17,7 @@ use super::user::{load_user, loaded, CurrentUser, UserLookup};
 use crate::engine::refuse_without_engine;
 use crate::operations::cookies::refresh_if_expiring;
 use crate::operations::pipeline::{self, is_preflight, preflight_response, VerifyOptions};
+use crate::operations::rotation::{rotate, set_rotated_cookies};
 use crate::vocabulary::{BoxFuture, JwtError, Location, VerifiedJwt};
 
 /// Left in the request by every protection (a macro or a group) before the handler runs: what
@@ -57,12 +58,28 @@ pub(crate) async fn run_protected<E: Endpoint, P: JwtPolicy>(
             load(&manager, token, &mut req).await?;
         }
     }
+    // Rotation last: a refusal above never retires the refresh token.
+    let rotated = match &token {
+        Some(token) if options.is_refresh() => {
+            match rotate(engine, token, !options.skips_revocation_check()).await {
+                Ok(rotated) => rotated,
+                Err(error) => return Err(engine.refuse(&req, &error, Some(token))),
+            }
+        }
+        _ => None,
+    };
+    if let Some(rotated) = &rotated {
+        req.extensions_mut().insert(rotated.clone());
+    }
     req.extensions_mut().insert(Guard {
         optional: options.is_optional(),
     });
     let mut resp = inner.call(req).await?.into_response();
     if let Some(token) = &token {
-        refresh_if_expiring(engine, token, &mut resp).await;
+        match &rotated {
+            Some(rotated) => set_rotated_cookies(engine, token, rotated, &mut resp),
+            None => refresh_if_expiring(engine, token, &mut resp).await,
+        }
     }
     Ok(resp)
 }

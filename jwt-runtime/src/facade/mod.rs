@@ -12,6 +12,7 @@ mod openapi;
 mod policy;
 pub(crate) mod private;
 mod roles;
+mod sessions;
 mod user;
 mod verify;
 
@@ -22,5 +23,6 @@ pub use group::{FromGuarded, Guarded, JwtRequired, JwtRequiredEndpoint};
 pub use manager::{JwtManager, JwtManagerEndpoint};
 pub use policy::{AdminRequired, JwtPolicy};
 pub use roles::Roles;
+pub use sessions::{session_of, Login, RotatedRefreshToken, SessionTokens};
 pub use user::{app_data, CurrentUser, IntoLookup, MissingAppData, UserLookup};
 pub use verify::verify_jwt_in_request;

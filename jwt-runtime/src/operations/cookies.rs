@@ -304,7 +304,7 @@ pub(crate) async fn refresh_if_expiring(
 }
 
 /// Whether `resp` already has a `Set-Cookie` line for `name` (setting or clearing it).
-fn sets_cookie(resp: &Response, name: &str) -> bool {
+pub(crate) fn sets_cookie(resp: &Response, name: &str) -> bool {
     resp.headers()
         .get_all(header::SET_COOKIE)
         .iter()

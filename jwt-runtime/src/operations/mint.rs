@@ -8,6 +8,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::engine::jws::encode_segment;
+use crate::engine::revocation::NewSession;
 use crate::engine::Engine;
 use crate::vocabulary::{Expiry, JsonObject, JwtError, TokenType};
 
@@ -74,7 +75,25 @@ pub struct TokenBuilder {
     headers: Result<JsonObject, JwtError>,
     /// The identity is already the identity claim (a re-mint): no `user_identity` mapping.
     identity_is_claim: bool,
+    /// The session (`fam` claim) of the token, under `JWT_REFRESH_ROTATION`.
+    session: SessionClaim,
+    /// A `jti` chosen by the caller (a rotation records it before handing the token out).
+    jti: Option<String>,
 }
+
+/// The `fam` claim a new token gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SessionClaim {
+    /// None; a refresh token under rotation starts a new, unlabelled session.
+    Default,
+    /// Starts this session (a login): recorded in the store before the token is returned.
+    Start { id: String, label: Option<String> },
+    /// Belongs to an existing session (a rotation, an access token of the session).
+    Join(String),
+}
+
+/// The claim holding a token's session (refresh-token family) id.
+pub(crate) const SESSION_CLAIM: &str = "fam";
 
 fn to_object(value: impl serde::Serialize, what: &str) -> Result<JsonObject, JwtError> {
     match serde_json::to_value(value) {
@@ -105,7 +124,39 @@ impl TokenBuilder {
             claims: Ok(Map::new()),
             headers: Ok(Map::new()),
             identity_is_claim: false,
+            session: SessionClaim::Default,
+            jti: None,
         }
+    }
+
+    /// The token's session claim (see [`SessionClaim`]).
+    pub(crate) fn session_claim(mut self, session: SessionClaim) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// The token's `jti`, chosen by the caller.
+    pub(crate) fn jti(mut self, jti: String) -> Self {
+        self.jti = Some(jti);
+        self
+    }
+
+    /// Under `JWT_REFRESH_ROTATION`, makes this token part of the session `id` (its `fam` claim):
+    /// it is refused once that session ends (a reuse, "log out other devices"). Sessions are
+    /// started by [`JwtManager::login`](crate::JwtManager::login).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+    /// let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+    /// config.refresh_rotation = true;
+    /// let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+    /// let login = jwt.login("alice").await?;
+    /// let access = jwt.create_access_token("alice").session(&login.session).await?;
+    /// assert_eq!(jwt.decode_token(&access)?["fam"], login.session.as_str());
+    /// # Ok(()) }
+    /// ```
+    pub fn session(self, id: impl Into<String>) -> Self {
+        self.session_claim(SessionClaim::Join(id.into()))
     }
 
     /// The identity given is the identity claim of an existing token (implicit refresh): it is
@@ -172,7 +223,9 @@ impl TokenBuilder {
         };
         payload.insert("fresh".into(), fresh);
         payload.insert("iat".into(), iat.into());
-        payload.insert("jti".into(), uuid::Uuid::new_v4().to_string().into());
+        let chosen_jti = self.jti.is_some();
+        let jti = self.jti.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        payload.insert("jti".into(), jti.as_str().into());
         payload.insert("type".into(), self.kind.as_str().into());
         let identity = match &inner.hooks.user_identity {
             Some(map) if !self.identity_is_claim => map(&identity),
@@ -204,6 +257,40 @@ impl TokenBuilder {
             payload.insert("exp".into(), iat.saturating_add(secs).into());
         }
         payload.extend(extra);
+        if chosen_jti {
+            // A rotation records this jti: no claim overrides it.
+            payload.insert("jti".into(), jti.as_str().into());
+        }
+        let session = match self.session {
+            _ if !config.refresh_rotation => None,
+            SessionClaim::Join(id) => Some((id, None)),
+            SessionClaim::Start { id, label } => Some((id, Some(label))),
+            SessionClaim::Default if self.kind == TokenType::Refresh => {
+                Some((uuid::Uuid::new_v4().to_string(), Some(None)))
+            }
+            SessionClaim::Default => None,
+        };
+        if let Some((id, start)) = session {
+            payload.insert(SESSION_CLAIM.into(), id.as_str().into());
+            if let (Some(label), TokenType::Refresh) = (start, self.kind) {
+                let info = inner.token_info(&payload);
+                // The jti the token carries (an additional claim may have replaced ours).
+                let jti = info.jti.unwrap_or(jti);
+                let new = NewSession {
+                    session: id,
+                    user: info.user,
+                    jti,
+                    created_at: iat,
+                    label,
+                    retain_until: info.retain_until,
+                };
+                inner.store.start_session(&new).await.map_err(|e| {
+                    JwtError::TokenCreation(
+                        format!("the session could not be recorded: {e}").into(),
+                    )
+                })?;
+            }
+        }
 
         // PyJWT writes the header with sorted keys.
         let mut header: BTreeMap<String, Value> = BTreeMap::new();

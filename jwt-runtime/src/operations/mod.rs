@@ -4,6 +4,7 @@
 pub(crate) mod cookies;
 pub(crate) mod mint;
 pub(crate) mod pipeline;
+pub(crate) mod rotation;
 
 pub use cookies::CookieOptions;
 pub use mint::{Fresh, TokenBuilder};

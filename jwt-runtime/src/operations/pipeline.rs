@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::engine::locate::locate;
 use crate::engine::{jws, remote_slice, Engine};
+use crate::operations::mint::SESSION_CLAIM;
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenParts, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
@@ -98,6 +99,16 @@ impl VerifyOptions {
     pub const fn is_fresh(&self) -> bool {
         self.fresh
     }
+
+    /// Whether only refresh tokens are accepted.
+    pub const fn is_refresh(&self) -> bool {
+        self.refresh
+    }
+
+    /// Whether the revocation check is skipped.
+    pub const fn skips_revocation_check(&self) -> bool {
+        self.skip_revocation_check
+    }
 }
 
 fn is_fresh(claims: &JsonObject, now: f64) -> bool {
@@ -142,7 +153,20 @@ pub(crate) async fn check_not_revoked(
     if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
         return Err(JwtError::invalid("Missing claim: jti"));
     }
-    match engine.store.is_revoked(&info).await {
+    let revoked = match engine.store.is_revoked(&info).await {
+        Ok(true) => Ok(true),
+        // Under rotation, a token of a session is refused once the session ended.
+        Ok(false) => match session_of(engine, token) {
+            Some(session) => engine
+                .store
+                .session_is_live(session)
+                .await
+                .map(|live| !live),
+            None => Ok(false),
+        },
+        Err(e) => Err(e),
+    };
+    match revoked {
         Ok(false) => Ok(()),
         Ok(true) => Err(JwtError::Revoked),
         Err(e) => {
@@ -150,6 +174,14 @@ pub(crate) async fn check_not_revoked(
             Err(JwtError::RevocationUnavailable)
         }
     }
+}
+
+/// The session (`fam` claim) of a token, when `JWT_REFRESH_ROTATION` is on (never read when off).
+pub(crate) fn session_of<'a>(engine: &Engine, token: &'a VerifiedJwt) -> Option<&'a str> {
+    if !engine.config.refresh_rotation {
+        return None;
+    }
+    token.claims().get(SESSION_CLAIM).and_then(Value::as_str)
 }
 
 /// Steps 1-6. `Ok(None)`: optional route, no token.

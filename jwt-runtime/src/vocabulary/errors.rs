@@ -60,6 +60,8 @@ error_kinds! {
     FreshRequired => "fresh_required", UNAUTHORIZED, Some("Fresh token required");
     /// The token was revoked.
     Revoked => "revoked", UNAUTHORIZED, Some("Token has been revoked");
+    /// A retired refresh token was presented again (`JWT_REFRESH_ROTATION`): its session is ended.
+    RefreshReused => "refresh_reused", UNAUTHORIZED, Some("Refresh token reuse detected");
     /// The revocation store could not answer (fail closed).
     RevocationUnavailable => "revocation_unavailable", SERVICE_UNAVAILABLE, Some("Token revocation store unavailable");
     /// The user loader found no user for the identity.
@@ -127,6 +129,10 @@ pub enum JwtError {
     FreshRequired,
     /// The token was revoked: 401 `Token has been revoked`.
     Revoked,
+    /// Under `JWT_REFRESH_ROTATION`, a refresh token already exchanged for a new one was
+    /// presented again (after the grace window): a sign it was copied. Its whole session is
+    /// ended. 401 `Refresh token reuse detected`.
+    RefreshReused,
     /// A custom claims check failed: 400 `User claims verification failed`.
     ClaimsVerificationFailed,
     /// The body that would carry the token (or the CSRF form field) is larger than
@@ -160,6 +166,7 @@ impl JwtError {
             JwtError::Expired => ErrorKind::Expired,
             JwtError::FreshRequired => ErrorKind::FreshRequired,
             JwtError::Revoked => ErrorKind::Revoked,
+            JwtError::RefreshReused => ErrorKind::RefreshReused,
             JwtError::ClaimsVerificationFailed => ErrorKind::ClaimsVerificationFailed,
             JwtError::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
             JwtError::Forbidden(_) => ErrorKind::Forbidden,

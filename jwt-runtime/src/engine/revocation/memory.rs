@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use super::{Blocklist, BlocklistError, StoreClock, TokenInfo};
+use super::{
+    Blocklist, BlocklistError, Family, NewSession, Rotation, RotationStep, SessionInfo, StoreClock,
+    TokenInfo,
+};
 
 /// Revocations held in memory (the default store). Entries are dropped once their token can no
 /// longer be accepted ([`TokenInfo::retain_until`]: `exp` plus the verifier's leeway). Fine for one process; it forgets revocations on restart and does not share them
@@ -32,6 +35,8 @@ struct State {
     tokens: HashMap<String, Option<i64>>,
     /// user -> tokens issued at or before this time are revoked.
     users: HashMap<String, i64>,
+    /// session id -> its refresh-token family (`JWT_REFRESH_ROTATION`).
+    sessions: HashMap<String, Family>,
 }
 
 impl MemoryBlocklist {
@@ -98,5 +103,60 @@ impl Blocklist for MemoryBlocklist {
         let entry = state.users.entry(user.to_string()).or_insert(issued_before);
         *entry = (*entry).max(issued_before);
         Ok(())
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        true
+    }
+
+    async fn start_session(&self, session: &NewSession) -> Result<(), BlocklistError> {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.seconds();
+        state
+            .sessions
+            .retain(|_, family| family.retain_until.is_none_or(|u| u >= now));
+        state
+            .sessions
+            .insert(session.session.clone(), Family::start(session));
+        Ok(())
+    }
+
+    async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        Ok(match state.sessions.get_mut(&step.session) {
+            Some(family) => family.step(step),
+            None => Rotation::Ended,
+        })
+    }
+
+    async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.seconds();
+        Ok(state.sessions.get(session).is_some_and(|f| f.is_live(now)))
+    }
+
+    async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.seconds();
+        let mut live: Vec<SessionInfo> = state
+            .sessions
+            .iter()
+            .filter(|(_, f)| f.user == user && f.is_live(now))
+            .map(|(id, f)| f.info(id))
+            .collect();
+        live.sort_by(|a, b| (a.created_at, &a.session).cmp(&(b.created_at, &b.session)));
+        Ok(live)
+    }
+
+    async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.seconds();
+        match state.sessions.get_mut(session) {
+            Some(f) if f.user == user && f.is_live(now) => {
+                f.ended = true;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

@@ -10,6 +10,9 @@
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_sessions;
+mod sessions;
 #[cfg(feature = "sqlx")]
 mod sql;
 
@@ -25,6 +28,8 @@ use crate::vocabulary::{BoxFuture, Clock, JsonObject};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBlocklist, RedisBlocklistOptions};
 pub use memory::MemoryBlocklist;
+pub(crate) use sessions::Family;
+pub use sessions::{NewSession, Rotation, RotationStep, SessionInfo, MAX_SIBLINGS};
 #[cfg(feature = "sqlx")]
 pub use sql::SqlBlocklist;
 
@@ -176,6 +181,64 @@ pub trait Blocklist: Send + Sync + 'static {
     fn use_clock(&mut self, clock: Arc<dyn Clock>) {
         let _ = clock;
     }
+
+    /// Whether the store keeps sessions (the methods below), which `JWT_REFRESH_ROTATION` needs;
+    /// the manager refuses to build with rotation on over a store that does not. Default `false`.
+    fn keeps_sessions(&self) -> bool {
+        false
+    }
+
+    /// Records a new session (a login under rotation). Default: unsupported.
+    fn start_session(
+        &self,
+        session: &NewSession,
+    ) -> impl Future<Output = Result<(), BlocklistError>> + Send {
+        let _ = session;
+        async { Err(sessions_unsupported()) }
+    }
+
+    /// Applies one use of a refresh token to its session, atomically: two uses racing (on any
+    /// number of instances) see one another. Default: unsupported.
+    fn rotate(
+        &self,
+        step: &RotationStep,
+    ) -> impl Future<Output = Result<Rotation, BlocklistError>> + Send {
+        let _ = step;
+        async { Err(sessions_unsupported()) }
+    }
+
+    /// Whether the session is live (known, not ended, not expired). Default: unsupported.
+    fn session_is_live(
+        &self,
+        session: &str,
+    ) -> impl Future<Output = Result<bool, BlocklistError>> + Send {
+        let _ = session;
+        async { Err(sessions_unsupported()) }
+    }
+
+    /// The live sessions of `user`, oldest first. Default: unsupported.
+    fn sessions(
+        &self,
+        user: &str,
+    ) -> impl Future<Output = Result<Vec<SessionInfo>, BlocklistError>> + Send {
+        let _ = user;
+        async { Err(sessions_unsupported()) }
+    }
+
+    /// Ends a session of `user`; `false` when `user` has no such live session. Default:
+    /// unsupported.
+    fn end_session(
+        &self,
+        user: &str,
+        session: &str,
+    ) -> impl Future<Output = Result<bool, BlocklistError>> + Send {
+        let _ = (user, session);
+        async { Err(sessions_unsupported()) }
+    }
+}
+
+fn sessions_unsupported() -> BlocklistError {
+    BlocklistError::new("this store does not keep sessions (JWT_REFRESH_ROTATION)")
 }
 
 /// [`Blocklist`] as an object (its methods box their futures): what the engine holds.
@@ -191,6 +254,28 @@ pub(crate) trait DynBlocklist: Send + Sync + 'static {
         issued_before: i64,
     ) -> BoxFuture<'a, Result<(), BlocklistError>>;
     fn use_clock(&mut self, clock: Arc<dyn Clock>);
+    fn keeps_sessions(&self) -> bool;
+    fn start_session<'a>(
+        &'a self,
+        session: &'a NewSession,
+    ) -> BoxFuture<'a, Result<(), BlocklistError>>;
+    fn rotate<'a>(
+        &'a self,
+        step: &'a RotationStep,
+    ) -> BoxFuture<'a, Result<Rotation, BlocklistError>>;
+    fn session_is_live<'a>(
+        &'a self,
+        session: &'a str,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>>;
+    fn sessions<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SessionInfo>, BlocklistError>>;
+    fn end_session<'a>(
+        &'a self,
+        user: &'a str,
+        session: &'a str,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>>;
 }
 
 impl<B: Blocklist> DynBlocklist for B {
@@ -215,5 +300,45 @@ impl<B: Blocklist> DynBlocklist for B {
 
     fn use_clock(&mut self, clock: Arc<dyn Clock>) {
         Blocklist::use_clock(self, clock)
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        Blocklist::keeps_sessions(self)
+    }
+
+    fn start_session<'a>(
+        &'a self,
+        session: &'a NewSession,
+    ) -> BoxFuture<'a, Result<(), BlocklistError>> {
+        Box::pin(Blocklist::start_session(self, session))
+    }
+
+    fn rotate<'a>(
+        &'a self,
+        step: &'a RotationStep,
+    ) -> BoxFuture<'a, Result<Rotation, BlocklistError>> {
+        Box::pin(Blocklist::rotate(self, step))
+    }
+
+    fn session_is_live<'a>(
+        &'a self,
+        session: &'a str,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+        Box::pin(Blocklist::session_is_live(self, session))
+    }
+
+    fn sessions<'a>(
+        &'a self,
+        user: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SessionInfo>, BlocklistError>> {
+        Box::pin(Blocklist::sessions(self, user))
+    }
+
+    fn end_session<'a>(
+        &'a self,
+        user: &'a str,
+        session: &'a str,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+        Box::pin(Blocklist::end_session(self, user, session))
     }
 }

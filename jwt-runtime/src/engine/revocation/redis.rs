@@ -46,7 +46,14 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::{socket2, TcpSettings};
 use redis::{AsyncCommands, IntoConnectionInfo};
 
-use super::{Blocklist, BlocklistError, StoreClock, TokenInfo};
+use super::redis_sessions::{
+    encode_label, is_live, parse_outcome, session_info, SessionFields, END_SCRIPT, ROTATE_SCRIPT,
+    START_SCRIPT,
+};
+use super::{
+    Blocklist, BlocklistError, NewSession, Rotation, RotationStep, SessionInfo, StoreClock,
+    TokenInfo, MAX_SIBLINGS,
+};
 
 /// Options of a [`RedisBlocklist`].
 ///
@@ -662,5 +669,124 @@ impl Blocklist for RedisBlocklist {
             &[&issued_before.to_string(), &self.channel(), user],
         )
         .await
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        true
+    }
+
+    async fn start_session(&self, session: &NewSession) -> Result<(), BlocklistError> {
+        let (until, ttl) = self.retention(session.retain_until);
+        let label = encode_label(session.label.as_deref());
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(START_SCRIPT)
+            .arg(2)
+            .arg(self.session_key(&session.session))
+            .arg(self.sessions_key(&session.user))
+            .arg(&session.user)
+            .arg(label)
+            .arg(session.created_at)
+            .arg(&session.jti)
+            .arg(until)
+            .arg(ttl)
+            .arg(&session.session)
+            .arg(self.shared.clock.seconds());
+        let mut conn = self.conn.clone();
+        self.timed(eval.query_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
+        let (until, ttl) = self.retention(step.retain_until);
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(ROTATE_SCRIPT)
+            .arg(2)
+            .arg(self.session_key(&step.session))
+            .arg(self.sessions_key(&step.user))
+            .arg(&step.used)
+            .arg(&step.new)
+            .arg(step.now)
+            .arg(step.grace)
+            .arg(until)
+            .arg(ttl)
+            .arg(MAX_SIBLINGS)
+            .arg(&step.session);
+        let mut conn = self.conn.clone();
+        let outcome: String = self.timed(eval.query_async(&mut conn)).await?;
+        parse_outcome(&outcome)
+    }
+
+    async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
+        let mut conn = self.conn.clone();
+        let mut hmget = redis::cmd("HMGET");
+        hmget
+            .arg(self.session_key(session))
+            .arg("ended")
+            .arg("until");
+        let fields: (Option<String>, Option<String>) =
+            self.timed(hmget.query_async(&mut conn)).await?;
+        Ok(is_live(fields, self.shared.clock.seconds()))
+    }
+
+    async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {
+        let mut conn = self.conn.clone();
+        let now = self.shared.clock.seconds();
+        let ids: Vec<String> = self
+            .timed(conn.zrangebyscore(self.sessions_key(user), now, "+inf"))
+            .await?;
+        let mut live = Vec::with_capacity(ids.len());
+        for id in ids {
+            let mut hmget = redis::cmd("HMGET");
+            hmget
+                .arg(self.session_key(&id))
+                .arg(&["ended", "until", "created", "last", "label"]);
+            let fields: SessionFields = self.timed(hmget.query_async(&mut conn)).await?;
+            if let Some(info) = session_info(id, fields, now) {
+                live.push(info);
+            }
+        }
+        live.sort_by(|a, b| (a.created_at, &a.session).cmp(&(b.created_at, &b.session)));
+        Ok(live)
+    }
+
+    async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(END_SCRIPT)
+            .arg(1)
+            .arg(self.session_key(session))
+            .arg(user)
+            .arg(self.shared.clock.seconds());
+        let mut conn = self.conn.clone();
+        let ended: i64 = self.timed(eval.query_async(&mut conn)).await?;
+        Ok(ended == 1)
+    }
+}
+
+impl RedisBlocklist {
+    fn session_key(&self, session: &str) -> String {
+        format!("{}session:{session}", self.options.key_prefix)
+    }
+
+    fn sessions_key(&self, user: &str) -> String {
+        format!("{}sessions:{user}", self.options.key_prefix)
+    }
+
+    /// `retain_until` and the TTL that keeps a key until then, as script arguments (`''`: forever).
+    fn retention(&self, retain_until: Option<i64>) -> (String, String) {
+        match retain_until {
+            None => (String::new(), String::new()),
+            Some(until) => {
+                let ttl = until
+                    .saturating_sub(self.shared.clock.seconds())
+                    .saturating_add(1)
+                    .max(1);
+                let ttl = if ttl > MAX_TTL {
+                    String::new()
+                } else {
+                    ttl.to_string()
+                };
+                (until.to_string(), ttl)
+            }
+        }
     }
 }

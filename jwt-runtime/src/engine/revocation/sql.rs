@@ -3,7 +3,12 @@
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
-use super::{Blocklist, BlocklistError, StoreClock, TokenInfo};
+use super::{
+    Blocklist, BlocklistError, NewSession, Rotation, RotationStep, SessionInfo, StoreClock,
+    TokenInfo,
+};
+
+mod sessions;
 
 /// Which SQL dialect the tables are created in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +29,11 @@ enum Dialect {
 /// token is still accepted, so deleting at `expires_at` would un-revoke it for the leeway.
 /// `retain_until` is NULL for tokens that never expire, and for rows written before the column
 /// existed (for those, use `expires_at` plus your leeway).
+///
+/// Sessions (`JWT_REFRESH_ROTATION`) live in `<table>_sessions`, one row per login, with audit
+/// columns: `rotations` (how many times its refresh token was rotated), `ended_at`, `end_reason`
+/// (`reused`: a retired refresh token came back, `reused_jti` names it; `ended`: its user ended
+/// it).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -111,7 +121,7 @@ impl SqlBlocklist {
                 "CREATE TABLE IF NOT EXISTS {t}_users (user_identity TEXT PRIMARY KEY, revoked_before BIGINT NOT NULL)"
             ),
         ];
-        for statement in statements {
+        for statement in statements.into_iter().chain(self.session_tables()) {
             self.execute(&statement).await?;
         }
         self.upgrade(dialect).await
@@ -250,5 +260,29 @@ impl Blocklist for SqlBlocklist {
             .await
             .map_err(err)?;
         Ok(())
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        true
+    }
+
+    async fn start_session(&self, session: &NewSession) -> Result<(), BlocklistError> {
+        self.insert_session(session).await
+    }
+
+    async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
+        self.rotate_session(step).await
+    }
+
+    async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
+        self.is_session_live(session).await
+    }
+
+    async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {
+        self.list_sessions(user).await
+    }
+
+    async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
+        self.end_one_session(user, session).await
     }
 }

@@ -1,0 +1,280 @@
+//! Sessions under refresh-token rotation (`JWT_REFRESH_ROTATION`): [`JwtManager::login`] starts
+//! one, [`RotatedRefreshToken`] hands a refresh route the token that replaced the one presented,
+//! and the manager lists and ends a user's sessions.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use poem::{FromRequest, Request, RequestBody};
+use serde_json::Value;
+
+use super::manager::JwtManager;
+use crate::engine::revocation::{user_key, SessionInfo};
+use crate::operations::mint::SessionClaim;
+use crate::operations::rotation::Rotated;
+use crate::vocabulary::JwtError;
+
+/// The refresh token that replaced the one presented on this refresh route
+/// (`JWT_REFRESH_ROTATION`): return it to the client (a cookie client gets it as a cookie
+/// already). `None` when rotation is off or the route is not a refresh route.
+///
+/// ```
+/// use jwt_runtime::{jwt_required, Identity, JwtManager, RotatedRefreshToken};
+/// use poem::{handler, web::Json};
+/// use serde_json::{json, Value};
+///
+/// #[jwt_required(refresh)]
+/// #[handler]
+/// async fn refresh(identity: Identity, rotated: RotatedRefreshToken, jwt: JwtManager) -> poem::Result<Json<Value>> {
+///     let access = jwt.create_access_token(identity.value());
+///     let access = match rotated.session() {
+///         Some(session) => access.session(session).await?,
+///         None => access.await?,
+///     };
+///     Ok(Json(json!({"access_token": access, "refresh_token": rotated.token()})))
+/// }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RotatedRefreshToken(Option<(String, String)>);
+
+impl RotatedRefreshToken {
+    /// The new refresh token.
+    pub fn token(&self) -> Option<&str> {
+        self.0.as_ref().map(|(token, _)| token.as_str())
+    }
+
+    /// Its session id (give it to the new access token with
+    /// [`TokenBuilder::session`](crate::TokenBuilder::session)).
+    pub fn session(&self) -> Option<&str> {
+        self.0.as_ref().map(|(_, session)| session.as_str())
+    }
+}
+
+impl<'a> FromRequest<'a> for RotatedRefreshToken {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(RotatedRefreshToken(
+            req.extensions()
+                .get::<Rotated>()
+                .map(|r| (r.refresh_token.clone(), r.session.clone())),
+        ))
+    }
+}
+
+/// The tokens of a new session, made by [`JwtManager::login`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+/// # let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+/// # config.refresh_rotation = true;
+/// # let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+/// let tokens = jwt.login("alice").await?;
+/// let claims = jwt.decode_token(&tokens.refresh_token)?;
+/// assert_eq!(jwt_runtime::session_of(&claims), Some(tokens.session.as_str()));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionTokens {
+    /// An access token of the session (refused once it ends).
+    pub access_token: String,
+    /// Its first refresh token.
+    pub refresh_token: String,
+    /// The session id: the `fam` claim of both tokens.
+    pub session: String,
+}
+
+/// A login being made; `.await` it to get the [`SessionTokens`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+/// # let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+/// # config.refresh_rotation = true;
+/// # let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+/// let tokens = jwt.login("alice").label("Firefox on a laptop").fresh(true).await?;
+/// assert_eq!(jwt.decode_token(&tokens.access_token)?["fresh"], true);
+/// # Ok(()) }
+/// ```
+#[must_use = "a login does nothing until it is awaited"]
+#[derive(Debug)]
+pub struct Login {
+    manager: JwtManager,
+    identity: Result<Value, JwtError>,
+    label: Option<String>,
+    fresh: bool,
+}
+
+impl Login {
+    /// A label shown in the session list (a device name, a user agent), kept to 200 characters.
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into().chars().take(200).collect());
+        self
+    }
+
+    /// Whether the access token is fresh (a login with a password usually is).
+    pub fn fresh(mut self, fresh: bool) -> Self {
+        self.fresh = fresh;
+        self
+    }
+
+    async fn run(self) -> Result<SessionTokens, JwtError> {
+        let identity = self.identity?;
+        let session = uuid::Uuid::new_v4().to_string();
+        let refresh_token = self
+            .manager
+            .create_refresh_token(&identity)
+            .session_claim(SessionClaim::Start {
+                id: session.clone(),
+                label: self.label,
+            })
+            .await?;
+        let access_token = self
+            .manager
+            .create_access_token(&identity)
+            .fresh(self.fresh)
+            .session(session.clone())
+            .await?;
+        Ok(SessionTokens {
+            access_token,
+            refresh_token,
+            session,
+        })
+    }
+}
+
+impl IntoFuture for Login {
+    type Output = Result<SessionTokens, JwtError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+fn store_failed(e: crate::engine::revocation::BlocklistError) -> JwtError {
+    tracing::error!(target: "jwt_runtime", reason = %e, "session store failed");
+    JwtError::RevocationUnavailable
+}
+
+impl JwtManager {
+    fn rotation_on(&self) -> Result<(), JwtError> {
+        if self.engine().config.refresh_rotation {
+            Ok(())
+        } else {
+            Err(JwtError::Misconfigured(
+                "sessions need JWT_REFRESH_ROTATION to be on".into(),
+            ))
+        }
+    }
+
+    /// Starts a session for `identity` (a login under `JWT_REFRESH_ROTATION`): an access and a
+    /// refresh token sharing its id. Without rotation, the two tokens carry no session.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+    /// use jwt_runtime::{JwtConfig, JwtManager};
+    /// let mut config = JwtConfig::default().with_secret("k".repeat(32));
+    /// config.refresh_rotation = true;
+    /// let jwt = JwtManager::new(config).unwrap();
+    /// let login = jwt.login("alice").label("phone").await?;
+    /// let sessions = jwt.sessions(&"alice".into()).await?;
+    /// assert_eq!(sessions[0].session, login.session);
+    /// assert_eq!(sessions[0].label.as_deref(), Some("phone"));
+    /// # Ok(()) }
+    /// ```
+    pub fn login(&self, identity: impl serde::Serialize) -> Login {
+        Login {
+            manager: self.clone(),
+            identity: serde_json::to_value(identity).map_err(|e| {
+                JwtError::TokenCreation(format!("identity cannot be serialized: {e}").into())
+            }),
+            label: None,
+            fresh: false,
+        }
+    }
+
+    /// The live sessions of `identity` (as its tokens' identity claim), oldest first.
+    /// See [`login`](Self::login) for an example.
+    ///
+    /// # Errors
+    /// 500 when rotation is off; 503 when the store failed.
+    pub async fn sessions(&self, identity: &Value) -> Result<Vec<SessionInfo>, JwtError> {
+        self.rotation_on()?;
+        self.engine()
+            .store
+            .sessions(&user_key(identity))
+            .await
+            .map_err(store_failed)
+    }
+
+    /// Ends one session of `identity`: its tokens are refused from now on. `false` when
+    /// `identity` has no such live session.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+    /// # let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+    /// # config.refresh_rotation = true;
+    /// # let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+    /// let login = jwt.login("alice").await?;
+    /// assert!(!jwt.end_session(&"bob".into(), &login.session).await?);
+    /// assert!(jwt.end_session(&"alice".into(), &login.session).await?);
+    /// assert!(jwt.sessions(&"alice".into()).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// 500 when rotation is off; 503 when the store failed.
+    pub async fn end_session(&self, identity: &Value, session: &str) -> Result<bool, JwtError> {
+        self.rotation_on()?;
+        let ended = self
+            .engine()
+            .store
+            .end_session(&user_key(identity), session)
+            .await
+            .map_err(store_failed)?;
+        if ended {
+            tracing::info!(target: "jwt_runtime", session, "session ended");
+        }
+        Ok(ended)
+    }
+
+    /// "Log out other devices": ends every session of `identity` but `current`; how many ended.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
+    /// # let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+    /// # config.refresh_rotation = true;
+    /// # let jwt = jwt_runtime::JwtManager::new(config).unwrap();
+    /// let (laptop, _phone) = (jwt.login("alice").await?, jwt.login("alice").await?);
+    /// let alice = serde_json::json!("alice");
+    /// assert_eq!(jwt.end_other_sessions(&alice, &laptop.session).await?, 1);
+    /// assert_eq!(jwt.sessions(&alice).await?.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// 500 when rotation is off; 503 when the store failed.
+    pub async fn end_other_sessions(
+        &self,
+        identity: &Value,
+        current: &str,
+    ) -> Result<usize, JwtError> {
+        let mut ended = 0;
+        for session in self.sessions(identity).await? {
+            if session.session != current && self.end_session(identity, &session.session).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+}
+
+/// The session id of a verified token's claims (its `fam` claim), if any.
+///
+/// ```
+/// let claims = serde_json::json!({"fam": "s1"});
+/// assert_eq!(jwt_runtime::session_of(claims.as_object().unwrap()), Some("s1"));
+/// ```
+pub fn session_of(claims: &crate::JsonObject) -> Option<&str> {
+    claims
+        .get(crate::operations::mint::SESSION_CLAIM)
+        .and_then(Value::as_str)
+}

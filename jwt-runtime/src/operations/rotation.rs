@@ -1,0 +1,139 @@
+//! Refresh-token rotation with reuse detection (`JWT_REFRESH_ROTATION`): on a refresh route, the
+//! refresh token presented is exchanged for a new one of the same session before the handler
+//! runs; a token that an earlier rotation retired (outside the grace window) ends its session.
+
+use std::sync::Arc;
+
+use poem::Response;
+use serde_json::Value;
+
+use super::cookies::{sets_cookie, CookieOptions};
+use super::mint::{SessionClaim, TokenBuilder, SESSION_CLAIM};
+use super::pipeline::check_not_revoked;
+use crate::engine::revocation::{Rotation, RotationStep};
+use crate::engine::Engine;
+use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt, RESERVED_CLAIMS};
+
+/// The refresh token that replaced the one presented on this request, with its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rotated {
+    pub(crate) refresh_token: String,
+    pub(crate) session: String,
+}
+
+/// Exchanges the refresh token `token` (verified on this request) for a new one of its session.
+/// `None`: nothing to rotate (rotation off, not a refresh token, a token issued elsewhere).
+///
+/// The token passes the revocation check here too when the route skipped it, so nothing is
+/// re-issued from a revoked token. A token from before rotation was turned on (no session) is
+/// revoked by its `jti` and its replacement starts a session.
+pub(crate) async fn rotate(
+    engine: &Arc<Engine>,
+    token: &VerifiedJwt,
+    revocation_checked: bool,
+) -> Result<Option<Rotated>, JwtError> {
+    if !engine.config.refresh_rotation
+        || token.token_type() != TokenType::Refresh.as_str()
+        || engine.is_foreign(token)
+    {
+        return Ok(None);
+    }
+    if !revocation_checked {
+        check_not_revoked(engine, token).await?;
+    }
+    let used = token
+        .jti()
+        .ok_or_else(|| JwtError::invalid("Missing claim: jti"))?
+        .to_string();
+    let identity_claim = &engine.config.identity_claim;
+    let own_claims: JsonObject = token
+        .claims()
+        .iter()
+        .filter(|(name, _)| {
+            !RESERVED_CLAIMS.contains(&name.as_str())
+                && *name != identity_claim
+                && name.as_str() != SESSION_CLAIM
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let builder = TokenBuilder::new(engine.clone(), TokenType::Refresh, token.identity())
+        .identity_is_claim()
+        .additional_claims(own_claims);
+    let Some(session) = token.claims().get(SESSION_CLAIM).and_then(Value::as_str) else {
+        // Issued before rotation was on: retire it by its jti, start a session.
+        let info = engine.token_info(token.claims());
+        engine.store.revoke(&info).await.map_err(unavailable)?;
+        let session = uuid::Uuid::new_v4().to_string();
+        let refresh_token = builder
+            .session_claim(SessionClaim::Start {
+                id: session.clone(),
+                label: None,
+            })
+            .await?;
+        return Ok(Some(Rotated {
+            refresh_token,
+            session,
+        }));
+    };
+    let new = uuid::Uuid::new_v4().to_string();
+    let refresh_token = builder
+        .session_claim(SessionClaim::Join(session.to_string()))
+        .jti(new.clone())
+        .await?;
+    let config = &engine.config;
+    let now = engine.now().floor() as i64;
+    let retain_until = config.refresh_token_expires.as_seconds().map(|secs| {
+        now.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))
+            .saturating_add(i64::try_from(config.decode_leeway).unwrap_or(i64::MAX))
+    });
+    let step = RotationStep {
+        session: session.to_string(),
+        user: engine.token_info(token.claims()).user,
+        used,
+        new,
+        now,
+        grace: config.refresh_rotation_grace,
+        retain_until,
+    };
+    let outcome = engine.store.rotate(&step).await.map_err(unavailable)?;
+    tracing::debug!(target: "jwt_runtime", session, outcome = outcome.as_str(), "refresh token rotation");
+    match outcome {
+        Rotation::Rotated | Rotation::Grace => Ok(Some(Rotated {
+            refresh_token,
+            session: session.to_string(),
+        })),
+        Rotation::Reused => {
+            tracing::warn!(target: "jwt_runtime", session, "a retired refresh token was presented again; its session is ended");
+            Err(JwtError::RefreshReused)
+        }
+        Rotation::Ended => Err(JwtError::Revoked),
+    }
+}
+
+fn unavailable(e: crate::engine::revocation::BlocklistError) -> JwtError {
+    tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
+    JwtError::RevocationUnavailable
+}
+
+/// Sets the rotated refresh token's cookies (and its CSRF cookie) on the response when the used
+/// token came from a cookie, unless the response sets or clears the refresh cookie itself.
+pub(crate) fn set_rotated_cookies(
+    engine: &Engine,
+    token: &VerifiedJwt,
+    rotated: &Rotated,
+    resp: &mut Response,
+) {
+    if token.location() != Location::Cookies
+        || sets_cookie(resp, &engine.settings.names(TokenType::Refresh).cookie)
+    {
+        return;
+    }
+    if let Err(e) = engine.set_cookies(
+        resp,
+        &rotated.refresh_token,
+        &CookieOptions::default(),
+        TokenType::Refresh,
+    ) {
+        tracing::warn!(target: "jwt_runtime", reason = e.message(), "the rotated refresh cookie could not be set");
+    }
+}

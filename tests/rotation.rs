@@ -1,0 +1,610 @@
+//! Refresh-token rotation with reuse detection, and sessions (`JWT_REFRESH_ROTATION`), on the
+//! default memory store: rotation, the grace window under concurrent refreshes (over a real
+//! socket), reuse ending the whole session, cookies, implicit refresh, the sessions API, and
+//! that nothing changes when rotation is off. The Redis and SQL stores are in `stores.rs`.
+
+mod support;
+
+use jwt_runtime::stores::{Blocklist, BlocklistError, TokenInfo};
+use jwt_runtime::{jwt_required, Identity, Jwt, JwtConfig, JwtManager, RotatedRefreshToken};
+use poem::http::StatusCode;
+use poem::test::TestClient;
+use poem::web::Json;
+use poem::{get, handler, post, EndpointExt, IntoResponse, Response, Route};
+use serde_json::{json, Value};
+use support::*;
+
+#[handler]
+async fn login_route(jwt: JwtManager, req: &poem::Request) -> poem::Result<Json<Value>> {
+    let label = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_string();
+    let tokens = jwt.login("alice").label(label).await?;
+    Ok(Json(json!({
+        "access_token": tokens.access_token,
+        "refresh_token": tokens.refresh_token,
+        "session": tokens.session,
+    })))
+}
+
+#[jwt_required(refresh)]
+#[handler]
+async fn refresh_route(
+    identity: Identity,
+    rotated: RotatedRefreshToken,
+    jwt: JwtManager,
+) -> poem::Result<Json<Value>> {
+    let access = jwt.create_access_token(identity.value());
+    let access = match rotated.session() {
+        Some(session) => access.session(session).await?,
+        None => access.await?,
+    };
+    Ok(Json(
+        json!({"access_token": access, "refresh_token": rotated.token()}),
+    ))
+}
+
+#[jwt_required(refresh, skip_revocation_check)]
+#[handler]
+async fn refresh_unchecked(rotated: RotatedRefreshToken) -> Json<Value> {
+    Json(json!({"refresh_token": rotated.token()}))
+}
+
+#[jwt_required]
+#[handler]
+async fn protected(identity: Identity) -> String {
+    identity.to_string()
+}
+
+#[jwt_required]
+#[handler]
+async fn sessions_route(identity: Identity, jwt: JwtManager) -> poem::Result<Json<Value>> {
+    let list = jwt.sessions(identity.value()).await?;
+    Ok(Json(serde_json::to_value(list).unwrap_or_default()))
+}
+
+#[jwt_required]
+#[handler]
+async fn logout_others(token: Jwt, jwt: JwtManager) -> poem::Result<Json<Value>> {
+    let current = jwt_runtime::session_of(token.raw()).unwrap_or_default();
+    let ended = jwt
+        .end_other_sessions(token.identity().value(), current)
+        .await?;
+    Ok(Json(json!({ "ended": ended })))
+}
+
+fn app() -> Route {
+    Route::new()
+        .at("/login", post(login_route))
+        .at("/refresh", post(refresh_route))
+        .at("/refresh_unchecked", post(refresh_unchecked))
+        .at("/protected", get(protected))
+        .at("/sessions", get(sessions_route))
+        .at("/logout_others", post(logout_others))
+}
+
+fn rotation_config() -> JwtConfig {
+    let mut config = config();
+    config.refresh_rotation = true;
+    config.refresh_rotation_grace = 10;
+    config
+}
+
+async fn json_of(resp: poem::test::TestResponse) -> Value {
+    resp.assert_status_is_ok();
+    resp.0.into_body().into_json().await.expect("json body")
+}
+
+fn text(value: &Value, key: &str) -> String {
+    value[key].as_str().expect(key).to_string()
+}
+
+async fn login_as(cli: &TestClient<impl poem::Endpoint>, agent: &str) -> Value {
+    json_of(cli.post("/login").header("user-agent", agent).send().await).await
+}
+
+async fn refresh_with(
+    cli: &TestClient<impl poem::Endpoint>,
+    token: &str,
+) -> poem::test::TestResponse {
+    cli.post("/refresh")
+        .header("authorization", bearer(token))
+        .send()
+        .await
+}
+
+fn claims_of(jwt: &JwtManager, token: &str) -> jwt_runtime::JsonObject {
+    jwt.decode_token(token).expect("valid token")
+}
+
+#[tokio::test]
+async fn rotation_off_changes_nothing() {
+    let jwt = manager(config());
+    let cli = TestClient::new(app().with(jwt.clone()));
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    assert!(!claims_of(&jwt, &refresh).contains_key("fam"));
+    for _ in 0..3 {
+        let body = json_of(refresh_with(&cli, &refresh).await).await;
+        assert_eq!(body["refresh_token"], Value::Null, "no rotation when off");
+    }
+    // The sessions API says rotation is off instead of pretending.
+    let err = jwt.sessions(&json!("alice")).await.unwrap_err();
+    assert_eq!(err.kind(), jwt_runtime::ErrorKind::Misconfigured);
+}
+
+#[tokio::test]
+async fn a_refresh_rotates_and_a_replayed_token_ends_the_session() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let cli = TestClient::new(app().with(jwt.clone()));
+    let login = login_as(&cli, "laptop").await;
+    let first = text(&login, "refresh_token");
+    let session = text(&login, "session");
+    assert_eq!(claims_of(&jwt, &first)["fam"], json!(session));
+
+    let second = json_of(refresh_with(&cli, &first).await).await;
+    let second_refresh = text(&second, "refresh_token");
+    assert_ne!(second_refresh, first);
+    assert_eq!(claims_of(&jwt, &second_refresh)["fam"], json!(session));
+    let third = json_of(refresh_with(&cli, &second_refresh).await).await;
+    let third_refresh = text(&third, "refresh_token");
+
+    // After the grace window, the first token coming back is a reuse: 401 with its own message.
+    clock.set(NOW + 10);
+    assert_msg(
+        refresh_with(&cli, &first).await,
+        401,
+        "Refresh token reuse detected",
+    )
+    .await;
+    // The whole session is ended: its newest refresh token and its access tokens too.
+    assert_msg(
+        refresh_with(&cli, &third_refresh).await,
+        401,
+        "Token has been revoked",
+    )
+    .await;
+    for access in [text(&login, "access_token"), text(&third, "access_token")] {
+        let resp = cli
+            .get("/protected")
+            .header("authorization", bearer(&access))
+            .send()
+            .await;
+        assert_msg(resp, 401, "Token has been revoked").await;
+    }
+    // Another login starts a new session.
+    let again = login_as(&cli, "laptop").await;
+    refresh_with(&cli, &text(&again, "refresh_token"))
+        .await
+        .assert_status_is_ok();
+}
+
+#[tokio::test]
+async fn a_retired_token_within_the_grace_window_is_accepted() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let cli = TestClient::new(app().with(jwt));
+    let login = login_as(&cli, "phone").await;
+    let first = text(&login, "refresh_token");
+    let a = text(
+        &json_of(refresh_with(&cli, &first).await).await,
+        "refresh_token",
+    );
+    clock.set(NOW + 9);
+    // A retry of the same refresh (its response was lost) gets a working token too.
+    let b = text(
+        &json_of(refresh_with(&cli, &first).await).await,
+        "refresh_token",
+    );
+    assert_ne!(a, b);
+    refresh_with(&cli, &b).await.assert_status_is_ok();
+    // `a` was retired by that rotation, within the window: still fine at the same time.
+    refresh_with(&cli, &a).await.assert_status_is_ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_with_one_token_all_succeed() {
+    let jwt = builder(rotation_config()).build().unwrap();
+    let base = socket::serve(app().with(jwt.clone()));
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/login"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = text(&login, "refresh_token");
+    // Eight tabs refreshing with the same token at once: none is logged out.
+    let tasks: Vec<_> = (0..jwt_runtime::stores::MAX_SIBLINGS)
+        .map(|_| {
+            let (http, base, token) = (http.clone(), base.clone(), token.clone());
+            tokio::spawn(async move {
+                let resp = http
+                    .post(format!("{base}/refresh"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
+                (resp.status(), resp.json::<Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut new_tokens = std::collections::HashSet::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, 200, "a concurrent refresh was refused: {body}");
+        new_tokens.insert(text(&body, "refresh_token"));
+    }
+    assert_eq!(new_tokens.len(), jwt_runtime::stores::MAX_SIBLINGS);
+    // Every one of them still works (the frozen clock keeps them within the window).
+    for token in new_tokens {
+        let resp = http
+            .post(format!("{base}/refresh"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn without_grace_a_second_use_is_a_reuse() {
+    let mut config = rotation_config();
+    config.refresh_rotation_grace = 0;
+    let (jwt, clock) = manager_with_clock(config);
+    let cli = TestClient::new(app().with(jwt));
+    let first = text(&login_as(&cli, "x").await, "refresh_token");
+    refresh_with(&cli, &first).await.assert_status_is_ok();
+    clock.set(NOW + 1);
+    assert_msg(
+        refresh_with(&cli, &first).await,
+        401,
+        "Refresh token reuse detected",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reuse_is_reshaped_by_the_callbacks() {
+    let mut config = rotation_config();
+    config.status_codes.insert("refresh_reused".into(), 403);
+    let jwt = manager(config.clone());
+    let cli = TestClient::new(app().with(jwt));
+    let first = text(&login_as(&cli, "x").await, "refresh_token");
+    let a = text(
+        &json_of(refresh_with(&cli, &first).await).await,
+        "refresh_token",
+    );
+    refresh_with(&cli, &a).await.assert_status_is_ok();
+    // Two generations back: a reuse even within the grace window (frozen clock).
+    assert_msg(
+        refresh_with(&cli, &first).await,
+        403,
+        "Refresh token reuse detected",
+    )
+    .await;
+
+    // The reference's revoked_token_loader shapes it, with the token's payload.
+    let jwt = builder(config)
+        .revoked_token_loader(|_header, payload| {
+            (
+                StatusCode::UNAUTHORIZED,
+                format!("session {} ended", payload["fam"].as_str().unwrap_or("?")),
+            )
+                .into_response()
+        })
+        .build()
+        .unwrap();
+    let cli = TestClient::new(app().with(jwt));
+    let login = login_as(&cli, "x").await;
+    let first = text(&login, "refresh_token");
+    let a = text(
+        &json_of(refresh_with(&cli, &first).await).await,
+        "refresh_token",
+    );
+    refresh_with(&cli, &a).await.assert_status_is_ok();
+    let resp = refresh_with(&cli, &first).await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+    resp.assert_text(format!("session {} ended", text(&login, "session")))
+        .await;
+}
+
+#[tokio::test]
+async fn sessions_can_be_listed_and_ended() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let cli = TestClient::new(app().with(jwt.clone()));
+    let laptop = login_as(&cli, "laptop").await;
+    clock.set(NOW + 5);
+    let phone = login_as(&cli, "phone").await;
+    clock.set(NOW + 7);
+    refresh_with(&cli, &text(&phone, "refresh_token"))
+        .await
+        .assert_status_is_ok();
+
+    let list = json_of(
+        cli.get("/sessions")
+            .header("authorization", bearer(&text(&laptop, "access_token")))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(
+        list,
+        json!([
+            {"session": text(&laptop, "session"), "created_at": NOW, "last_refreshed": NOW, "label": "laptop"},
+            {"session": text(&phone, "session"), "created_at": NOW + 5, "last_refreshed": NOW + 7, "label": "phone"},
+        ])
+    );
+
+    // "Log out other devices" from the laptop: the phone's tokens stop working.
+    let ended = json_of(
+        cli.post("/logout_others")
+            .header("authorization", bearer(&text(&laptop, "access_token")))
+            .send()
+            .await,
+    )
+    .await;
+    assert_eq!(ended, json!({"ended": 1}));
+    assert_msg(
+        refresh_with(&cli, &text(&phone, "refresh_token")).await,
+        401,
+        "Token has been revoked",
+    )
+    .await;
+    let resp = cli
+        .get("/protected")
+        .header("authorization", bearer(&text(&phone, "access_token")))
+        .send()
+        .await;
+    assert_msg(resp, 401, "Token has been revoked").await;
+    // The laptop goes on.
+    refresh_with(&cli, &text(&laptop, "refresh_token"))
+        .await
+        .assert_status_is_ok();
+    let alice = json!("alice");
+    let left = jwt.sessions(&alice).await.unwrap();
+    assert_eq!(left.len(), 1);
+    // Ending a session of someone else does nothing.
+    assert!(!jwt
+        .end_session(&json!("mallory"), &text(&laptop, "session"))
+        .await
+        .unwrap());
+    assert!(jwt
+        .end_session(&alice, &text(&laptop, "session"))
+        .await
+        .unwrap());
+    assert!(jwt.sessions(&alice).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_from_before_rotation_is_exchanged_once() {
+    let legacy = manager(config())
+        .create_refresh_token("alice")
+        .await
+        .unwrap();
+    let jwt = manager(rotation_config());
+    let cli = TestClient::new(app().with(jwt.clone()));
+    let body = json_of(refresh_with(&cli, &legacy).await).await;
+    let new = text(&body, "refresh_token");
+    assert!(claims_of(&jwt, &new).contains_key("fam"));
+    assert_msg(
+        refresh_with(&cli, &legacy).await,
+        401,
+        "Token has been revoked",
+    )
+    .await;
+    refresh_with(&cli, &new).await.assert_status_is_ok();
+}
+
+#[tokio::test]
+async fn a_route_that_skips_revocation_never_rotates_a_revoked_token() {
+    let jwt = manager(rotation_config());
+    let cli = TestClient::new(app().with(jwt.clone()));
+    let login = login_as(&cli, "x").await;
+    let refresh = text(&login, "refresh_token");
+    jwt.revoke_encoded(&refresh).await.unwrap();
+    let resp = cli
+        .post("/refresh_unchecked")
+        .header("authorization", bearer(&refresh))
+        .send()
+        .await;
+    assert_msg(resp, 401, "Token has been revoked").await;
+}
+
+/// A store without sessions.
+struct Plain;
+impl Blocklist for Plain {
+    async fn is_revoked(&self, _: &TokenInfo) -> Result<bool, BlocklistError> {
+        Ok(false)
+    }
+    async fn revoke(&self, _: &TokenInfo) -> Result<(), BlocklistError> {
+        Ok(())
+    }
+    async fn revoke_user(&self, _: &str, _: i64) -> Result<(), BlocklistError> {
+        Ok(())
+    }
+}
+
+#[test]
+fn rotation_needs_a_store_that_keeps_sessions() {
+    let err = JwtManager::builder(rotation_config())
+        .blocklist(Plain)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("JWT_REFRESH_ROTATION"), "{err}");
+    JwtManager::builder(config())
+        .blocklist(Plain)
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn the_options_read_from_the_environment() {
+    let config = JwtConfig::from_lookup(|name| match name {
+        "JWT_REFRESH_ROTATION" => Some("true".into()),
+        "JWT_REFRESH_ROTATION_GRACE" => Some("1m".into()),
+        _ => None,
+    })
+    .unwrap();
+    assert!(config.refresh_rotation);
+    assert_eq!(config.refresh_rotation_grace, 60);
+    assert!(!JwtConfig::default().refresh_rotation);
+}
+
+// ---- cookies ----
+
+#[handler]
+async fn cookie_login(jwt: JwtManager) -> poem::Result<Response> {
+    let tokens = jwt.login("alice").await?;
+    let mut resp = Json(json!({"login": true})).into_response();
+    jwt.set_access_cookies(&mut resp, &tokens.access_token)?;
+    jwt.set_refresh_cookies(&mut resp, &tokens.refresh_token)?;
+    Ok(resp)
+}
+
+#[jwt_required(refresh)]
+#[handler]
+async fn cookie_refresh(
+    identity: Identity,
+    rotated: RotatedRefreshToken,
+    jwt: JwtManager,
+) -> poem::Result<Response> {
+    let mut access = jwt.create_access_token(identity.value());
+    if let Some(session) = rotated.session() {
+        access = access.session(session);
+    }
+    let access = access.await?;
+    let mut resp = Json(json!({"refresh": true})).into_response();
+    jwt.set_access_cookies(&mut resp, &access)?;
+    Ok(resp)
+}
+
+fn cookie_config() -> JwtConfig {
+    let mut config = rotation_config();
+    config.token_location = vec!["cookies".into()];
+    config.refresh_rotation_grace = 0;
+    config
+}
+
+/// `name=value` of every `Set-Cookie` line.
+fn set_cookies(resp: &poem::test::TestResponse) -> Vec<(String, String)> {
+    resp.0
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|line| {
+            let pair = line.split(';').next()?;
+            let (n, v) = pair.split_once('=')?;
+            Some((n.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn cookie(cookies: &[(String, String)], name: &str) -> String {
+    cookies
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| panic!("no {name} cookie in {cookies:?}"))
+}
+
+#[tokio::test]
+async fn a_refresh_cookie_is_rotated_with_its_csrf_cookie_on_the_same_response() {
+    let (jwt, clock) = manager_with_clock(cookie_config());
+    let cli = TestClient::new(
+        Route::new()
+            .at("/login", post(cookie_login))
+            .at("/refresh", post(cookie_refresh))
+            .with(jwt.clone()),
+    );
+    let resp = cli.post("/login").send().await;
+    resp.assert_status_is_ok();
+    let login = set_cookies(&resp);
+    let (old, old_csrf) = (
+        cookie(&login, "refresh_token_cookie"),
+        cookie(&login, "csrf_refresh_token"),
+    );
+    let resp = cli
+        .post("/refresh")
+        .header("cookie", format!("refresh_token_cookie={old}"))
+        .header("x-csrf-token", &old_csrf)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let set = set_cookies(&resp);
+    let new = cookie(&set, "refresh_token_cookie");
+    let new_csrf = cookie(&set, "csrf_refresh_token");
+    assert_ne!(new, old);
+    assert_eq!(jwt.get_csrf_token(&new).unwrap(), new_csrf);
+    // The handler's own access cookie is there too.
+    cookie(&set, "access_token_cookie");
+
+    clock.set(NOW + 1);
+    let replay = cli
+        .post("/refresh")
+        .header("cookie", format!("refresh_token_cookie={old}"))
+        .header("x-csrf-token", &old_csrf)
+        .send()
+        .await;
+    assert_msg(replay, 401, "Refresh token reuse detected").await;
+    // A refusal sets no cookie, and the stolen-and-replayed session is over for everyone.
+    let resp = cli
+        .post("/refresh")
+        .header("cookie", format!("refresh_token_cookie={new}"))
+        .header("x-csrf-token", &new_csrf)
+        .send()
+        .await;
+    assert!(set_cookies(&resp).is_empty());
+    assert_msg(resp, 401, "Token has been revoked").await;
+}
+
+#[jwt_required]
+#[handler]
+async fn cookie_protected(identity: Identity) -> String {
+    identity.to_string()
+}
+
+#[tokio::test]
+async fn implicit_refresh_keeps_the_session_and_stops_when_it_ends() {
+    let mut config = cookie_config();
+    config.implicit_refresh_window = Some(600);
+    config.cookie_csrf_protect = false;
+    let (jwt, clock) = manager_with_clock(config);
+    let cli = TestClient::new(
+        Route::new()
+            .at("/protected", get(cookie_protected))
+            .with(jwt.clone()),
+    );
+    let tokens = jwt.login("alice").await.unwrap();
+    clock.set(NOW + 600);
+    let resp = cli
+        .get("/protected")
+        .header(
+            "cookie",
+            format!("access_token_cookie={}", tokens.access_token),
+        )
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let refreshed = cookie(&set_cookies(&resp), "access_token_cookie");
+    assert_eq!(
+        claims_of(&jwt, &refreshed)["fam"],
+        json!(tokens.session),
+        "the re-minted access token stays in its session"
+    );
+    jwt.end_session(&json!("alice"), &tokens.session)
+        .await
+        .unwrap();
+    let resp = cli
+        .get("/protected")
+        .header("cookie", format!("access_token_cookie={refreshed}"))
+        .send()
+        .await;
+    assert!(set_cookies(&resp).is_empty());
+    assert_msg(resp, 401, "Token has been revoked").await;
+}
