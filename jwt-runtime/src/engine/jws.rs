@@ -15,6 +15,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::keys::{DecodeKey, KeySet};
+use super::verifiers::{self, KeyId};
 use crate::vocabulary::{JsonObject, JwtError};
 
 /// A token whose signature and claims verified: its JOSE header and its claims, and whether it
@@ -25,6 +26,16 @@ pub(crate) struct Decoded {
     pub(crate) header: JsonObject,
     pub(crate) claims: JsonObject,
     pub(crate) expired: bool,
+}
+
+/// The key a token's header selected, with its algorithm, and its [`KeyId`] when the key is one
+/// of the manager's (its verifier is then built once per thread and reused); `None` for a key
+/// that may differ per request (a decode-key loader's).
+#[derive(Clone, Copy)]
+pub(crate) struct KeyChoice<'k> {
+    pub(crate) alg: jsonwebtoken::Algorithm,
+    pub(crate) key: &'k jsonwebtoken::DecodingKey,
+    pub(crate) id: Option<KeyId>,
 }
 
 /// What a decode checks beyond the signature.
@@ -135,9 +146,7 @@ fn check_header(header: &JsonObject) -> Result<(), JwtError> {
 pub(crate) fn verify_jws<'k>(
     token: &str,
     max_length: usize,
-    key_for: impl Fn(
-        &JsonObject,
-    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
+    key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
 ) -> Result<(JsonObject, Vec<u8>), JwtError> {
     if token.len() > max_length {
         return Err(JwtError::invalid(format!(
@@ -152,15 +161,21 @@ pub(crate) fn verify_jws<'k>(
         .ok_or_else(|| JwtError::invalid("Not enough segments"))?;
     let header = parse_object(&b64(header_segment, "header")?, "header")?;
     let payload = b64(payload_segment, "payload")?;
-    b64(crypto_segment, "crypto")?;
+    let signature = b64(crypto_segment, "crypto")?;
 
     if !header.get("alg").is_some_and(Value::is_string) {
         return Err(JwtError::invalid("The specified alg value is not allowed"));
     }
     check_header(&header)?;
-    let (alg, key) = key_for(&header)?;
-    let valid = jsonwebtoken::crypto::verify(crypto_segment, signing_input.as_bytes(), key, alg)
-        .unwrap_or(false);
+    let choice = key_for(&header)?;
+    let valid = verifiers::verify(
+        choice.id,
+        choice.alg,
+        choice.key,
+        signing_input.as_bytes(),
+        signature,
+        crypto_segment,
+    );
     if !valid {
         return Err(JwtError::invalid("Signature verification failed"));
     }
@@ -220,9 +235,7 @@ pub(crate) fn decode(
 /// identity claim, a CSRF mismatch, ...) wins over "expired".
 pub(crate) fn decode_with<'k>(
     token: &str,
-    key_for: impl Fn(
-        &JsonObject,
-    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
+    key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
     rules: &ClaimRules<'_>,
     now: f64,
     csrf: Option<&str>,

@@ -25,6 +25,8 @@ pub use serde_json::Value;
 use super::group::run_protected;
 pub use super::group::UserLoaderFn;
 use super::manager::JwtManager;
+use crate::engine::jws::KeyChoice;
+use crate::engine::verifiers::KeyId;
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 #[derive(Debug)]
@@ -150,7 +152,12 @@ pub fn verify_jws_with_key(
     let name = format!("{algorithm:?}");
     crate::engine::jws::verify_jws(token, usize::MAX, |header| {
         match header.get("alg").and_then(Value::as_str) {
-            Some(alg) if alg == name => Ok((algorithm, key)),
+            // A fresh id: the verifier is built, used and kept as for a manager's key.
+            Some(alg) if alg == name => Ok(KeyChoice {
+                alg: algorithm,
+                key,
+                id: Some(KeyId::fresh()),
+            }),
             _ => Err(JwtError::InvalidToken(
                 "The specified alg value is not allowed".into(),
             )),
