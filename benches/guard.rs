@@ -5,8 +5,12 @@
 //! `jwt_required` repeats one token (served from the verified-token cache after the first
 //! request); `jwt_required_first_seen` runs with the cache off, as for a token never seen before.
 //!
+//! The `verify` group times verification alone: `JwtManager::decode_token` next to
+//! `jsonwebtoken::decode` on the same token, in the same run.
+//!
 //! ```text
 //! cargo bench --bench guard
+//! cargo bench --bench guard -- verify
 //! ```
 
 use std::time::Duration;
@@ -164,5 +168,35 @@ fn token(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, guard, token);
+/// Verification alone, side by side: `JwtManager::decode_token` (split, header rules, pinned
+/// algorithm, signature with the key's reused verifier, claims parsed and checked; never the
+/// verified-token cache) against `jsonwebtoken::decode` with a key built once, on the same token.
+fn verify(c: &mut Criterion) {
+    let rt = runtime();
+    let jwt = manager();
+    let token = rt.block_on(async { jwt.create_access_token("alice").await.unwrap() });
+    let key = DecodingKey::from_secret(SECRET.as_bytes());
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = 0;
+
+    let mut group = c.benchmark_group("verify");
+    group.measurement_time(Duration::from_secs(3));
+    group.bench_function("decode_token", |b| {
+        b.iter(|| {
+            let claims = jwt.decode_token(&token).unwrap();
+            assert_eq!(claims["sub"], "alice");
+            claims
+        })
+    });
+    group.bench_function("jsonwebtoken_decode", |b| {
+        b.iter(|| {
+            let data = decode::<Value>(&token, &key, &validation).unwrap();
+            assert_eq!(data.claims["sub"], "alice");
+            data
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, guard, token, verify);
 criterion_main!(benches);

@@ -196,3 +196,36 @@ async fn a_token_differing_in_one_byte_is_verified_on_its_own() {
     let resp = bearer_get(&cli, "/plain", &forged).await;
     assert_msg(resp, 422, "Signature verification failed").await;
 }
+
+/// Each key's signature verifier is built once per thread and reused (engine::verifiers): two
+/// managers with different secrets, used alternately on one thread, must each keep refusing the
+/// other's tokens and accepting their own, with the cache on and off.
+#[tokio::test]
+async fn two_keys_on_one_thread_never_share_a_verifier() {
+    const OTHER: &str = "fedcba9876543210fedcba9876543210";
+    for size in SIZES {
+        let ours = TestClient::new(app().with(manager(cached(size, config()))));
+        let theirs = TestClient::new(app().with(manager(cached(
+            size,
+            JwtConfig::default().with_secret(OTHER),
+        ))));
+        let ours_token = hs256(claims("alice"));
+        let theirs_token = sign(
+            json!({ "alg": "HS256", "typ": "JWT" }),
+            claims("bob"),
+            OTHER,
+        );
+        for _ in 0..3 {
+            let resp = bearer_get(&ours, "/plain", &ours_token).await;
+            resp.assert_status_is_ok();
+            resp.assert_text("alice").await;
+            let resp = bearer_get(&theirs, "/plain", &ours_token).await;
+            assert_msg(resp, 422, "Signature verification failed").await;
+            let resp = bearer_get(&theirs, "/plain", &theirs_token).await;
+            resp.assert_status_is_ok();
+            resp.assert_text("bob").await;
+            let resp = bearer_get(&ours, "/plain", &theirs_token).await;
+            assert_msg(resp, 422, "Signature verification failed").await;
+        }
+    }
+}

@@ -15,6 +15,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::keys::{DecodeKey, KeySet};
+use super::verifiers::{self, KeyId};
 use crate::vocabulary::{JsonObject, JwtError};
 
 /// A token whose signature and claims verified: its JOSE header and its claims, and whether it
@@ -25,6 +26,16 @@ pub(crate) struct Decoded {
     pub(crate) header: JsonObject,
     pub(crate) claims: JsonObject,
     pub(crate) expired: bool,
+}
+
+/// The key a token's header selected, with its algorithm, and its [`KeyId`] when the key is one
+/// of the manager's (its verifier is then built once per thread and reused); `None` for a key
+/// that may differ per request (a decode-key loader's).
+#[derive(Clone, Copy)]
+pub(crate) struct KeyChoice<'k> {
+    pub(crate) alg: jsonwebtoken::Algorithm,
+    pub(crate) key: &'k jsonwebtoken::DecodingKey,
+    pub(crate) id: Option<KeyId>,
 }
 
 /// What a decode checks beyond the signature.
@@ -128,6 +139,40 @@ fn check_header(header: &JsonObject) -> Result<(), JwtError> {
     Ok(())
 }
 
+/// The last header segment that passed the header rules on this thread, with its parsed header.
+///
+/// A service sees the same header (`{"alg":"HS256","typ":"JWT"}`) on nearly every token, and the
+/// header rules ([`check_header`], `alg` a string) depend on its bytes only, so the exact segment
+/// that passed them once passes them again: it is not decoded, parsed or checked twice in a row.
+/// The key choice and the signature check still run on every token. One entry per thread.
+mod header_checks {
+    use std::cell::RefCell;
+
+    use crate::vocabulary::JsonObject;
+
+    thread_local! {
+        static LAST: RefCell<Option<(Box<str>, JsonObject)>> = const { RefCell::new(None) };
+    }
+
+    /// The parsed header, when `segment` is, byte for byte, the last one that passed.
+    pub(super) fn passed(segment: &str) -> Option<JsonObject> {
+        LAST.with(|last| {
+            let last = last.try_borrow().ok()?;
+            let (known, header) = last.as_ref()?;
+            (**known == *segment).then(|| header.clone())
+        })
+    }
+
+    /// Records that `segment` parsed into `header` and passed the header rules.
+    pub(super) fn remember(segment: &str, header: &JsonObject) {
+        LAST.with(|last| {
+            if let Ok(mut last) = last.try_borrow_mut() {
+                *last = Some((segment.into(), header.clone()));
+            }
+        });
+    }
+}
+
 /// The JWS layer, as PyJWT's `_load` and `_verify_signature` (same split, same messages): the
 /// header's `alg` must be allowed (`key_for` gives its pinned algorithm and key), unsupported
 /// header parameters are refused, and the signature must verify. Returns the header and the raw
@@ -135,9 +180,7 @@ fn check_header(header: &JsonObject) -> Result<(), JwtError> {
 pub(crate) fn verify_jws<'k>(
     token: &str,
     max_length: usize,
-    key_for: impl Fn(
-        &JsonObject,
-    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
+    key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
 ) -> Result<(JsonObject, Vec<u8>), JwtError> {
     if token.len() > max_length {
         return Err(JwtError::invalid(format!(
@@ -150,17 +193,32 @@ pub(crate) fn verify_jws<'k>(
     let (header_segment, payload_segment) = signing_input
         .split_once('.')
         .ok_or_else(|| JwtError::invalid("Not enough segments"))?;
-    let header = parse_object(&b64(header_segment, "header")?, "header")?;
+    let (header, checked) = match header_checks::passed(header_segment) {
+        Some(header) => (header, true),
+        None => (
+            parse_object(&b64(header_segment, "header")?, "header")?,
+            false,
+        ),
+    };
     let payload = b64(payload_segment, "payload")?;
-    b64(crypto_segment, "crypto")?;
+    let signature = b64(crypto_segment, "crypto")?;
 
-    if !header.get("alg").is_some_and(Value::is_string) {
-        return Err(JwtError::invalid("The specified alg value is not allowed"));
+    if !checked {
+        if !header.get("alg").is_some_and(Value::is_string) {
+            return Err(JwtError::invalid("The specified alg value is not allowed"));
+        }
+        check_header(&header)?;
+        header_checks::remember(header_segment, &header);
     }
-    check_header(&header)?;
-    let (alg, key) = key_for(&header)?;
-    let valid = jsonwebtoken::crypto::verify(crypto_segment, signing_input.as_bytes(), key, alg)
-        .unwrap_or(false);
+    let choice = key_for(&header)?;
+    let valid = verifiers::verify(
+        choice.id,
+        choice.alg,
+        choice.key,
+        signing_input.as_bytes(),
+        signature,
+        crypto_segment,
+    );
     if !valid {
         return Err(JwtError::invalid("Signature verification failed"));
     }
@@ -220,9 +278,7 @@ pub(crate) fn decode(
 /// identity claim, a CSRF mismatch, ...) wins over "expired".
 pub(crate) fn decode_with<'k>(
     token: &str,
-    key_for: impl Fn(
-        &JsonObject,
-    ) -> Result<(jsonwebtoken::Algorithm, &'k jsonwebtoken::DecodingKey), JwtError>,
+    key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
     rules: &ClaimRules<'_>,
     now: f64,
     csrf: Option<&str>,
@@ -338,4 +394,61 @@ pub(crate) fn encode_segment(value: &impl serde::Serialize) -> Result<String, Jw
     let json = serde_json::to_vec(value)
         .map_err(|e| JwtError::TokenCreation(format!("cannot serialize token part: {e}").into()))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in for key selection: reached only when the header rules passed.
+    fn reached(_: &JsonObject) -> Result<KeyChoice<'static>, JwtError> {
+        Err(JwtError::invalid("key selection reached"))
+    }
+
+    fn message(token: &str) -> String {
+        match verify_jws(token, 8192, reached) {
+            Err(JwtError::InvalidToken(m)) => m.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn segment(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    #[test]
+    fn a_remembered_header_changes_no_answer() {
+        let good = segment(r#"{"alg":"HS256","typ":"JWT"}"#);
+        let crit = segment(r#"{"alg":"HS256","crit":["exp"]}"#);
+        let payload = segment("{}");
+        for _ in 0..2 {
+            // The same good header, again and again: still up to key selection.
+            assert_eq!(
+                message(&format!("{good}.{payload}.c2ln")),
+                "key selection reached"
+            );
+            // The good header with a bad payload or signature: the same errors as before.
+            assert_eq!(
+                message(&format!("{good}.@@.c2ln")),
+                "Invalid payload padding"
+            );
+            assert_eq!(
+                message(&format!("{good}.{payload}.@@")),
+                "Invalid crypto padding"
+            );
+            // A header failing the rules is never remembered: refused every time, also right
+            // after a good one.
+            assert_eq!(
+                message(&format!("{crit}.{payload}.c2ln")),
+                "Unsupported critical extension: exp"
+            );
+            // A one-character change to the good segment is parsed and checked on its own.
+            let mut changed = good.clone();
+            changed.pop();
+            assert_eq!(
+                message(&format!("{changed}.{payload}.c2ln")),
+                "Invalid header padding"
+            );
+        }
+    }
 }

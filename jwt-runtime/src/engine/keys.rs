@@ -14,6 +14,8 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::Value;
 
+use super::jws::KeyChoice;
+use super::verifiers::{self, KeyId};
 use crate::config::{DecodeKeyConfig, JwtConfig};
 use crate::vocabulary::{ConfigError, JsonObject, JwtError};
 
@@ -25,9 +27,11 @@ static INSTALL_PROVIDER: std::sync::Once = std::sync::Once::new();
 pub(crate) fn install_crypto_provider() {
     INSTALL_PROVIDER.call_once(|| {
         #[cfg(feature = "aws_lc_rs")]
-        let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+        let ours = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
         #[cfg(all(feature = "rust_crypto", not(feature = "aws_lc_rs")))]
-        let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
+        let ours = &jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER;
+        // Verifiers are reused only when the installed provider is known to be this one.
+        verifiers::set_known_provider(ours.install_default().is_ok().then_some(ours));
     });
 }
 
@@ -43,6 +47,19 @@ pub(crate) struct DecodeKey {
     pub(crate) alg_name: String,
     pub(crate) alg: Algorithm,
     pub(crate) key: DecodingKey,
+    /// This key's material, for reusing its verifier ([`super::verifiers`]).
+    pub(crate) id: KeyId,
+}
+
+impl DecodeKey {
+    /// This key as the JWS layer uses it.
+    pub(crate) fn choice(&self) -> KeyChoice<'_> {
+        KeyChoice {
+            alg: self.alg,
+            key: &self.key,
+            id: Some(self.id),
+        }
+    }
 }
 
 /// The keys of a remote JWK set, as last fetched.
@@ -254,6 +271,7 @@ fn named_key(config: &JwtConfig, spec: &DecodeKeyConfig) -> Result<DecodeKey, Co
         alg_name: spec.algorithm.clone(),
         alg,
         key,
+        id: KeyId::fresh(),
     })
 }
 
@@ -318,6 +336,7 @@ fn jwks_keys(jwks: &str) -> Result<Vec<DecodeKey>, ConfigError> {
             alg_name,
             alg,
             key,
+            id: KeyId::fresh(),
         });
     }
     Ok(keys)
@@ -388,6 +407,7 @@ fn remote_key(raw: &Value, fallback_alg: &str) -> Result<DecodeKey, String> {
         alg_name,
         alg,
         key,
+        id: KeyId::fresh(),
     })
 }
 
@@ -499,6 +519,7 @@ impl KeySet {
                     alg_name: name.clone(),
                     alg,
                     key,
+                    id: KeyId::fresh(),
                 });
             }
         }
@@ -549,7 +570,7 @@ impl KeySet {
         &'k self,
         header: &JsonObject,
         remote: &'k [DecodeKey],
-    ) -> Result<(Algorithm, &'k DecodingKey), JwtError> {
+    ) -> Result<KeyChoice<'k>, JwtError> {
         let not_allowed = || JwtError::invalid("The specified alg value is not allowed");
         let alg = header
             .get("alg")
@@ -577,7 +598,7 @@ impl KeySet {
                     JwtError::invalid("The token has no \"kid\" header to select its key")
                 })?,
         };
-        Ok((found.alg, &found.key))
+        Ok(found.choice())
     }
 
     /// Whether a key of this set (not a remote one) is named `kid`.

@@ -13,16 +13,16 @@ mod respond;
 pub(crate) mod revocation;
 pub(crate) mod settings;
 mod token_cache;
+pub(crate) mod verifiers;
 
 use std::sync::Arc;
 
-use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::Value;
 
 use crate::config::{JwtConfig, TrustedIssuer};
 use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, TokenParts, VerifiedJwt};
 use hooks::Hooks;
-use jws::ClaimRules;
+use jws::{ClaimRules, KeyChoice};
 use keys::{DecodeKey, KeySet, RemoteKeys};
 use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
@@ -86,7 +86,7 @@ impl Issuer {
         &self,
         header: &JsonObject,
         keys: &'k [DecodeKey],
-    ) -> Result<(Algorithm, &'k DecodingKey), JwtError> {
+    ) -> Result<KeyChoice<'k>, JwtError> {
         let not_allowed = || JwtError::invalid("The specified alg value is not allowed");
         let alg = header
             .get("alg")
@@ -107,7 +107,7 @@ impl Issuer {
         if key.alg_name != alg {
             return Err(not_allowed());
         }
-        Ok((key.alg, &key.key))
+        Ok(key.choice())
     }
 
     /// Its key set for a token naming `kid` (refetched, rate-limited, when unknown).

@@ -27,6 +27,8 @@ pub use super::group::UserLoaderFn;
 use super::manager::JwtManager;
 #[cfg(feature = "openapi")]
 pub use super::openapi::OpenApiSecurity;
+use crate::engine::jws::KeyChoice;
+use crate::engine::verifiers::KeyId;
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 #[derive(Debug)]
@@ -152,7 +154,12 @@ pub fn verify_jws_with_key(
     let name = format!("{algorithm:?}");
     crate::engine::jws::verify_jws(token, usize::MAX, |header| {
         match header.get("alg").and_then(Value::as_str) {
-            Some(alg) if alg == name => Ok((algorithm, key)),
+            // A fresh id: the verifier is built, used and kept as for a manager's key.
+            Some(alg) if alg == name => Ok(KeyChoice {
+                alg: algorithm,
+                key,
+                id: Some(KeyId::fresh()),
+            }),
             _ => Err(JwtError::InvalidToken(
                 "The specified alg value is not allowed".into(),
             )),

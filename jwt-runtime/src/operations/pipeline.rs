@@ -11,8 +11,9 @@ use poem::http::Method;
 use poem::Request;
 use serde_json::Value;
 
+use crate::engine::jws::{self, KeyChoice};
 use crate::engine::locate::locate;
-use crate::engine::{jws, remote_slice, Engine};
+use crate::engine::{remote_slice, Engine};
 use crate::operations::mint::SESSION_CLAIM;
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenParts, TokenType, VerifiedJwt};
 
@@ -235,8 +236,12 @@ async fn run(
     let verified = match &loaded_key {
         // A loaded key may differ from request to request: never cached.
         Some(key) => {
-            let key_for =
-                |header: &JsonObject| engine.keys.allowed_alg(header).map(|alg| (alg, key));
+            let key_for = |header: &JsonObject| {
+                engine
+                    .keys
+                    .allowed_alg(header)
+                    .map(|alg| KeyChoice { alg, key, id: None })
+            };
             parts_of(jws::decode_with(&found.token, key_for, &rules, now, csrf)?)
         }
         // A remote key set changes (a key may leave it): never cached either.
