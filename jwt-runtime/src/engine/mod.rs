@@ -4,6 +4,7 @@
 //! place that logs a refusal and shapes its response.
 
 pub(crate) mod hooks;
+mod issuers;
 pub(crate) mod jws;
 pub(crate) mod keys;
 pub(crate) mod locate;
@@ -22,7 +23,8 @@ use serde_json::Value;
 use crate::config::{JwtConfig, TrustedIssuer};
 use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, TokenParts, VerifiedJwt};
 use hooks::Hooks;
-use jws::{ClaimRules, KeyChoice};
+use issuers::Issuer;
+use jws::ClaimRules;
 use keys::{DecodeKey, KeySet, RemoteKeys};
 use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
@@ -57,70 +59,6 @@ fn remote_option(config: &JwtConfig) -> Option<&'static str> {
         Some("JWT_DECODE_ISSUER_DISCOVERY")
     } else {
         None
-    }
-}
-
-/// Another issuer whose tokens are accepted, with its own key set and rules
-/// ([`TrustedIssuer`]).
-pub(crate) struct Issuer {
-    pub(crate) iss: Vec<String>,
-    algorithms: Vec<String>,
-    audience: Option<Vec<String>>,
-    pub(crate) identity_claim: String,
-    remote: Arc<remote::RemoteJwks>,
-}
-
-impl std::fmt::Debug for Issuer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Issuer")
-            .field("iss", &self.iss)
-            .field("remote", &self.remote)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Issuer {
-    /// The key for a token of this issuer: only its own set, selected by `kid` (required), bound
-    /// to the header's `alg`, which must be one of its algorithms when they are listed.
-    pub(crate) fn decoding_for<'k>(
-        &self,
-        header: &JsonObject,
-        keys: &'k [DecodeKey],
-    ) -> Result<KeyChoice<'k>, JwtError> {
-        let not_allowed = || JwtError::invalid("The specified alg value is not allowed");
-        let alg = header
-            .get("alg")
-            .and_then(Value::as_str)
-            .filter(|a| self.algorithms.is_empty() || self.algorithms.iter().any(|x| x == a))
-            .ok_or_else(not_allowed)?;
-        let kid = header.get("kid").and_then(Value::as_str).ok_or_else(|| {
-            JwtError::invalid("The token has no \"kid\" header to select its key")
-        })?;
-        let key = keys
-            .iter()
-            .find(|k| k.kid.as_deref() == Some(kid))
-            .ok_or_else(|| {
-                JwtError::invalid(format!(
-                    "Unable to find a signing key that matches: \"{kid}\""
-                ))
-            })?;
-        if key.alg_name != alg {
-            return Err(not_allowed());
-        }
-        Ok(key.choice())
-    }
-
-    /// Its key set for a token naming `kid` (refetched, rate-limited, when unknown).
-    pub(crate) async fn keys_for(&self, kid: Option<&str>) -> RemoteKeys {
-        match kid {
-            Some(kid) => self.remote.keys_for_kid(kid).await,
-            None => self.remote.current(),
-        }
-    }
-
-    /// Its current key set (no network).
-    pub(crate) fn current(&self) -> RemoteKeys {
-        self.remote.current()
     }
 }
 
@@ -183,39 +121,7 @@ impl Engine {
                 Settings::resolve(&config)?;
                 KeySet::from_config(&config)?;
                 let remote = remote::RemoteJwks::start(&mut config).await?;
-                let mut issuers: Vec<Issuer> = Vec::with_capacity(trusted.len());
-                for t in trusted {
-                    let option = format!("trusted issuer \"{}\"", t.issuer);
-                    if t.issuer.trim().is_empty() || t.identity_claim.trim().is_empty() {
-                        return Err(ConfigError::sentence(
-                            option,
-                            "needs a non-empty issuer and identity claim",
-                        ));
-                    }
-                    let own = config
-                        .decode_issuer
-                        .iter()
-                        .flatten()
-                        .any(|i| *i == t.issuer)
-                        || config.encode_issuer.as_deref() == Some(t.issuer.as_str());
-                    if own || issuers.iter().any(|i| i.iss[0] == t.issuer) {
-                        return Err(ConfigError::sentence(
-                            option,
-                            "is trusted twice (or is also this app's own issuer)",
-                        ));
-                    }
-                    remote::check_options(&config, &option)?;
-                    let discovery = t.jwks_url.is_none().then(|| t.issuer.clone());
-                    let set =
-                        remote::RemoteJwks::open(&config, &option, t.jwks_url, discovery).await?;
-                    issuers.push(Issuer {
-                        iss: vec![t.issuer],
-                        algorithms: t.algorithms,
-                        audience: t.audience,
-                        identity_claim: t.identity_claim,
-                        remote: set,
-                    });
-                }
+                let issuers = issuers::open(&config, trusted).await?;
                 let mut engine = Self::assemble(config, clock, store, hooks, remote)?;
                 engine.issuers = issuers;
                 return Ok(engine);
