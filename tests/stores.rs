@@ -1505,3 +1505,117 @@ async fn redis_two_instances_never_both_accept_one_refresh_token() {
     let prefix = format!("{}:", unique("jwt_test"));
     race_contract(|| redis_store(&prefix, "redis://127.0.0.1:6379")).await;
 }
+
+// ---- Redis Cluster ----
+
+/// A cluster store on `nodes` (seed order: the subscription goes to the first that answers).
+async fn cluster_store(nodes: &[String], prefix: &str) -> RedisBlocklist {
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let store =
+        RedisBlocklist::connect_cluster(&nodes, RedisBlocklistOptions::default().prefix(prefix))
+            .await
+            .expect("connect to the Redis Cluster");
+    assert!(
+        store.wait_until_current(Duration::from_secs(5)).await,
+        "the mirror loads from the cluster"
+    );
+    store
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server"]
+async fn redis_cluster_keeps_the_store_contract_sessions_and_shares_revocations() {
+    let cluster = support::redis_cluster::RedisCluster::start(3);
+    let urls = cluster.urls();
+    let prefix = format!("{}:", unique("jwt_cluster"));
+    let tagged = format!("{{{prefix}}}");
+    let a = cluster_store(&urls, &prefix).await;
+    assert_eq!(a.key_prefix(), tagged, "the prefix becomes the hash tag");
+
+    // The contracts of a single Redis, on three primaries. The session scripts touch two keys
+    // (the session and its user's index): without one hash tag they fail with CROSSSLOT.
+    let revoked = store_contract(&a).await;
+    let grace = leeway_contract(&a).await;
+    session_contract(&a).await;
+    long_type_contract(&a).await;
+    assert_eq!(
+        cluster.query(&["GET", &format!("{tagged}user:bob")]),
+        NOW.to_string(),
+        "the cluster holds the highest cut-off under the tagged key"
+    );
+
+    // Every key of the store is on one slot, owned by one primary.
+    let slot = cluster.query(&["CLUSTER", "KEYSLOT", &tagged]);
+    let counts: Vec<(u16, i64)> = cluster
+        .ports()
+        .into_iter()
+        .map(|port| {
+            let count = cluster.query_node(port, &["CLUSTER", "COUNTKEYSINSLOT", &slot]);
+            (port, count.parse().expect("a count"))
+        })
+        .collect();
+    let owners: Vec<u16> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(
+        owners.len(),
+        1,
+        "one primary holds the store's slot: {counts:?}"
+    );
+    let owner = owners[0];
+    let other_keys: i64 = cluster
+        .ports()
+        .into_iter()
+        .map(|port| {
+            cluster
+                .query_node(port, &["DBSIZE"])
+                .parse::<i64>()
+                .expect("a size")
+        })
+        .sum::<i64>()
+        - counts.iter().map(|(_, n)| n).sum::<i64>();
+    assert_eq!(other_keys, 0, "no key of the store outside its slot");
+
+    // An instance started later loads the state (SCAN on the slot's primary).
+    let late = cluster_store(&urls, &prefix).await;
+    assert_remembered(&late, &revoked).await;
+    assert!(late.is_revoked(&grace).await.unwrap());
+
+    // Instance B subscribes on a node that does not own the slot: the events published on the
+    // owner reach it through the cluster bus.
+    let mut seeds: Vec<String> = cluster
+        .ports()
+        .into_iter()
+        .filter(|p| *p != owner)
+        .map(|p| format!("redis://127.0.0.1:{p}"))
+        .collect();
+    seeds.push(format!("redis://127.0.0.1:{owner}"));
+    let b = cluster_store(&seeds, &prefix).await;
+    let token = info(&unique("jti"), "gina", NOW);
+    assert!(!b.is_revoked(&token).await.unwrap());
+    a.revoke(&token).await.unwrap();
+    // Gone from Redis at once: from here on, only B's mirror can know it, through the event.
+    let jti = token.jti.clone().expect("a jti");
+    cluster.query(&["DEL", &format!("{tagged}jti:{jti}")]);
+    assert!(
+        revoked_within(&b, &token, true).await,
+        "a revocation through instance A reaches instance B's mirror"
+    );
+    assert!(b.is_mirror_current(), "B answered from its mirror");
+    // And the other way round, "log out everywhere" through B.
+    let henry = info(&unique("jti"), "henry", NOW);
+    assert!(!a.is_revoked(&henry).await.unwrap());
+    b.revoke_user("henry", NOW).await.unwrap();
+    assert!(revoked_within(&a, &henry, true).await);
+
+    // Two instances racing with one refresh token: one rotates, never both.
+    let seeds_for_race = seeds.clone();
+    race_contract(|| {
+        let seeds = seeds_for_race.clone();
+        let prefix = prefix.clone();
+        async move { cluster_store(&seeds, &prefix).await }
+    })
+    .await;
+}
