@@ -95,26 +95,7 @@ impl RedisCluster {
             dir,
         };
         for _ in 0..count {
-            let port = free_port();
-            let node_dir = cluster.dir.join(port.to_string());
-            std::fs::create_dir_all(&node_dir).expect("a node directory");
-            let child = Command::new(SERVER)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--cluster-enabled", "yes"])
-                .args(["--cluster-config-file", "nodes.conf"])
-                .args(["--cluster-node-timeout", "2000"])
-                .args(["--save", "", "--appendonly", "no"])
-                .args(["--protected-mode", "no", "--daemonize", "no"])
-                .arg("--dir")
-                .arg(&node_dir)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("{SERVER} cannot be started ({e}): install Redis 7, or run without --ignored")
-                });
-            cluster.nodes.push((port, child));
+            cluster.spawn_node();
         }
         for port in cluster.ports() {
             let up = wait_for(Duration::from_secs(10), || {
@@ -148,7 +129,86 @@ impl RedisCluster {
         cluster
     }
 
-    /// The nodes' ports, in start order.
+    /// Starts one more node in cluster mode (not yet part of the cluster); its port.
+    fn spawn_node(&mut self) -> u16 {
+        let port = free_port();
+        let node_dir = self.dir.join(port.to_string());
+        std::fs::create_dir_all(&node_dir).expect("a node directory");
+        let child = Command::new(SERVER)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--cluster-enabled", "yes"])
+            .args(["--cluster-config-file", "nodes.conf"])
+            .args(["--cluster-node-timeout", "2000"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--protected-mode", "no", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(&node_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{SERVER} cannot be started ({e}): install Redis 7, or run without --ignored"
+                )
+            });
+        self.nodes.push((port, child));
+        port
+    }
+
+    /// Adds a replica of the primary at `primary` and waits (at most 30 s) until it has synced
+    /// and every node knows it; its port.
+    pub fn add_replica(&mut self, primary: u16) -> u16 {
+        let port = self.spawn_node();
+        let up = wait_for(Duration::from_secs(10), || {
+            cli(&["-p", &port.to_string(), "PING"], Duration::from_secs(2)).as_deref()
+                == Some("PONG")
+        });
+        assert!(up, "redis-server on port {port} did not start within 10 s");
+        let id = self.query_node(primary, &["CLUSTER", "MYID"]);
+        self.query_node(
+            port,
+            &["CLUSTER", "MEET", "127.0.0.1", &primary.to_string()],
+        );
+        let met = wait_for(Duration::from_secs(30), || {
+            self.query_node(port, &["CLUSTER", "REPLICATE", &id]) == "OK"
+        });
+        assert!(met, "the new node did not become a replica of {primary}");
+        let synced = wait_for(Duration::from_secs(30), || {
+            self.query_node(port, &["INFO", "replication"])
+                .contains("master_link_status:up")
+                && self.ports().iter().all(|p| {
+                    self.query_node(*p, &["CLUSTER", "NODES"])
+                        .lines()
+                        .any(|line| line.contains(&format!(":{port}@")) && line.contains("slave"))
+                })
+        });
+        assert!(synced, "the replica on {port} did not sync within 30 s");
+        port
+    }
+
+    /// Kills the node at `port` (SIGKILL: no goodbye to the others); it leaves [`Self::ports`].
+    pub fn kill(&mut self, port: u16) {
+        if let Some(at) = self.nodes.iter().position(|(p, _)| *p == port) {
+            let (_, mut child) = self.nodes.remove(at);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Waits (at most `limit`) until the node at `port` is a primary that owns slots and says
+    /// `cluster_state:ok`.
+    pub fn wait_promoted(&self, port: u16, limit: Duration) -> bool {
+        wait_for(limit, || {
+            self.query_node(port, &["INFO", "replication"])
+                .contains("role:master")
+                && self
+                    .query_node(port, &["CLUSTER", "INFO"])
+                    .contains("cluster_state:ok")
+        })
+    }
+
+    /// The live nodes' ports, in start order.
     pub fn ports(&self) -> Vec<u16> {
         self.nodes.iter().map(|(port, _)| *port).collect()
     }
@@ -162,7 +222,7 @@ impl RedisCluster {
     }
 
     /// Runs one command on the cluster (`redis-cli -c`, following redirections) through the
-    /// first node; its output, trimmed.
+    /// first live node; its output, trimmed.
     pub fn query(&self, args: &[&str]) -> String {
         let port = self.ports()[0].to_string();
         let mut all = vec!["-c", "-p", &port];
@@ -170,11 +230,12 @@ impl RedisCluster {
         cli(&all, Duration::from_secs(5)).expect("redis-cli answers within 5 s")
     }
 
-    /// Runs one command on the node at `port` only.
+    /// Runs one command on the node at `port` only (empty output when it does not answer
+    /// within 5 s).
     pub fn query_node(&self, port: u16, args: &[&str]) -> String {
         let port = port.to_string();
         let mut all = vec!["-p", &port];
         all.extend_from_slice(args);
-        cli(&all, Duration::from_secs(5)).expect("redis-cli answers within 5 s")
+        cli(&all, Duration::from_secs(5)).unwrap_or_default()
     }
 }

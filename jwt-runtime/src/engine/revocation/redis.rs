@@ -611,14 +611,8 @@ async fn follow(
     let mut cursor: u64 = 0;
     let pattern = format!("{}*", glob_escape(&options.key_prefix));
     loop {
-        let mut scan = redis::cmd("SCAN");
-        scan.arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000);
-        let (next, keys): (u64, Vec<Vec<u8>>) = conn
-            .scan_page(scan, &options.key_prefix)
+        let (next, keys) = conn
+            .scan_page(cursor, &pattern, &options.key_prefix)
             .await
             .map_err(redis_err)?;
         if !keys.is_empty() {

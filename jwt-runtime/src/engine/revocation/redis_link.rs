@@ -55,31 +55,54 @@ impl ConnectionLike for Link {
 }
 
 impl Link {
-    /// One page of a `SCAN` for the keys under `prefix`. In a cluster it goes to the primary
-    /// of the prefix's hash slot, where every key of the store lives.
-    #[cfg_attr(not(feature = "redis-cluster"), allow(unused_variables))]
+    /// One page of a `SCAN` for the keys matching `pattern` (all under `prefix`).
+    ///
+    /// In a cluster the `SCAN` must run on the primary of the prefix's hash slot, where every
+    /// key of the store lives: any other node answers "nothing" without an error, which would
+    /// load an empty mirror (the cluster client falls back to another node while a primary is
+    /// down). So it runs inside a script declaring a key of that slot: the cluster routes it by
+    /// that key, and a node that does not own the slot answers `MOVED` instead.
     pub(super) async fn scan_page(
         &mut self,
-        scan: Cmd,
+        cursor: u64,
+        pattern: &str,
         prefix: &str,
     ) -> RedisResult<(u64, Vec<Vec<u8>>)> {
         match self {
-            Link::Single(conn) => scan.query_async(conn).await,
+            Link::Single(conn) => {
+                let _ = prefix;
+                redis::cmd("SCAN")
+                    .arg(cursor)
+                    .arg("MATCH")
+                    .arg(pattern)
+                    .arg("COUNT")
+                    .arg(SCAN_COUNT)
+                    .query_async(conn)
+                    .await
+            }
             #[cfg(feature = "redis-cluster")]
             Link::Cluster(conn) => {
-                use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-                let route = Route::with_key(prefix.as_bytes(), SlotAddr::Master);
-                let value = conn
-                    .route_command(
-                        scan,
-                        RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)),
-                    )
-                    .await?;
-                Ok(redis::from_redis_value(value)?)
+                redis::cmd("EVAL")
+                    .arg(SCAN_ON_SLOT_SCRIPT)
+                    .arg(1)
+                    .arg(prefix)
+                    .arg(cursor)
+                    .arg(pattern)
+                    .arg(SCAN_COUNT)
+                    .query_async(conn)
+                    .await
             }
         }
     }
 }
+
+/// Keys asked per `SCAN` page.
+const SCAN_COUNT: u32 = 1000;
+
+/// `SCAN` on the node that owns KEYS[1]'s slot; ARGV = cursor, pattern, count.
+#[cfg(feature = "redis-cluster")]
+const SCAN_ON_SLOT_SCRIPT: &str =
+    "return redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])";
 
 /// Where the subscription is opened.
 pub(super) enum Subscriber {
