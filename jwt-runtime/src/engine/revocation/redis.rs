@@ -26,6 +26,13 @@
 //! - TCP keepalive (and `TCP_USER_TIMEOUT` on Linux) are set on every connection, so the kernel
 //!   also closes a dead command connection instead of retransmitting into it for minutes;
 //! - a background task reconnects and reloads by itself, with backoff; nothing here panics.
+//! - over a Redis Cluster (`RedisBlocklist::connect_cluster`, feature `redis-cluster`) every
+//!   key carries the prefix as one hash tag (`{jwt:blocklist:}jti:<jti>`), so the scripts stay
+//!   atomic on the slot's primary; the load's `SCAN` runs in a script routed by a key of that
+//!   slot (a node that does not own it answers `MOVED`, never an empty load); the events stay on
+//!   `PUBLISH`, which the cluster bus forwards to every node, so the subscription may sit on any
+//!   node. When that primary fails, its replica takes over: meanwhile checks fail closed, and the
+//!   subscription moves to another node and reloads.
 //!
 //! Staleness bound: an instance learns a revocation made elsewhere after one pub/sub delivery
 //! (well under a millisecond on one host, a network hop between hosts); during that window it
