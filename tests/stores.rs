@@ -1657,6 +1657,10 @@ async fn redis_cluster_failover_keeps_refusing_revoked_tokens_and_fails_closed_m
     assert!(b.is_revoked(&revoked).await.unwrap());
 
     cluster.kill(owner);
+    // A revocation attempted now fails, or, if the replica was already promoted, is kept:
+    // never acknowledged and lost.
+    let during = info(&unique("jti"), "lena", NOW);
+    let during_acknowledged = a.revoke(&during).await.is_ok();
     // An instance starting now, before the replica is promoted, must not load an empty mirror
     // from a node that does not own the slot: it waits for the new primary.
     let live: Vec<String> = cluster
@@ -1734,4 +1738,7 @@ async fn redis_cluster_failover_keeps_refusing_revoked_tokens_and_fails_closed_m
     assert!(c.is_revoked(&revoked).await.unwrap());
     assert!(c.is_revoked(&later).await.unwrap());
     assert!(!c.is_revoked(&kept).await.unwrap());
+    if during_acknowledged {
+        assert!(c.is_revoked(&during).await.unwrap());
+    }
 }
