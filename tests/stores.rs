@@ -1505,3 +1505,240 @@ async fn redis_two_instances_never_both_accept_one_refresh_token() {
     let prefix = format!("{}:", unique("jwt_test"));
     race_contract(|| redis_store(&prefix, "redis://127.0.0.1:6379")).await;
 }
+
+// ---- Redis Cluster ----
+
+/// The primary holding the keys of the store whose tagged prefix is `tagged` (the one node with
+/// keys on its slot), and the count of those keys on each node.
+fn slot_owner(
+    cluster: &support::redis_cluster::RedisCluster,
+    tagged: &str,
+) -> (u16, Vec<(u16, i64)>) {
+    let slot = cluster.query(&["CLUSTER", "KEYSLOT", tagged]);
+    let counts: Vec<(u16, i64)> = cluster
+        .ports()
+        .into_iter()
+        .map(|port| {
+            let count = cluster.query_node(port, &["CLUSTER", "COUNTKEYSINSLOT", &slot]);
+            (port, count.parse().expect("a count"))
+        })
+        .collect();
+    let owners: Vec<u16> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(p, _)| *p)
+        .collect();
+    assert_eq!(
+        owners.len(),
+        1,
+        "one primary holds the store's slot: {counts:?}"
+    );
+    (owners[0], counts)
+}
+
+/// A cluster store on `nodes` (seed order: the subscription goes to the first that answers).
+async fn cluster_store(nodes: &[String], prefix: &str) -> RedisBlocklist {
+    let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let store =
+        RedisBlocklist::connect_cluster(&nodes, RedisBlocklistOptions::default().prefix(prefix))
+            .await
+            .expect("connect to the Redis Cluster");
+    assert!(
+        store.wait_until_current(Duration::from_secs(5)).await,
+        "the mirror loads from the cluster"
+    );
+    store
+}
+
+#[tokio::test]
+#[ignore = "needs redis-server"]
+async fn redis_cluster_keeps_the_store_contract_sessions_and_shares_revocations() {
+    let cluster = support::redis_cluster::RedisCluster::start(3);
+    let urls = cluster.urls();
+    let prefix = format!("{}:", unique("jwt_cluster"));
+    let tagged = format!("{{{prefix}}}");
+    let a = cluster_store(&urls, &prefix).await;
+    assert_eq!(a.key_prefix(), tagged, "the prefix becomes the hash tag");
+
+    // The contracts of a single Redis, on three primaries. The session scripts touch two keys
+    // (the session and its user's index): without one hash tag they fail with CROSSSLOT.
+    let revoked = store_contract(&a).await;
+    let grace = leeway_contract(&a).await;
+    session_contract(&a).await;
+    long_type_contract(&a).await;
+    assert_eq!(
+        cluster.query(&["GET", &format!("{tagged}user:bob")]),
+        NOW.to_string(),
+        "the cluster holds the highest cut-off under the tagged key"
+    );
+
+    // Every key of the store is on one slot, owned by one primary.
+    let (owner, counts) = slot_owner(&cluster, &tagged);
+    let other_keys: i64 = cluster
+        .ports()
+        .into_iter()
+        .map(|port| {
+            cluster
+                .query_node(port, &["DBSIZE"])
+                .parse::<i64>()
+                .expect("a size")
+        })
+        .sum::<i64>()
+        - counts.iter().map(|(_, n)| n).sum::<i64>();
+    assert_eq!(other_keys, 0, "no key of the store outside its slot");
+
+    // An instance started later loads the state (SCAN on the slot's primary).
+    let late = cluster_store(&urls, &prefix).await;
+    assert_remembered(&late, &revoked).await;
+    assert!(late.is_revoked(&grace).await.unwrap());
+
+    // Instance B subscribes on a node that does not own the slot: the events published on the
+    // owner reach it through the cluster bus.
+    let mut seeds: Vec<String> = cluster
+        .ports()
+        .into_iter()
+        .filter(|p| *p != owner)
+        .map(|p| format!("redis://127.0.0.1:{p}"))
+        .collect();
+    seeds.push(format!("redis://127.0.0.1:{owner}"));
+    let b = cluster_store(&seeds, &prefix).await;
+    let token = info(&unique("jti"), "gina", NOW);
+    assert!(!b.is_revoked(&token).await.unwrap());
+    a.revoke(&token).await.unwrap();
+    // Gone from Redis at once: from here on, only B's mirror can know it, through the event.
+    let jti = token.jti.clone().expect("a jti");
+    cluster.query(&["DEL", &format!("{tagged}jti:{jti}")]);
+    assert!(
+        revoked_within(&b, &token, true).await,
+        "a revocation through instance A reaches instance B's mirror"
+    );
+    assert!(b.is_mirror_current(), "B answered from its mirror");
+    // And the other way round, "log out everywhere" through B.
+    let henry = info(&unique("jti"), "henry", NOW);
+    assert!(!a.is_revoked(&henry).await.unwrap());
+    b.revoke_user("henry", NOW).await.unwrap();
+    assert!(revoked_within(&a, &henry, true).await);
+
+    // Two instances racing with one refresh token: one rotates, never both.
+    let seeds_for_race = seeds.clone();
+    race_contract(|| {
+        let seeds = seeds_for_race.clone();
+        let prefix = prefix.clone();
+        async move { cluster_store(&seeds, &prefix).await }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn redis_cluster_failover_keeps_refusing_revoked_tokens_and_fails_closed_meanwhile() {
+    let mut cluster = support::redis_cluster::RedisCluster::start(3);
+    let prefix = format!("{}:", unique("jwt_failover"));
+    let tagged = format!("{{{prefix}}}");
+    let a = cluster_store(&cluster.urls(), &prefix).await;
+    let revoked = info(&unique("jti"), "ivy", NOW);
+    let kept = info(&unique("jti"), "jack", NOW);
+    a.revoke(&revoked).await.unwrap();
+    let (owner, _) = slot_owner(&cluster, &tagged);
+    let replica = tokio::task::block_in_place(|| cluster.add_replica(owner));
+    // The replica synced after the revocation: it holds the key (a replica redirects reads,
+    // so count its keys).
+    assert_eq!(cluster.query_node(replica, &["DBSIZE"]), "1");
+    // Instance B subscribes on the primary that is about to die.
+    let mut seeds = vec![format!("redis://127.0.0.1:{owner}")];
+    seeds.extend(
+        cluster
+            .ports()
+            .into_iter()
+            .filter(|p| *p != owner)
+            .map(|p| format!("redis://127.0.0.1:{p}")),
+    );
+    let b = cluster_store(&seeds, &prefix).await;
+    assert!(b.is_revoked(&revoked).await.unwrap());
+
+    cluster.kill(owner);
+    // A revocation attempted now fails, or, if the replica was already promoted, is kept:
+    // never acknowledged and lost.
+    let during = info(&unique("jti"), "lena", NOW);
+    let during_acknowledged = a.revoke(&during).await.is_ok();
+    // An instance starting now, before the replica is promoted, must not load an empty mirror
+    // from a node that does not own the slot: it waits for the new primary.
+    let live: Vec<String> = cluster
+        .ports()
+        .into_iter()
+        .filter(|p| *p != replica)
+        .map(|p| format!("redis://127.0.0.1:{p}"))
+        .collect();
+    let live: Vec<&str> = live.iter().map(String::as_str).collect();
+    let d =
+        RedisBlocklist::connect_cluster(&live, RedisBlocklistOptions::default().prefix(&prefix))
+            .await
+            .expect("the live nodes answer");
+    // Until the replica is promoted and B has resubscribed and reloaded, B answers from
+    // Redis or not at all: the revoked token is never accepted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let (mut refused_by_error, mut answers) = (0, 0);
+    let mut noticed = false;
+    loop {
+        answers += 1;
+        noticed |= !b.is_mirror_current();
+        match b.is_revoked(&revoked).await {
+            Ok(true) => {}
+            Ok(false) => panic!("the revoked token was accepted during the failover"),
+            // Only a check that is not answered from the mirror can fail.
+            Err(_) => {
+                refused_by_error += 1;
+                noticed = true;
+            }
+        }
+        // B's subscription was on the dead node: first it notices (the mirror turns stale),
+        // then it comes back on another node.
+        noticed |= !b.is_mirror_current();
+        let back = noticed
+            && b.is_mirror_current()
+            && matches!(b.is_revoked(&kept).await, Ok(false))
+            && matches!(b.is_revoked(&revoked).await, Ok(true));
+        if back {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the store did not recover within 60 s of the failover"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "failover: {answers} checks of the revoked token, {refused_by_error} refused with an \
+         error (fail closed), none accepted"
+    );
+    let promoted =
+        tokio::task::block_in_place(|| cluster.wait_promoted(replica, Duration::from_secs(30)));
+    assert!(promoted, "the replica became the slot's primary");
+
+    // Writes go to the new primary; B hears them; a new instance loads everything from it.
+    let later = info(&unique("jti"), "kate", NOW);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while a.revoke(&later).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "instance A could not revoke within 30 s of the failover"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(revoked_within(&b, &later, true).await);
+    assert!(
+        d.wait_until_current(Duration::from_secs(30)).await,
+        "the instance started during the failover loads its mirror"
+    );
+    assert!(
+        d.is_revoked(&revoked).await.unwrap(),
+        "loaded from the new primary, not from a node that does not own the slot"
+    );
+    let c = cluster_store(&cluster.urls(), &prefix).await;
+    assert!(c.is_revoked(&revoked).await.unwrap());
+    assert!(c.is_revoked(&later).await.unwrap());
+    assert!(!c.is_revoked(&kept).await.unwrap());
+    if during_acknowledged {
+        assert!(c.is_revoked(&during).await.unwrap());
+    }
+}

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod redis_cluster;
 pub mod server;
 pub mod socket;
 

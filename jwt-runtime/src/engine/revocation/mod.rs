@@ -11,6 +11,8 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
+mod redis_link;
+#[cfg(feature = "redis")]
 mod redis_sessions;
 mod sessions;
 #[cfg(feature = "sqlx")]

@@ -26,6 +26,13 @@
 //! - TCP keepalive (and `TCP_USER_TIMEOUT` on Linux) are set on every connection, so the kernel
 //!   also closes a dead command connection instead of retransmitting into it for minutes;
 //! - a background task reconnects and reloads by itself, with backoff; nothing here panics.
+//! - over a Redis Cluster (`RedisBlocklist::connect_cluster`, feature `redis-cluster`) every
+//!   key carries the prefix as one hash tag (`{jwt:blocklist:}jti:<jti>`), so the scripts stay
+//!   atomic on the slot's primary; the load's `SCAN` runs in a script routed by a key of that
+//!   slot (a node that does not own it answers `MOVED`, never an empty load); the events stay on
+//!   `PUBLISH`, which the cluster bus forwards to every node, so the subscription may sit on any
+//!   node. When that primary fails, its replica takes over: meanwhile checks fail closed, and the
+//!   subscription moves to another node and reloads.
 //!
 //! Staleness bound: an instance learns a revocation made elsewhere after one pub/sub delivery
 //! (well under a millisecond on one host, a network hop between hosts); during that window it
@@ -46,6 +53,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::{socket2, TcpSettings};
 use redis::{AsyncCommands, IntoConnectionInfo};
 
+use super::redis_link::{Link, Subscriber};
 use super::redis_sessions::{
     encode_label, is_live, parse_outcome, session_info, SessionFields, END_SCRIPT, ROTATE_SCRIPT,
     START_SCRIPT,
@@ -291,7 +299,7 @@ struct Shared {
 /// # Ok(()) }
 /// ```
 pub struct RedisBlocklist {
-    conn: ConnectionManager,
+    conn: Link,
     shared: Arc<Shared>,
     options: RedisBlocklistOptions,
     task: tokio::task::JoinHandle<()>,
@@ -345,23 +353,105 @@ impl RedisBlocklist {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(redis_err)?;
+        Ok(Self::start(
+            Subscriber::Single(client),
+            Link::Single(conn),
+            options,
+        ))
+    }
+
+    /// Connects to a Redis Cluster through `nodes` (any reachable subset of its nodes, as
+    /// `redis://host:port` URLs), then keeps the mirror current in a background task (feature
+    /// `redis-cluster`).
+    ///
+    /// Every key of the store must live on one hash slot, so that the scripts which touch
+    /// several keys at once (a session and its user's index) stay atomic and one `SCAN` finds
+    /// them all: the key prefix needs a hash tag. A prefix without one is taken whole as the
+    /// tag (`jwt:blocklist:` becomes `{jwt:blocklist:}`); a prefix with one (`app:{jwt}:`) is
+    /// kept. The events go out with `PUBLISH`, which a cluster forwards to every node, and the
+    /// subscription is held on whichever node answers first.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), jwt_runtime::stores::BlocklistError> {
+    /// use jwt_runtime::stores::{RedisBlocklist, RedisBlocklistOptions};
+    /// let nodes = ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379", "redis://10.0.0.3:6379"];
+    /// let store = RedisBlocklist::connect_cluster(&nodes, RedisBlocklistOptions::default()).await?;
+    /// assert_eq!(store.key_prefix(), "{jwt:blocklist:}");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// No node is given, a URL is invalid, no node is reachable at startup, or the prefix is
+    /// one that no hash tag can be made of (empty, or starting with `}`).
+    #[cfg(feature = "redis-cluster")]
+    pub async fn connect_cluster(
+        nodes: &[&str],
+        options: RedisBlocklistOptions,
+    ) -> Result<Self, BlocklistError> {
+        let mut options = options;
+        options.key_prefix = super::redis_link::cluster_prefix(&options.key_prefix)?;
+        let mut infos = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let info = node
+                .into_connection_info()
+                .map_err(redis_err)?
+                .set_tcp_settings(options.tcp_settings());
+            infos.push(info);
+        }
+        if infos.is_empty() {
+            return Err(BlocklistError::new(
+                "redis blocklist: a cluster needs at least one node",
+            ));
+        }
+        let client = redis::cluster::ClusterClientBuilder::new(infos.clone())
+            .connection_timeout(options.command_timeout)
+            .response_timeout(options.command_timeout)
+            .tcp_settings(options.tcp_settings())
+            .build()
+            .map_err(redis_err)?;
+        let conn = within(
+            options.command_timeout,
+            "connecting to the cluster",
+            client.get_async_connection(),
+        )
+        .await?;
+        Ok(Self::start(
+            Subscriber::Cluster(infos),
+            Link::Cluster(conn),
+            options,
+        ))
+    }
+
+    /// The prefix of every key and of the channel, as used (a cluster store's has a hash tag).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), jwt_runtime::stores::BlocklistError> {
+    /// let store = jwt_runtime::stores::RedisBlocklist::connect("redis://127.0.0.1:6379").await?;
+    /// assert_eq!(store.key_prefix(), "jwt:blocklist:");
+    /// # Ok(()) }
+    /// ```
+    pub fn key_prefix(&self) -> &str {
+        &self.options.key_prefix
+    }
+
+    fn start(subscriber: Subscriber, conn: Link, options: RedisBlocklistOptions) -> Self {
         let shared = Arc::new(Shared {
             mirror: RwLock::new(Mirror::default()),
             clock: StoreClock::default(),
             current: AtomicBool::new(false),
         });
         let task = tokio::spawn(keep_mirror(
-            client,
+            subscriber,
             conn.clone(),
             shared.clone(),
             options.clone(),
         ));
-        Ok(RedisBlocklist {
+        RedisBlocklist {
             conn,
             shared,
             options,
             task,
-        })
+        }
     }
 
     /// Whether checks are currently answered from the local mirror (no round trip). `false`
@@ -452,8 +542,8 @@ impl Drop for StaleOnExit {
 
 /// Subscribe, load, serve from the mirror until the subscription drops; repeat forever.
 async fn keep_mirror(
-    client: redis::Client,
-    conn: ConnectionManager,
+    subscriber: Subscriber,
+    conn: Link,
     shared: Arc<Shared>,
     options: RedisBlocklistOptions,
 ) {
@@ -462,7 +552,7 @@ async fn keep_mirror(
     let first_delay = options.reconnect_delay.max(MIN_PERIOD);
     let mut delay = first_delay;
     loop {
-        let outcome = follow(&client, conn.clone(), &shared, &options).await;
+        let outcome = follow(&subscriber, conn.clone(), &shared, &options).await;
         // Stale from here on: checks ask Redis directly until the mirror is reloaded.
         let was_current = shared.current.swap(false, Ordering::AcqRel);
         match outcome {
@@ -509,18 +599,13 @@ async fn within<T>(
 }
 
 async fn follow(
-    client: &redis::Client,
-    mut conn: ConnectionManager,
+    subscriber: &Subscriber,
+    mut conn: Link,
     shared: &Shared,
     options: &RedisBlocklistOptions,
 ) -> Result<(), BlocklistError> {
     // A link that swallows packets would otherwise hang the connection or the SUBSCRIBE forever.
-    let pubsub = within(
-        options.command_timeout,
-        "connecting the subscription",
-        client.get_async_pubsub(),
-    )
-    .await?;
+    let pubsub = subscriber.pubsub(options.command_timeout).await?;
     let (mut sink, mut messages) = pubsub.split();
     within(
         options.command_timeout,
@@ -533,13 +618,8 @@ async fn follow(
     let mut cursor: u64 = 0;
     let pattern = format!("{}*", glob_escape(&options.key_prefix));
     loop {
-        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
+        let (next, keys) = conn
+            .scan_page(cursor, &pattern, &options.key_prefix)
             .await
             .map_err(redis_err)?;
         if !keys.is_empty() {
