@@ -6,6 +6,7 @@
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use jwt_runtime::hooks::UserLookup;
 use jwt_runtime::{
@@ -18,8 +19,20 @@ use poem::{get, handler, EndpointExt, Request, Route};
 use serde_json::json;
 use support::*;
 
-/// Counts the runs of the generic handlers: a refused request must leave it unchanged.
-static RAN: AtomicUsize = AtomicUsize::new(0);
+/// Counts the runs of the counting handlers, one per app (tests run in parallel): a refused
+/// request must leave it unchanged.
+#[derive(Clone, Default)]
+struct Ran(Arc<AtomicUsize>);
+
+impl Ran {
+    fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    fn add(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
 /// What the handlers are generic over: a store, given to the route as data.
 trait Shelf: Send + Sync + 'static {
@@ -45,26 +58,26 @@ impl Shelf for Records {
 
 #[jwt_required]
 #[handler]
-async fn shelf<S: Shelf>(identity: Identity, shelf: Data<&S>) -> String {
-    RAN.fetch_add(1, Ordering::SeqCst);
+async fn shelf<S: Shelf>(identity: Identity, shelf: Data<&S>, ran: Data<&Ran>) -> String {
+    ran.add();
     format!("{} for {identity}", shelf.0.label())
 }
 
 /// A where clause, and a role check.
 #[jwt_required(roles = "librarian")]
 #[handler]
-async fn restock<S>(shelf: Data<&S>) -> String
+async fn restock<S>(shelf: Data<&S>, ran: Data<&Ran>) -> String
 where
     S: Shelf,
 {
-    RAN.fetch_add(1, Ordering::SeqCst);
+    ran.add();
     format!("restocked {}", shelf.0.label())
 }
 
 #[admin_required]
 #[handler]
-async fn audit<S: Shelf>(shelf: Data<&S>) -> String {
-    RAN.fetch_add(1, Ordering::SeqCst);
+async fn audit<S: Shelf>(shelf: Data<&S>, ran: Data<&Ran>) -> String {
+    ran.add();
     format!("audited {}", shelf.0.label())
 }
 
@@ -167,7 +180,7 @@ async fn cookie_shelf<S: Shelf>(shelf: Data<&S>) -> String {
     shelf.0.label().to_string()
 }
 
-fn app() -> Route {
+fn app(ran: Ran) -> impl poem::Endpoint {
     Route::new()
         .at("/books", get(shelf::<Books>::default()).data(Books))
         .at("/records", get(shelf::<Records>::default()).data(Records))
@@ -197,6 +210,7 @@ fn app() -> Route {
         .at("/any/books", shelf::<Books>::default().data(Books))
         .at("/any/restock", restock::<Records>::default().data(Records))
         .at("/any/audit", audit::<Books>::default().data(Books))
+        .data(ran)
 }
 
 fn token(sub: &str, changes: serde_json::Value) -> String {
@@ -205,8 +219,8 @@ fn token(sub: &str, changes: serde_json::Value) -> String {
 
 #[tokio::test]
 async fn each_instantiation_needs_a_token() {
-    let cli = client(app(), config());
-    let before = RAN.load(Ordering::SeqCst);
+    let ran = Ran::default();
+    let cli = client(app(ran.clone()), config());
     for path in [
         "/books",
         "/records",
@@ -226,12 +240,12 @@ async fn each_instantiation_needs_a_token() {
         )
         .await;
     }
-    assert_eq!(RAN.load(Ordering::SeqCst), before);
+    assert_eq!(ran.count(), 0);
 }
 
 #[tokio::test]
 async fn each_instantiation_runs_with_its_type() {
-    let cli = client(app(), config());
+    let cli = client(app(Ran::default()), config());
     let alice = token("alice", json!({}));
     for (path, body) in [
         ("/books", "books for alice"),
@@ -267,8 +281,8 @@ async fn each_instantiation_runs_with_its_type() {
 
 #[tokio::test]
 async fn roles_and_admin_are_checked_per_instantiation() {
-    let cli = client(app(), config());
-    let before = RAN.load(Ordering::SeqCst);
+    let ran = Ran::default();
+    let cli = client(app(ran.clone()), config());
     for path in ["/books/restock", "/records/restock"] {
         assert_msg(
             cli.get(path)
@@ -294,7 +308,7 @@ async fn roles_and_admin_are_checked_per_instantiation() {
         )
         .await;
     }
-    assert_eq!(RAN.load(Ordering::SeqCst), before);
+    assert_eq!(ran.count(), 0);
     let resp = cli
         .get("/records/restock")
         .header(
@@ -315,11 +329,13 @@ async fn roles_and_admin_are_checked_per_instantiation() {
         .await;
     resp.assert_status_is_ok();
     resp.assert_text("audited books").await;
+    // The counter sees the runs that passed.
+    assert_eq!(ran.count(), 2);
 }
 
 #[tokio::test]
 async fn the_user_of_each_instantiation_is_loaded() {
-    let cli = client(app(), config());
+    let cli = client(app(Ran::default()), config());
     let resp = cli
         .get("/member")
         .header("Authorization", token("alice", json!({})))
@@ -353,8 +369,8 @@ async fn the_user_of_each_instantiation_is_loaded() {
 
 #[tokio::test]
 async fn options_preflight_never_runs_the_handler() {
-    let cli = client(app(), config());
-    let before = RAN.load(Ordering::SeqCst);
+    let ran = Ran::default();
+    let cli = client(app(ran.clone()), config());
     for path in ["/any/books", "/any/restock", "/any/audit"] {
         let resp = cli
             .options(path)
@@ -364,12 +380,12 @@ async fn options_preflight_never_runs_the_handler() {
             .await;
         resp.assert_status(StatusCode::NO_CONTENT);
     }
-    assert_eq!(RAN.load(Ordering::SeqCst), before);
+    assert_eq!(ran.count(), 0);
 }
 
 #[tokio::test]
 async fn optional_generic_route() {
-    let cli = client(app(), config());
+    let cli = client(app(Ran::default()), config());
     let resp = cli.get("/greet").send().await;
     resp.assert_status_is_ok();
     resp.assert_text("books for anyone").await;
@@ -394,7 +410,7 @@ async fn implicit_refresh_on_a_generic_route() {
     let mut cfg = config();
     cfg.implicit_refresh_window = Some(30);
     let jwt = manager(cfg);
-    let cli = poem::test::TestClient::new(app().with(jwt.clone()));
+    let cli = poem::test::TestClient::new(app(Ran::default()).with(jwt.clone()));
     let soon = jwt
         .create_access_token("alice")
         .expires(Expiry::Seconds(20))
