@@ -2,7 +2,7 @@
 //! verified token.
 
 use syn::spanned::Spanned;
-use syn::{Attribute, FnArg, GenericArgument, ItemFn, PathArguments, Type};
+use syn::{Attribute, FnArg, GenericArgument, GenericParam, ItemFn, PathArguments, Type};
 
 use crate::expand::Errors;
 use crate::paths;
@@ -138,11 +138,7 @@ pub fn analyze(
         ));
         return None;
     }
-    if !item.sig.generics.params.is_empty() {
-        errors.push(syn::Error::new(
-            item.sig.generics.span(),
-            format!("`#[{macro_name}]` does not support generic handlers"),
-        ));
+    if !type_params_only(&item.sig.generics, macro_name, errors) {
         return None;
     }
     let users = rewrite_params(&mut item.sig, optional, errors);
@@ -150,6 +146,48 @@ pub fn analyze(
         item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
     item.attrs = rest;
     Some(HandlerFn { item, docs, users })
+}
+
+/// `true` when every generic parameter is a type parameter: what Poem's `#[handler]` turns into
+/// the endpoint struct's `PhantomData` fields. A lifetime or const parameter would be an unused
+/// parameter of that struct (Poem's own expansion fails on it), so it is refused here, clearly.
+fn type_params_only(generics: &syn::Generics, macro_name: &str, errors: &mut Errors) -> bool {
+    let mut ok = true;
+    for param in &generics.params {
+        let what = match param {
+            GenericParam::Type(_) => continue,
+            GenericParam::Lifetime(_) => {
+                "a lifetime parameter: leave lifetimes elided in the parameters (`Data<&T>`)"
+            }
+            GenericParam::Const(_) => {
+                "a const parameter: take a type parameter, or read the value from the request"
+            }
+        };
+        errors.push(syn::Error::new(
+            param.span(),
+            format!(
+                "`#[{macro_name}]` takes type parameters, as Poem's `#[handler]` does, not {what}"
+            ),
+        ));
+        ok = false;
+    }
+    ok
+}
+
+/// The function to emit when it cannot be wrapped: unchanged, except that a lifetime or const
+/// parameter also drops its `#[handler]`, whose own expansion fails on it with errors that point
+/// away from the fix (and then reports every token parameter as unprotected).
+pub fn unwrapped(mut item: ItemFn) -> ItemFn {
+    let type_params_only = item
+        .sig
+        .generics
+        .params
+        .iter()
+        .all(|p| matches!(p, GenericParam::Type(_)));
+    if !type_params_only {
+        item.attrs.retain(|a| !is_handler_attr(a));
+    }
+    item
 }
 
 /// Rewrites the parameters that come from the verified token into `__private::Protected<T>`

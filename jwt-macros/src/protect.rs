@@ -191,25 +191,80 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
     item.vis = syn::Visibility::Inherited;
     let options = options_expr(args);
     let policy = policy_ref(which, args);
+    let generics = item.sig.generics.clone();
+    let (impl_generics, type_generics, where_clause) = generics.split_for_impl();
+    let def_struct = endpoint_struct(&vis, &public, &generics);
+    // A generic handler's endpoint is a value of its own (`#[handler]` makes it `Default`); its
+    // user loaders may name its type parameters, which a `const` cannot.
+    let (inner_value, users_decl) = if generics.params.is_empty() {
+        (
+            quote!(#inner),
+            quote!(const __JWT_USERS: &[#private::UserLoaderFn] = &[#(#loaders),*];),
+        )
+    } else {
+        let turbofish = type_generics.as_turbofish();
+        (
+            quote!(<#inner #turbofish as ::core::default::Default>::default()),
+            quote!(#[allow(non_snake_case)] let __JWT_USERS: &[#private::UserLoaderFn] = &[#(#loaders),*];),
+        )
+    };
     quote! {
         #(#docs)*
-        #[allow(non_camel_case_types)]
-        #vis struct #public;
+        #def_struct
 
         const _: () = {
             #item
 
             #[automatically_derived]
-            impl #poem::Endpoint for #public {
+            impl #impl_generics #poem::Endpoint for #public #type_generics #where_clause {
                 type Output = #poem::Response;
 
                 async fn call(&self, req: #poem::Request) -> #poem::Result<#poem::Response> {
                     const __JWT_OPTIONS: #private::VerifyOptions = #options;
-                    const __JWT_USERS: &[#private::UserLoaderFn] = &[#(#loaders),*];
-                    #private::call_protected(&__JWT_OPTIONS, #policy, __JWT_USERS, &#inner, req).await
+                    #users_decl
+                    #private::call_protected(&__JWT_OPTIONS, #policy, __JWT_USERS, &#inner_value, req).await
                 }
             }
         };
+    }
+}
+
+/// The public endpoint struct, as Poem's `#[handler]` declares it: a unit struct, or for a
+/// generic handler one `PhantomData` field per type parameter and a `Default` impl (the endpoint
+/// is `name::<T>::default()`).
+fn endpoint_struct(
+    vis: &syn::Visibility,
+    name: &syn::Ident,
+    generics: &syn::Generics,
+) -> TokenStream {
+    if generics.params.is_empty() {
+        return quote! {
+            #[allow(non_camel_case_types)]
+            #vis struct #name;
+        };
+    }
+    let (_, type_generics, _) = generics.split_for_impl();
+    let marks: Vec<_> = generics
+        .type_params()
+        .enumerate()
+        .map(|(i, param)| (format_ident!("_mark{}", i), &param.ident))
+        .collect();
+    let fields = marks
+        .iter()
+        .map(|(field, ty)| quote!(#field: ::core::marker::PhantomData<#ty>));
+    let values = marks
+        .iter()
+        .map(|(field, _)| quote!(#field: ::core::marker::PhantomData));
+    quote! {
+        #[allow(non_camel_case_types)]
+        #vis struct #name #type_generics { #(#fields),* }
+
+        #[automatically_derived]
+        impl #type_generics ::core::default::Default for #name #type_generics {
+            fn default() -> Self {
+                Self { #(#values),* }
+            }
+        }
     }
 }
 
@@ -298,6 +353,7 @@ pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
         }
         None => {
             let errors = errors.into_compile_errors();
+            let original = handler_fn::unwrapped(original);
             quote!(#errors #original)
         }
     }

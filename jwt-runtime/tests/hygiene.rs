@@ -1,5 +1,6 @@
 //! The macros' output names nothing from the caller's scope: it compiles without the prelude and
-//! with `Result`, `Option`, `Box`, `Send`, `String` and `serde_json` shadowed.
+//! with `Result`, `Option`, `Box`, `Send`, `String`, `Default`, `PhantomData` and `serde_json`
+//! shadowed.
 
 #[no_implicit_prelude]
 mod hygienic {
@@ -8,6 +9,8 @@ mod hygienic {
     type Option = ();
     type Box = ();
     type Send = ();
+    type Default = ();
+    type PhantomData = ();
     struct String;
     // poem's own `#[handler]` names `poem::...` and `std::...` relatively: bring just those two.
     use ::poem;
@@ -36,7 +39,7 @@ mod hygienic {
         }
     }
 
-    #[derive(::serde::Deserialize, ::jwt_runtime::JwtClaims)]
+    #[derive(::serde::Deserialize, ::jwt_runtime::JwtClaims, ::std::fmt::Debug)]
     pub struct Claims {
         pub foo: bool,
     }
@@ -57,6 +60,16 @@ mod hygienic {
     #[::poem::handler]
     pub async fn me(user: ::jwt_runtime::CurrentUser<User>) -> ::std::string::String {
         ::std::clone::Clone::clone(&user.name)
+    }
+
+    /// A generic handler: its endpoint struct and `Default` impl name nothing from here either.
+    #[::jwt_runtime::jwt_required]
+    #[::poem::handler]
+    pub async fn typed<C>(jwt: ::jwt_runtime::Jwt<C>) -> ::std::string::String
+    where
+        C: ::jwt_runtime::JwtClaims + ::std::marker::Sync + ::std::fmt::Debug,
+    {
+        ::std::format!("{:?}", *jwt)
     }
 
     #[::jwt_runtime::additional_claims]
@@ -87,6 +100,10 @@ async fn hygienic_handlers_work() {
         .at("/admin", get(hygienic::admin))
         .at("/maybe", get(hygienic::maybe))
         .at("/me", get(hygienic::me))
+        .at(
+            "/typed",
+            get(hygienic::typed::<hygienic::Claims>::default()),
+        )
         .with(jwt);
     let cli = poem::test::TestClient::new(app);
     let auth = format!("Bearer {token}");
@@ -108,6 +125,12 @@ async fn hygienic_handlers_work() {
         .send()
         .await
         .assert_text("alice")
+        .await;
+    cli.get("/typed")
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .assert_text("Claims { foo: true }")
         .await;
     cli.get("/admin")
         .header("Authorization", &auth)
