@@ -15,14 +15,7 @@ mod http1;
 
 use std::time::{Duration, Instant};
 
-use http1::Conn;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use http1::{env_or, Conn};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lb: String = env_or("LB", "127.0.0.1:8090".to_string());

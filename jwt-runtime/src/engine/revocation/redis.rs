@@ -717,23 +717,7 @@ impl Blocklist for RedisBlocklist {
                 "a token without a jti cannot be revoked on its own",
             ));
         };
-        let (until, ttl) = match token.retain_until {
-            None => (String::new(), String::new()),
-            Some(until) => {
-                // One second more than whole seconds say: `now` is rounded down, and the
-                // key must outlive the last instant the token is accepted.
-                let ttl = until
-                    .saturating_sub(self.shared.clock.seconds())
-                    .saturating_add(1)
-                    .max(1);
-                let ttl = if ttl > MAX_TTL {
-                    String::new()
-                } else {
-                    ttl.to_string()
-                };
-                (until.to_string(), ttl)
-            }
-        };
+        let (until, ttl) = self.retention(token.retain_until);
         self.revoke_with(
             REVOKE_SCRIPT,
             self.jti_key(jti),
@@ -856,6 +840,8 @@ impl RedisBlocklist {
         match retain_until {
             None => (String::new(), String::new()),
             Some(until) => {
+                // One second more than whole seconds say: `now` is rounded down, and the
+                // key must outlive the last instant the token is accepted.
                 let ttl = until
                     .saturating_sub(self.shared.clock.seconds())
                     .saturating_add(1)
