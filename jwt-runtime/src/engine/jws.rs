@@ -16,15 +16,14 @@ use serde_json::Value;
 
 use super::keys::{DecodeKey, KeySet};
 use super::verifiers::{self, KeyId};
-use crate::vocabulary::{JsonObject, JwtError};
+use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
 
-/// A token whose signature and claims verified: its JOSE header and its claims, and whether it
+/// A token whose signature and claims verified: its parts (JOSE header, claims) and whether it
 /// has expired (every other check passed; the caller refuses it as expired with this payload,
 /// which is what the reference's second, `allow_expired` decode gives the expired callback).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Decoded {
-    pub(crate) header: JsonObject,
-    pub(crate) claims: JsonObject,
+    pub(crate) parts: TokenParts,
     pub(crate) expired: bool,
 }
 
@@ -285,15 +284,12 @@ pub(crate) fn decode_with<'k>(
 ) -> Result<Decoded, JwtError> {
     let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
     let claims = parse_object(&payload, "payload")?;
-    let expired = validate_claims(&claims, rules, now)?;
+    let parts = TokenParts::new(header, claims, rules.identity_claim);
+    let expired = validate_claims(&parts, rules, now)?;
     if let Some(submitted) = csrf {
-        check_csrf(&claims, submitted)?;
+        check_csrf(parts.claims(), submitted)?;
     }
-    Ok(Decoded {
-        header,
-        claims,
-        expired,
-    })
+    Ok(Decoded { parts, expired })
 }
 
 /// The CSRF double submit: the value the request carries must equal the token's `csrf` claim,
@@ -316,40 +312,41 @@ pub(crate) fn check_csrf(claims: &JsonObject, submitted: &str) -> Result<(), Jwt
     Ok(())
 }
 
-/// A NumericDate as PyJWT reads it (`int(value)`), but only from a JSON number: strings and
-/// booleans are refused (CVE-2026-25537 is the class of bug this avoids).
-fn numeric_date(claims: &JsonObject, name: &str, label: &str) -> Result<Option<f64>, JwtError> {
-    match claims.get(name) {
-        None => Ok(None),
-        Some(v) => v
-            .as_f64()
-            .filter(|f| f.is_finite())
-            .map(|f| Some(f.trunc()))
-            .ok_or_else(|| {
-                JwtError::invalid(format!("{label} claim ({name}) must be an integer."))
-            }),
+/// A NumericDate claim read with the parts, or its error (PyJWT's message).
+fn numeric_date(date: NumericDate, name: &str, label: &str) -> Result<Option<f64>, JwtError> {
+    match date {
+        NumericDate::Absent => Ok(None),
+        NumericDate::At(seconds) => Ok(Some(seconds)),
+        NumericDate::Invalid => Err(JwtError::invalid(format!(
+            "{label} claim ({name}) must be an integer."
+        ))),
     }
 }
 
 /// PyJWT's `_validate_claims` order: iat, nbf, exp, iss, aud, sub, jti; then the reference's
 /// identity-claim presence check. `Ok(true)`: every check passed but `exp` (the token expired).
+///
+/// The dates, `sub`, `jti` and the identity were read once with the parts (`TokenParts::facts`),
+/// so a repeated token costs a few comparisons here; `iss` and `aud` are read when checked.
 pub(crate) fn validate_claims(
-    claims: &JsonObject,
+    parts: &TokenParts,
     rules: &ClaimRules<'_>,
     now: f64,
 ) -> Result<bool, JwtError> {
-    if let Some(iat) = numeric_date(claims, "iat", "Issued At")? {
+    let facts = parts.facts();
+    if let Some(iat) = numeric_date(facts.iat, "iat", "Issued At")? {
         if iat > now + rules.leeway {
             return Err(JwtError::invalid("The token is not yet valid (iat)"));
         }
     }
-    if let Some(nbf) = numeric_date(claims, "nbf", "Not Before")? {
+    if let Some(nbf) = numeric_date(facts.nbf, "nbf", "Not Before")? {
         if nbf > now + rules.leeway {
             return Err(JwtError::invalid("The token is not yet valid (nbf)"));
         }
     }
-    let expired = numeric_date(claims, "exp", "Expiration Time")?
+    let expired = numeric_date(facts.exp, "exp", "Expiration Time")?
         .is_some_and(|exp| exp <= now - rules.leeway);
+    let claims = parts.claims();
     if let Some(issuer) = rules.issuer {
         match claims.get("iss") {
             None => return Err(JwtError::invalid("Token is missing the \"iss\" claim")),
@@ -374,13 +371,13 @@ pub(crate) fn validate_claims(
             return Err(JwtError::invalid("Audience doesn't match"));
         }
     }
-    if rules.verify_sub && claims.get("sub").is_some_and(|s| !s.is_string()) {
+    if rules.verify_sub && facts.sub_not_string {
         return Err(JwtError::invalid("Subject must be a string"));
     }
-    if claims.get("jti").is_some_and(|j| !j.is_string()) {
+    if facts.jti_not_string {
         return Err(JwtError::invalid("JWT ID must be a string"));
     }
-    if !claims.contains_key(rules.identity_claim) {
+    if !facts.has_identity {
         return Err(JwtError::invalid(format!(
             "Missing claim: {}",
             rules.identity_claim

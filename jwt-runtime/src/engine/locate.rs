@@ -51,6 +51,38 @@ pub(crate) fn from_headers(
     settings: &Settings,
     config: &JwtConfig,
 ) -> Result<Found, JwtError> {
+    let value = req.headers().get(&settings.header_name);
+    if let Some(token) = value.and_then(|v| single_token(v.as_bytes(), &config.header_type)) {
+        return Ok(Found::Token(token.to_string()));
+    }
+    from_headers_in_full(req, settings, config)
+}
+
+/// Whether a byte can be part of a word that [`from_headers_in_full`] reads as it is: visible
+/// ASCII other than the comma (no whitespace, no separator).
+fn plain(byte: u8) -> bool {
+    // `is_ascii_graphic() && byte != b','`, without branches.
+    (byte.wrapping_sub(b'!') < b'~' - b'!' + 1) & (byte != b',')
+}
+
+/// The common header, `<type> <token>` with one space and nothing else, in one pass: the token
+/// when `value` is exactly that (the full rules would read the same token from it), `None` for
+/// anything else, which the full rules then read.
+fn single_token<'v>(value: &'v [u8], kind: &str) -> Option<&'v str> {
+    let rest = value.strip_prefix(kind.as_bytes())?.strip_prefix(b" ")?;
+    // Without an early exit, the check of the token's ~200 bytes compiles to vector code.
+    let all_plain = rest.iter().fold(true, |ok, b| ok & plain(*b));
+    let valid = !kind.is_empty() && kind.bytes().all(plain) && !rest.is_empty() && all_plain;
+    // Visible ASCII only, so always UTF-8.
+    valid.then(|| std::str::from_utf8(rest).ok()).flatten()
+}
+
+/// [`from_headers`] for any header value: the reference's rules step by step.
+fn from_headers_in_full(
+    req: &Request,
+    settings: &Settings,
+    config: &JwtConfig,
+) -> Result<Found, JwtError> {
     let name = &config.header_name;
     let value = match req.headers().get(&settings.header_name).map(|v| v.to_str()) {
         None => "",
@@ -331,6 +363,58 @@ mod tests {
         let config = JwtConfig::default();
         let settings = Settings::resolve(&config).expect("default settings");
         from_headers(&req, &settings, &config)
+    }
+
+    /// The one-pass reading of the common header gives what the full rules give, for any header
+    /// value and header type (or leaves it to them).
+    mod single_token_agrees {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn both(value: &[u8], kind: &str) -> Option<(String, String)> {
+            let value = poem::http::HeaderValue::from_bytes(value).ok()?;
+            let req = Request::builder().header("Authorization", value).finish();
+            let config = JwtConfig {
+                header_type: kind.to_string(),
+                ..JwtConfig::default()
+            };
+            let settings = Settings::resolve(&config).ok()?;
+            Some((
+                token(from_headers(&req, &settings, &config)),
+                token(from_headers_in_full(&req, &settings, &config)),
+            ))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            #[test]
+            fn with_any_value(
+                value in "(Bearer|Basic|bearer|JWT| |  |,|\\t|a|b\\.c|-|_|=|\\x7f|é){0,8}",
+                kind in "(Bearer|JWT|Bearer |,Bearer|B,|)",
+            ) {
+                if let Some((fast, full)) = both(value.as_bytes(), &kind) {
+                    prop_assert_eq!(fast, full);
+                }
+            }
+        }
+
+        #[test]
+        fn the_common_header_takes_the_short_way() {
+            assert_eq!(single_token(b"Bearer a.b.c", "Bearer"), Some("a.b.c"));
+            assert_eq!(single_token(b"JWT a.b.c", "JWT"), Some("a.b.c"));
+            for other in [
+                &b"Bearer  a.b.c"[..],
+                b"Bearer a.b.c ",
+                b"Bearer a.b,c",
+                b"Bearer ",
+                b"bearer a.b.c",
+                b"Bearer\ta.b.c",
+                b"Bearer a.b\x7fc",
+            ] {
+                assert_eq!(single_token(other, "Bearer"), None);
+            }
+            assert_eq!(single_token(b" a.b.c", ""), None);
+        }
     }
 
     fn token(r: Result<Found, JwtError>) -> String {

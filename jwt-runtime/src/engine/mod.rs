@@ -267,7 +267,7 @@ impl Engine {
         if decoded.expired {
             return Err(JwtError::Expired);
         }
-        Ok(decoded.claims)
+        Ok(decoded.parts.into_claims())
     }
 
     /// A token checked with the configured keys (see [`jws::decode_with`]): its verified parts
@@ -281,14 +281,14 @@ impl Engine {
         csrf: Option<&str>,
     ) -> Result<(Arc<TokenParts>, bool), JwtError> {
         if let Some(parts) = self.verified_tokens.get(token) {
-            let expired = jws::validate_claims(parts.claims(), rules, now)?;
+            let expired = jws::validate_claims(&parts, rules, now)?;
             if let Some(submitted) = csrf {
                 jws::check_csrf(parts.claims(), submitted)?;
             }
             return Ok((parts, expired));
         }
         let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf)?;
-        let parts = Arc::new(TokenParts::new(decoded.header, decoded.claims));
+        let parts = Arc::new(decoded.parts);
         if !decoded.expired {
             self.verified_tokens
                 .insert(token, parts.clone(), now - rules.leeway);
@@ -303,6 +303,12 @@ impl Engine {
             &self.config.identity_claim,
             self.config.decode_leeway,
         )
+    }
+
+    /// [`Engine::token_info`] of a verified token, built once per token (a repeated token's
+    /// cached parts keep it).
+    pub(crate) fn info_of<'t>(&self, token: &'t VerifiedJwt) -> &'t TokenInfo {
+        token.parts().store_info(|claims| self.token_info(claims))
     }
 }
 

@@ -7,8 +7,9 @@
 //! runs the time checks (`exp`, `nbf`, `iat` against the clock), `aud`/`iss`/`sub`, the CSRF
 //! double submit, the token type, freshness, revocation and the policies on the cached claims.
 //!
-//! The key is the whole token string, compared in full (a hash only picks the bucket), so a hit
-//! means these exact bytes verified before under the same, immutable key set. Tokens whose key
+//! A hit means these exact bytes verified before under the same, immutable key set: the entry is
+//! found by the token's signature segment (hashing its 43 bytes instead of the whole token; an
+//! attacker cannot choose a signature that verifies) and the whole token is then compared in full. Tokens whose key
 //! comes from a decode-key loader are never cached (the loader may answer differently). The cache
 //! is bounded (`JWT_VERIFIED_TOKEN_CACHE_SIZE` entries, tokens of at most [`MAX_CACHED_LENGTH`]
 //! bytes): when it is full, entries past `exp + leeway` leave first, and if none has, it starts
@@ -26,7 +27,15 @@ pub(crate) const MAX_CACHED_LENGTH: usize = 2048;
 #[derive(Debug)]
 pub(crate) struct VerifiedTokenCache {
     capacity: usize,
-    entries: RwLock<HashMap<Box<str>, Arc<TokenParts>>>,
+    /// Signature segment -> (the whole token, its verified parts).
+    entries: RwLock<HashMap<Box<str>, (Box<str>, Arc<TokenParts>)>>,
+}
+
+/// The segment after the last dot (the whole string when there is none).
+fn signature_of(token: &str) -> &str {
+    token
+        .rsplit_once('.')
+        .map_or(token, |(_, signature)| signature)
 }
 
 impl VerifiedTokenCache {
@@ -44,7 +53,10 @@ impl VerifiedTokenCache {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        entries.get(token).cloned()
+        match entries.get(signature_of(token)) {
+            Some((known, parts)) if **known == *token => Some(parts.clone()),
+            _ => None,
+        }
     }
 
     /// Remembers that `token` verified into `parts`. `expired_before`: the time before which an
@@ -55,12 +67,12 @@ impl VerifiedTokenCache {
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
-            entries.retain(|_, parts| parts.exp().is_none_or(|exp| exp > expired_before));
+            entries.retain(|_, (_, parts)| parts.exp().is_none_or(|exp| exp > expired_before));
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
-        entries.insert(token.into(), parts);
+        entries.insert(signature_of(token).into(), (token.into(), parts));
     }
 
     /// How many tokens are cached (for tests).
@@ -80,7 +92,7 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap_or_default();
-        Arc::new(TokenParts::new(Default::default(), claims))
+        Arc::new(TokenParts::new(Default::default(), claims, "sub"))
     }
 
     #[test]
@@ -117,5 +129,13 @@ mod tests {
         assert!(cache.get("abc.def.ghi").is_some());
         assert!(cache.get("abc.def.ghj").is_none());
         assert!(cache.get("abc.def.gh").is_none());
+        // The same signature segment under another header or payload is not the same token.
+        assert!(cache.get("abc.deg.ghi").is_none());
+        assert!(cache.get("abd.def.ghi").is_none());
+        assert!(cache.get("ghi").is_none());
+        // A second token with that signature replaces the first; each still hits only itself.
+        cache.insert("xyz.def.ghi", parts(20.0), 0.0);
+        assert!(cache.get("xyz.def.ghi").is_some());
+        assert!(cache.get("abc.def.ghi").is_none());
     }
 }

@@ -150,11 +150,11 @@ pub(crate) async fn check_not_revoked(
     engine: &Engine,
     token: &VerifiedJwt,
 ) -> Result<(), JwtError> {
-    let info = engine.token_info(token.claims());
+    let info = engine.info_of(token);
     if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
         return Err(JwtError::invalid("Missing claim: jti"));
     }
-    let revoked = match engine.store.is_revoked(&info).await {
+    let revoked = match engine.store.is_revoked(info).await {
         Ok(true) => Ok(true),
         // Under rotation, a token of a session is refused once the session ended.
         Ok(false) => match session_of(engine, token) {
@@ -215,15 +215,7 @@ async fn run(
             now,
             csrf,
         )?;
-        return finish(
-            engine,
-            parts_of(decoded),
-            &found.location,
-            &issuer.identity_claim,
-            options,
-            now,
-        )
-        .await;
+        return finish(engine, parts_of(decoded), &found.location, options, now).await;
     }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
@@ -253,23 +245,12 @@ async fn run(
         }
         None => engine.verify_token(&found.token, &rules, now, csrf)?,
     };
-    finish(
-        engine,
-        verified,
-        &found.location,
-        &engine.config.identity_claim,
-        options,
-        now,
-    )
-    .await
+    finish(engine, verified, &found.location, options, now).await
 }
 
 /// A decoded token as the pipeline carries it: its shared parts and whether it expired.
 fn parts_of(decoded: jws::Decoded) -> (Arc<TokenParts>, bool) {
-    (
-        Arc::new(TokenParts::new(decoded.header, decoded.claims)),
-        decoded.expired,
-    )
+    (Arc::new(decoded.parts), decoded.expired)
 }
 
 /// Steps 3-6, after the token verified.
@@ -277,11 +258,10 @@ async fn finish(
     engine: &Engine,
     (parts, expired): (Arc<TokenParts>, bool),
     location: &Location,
-    identity_claim: &str,
     options: &VerifyOptions,
     now: f64,
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
-    let token = Arc::new(VerifiedJwt::new(parts, *location, identity_claim));
+    let token = Arc::new(VerifiedJwt::new(parts, *location));
     if expired {
         return Err(Refusal::with(JwtError::Expired, &token));
     }

@@ -61,8 +61,8 @@ pub(crate) async fn rotate(
         .additional_claims(own_claims);
     let Some(session) = token.claims().get(SESSION_CLAIM).and_then(Value::as_str) else {
         // Issued before rotation was on: retire it by its jti, start a session.
-        let info = engine.token_info(token.claims());
-        engine.store.revoke(&info).await.map_err(unavailable)?;
+        let info = engine.info_of(token);
+        engine.store.revoke(info).await.map_err(unavailable)?;
         let session = uuid::Uuid::new_v4().to_string();
         let refresh_token = builder
             .session_claim(SessionClaim::Start {
@@ -88,7 +88,7 @@ pub(crate) async fn rotate(
     });
     let step = RotationStep {
         session: session.to_string(),
-        user: engine.token_info(token.claims()).user,
+        user: engine.info_of(token).user.clone(),
         used,
         new,
         now,

@@ -6,6 +6,7 @@ mod errors;
 mod expiry;
 mod location;
 mod token;
+mod token_info;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,8 +16,10 @@ pub(crate) use errors::message_response;
 pub use errors::{BlocklistError, ConfigError, ErrorKind, JwtError};
 pub use expiry::Expiry;
 pub use location::Location;
-pub(crate) use token::TokenParts;
+pub(crate) use token::{NumericDate, TokenParts};
 pub use token::{ReservedClaims, TokenType, VerifiedJwt, RESERVED_CLAIMS};
+pub(crate) use token_info::user_key;
+pub use token_info::{TokenInfo, MAX_JTI_LENGTH};
 
 /// A JSON object (claims, a JOSE header), in insertion order.
 pub type JsonObject = serde_json::Map<String, serde_json::Value>;

@@ -1,23 +1,104 @@
 //! A verified token as plain data, the token types and the claims this library reserves.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
 
-use super::{JsonObject, Location};
+use super::{JsonObject, Location, TokenInfo};
+
+/// A NumericDate claim (`iat`, `nbf`, `exp`) as PyJWT reads it (`int(value)`), but only from a
+/// finite JSON number: strings and booleans are `Invalid` (CVE-2026-25537 is the class of bug
+/// this avoids).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum NumericDate {
+    /// The claim is not there.
+    Absent,
+    /// Whole seconds.
+    At(f64),
+    /// Present, but not a finite number.
+    Invalid,
+}
+
+impl NumericDate {
+    fn read(claims: &JsonObject, name: &str) -> Self {
+        match claims.get(name) {
+            None => NumericDate::Absent,
+            Some(value) => match value.as_f64() {
+                Some(f) if f.is_finite() => NumericDate::At(f.trunc()),
+                _ => NumericDate::Invalid,
+            },
+        }
+    }
+
+    /// The seconds, when the claim is a valid date.
+    pub(crate) fn seconds(self) -> Option<f64> {
+        match self {
+            NumericDate::At(seconds) => Some(seconds),
+            _ => None,
+        }
+    }
+}
+
+/// What every request asks of a token's claims, read once when the token is parsed (and shared
+/// by every later request that carries it, see the verified-token cache): the registered dates,
+/// the type, the identity and the shape checks that do not depend on the clock.
+#[derive(Debug)]
+pub(crate) struct ClaimFacts {
+    pub(crate) iat: NumericDate,
+    pub(crate) nbf: NumericDate,
+    pub(crate) exp: NumericDate,
+    /// `sub` is present and not a string.
+    pub(crate) sub_not_string: bool,
+    /// `jti` is present and not a string.
+    pub(crate) jti_not_string: bool,
+    /// The identity claim is present.
+    pub(crate) has_identity: bool,
+    /// The identity claim (`null` when absent).
+    pub(crate) identity: Value,
+    /// The `type` claim, `access` when absent or not a string (as the reference).
+    pub(crate) token_type: Box<str>,
+}
+
+impl ClaimFacts {
+    fn read(claims: &JsonObject, identity_claim: &str) -> Self {
+        let identity = claims.get(identity_claim);
+        ClaimFacts {
+            iat: NumericDate::read(claims, "iat"),
+            nbf: NumericDate::read(claims, "nbf"),
+            exp: NumericDate::read(claims, "exp"),
+            sub_not_string: claims.get("sub").is_some_and(|s| !s.is_string()),
+            jti_not_string: claims.get("jti").is_some_and(|j| !j.is_string()),
+            has_identity: identity.is_some(),
+            identity: identity.cloned().unwrap_or_default(),
+            token_type: claims
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or(TokenType::Access.as_str())
+                .into(),
+        }
+    }
+}
 
 /// The verified JOSE header and claims of a token: what does not depend on the request, shared
 /// (behind an `Arc`) by every request that carries the same token.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct TokenParts {
     header: JsonObject,
     claims: JsonObject,
+    facts: ClaimFacts,
+    /// What the revocation store is told, built on the first revocation check.
+    store_info: OnceLock<TokenInfo>,
 }
 
 impl TokenParts {
-    /// The parts of a token whose signature verified.
-    pub(crate) fn new(header: JsonObject, claims: JsonObject) -> Self {
-        TokenParts { header, claims }
+    /// The parts of a token whose signature verified; `identity_claim` names its identity.
+    pub(crate) fn new(header: JsonObject, claims: JsonObject, identity_claim: &str) -> Self {
+        TokenParts {
+            facts: ClaimFacts::read(&claims, identity_claim),
+            header,
+            claims,
+            store_info: OnceLock::new(),
+        }
     }
 
     /// The JOSE header.
@@ -30,9 +111,25 @@ impl TokenParts {
         &self.claims
     }
 
-    /// The `exp` claim, when it is a number.
+    /// The claims, owned.
+    pub(crate) fn into_claims(self) -> JsonObject {
+        self.claims
+    }
+
+    /// What every request reads of the claims.
+    pub(crate) fn facts(&self) -> &ClaimFacts {
+        &self.facts
+    }
+
+    /// What the revocation store is told about this token, built by `make` the first time.
+    /// The engine that owns these parts always builds it from the same settings.
+    pub(crate) fn store_info(&self, make: impl FnOnce(&JsonObject) -> TokenInfo) -> &TokenInfo {
+        self.store_info.get_or_init(|| make(&self.claims))
+    }
+
+    /// The `exp` claim, when it is a valid date.
     pub(crate) fn exp(&self) -> Option<f64> {
-        self.claims.get("exp").and_then(Value::as_f64)
+        self.facts.exp.seconds()
     }
 }
 
@@ -42,22 +139,17 @@ impl TokenParts {
 pub struct VerifiedJwt {
     parts: Arc<TokenParts>,
     location: Location,
-    identity: Value,
 }
 
 impl VerifiedJwt {
-    /// A verified token of `parts`, whose identity is the claim `identity_claim`.
-    pub(crate) fn new(parts: Arc<TokenParts>, location: Location, identity_claim: &str) -> Self {
-        let identity = parts
-            .claims()
-            .get(identity_claim)
-            .cloned()
-            .unwrap_or_default();
-        VerifiedJwt {
-            parts,
-            location,
-            identity,
-        }
+    /// A verified token of `parts`, found at `location`.
+    pub(crate) fn new(parts: Arc<TokenParts>, location: Location) -> Self {
+        VerifiedJwt { parts, location }
+    }
+
+    /// The shared parts.
+    pub(crate) fn parts(&self) -> &TokenParts {
+        &self.parts
     }
 
     /// The JOSE header (`alg`, `typ`, ...).
@@ -77,15 +169,12 @@ impl VerifiedJwt {
 
     /// The identity claim (`JWT_IDENTITY_CLAIM`, `sub` by default).
     pub fn identity(&self) -> &Value {
-        &self.identity
+        &self.parts.facts.identity
     }
 
     /// The `type` claim, `access` when absent (as the reference).
     pub fn token_type(&self) -> &str {
-        self.claims()
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("access")
+        &self.parts.facts.token_type
     }
 
     /// The `jti` claim.
