@@ -7,13 +7,13 @@
 //! zero default leeway, `nbf` and `iat` checked, `exp == now` expired, `crit` rejected, duplicate
 //! JSON keys rejected, and a length cap before any decoding work.
 
-use std::fmt;
+use std::sync::Arc;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
+use super::json::{parse_object, read_payload};
 use super::keys::{DecodeKey, KeySet};
 use super::verifiers::{self, KeyId};
 use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
@@ -45,51 +45,6 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
     pub(crate) max_length: usize,
-}
-
-/// A JSON object whose keys are unique: RFC 7515 §4 and RFC 7519 §4 allow rejecting duplicates,
-/// and a last-wins map would let a second `"type"` hide behind the first.
-struct StrictObject(JsonObject);
-
-impl<'de> serde::Deserialize<'de> for StrictObject {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = StrictObject;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a json object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<StrictObject, A::Error> {
-                let mut map = JsonObject::new();
-                while let Some((key, value)) = access.next_entry::<String, Value>()? {
-                    // One hash per key: the entry both detects the duplicate and inserts.
-                    match map.entry(key) {
-                        serde_json::map::Entry::Occupied(e) => {
-                            return Err(serde::de::Error::custom(format!(
-                                "duplicate key '{}'",
-                                e.key()
-                            )))
-                        }
-                        serde_json::map::Entry::Vacant(e) => {
-                            e.insert(value);
-                        }
-                    }
-                }
-                Ok(StrictObject(map))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-fn parse_object(bytes: &[u8], what: &str) -> Result<JsonObject, JwtError> {
-    match serde_json::from_slice::<StrictObject>(bytes) {
-        Ok(StrictObject(map)) => Ok(map),
-        Err(e) if e.is_data() && e.to_string().starts_with("invalid type") => Err(
-            JwtError::invalid(format!("Invalid {what} string: must be a json object")),
-        ),
-        Err(e) => Err(JwtError::invalid(format!("Invalid {what} string: {e}"))),
-    }
 }
 
 fn b64(segment: &str, what: &str) -> Result<Vec<u8>, JwtError> {
@@ -146,15 +101,16 @@ fn check_header(header: &JsonObject) -> Result<(), JwtError> {
 /// The key choice and the signature check still run on every token. One entry per thread.
 mod header_checks {
     use std::cell::RefCell;
+    use std::sync::Arc;
 
     use crate::vocabulary::JsonObject;
 
     thread_local! {
-        static LAST: RefCell<Option<(Box<str>, JsonObject)>> = const { RefCell::new(None) };
+        static LAST: RefCell<Option<(Box<str>, Arc<JsonObject>)>> = const { RefCell::new(None) };
     }
 
     /// The parsed header, when `segment` is, byte for byte, the last one that passed.
-    pub(super) fn passed(segment: &str) -> Option<JsonObject> {
+    pub(super) fn passed(segment: &str) -> Option<Arc<JsonObject>> {
         LAST.with(|last| {
             let last = last.try_borrow().ok()?;
             let (known, header) = last.as_ref()?;
@@ -163,7 +119,7 @@ mod header_checks {
     }
 
     /// Records that `segment` parsed into `header` and passed the header rules.
-    pub(super) fn remember(segment: &str, header: &JsonObject) {
+    pub(super) fn remember(segment: &str, header: &Arc<JsonObject>) {
         LAST.with(|last| {
             if let Ok(mut last) = last.try_borrow_mut() {
                 *last = Some((segment.into(), header.clone()));
@@ -180,7 +136,7 @@ pub(crate) fn verify_jws<'k>(
     token: &str,
     max_length: usize,
     key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
-) -> Result<(JsonObject, Vec<u8>), JwtError> {
+) -> Result<(Arc<JsonObject>, Vec<u8>), JwtError> {
     if token.len() > max_length {
         return Err(JwtError::invalid(format!(
             "Token is too long (over {max_length} bytes)"
@@ -195,7 +151,7 @@ pub(crate) fn verify_jws<'k>(
     let (header, checked) = match header_checks::passed(header_segment) {
         Some(header) => (header, true),
         None => (
-            parse_object(&b64(header_segment, "header")?, "header")?,
+            Arc::new(parse_object(&b64(header_segment, "header")?, "header")?),
             false,
         ),
     };
@@ -252,6 +208,14 @@ pub(crate) fn peek(token: &str, max_length: usize) -> Result<(JsonObject, JsonOb
     Ok((header, payload))
 }
 
+/// How a decode leaves the claims: parsed into a map (for callers that return them), or read
+/// in one pass into what the pipeline needs with the map built only if asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ClaimsAs {
+    Map,
+    Facts,
+}
+
 /// A whole token with the configured keys (and the current remote JWK set).
 pub(crate) fn decode(
     token: &str,
@@ -260,6 +224,7 @@ pub(crate) fn decode(
     rules: &ClaimRules<'_>,
     now: f64,
     csrf: Option<&str>,
+    claims_as: ClaimsAs,
 ) -> Result<Decoded, JwtError> {
     decode_with(
         token,
@@ -267,6 +232,7 @@ pub(crate) fn decode(
         rules,
         now,
         csrf,
+        claims_as,
     )
 }
 
@@ -281,10 +247,19 @@ pub(crate) fn decode_with<'k>(
     rules: &ClaimRules<'_>,
     now: f64,
     csrf: Option<&str>,
+    claims_as: ClaimsAs,
 ) -> Result<Decoded, JwtError> {
     let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
-    let claims = parse_object(&payload, "payload")?;
-    let parts = TokenParts::new(header, claims, rules.identity_claim);
+    let parts = match claims_as {
+        ClaimsAs::Map => {
+            let claims = parse_object(&payload, "payload")?;
+            TokenParts::new(header, claims, rules.identity_claim)
+        }
+        ClaimsAs::Facts => {
+            let (json, facts) = read_payload(payload, rules.identity_claim)?;
+            TokenParts::unparsed(header, json, facts)
+        }
+    };
     let expired = validate_claims(&parts, rules, now)?;
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;
@@ -346,9 +321,8 @@ pub(crate) fn validate_claims(
     }
     let expired = numeric_date(facts.exp, "exp", "Expiration Time")?
         .is_some_and(|exp| exp <= now - rules.leeway);
-    let claims = parts.claims();
     if let Some(issuer) = rules.issuer {
-        match claims.get("iss") {
+        match parts.claims().get("iss") {
             None => return Err(JwtError::invalid("Token is missing the \"iss\" claim")),
             Some(iss) if !iss.as_str().is_some_and(|i| issuer.iter().any(|x| x == i)) => {
                 return Err(JwtError::invalid("Invalid issuer"))
@@ -357,7 +331,7 @@ pub(crate) fn validate_claims(
         }
     }
     if let Some(audience) = rules.audience {
-        let claimed: Vec<&str> = match claims.get("aud") {
+        let claimed: Vec<&str> = match parts.claims().get("aud") {
             None => return Err(JwtError::invalid("Token is missing the \"aud\" claim")),
             Some(Value::String(s)) => vec![s.as_str()],
             Some(Value::Array(items)) => items

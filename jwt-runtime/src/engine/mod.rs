@@ -5,6 +5,7 @@
 
 pub(crate) mod hooks;
 mod issuers;
+mod json;
 pub(crate) mod jws;
 pub(crate) mod keys;
 pub(crate) mod locate;
@@ -24,7 +25,7 @@ use crate::config::{JwtConfig, TrustedIssuer};
 use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, TokenParts, VerifiedJwt};
 use hooks::Hooks;
 use issuers::Issuer;
-use jws::ClaimRules;
+use jws::{ClaimRules, ClaimsAs};
 use keys::{DecodeKey, KeySet, RemoteKeys};
 use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
@@ -250,6 +251,7 @@ impl Engine {
                     &self.issuer_rules(issuer),
                     self.now(),
                     None,
+                    ClaimsAs::Map,
                 )?
             }
             None => {
@@ -261,6 +263,7 @@ impl Engine {
                     &self.claim_rules(),
                     self.now(),
                     None,
+                    ClaimsAs::Map,
                 )?
             }
         };
@@ -287,7 +290,7 @@ impl Engine {
             }
             return Ok((parts, expired));
         }
-        let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf)?;
+        let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf, ClaimsAs::Facts)?;
         let parts = Arc::new(decoded.parts);
         if !decoded.expired {
             self.verified_tokens
@@ -308,7 +311,15 @@ impl Engine {
     /// [`Engine::token_info`] of a verified token, built once per token (a repeated token's
     /// cached parts keep it).
     pub(crate) fn info_of<'t>(&self, token: &'t VerifiedJwt) -> &'t TokenInfo {
-        token.parts().store_info(|claims| self.token_info(claims))
+        token.parts().store_info(|parts| {
+            let facts = parts.facts();
+            if *facts.identity_claim == *self.config.identity_claim {
+                TokenInfo::from_facts(facts, self.config.decode_leeway)
+            } else {
+                // A trusted issuer's token, whose identity is another claim.
+                self.token_info(parts.claims())
+            }
+        })
     }
 }
 

@@ -27,9 +27,11 @@ pub(crate) const MAX_CACHED_LENGTH: usize = 2048;
 #[derive(Debug)]
 pub(crate) struct VerifiedTokenCache {
     capacity: usize,
-    /// Signature segment -> (the whole token, its verified parts).
-    entries: RwLock<HashMap<Box<str>, (Box<str>, Arc<TokenParts>)>>,
+    entries: RwLock<Entries>,
 }
+
+/// Signature segment -> (the whole token, its verified parts).
+type Entries = HashMap<Box<str>, (Box<str>, Arc<TokenParts>)>;
 
 /// The segment after the last dot (the whole string when there is none).
 fn signature_of(token: &str) -> &str {

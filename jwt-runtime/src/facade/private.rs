@@ -165,4 +165,18 @@ pub fn verify_jws_with_key(
             )),
         }
     })
+    .map(|(header, payload)| (std::sync::Arc::unwrap_or_clone(header), payload))
+}
+
+/// The pipeline's verification step alone, for the benchmarks: the token as if it came in a
+/// header, checked with the manager's keys and rules (signature, registered claims, identity;
+/// through the verified-token cache when the manager has one), without a request, revocation or
+/// policies. Not for applications: [`JwtManager::decode_token`] is the public way.
+pub fn verify_as_the_pipeline(jwt: &JwtManager, token: &str) -> Result<VerifiedJwt, JwtError> {
+    let engine = jwt.engine();
+    let (parts, expired) = engine.verify_token(token, &engine.claim_rules(), engine.now(), None)?;
+    if expired {
+        return Err(JwtError::Expired);
+    }
+    Ok(VerifiedJwt::new(parts, Location::Headers))
 }

@@ -11,7 +11,7 @@ use poem::http::Method;
 use poem::Request;
 use serde_json::Value;
 
-use crate::engine::jws::{self, KeyChoice};
+use crate::engine::jws::{self, ClaimsAs, KeyChoice};
 use crate::engine::locate::locate;
 use crate::engine::{remote_slice, Engine};
 use crate::operations::mint::SESSION_CLAIM;
@@ -112,14 +112,6 @@ impl VerifyOptions {
     }
 }
 
-fn is_fresh(claims: &JsonObject, now: f64) -> bool {
-    match claims.get("fresh") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|until| until >= now),
-        _ => false,
-    }
-}
-
 /// A refusal, with the verified token when the failing check came after verification (so the
 /// callbacks get the header and payload the reference passes them; for an expired token, its
 /// payload as the reference's `allow_expired` decode reads it).
@@ -214,6 +206,7 @@ async fn run(
             &engine.issuer_rules(issuer),
             now,
             csrf,
+            ClaimsAs::Facts,
         )?;
         return finish(engine, parts_of(decoded), &found.location, options, now).await;
     }
@@ -234,14 +227,28 @@ async fn run(
                     .allowed_alg(header)
                     .map(|alg| KeyChoice { alg, key, id: None })
             };
-            parts_of(jws::decode_with(&found.token, key_for, &rules, now, csrf)?)
+            parts_of(jws::decode_with(
+                &found.token,
+                key_for,
+                &rules,
+                now,
+                csrf,
+                ClaimsAs::Facts,
+            )?)
         }
         // A remote key set changes (a key may leave it): never cached either.
         None if engine.has_remote_keys() => {
             let remote = engine.remote_keys_for(&found.token).await;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
-            parts_of(jws::decode_with(&found.token, key_for, &rules, now, csrf)?)
+            parts_of(jws::decode_with(
+                &found.token,
+                key_for,
+                &rules,
+                now,
+                csrf,
+                ClaimsAs::Facts,
+            )?)
         }
         None => engine.verify_token(&found.token, &rules, now, csrf)?,
     };
@@ -274,7 +281,7 @@ async fn finish(
             return Err(JwtError::invalid("Only non-refresh tokens are allowed").into());
         }
     }
-    if options.fresh && !is_fresh(token.claims(), now) {
+    if options.fresh && !token.parts().facts().fresh.at(now) {
         return Err(Refusal::with(JwtError::FreshRequired, &token));
     }
     if !options.skip_revocation_check {

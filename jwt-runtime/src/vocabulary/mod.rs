@@ -16,7 +16,7 @@ pub(crate) use errors::message_response;
 pub use errors::{BlocklistError, ConfigError, ErrorKind, JwtError};
 pub use expiry::Expiry;
 pub use location::Location;
-pub(crate) use token::{NumericDate, TokenParts};
+pub(crate) use token::{ClaimFacts, Freshness, NumericDate, TokenParts, TypeClaim};
 pub use token::{ReservedClaims, TokenType, VerifiedJwt, RESERVED_CLAIMS};
 pub(crate) use token_info::user_key;
 pub use token_info::{TokenInfo, MAX_JTI_LENGTH};

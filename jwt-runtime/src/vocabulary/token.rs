@@ -20,13 +20,10 @@ pub(crate) enum NumericDate {
 }
 
 impl NumericDate {
-    fn read(claims: &JsonObject, name: &str) -> Self {
-        match claims.get(name) {
-            None => NumericDate::Absent,
-            Some(value) => match value.as_f64() {
-                Some(f) if f.is_finite() => NumericDate::At(f.trunc()),
-                _ => NumericDate::Invalid,
-            },
+    fn of(value: &Value) -> Self {
+        match value.as_f64() {
+            Some(f) if f.is_finite() => NumericDate::At(f.trunc()),
+            _ => NumericDate::Invalid,
         }
     }
 
@@ -39,16 +36,70 @@ impl NumericDate {
     }
 }
 
+/// The `type` claim: the library's two values without an allocation, or another one.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum TypeClaim {
+    Access,
+    Refresh,
+    Other(Box<str>),
+}
+
+impl TypeClaim {
+    /// The claim with this value.
+    pub(crate) fn of(value: &str) -> Self {
+        match value {
+            "access" => TypeClaim::Access,
+            "refresh" => TypeClaim::Refresh,
+            other => TypeClaim::Other(other.into()),
+        }
+    }
+
+    /// Its value.
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            TypeClaim::Access => TokenType::Access.as_str(),
+            TypeClaim::Refresh => TokenType::Refresh.as_str(),
+            TypeClaim::Other(other) => other,
+        }
+    }
+}
+
+/// The `fresh` claim: `true`/`false`, or a time until which the token is fresh.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Freshness {
+    /// A bool, or `false` for anything but a bool or a number (also when absent).
+    Flag(bool),
+    /// Fresh until this time (seconds).
+    Until(f64),
+}
+
+impl Freshness {
+    /// Whether the token is fresh at `now`.
+    pub(crate) fn at(self, now: f64) -> bool {
+        match self {
+            Freshness::Flag(fresh) => fresh,
+            Freshness::Until(until) => until >= now,
+        }
+    }
+}
+
 /// What every request asks of a token's claims, read once when the token is parsed (and shared
 /// by every later request that carries it, see the verified-token cache): the registered dates,
-/// the type, the identity and the shape checks that do not depend on the clock.
-#[derive(Debug)]
+/// the type, the identity, freshness and the shape checks that do not depend on the clock.
+///
+/// Built claim by claim ([`ClaimFacts::observe`]) while a payload is read, or from a parsed map;
+/// either way the same function sees every claim.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ClaimFacts {
+    /// The claim the identity is read from (`JWT_IDENTITY_CLAIM`, or a trusted issuer's).
+    pub(crate) identity_claim: Box<str>,
     pub(crate) iat: NumericDate,
     pub(crate) nbf: NumericDate,
     pub(crate) exp: NumericDate,
     /// `sub` is present and not a string.
     pub(crate) sub_not_string: bool,
+    /// `jti`, when it is a string.
+    pub(crate) jti: Option<Box<str>>,
     /// `jti` is present and not a string.
     pub(crate) jti_not_string: bool,
     /// The identity claim is present.
@@ -56,35 +107,97 @@ pub(crate) struct ClaimFacts {
     /// The identity claim (`null` when absent).
     pub(crate) identity: Value,
     /// The `type` claim, `access` when absent or not a string (as the reference).
-    pub(crate) token_type: Box<str>,
+    pub(crate) token_type: TypeClaim,
+    pub(crate) fresh: Freshness,
 }
 
 impl ClaimFacts {
-    fn read(claims: &JsonObject, identity_claim: &str) -> Self {
-        let identity = claims.get(identity_claim);
+    /// Facts of a payload with no claims yet, whose identity is `identity_claim`.
+    pub(crate) fn new(identity_claim: &str) -> Self {
         ClaimFacts {
-            iat: NumericDate::read(claims, "iat"),
-            nbf: NumericDate::read(claims, "nbf"),
-            exp: NumericDate::read(claims, "exp"),
-            sub_not_string: claims.get("sub").is_some_and(|s| !s.is_string()),
-            jti_not_string: claims.get("jti").is_some_and(|j| !j.is_string()),
-            has_identity: identity.is_some(),
-            identity: identity.cloned().unwrap_or_default(),
-            token_type: claims
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or(TokenType::Access.as_str())
-                .into(),
+            identity_claim: identity_claim.into(),
+            iat: NumericDate::Absent,
+            nbf: NumericDate::Absent,
+            exp: NumericDate::Absent,
+            sub_not_string: false,
+            jti: None,
+            jti_not_string: false,
+            has_identity: false,
+            identity: Value::Null,
+            token_type: TypeClaim::Access,
+            fresh: Freshness::Flag(false),
         }
     }
+
+    /// Whether the claim `name` says anything these facts record (else its value need not be
+    /// kept while reading).
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        matches!(
+            name,
+            "iat" | "nbf" | "exp" | "sub" | "jti" | "type" | "fresh"
+        ) || name == &*self.identity_claim
+    }
+
+    /// Records the claim `name` (each name is seen once: payloads with duplicate names are
+    /// refused).
+    pub(crate) fn observe(&mut self, name: &str, value: &Value) {
+        match name {
+            "iat" => self.iat = NumericDate::of(value),
+            "nbf" => self.nbf = NumericDate::of(value),
+            "exp" => self.exp = NumericDate::of(value),
+            "sub" => self.sub_not_string = !value.is_string(),
+            "jti" => {
+                self.jti = value.as_str().map(Box::from);
+                self.jti_not_string = !value.is_string();
+            }
+            "type" => {
+                if let Some(kind) = value.as_str() {
+                    self.token_type = TypeClaim::of(kind);
+                }
+            }
+            "fresh" => {
+                self.fresh = match value {
+                    Value::Bool(fresh) => Freshness::Flag(*fresh),
+                    Value::Number(n) => n.as_f64().map_or(Freshness::Flag(false), Freshness::Until),
+                    _ => Freshness::Flag(false),
+                }
+            }
+            _ => {}
+        }
+        if name == &*self.identity_claim {
+            self.has_identity = true;
+            self.identity = value.clone();
+        }
+    }
+
+    /// The facts of a parsed payload.
+    pub(crate) fn read(claims: &JsonObject, identity_claim: &str) -> Self {
+        let mut facts = ClaimFacts::new(identity_claim);
+        for (name, value) in claims {
+            facts.observe(name, value);
+        }
+        facts
+    }
+}
+
+/// The claims of a token: parsed, or the payload's JSON text, already checked (a strict object
+/// that parses), parsed on first use. The pipeline reads only [`ClaimFacts`], so a token whose
+/// claims no handler asks for is never parsed into a map.
+#[derive(Debug)]
+enum Claims {
+    Parsed(JsonObject),
+    Unparsed {
+        json: Box<str>,
+        parsed: OnceLock<JsonObject>,
+    },
 }
 
 /// The verified JOSE header and claims of a token: what does not depend on the request, shared
 /// (behind an `Arc`) by every request that carries the same token.
 #[derive(Debug)]
 pub(crate) struct TokenParts {
-    header: JsonObject,
-    claims: JsonObject,
+    header: Arc<JsonObject>,
+    claims: Claims,
     facts: ClaimFacts,
     /// What the revocation store is told, built on the first revocation check.
     store_info: OnceLock<TokenInfo>,
@@ -92,11 +205,25 @@ pub(crate) struct TokenParts {
 
 impl TokenParts {
     /// The parts of a token whose signature verified; `identity_claim` names its identity.
-    pub(crate) fn new(header: JsonObject, claims: JsonObject, identity_claim: &str) -> Self {
+    pub(crate) fn new(header: Arc<JsonObject>, claims: JsonObject, identity_claim: &str) -> Self {
         TokenParts {
             facts: ClaimFacts::read(&claims, identity_claim),
             header,
-            claims,
+            claims: Claims::Parsed(claims),
+            store_info: OnceLock::new(),
+        }
+    }
+
+    /// The parts of a token whose payload `json` was read into `facts` and checked to be a
+    /// strict JSON object (unique names) that parses; the map is built when first asked for.
+    pub(crate) fn unparsed(header: Arc<JsonObject>, json: Box<str>, facts: ClaimFacts) -> Self {
+        TokenParts {
+            header,
+            claims: Claims::Unparsed {
+                json,
+                parsed: OnceLock::new(),
+            },
+            facts,
             store_info: OnceLock::new(),
         }
     }
@@ -108,12 +235,20 @@ impl TokenParts {
 
     /// The claims.
     pub(crate) fn claims(&self) -> &JsonObject {
-        &self.claims
+        match &self.claims {
+            Claims::Parsed(claims) => claims,
+            Claims::Unparsed { json, parsed } => parsed.get_or_init(|| parse_checked(json)),
+        }
     }
 
     /// The claims, owned.
     pub(crate) fn into_claims(self) -> JsonObject {
-        self.claims
+        match self.claims {
+            Claims::Parsed(claims) => claims,
+            Claims::Unparsed { json, parsed } => {
+                parsed.into_inner().unwrap_or_else(|| parse_checked(&json))
+            }
+        }
     }
 
     /// What every request reads of the claims.
@@ -123,14 +258,20 @@ impl TokenParts {
 
     /// What the revocation store is told about this token, built by `make` the first time.
     /// The engine that owns these parts always builds it from the same settings.
-    pub(crate) fn store_info(&self, make: impl FnOnce(&JsonObject) -> TokenInfo) -> &TokenInfo {
-        self.store_info.get_or_init(|| make(&self.claims))
+    pub(crate) fn store_info(&self, make: impl FnOnce(&TokenParts) -> TokenInfo) -> &TokenInfo {
+        self.store_info.get_or_init(|| make(self))
     }
 
     /// The `exp` claim, when it is a valid date.
     pub(crate) fn exp(&self) -> Option<f64> {
         self.facts.exp.seconds()
     }
+}
+
+/// A payload already checked when it was read: parsing cannot fail (an empty map if it ever
+/// did, never a panic on request data).
+fn parse_checked(json: &str) -> JsonObject {
+    serde_json::from_str(json).unwrap_or_default()
 }
 
 /// A token that passed every check, with where it was found. Stored in the request extensions
@@ -157,7 +298,11 @@ impl VerifiedJwt {
         self.parts.header()
     }
 
-    /// Every claim of the payload.
+    /// Every claim of the payload, in the token's order.
+    ///
+    /// The pipeline itself reads only the claims it checks (in one pass over the payload, when
+    /// the token is first seen), so the map is built on the first call, once per token: a
+    /// handler that never asks for it never pays for it.
     pub fn claims(&self) -> &JsonObject {
         self.parts.claims()
     }
@@ -174,12 +319,12 @@ impl VerifiedJwt {
 
     /// The `type` claim, `access` when absent (as the reference).
     pub fn token_type(&self) -> &str {
-        &self.parts.facts.token_type
+        self.parts.facts.token_type.as_str()
     }
 
     /// The `jti` claim.
     pub fn jti(&self) -> Option<&str> {
-        self.claims().get("jti").and_then(Value::as_str)
+        self.parts.facts.jti.as_deref()
     }
 }
 

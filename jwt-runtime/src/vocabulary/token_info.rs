@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use super::token::ClaimFacts;
 use super::JsonObject;
 
 /// The longest `jti` a store accepts (a uuid4 is 36 characters); longer ids are never stored or
@@ -54,6 +55,27 @@ impl TokenInfo {
                 .to_string(),
             user: user_key(claims.get(identity_claim).unwrap_or(&Value::Null)),
             issued_at: seconds("iat").unwrap_or(0),
+            expires_at,
+            retain_until: expires_at
+                .map(|exp| exp.saturating_add(i64::try_from(leeway).unwrap_or(i64::MAX))),
+        }
+    }
+}
+
+impl TokenInfo {
+    /// What [`TokenInfo::from_claims`] reads, from the facts read with the token (whose
+    /// identity claim is the store's).
+    pub(crate) fn from_facts(facts: &ClaimFacts, leeway: u64) -> Self {
+        let expires_at = facts.exp.seconds().map(|f| f as i64);
+        TokenInfo {
+            jti: facts
+                .jti
+                .as_deref()
+                .filter(|j| j.len() <= MAX_JTI_LENGTH)
+                .map(String::from),
+            token_type: facts.token_type.as_str().to_string(),
+            user: user_key(&facts.identity),
+            issued_at: facts.iat.seconds().map_or(0, |f| f as i64),
             expires_at,
             retain_until: expires_at
                 .map(|exp| exp.saturating_add(i64::try_from(leeway).unwrap_or(i64::MAX))),
