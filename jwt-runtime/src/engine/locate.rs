@@ -258,7 +258,9 @@ async fn buffered_body(req: &mut Request, limit: usize) -> Result<Bytes, JwtErro
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match req.take_body().into_bytes_limit(limit).await {
+    // Boxed: reading a body is a ~4 KiB future, which would otherwise be part of the pipeline's
+    // future on every request (and be moved with it), also when no body is ever read.
+    match Box::pin(req.take_body().into_bytes_limit(limit)).await {
         Ok(bytes) => {
             req.set_body(bytes.clone());
             Ok(bytes)
