@@ -318,7 +318,8 @@ pub(crate) async fn locate(
     locations: &[Location],
     token_type: TokenType,
 ) -> Result<Result<Located, String>, JwtError> {
-    let mut reasons = Vec::with_capacity(locations.len());
+    // Only filled when no location has a token: no allocation on the common path.
+    let mut reasons = Vec::new();
     for &location in locations {
         let (found, csrf) = match location {
             Location::Headers => (from_headers(req, settings, config)?, None),

@@ -8,8 +8,9 @@
 //! double submit, the token type, freshness, revocation and the policies on the cached claims.
 //!
 //! A hit means these exact bytes verified before under the same, immutable key set: the entry is
-//! found by the token's signature segment (hashing its 43 bytes instead of the whole token; an
-//! attacker cannot choose a signature that verifies) and the whole token is then compared in full. Tokens whose key
+//! found by the token's last [`KEY_LENGTH`] bytes (part of its signature: no search for the last
+//! dot, a short hash, and an attacker cannot choose a signature that verifies, so entries spread
+//! evenly) and the whole token is then compared in full. Tokens whose key
 //! comes from a decode-key loader are never cached (the loader may answer differently). The cache
 //! is bounded (`JWT_VERIFIED_TOKEN_CACHE_SIZE` entries, tokens of at most [`MAX_CACHED_LENGTH`]
 //! bytes): when it is full, entries past `exp + leeway` leave first, and if none has, it starts
@@ -17,6 +18,8 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+
+use foldhash::fast::RandomState;
 
 use crate::vocabulary::TokenParts;
 
@@ -30,14 +33,20 @@ pub(crate) struct VerifiedTokenCache {
     entries: RwLock<Entries>,
 }
 
-/// Signature segment -> (the whole token, its verified parts).
-type Entries = HashMap<Box<str>, (Box<str>, Arc<TokenParts>)>;
+/// The token's last bytes -> (the whole token, its verified parts). A keyed hasher faster than
+/// SipHash on short keys (the key is hashed on every request).
+type Entries = HashMap<Box<[u8]>, (Box<str>, Arc<TokenParts>), RandomState>;
 
-/// The segment after the last dot (the whole string when there is none).
-fn signature_of(token: &str) -> &str {
-    token
-        .rsplit_once('.')
-        .map_or(token, |(_, signature)| signature)
+/// How many trailing bytes of a token find its entry: within the signature of every algorithm
+/// (HS256's is 43 characters), so tokens that differ only in header or payload share a key and
+/// the full comparison tells them apart.
+const KEY_LENGTH: usize = 32;
+
+/// The key of `token`: its last [`KEY_LENGTH`] bytes (all of it when shorter). Bytes, so a
+/// non-ASCII token is never cut inside a character.
+fn key_of(token: &str) -> &[u8] {
+    let bytes = token.as_bytes();
+    &bytes[bytes.len().saturating_sub(KEY_LENGTH)..]
 }
 
 impl VerifiedTokenCache {
@@ -45,7 +54,7 @@ impl VerifiedTokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
         VerifiedTokenCache {
             capacity,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(HashMap::default()),
         }
     }
 
@@ -55,7 +64,7 @@ impl VerifiedTokenCache {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
-        match entries.get(signature_of(token)) {
+        match entries.get(key_of(token)) {
             Some((known, parts)) if **known == *token => Some(parts.clone()),
             _ => None,
         }
@@ -74,7 +83,7 @@ impl VerifiedTokenCache {
                 entries.clear();
             }
         }
-        entries.insert(signature_of(token).into(), (token.into(), parts));
+        entries.insert(key_of(token).into(), (token.into(), parts));
     }
 
     /// How many tokens are cached (for tests).
@@ -135,9 +144,38 @@ mod tests {
         assert!(cache.get("abc.deg.ghi").is_none());
         assert!(cache.get("abd.def.ghi").is_none());
         assert!(cache.get("ghi").is_none());
-        // A second token with that signature replaces the first; each still hits only itself.
+        // A second token with that signature: each hits only itself.
         cache.insert("xyz.def.ghi", parts(20.0), 0.0);
-        assert!(cache.get("xyz.def.ghi").is_some());
-        assert!(cache.get("abc.def.ghi").is_none());
+        assert_eq!(cache.get("xyz.def.ghi").and_then(|p| p.exp()), Some(20.0));
+        assert_eq!(cache.get("abc.def.ghi").and_then(|p| p.exp()), Some(10.0));
+    }
+
+    #[test]
+    fn tokens_sharing_their_last_bytes_are_told_apart() {
+        let cache = VerifiedTokenCache::new(8);
+        let tail = "s".repeat(KEY_LENGTH);
+        let (one, other) = (format!("a.b.{tail}"), format!("a.c.{tail}"));
+        cache.insert(&one, parts(10.0), 0.0);
+        assert!(cache.get(&one).is_some());
+        assert!(cache.get(&other).is_none());
+        assert!(cache.get(&tail).is_none());
+        // They share an entry: the second replaces the first, and each still hits only itself.
+        cache.insert(&other, parts(20.0), 0.0);
+        assert_eq!(cache.get(&other).and_then(|p| p.exp()), Some(20.0));
+        assert!(cache.get(&one).is_none());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_key_cutting_a_character_in_two_neither_panics_nor_mixes_tokens() {
+        let cache = VerifiedTokenCache::new(8);
+        // "é" is two bytes: the 32-byte key starts inside it.
+        let token = format!("a.b.é{}", "s".repeat(KEY_LENGTH - 1));
+        cache.insert(&token, parts(10.0), 0.0);
+        assert!(cache.get(&token).is_some());
+        assert!(cache
+            .get(&format!("a.b.è{}", "s".repeat(KEY_LENGTH - 1)))
+            .is_none());
+        assert!(cache.get("é").is_none());
     }
 }

@@ -20,8 +20,9 @@ use crate::operations::pipeline::{self, is_preflight, preflight_response, Verify
 use crate::operations::rotation::{rotate, set_rotated_cookies};
 use crate::vocabulary::{BoxFuture, JwtError, Location, VerifiedJwt};
 
-/// Left in the request by every protection (a macro or a group) before the handler runs: what
-/// [`Guarded<T>`] checks, so that a handler reached without one answers 500 instead of running.
+/// Left in the request by every protection (a macro or a group) that lets a request through
+/// without a token (an optional route): with the verified token the pipeline stores, what
+/// [`Guarded<T>`] checks, so that a handler reached without either answers 500 instead of running.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Guard {
     optional: bool,
@@ -71,9 +72,14 @@ pub(crate) async fn run_protected<E: Endpoint, P: JwtPolicy>(
     if let Some(rotated) = &rotated {
         req.extensions_mut().insert(rotated.clone());
     }
-    req.extensions_mut().insert(Guard {
-        optional: options.is_optional(),
-    });
+    // A verified token in the request already says the check ran (only the pipeline stores
+    // one); the guard is left only for an anonymous request (an optional route), which saves a
+    // map insertion on every authenticated request.
+    if token.is_none() {
+        req.extensions_mut().insert(Guard {
+            optional: options.is_optional(),
+        });
+    }
     let mut resp = inner.call(req).await?.into_response();
     if let Some(token) = &token {
         match &rotated {

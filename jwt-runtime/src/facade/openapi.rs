@@ -8,6 +8,8 @@
 //! empty requirement `{}` beside them on `optional` operations). At run time it only confirms
 //! that the protection ran.
 
+use std::sync::Arc;
+
 use poem::Request;
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
@@ -15,7 +17,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use super::group::Guard;
 use super::manager::JwtManager;
 use crate::engine::refuse_without_engine;
-use crate::vocabulary::JwtError;
+use crate::vocabulary::{JwtError, VerifiedJwt};
 
 /// Location bit: the `Authorization: Bearer` header.
 pub(crate) const HEADERS: u8 = 1;
@@ -136,7 +138,10 @@ impl<'a, const LOCATIONS: u8, const OPTIONAL: bool, const REFRESH: bool> ApiExtr
         _body: &mut poem::RequestBody,
         _options: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        if req.extensions().get::<Guard>().is_some() {
+        // The protection leaves the verified token, or a guard when it let an anonymous request
+        // through (an optional operation).
+        let extensions = req.extensions();
+        if extensions.get::<Guard>().is_some() || extensions.get::<Arc<VerifiedJwt>>().is_some() {
             return Ok(OpenApiSecurity(()));
         }
         // Only reachable if the operation's `transform` was removed from the expansion.
