@@ -11,41 +11,40 @@
 # Extra arguments are environment settings for both servers (JWT_VERIFIED_TOKEN_CACHE_SIZE=0 to
 # compare first-seen tokens).
 set -euo pipefail
-OLD=$1
-NEW=$2
+OLD=$(realpath "$1")
+NEW=$(realpath "$2")
 SECS=${3:-5}
 ROUNDS=${4:-4}
 shift $(( $# < 4 ? $# : 4 ))
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk); skipped"; exit 0; }
 export JWT_SECRET_KEY=0123456789abcdef0123456789abcdef
 export RUST_LOG=off
+cd "$(dirname "$0")/../.."
+. benches/load/common.sh
 
-declare -A PORT=([old]=8101 [new]=8102) BIN=([old]=$OLD [new]=$NEW) TOKEN TOTAL
+declare -A PORT=([old]=8101 [new]=8102) BIN=([old]=$OLD [new]=$NEW) TOKEN
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true' EXIT
 for build in old new; do
   env PORT=${PORT[$build]} "$@" taskset -c 0 "${BIN[$build]}" >/dev/null 2>&1 &
   PIDS+=($!)
-  for _ in $(seq 50); do curl -s -o /dev/null "localhost:${PORT[$build]}/unprotected" && break; sleep 0.1; done
+  wait_for "${PORT[$build]}" || { echo "the $build build did not start"; exit 1; }
   TOKEN[$build]=$(curl -s -X POST "localhost:${PORT[$build]}/login")
 done
 
 echo "== ab: ${SECS}s per run, $ROUNDS rounds, $* (server core 0, wrk -t1 -c32 core 1)"
 for round in $(seq "$ROUNDS"); do
+  echo "  round $round"
   for route in unprotected protected; do
     for build in old new; do
-      rps=$(taskset -c 1 wrk -t1 -c32 -d"${SECS}s" -H "Authorization: Bearer ${TOKEN[$build]}" \
-        "http://127.0.0.1:${PORT[$build]}/$route" | awk '/Requests\/sec/ {print $2}')
-      echo "  round $round $build $route: $rps req/s"
-      TOTAL[$build/$route]=$(echo "${TOTAL[$build/$route]:-0} + $rps" | bc)
+      measure "$build" "${PORT[$build]}" "$route" "${TOKEN[$build]}"
     done
   done
 done
-avg() { echo "scale=0; ${TOTAL[$1]} / $ROUNDS" | bc; }
 echo
 echo "| build | unprotected | #[jwt_required] | vs unprotected |"
 echo "|---|---|---|---|"
 for build in old new; do
   u=$(avg "$build/unprotected"); p=$(avg "$build/protected")
-  echo "| $build | $u | $p | $(echo "scale=2; $p / $u" | bc)x |"
+  echo "| $build | $u | $p | $(ratio "$p" "$u")x |"
 done

@@ -26,7 +26,7 @@ cargo build --release -q -p jwt-benches --example load_server
 export JWT_SECRET_KEY=0123456789abcdef0123456789abcdef
 export RUST_LOG=off
 
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "localhost:$1/unprotected" && return 0; sleep 0.1; done; return 1; }
+. benches/load/common.sh
 taskset -c 0 target/release/examples/load_server >/dev/null 2>&1 &
 RUST_PID=$!
 taskset -c 0 "$VENV/bin/gunicorn" --chdir benches/load -b "127.0.0.1:$FLASK_PORT" \
@@ -36,7 +36,6 @@ FLASK_PID=$!
 trap 'kill $RUST_PID $FLASK_PID 2>/dev/null || true' EXIT
 wait_for "$PORT" && wait_for "$FLASK_PORT" || { echo "a server did not start"; exit 1; }
 
-declare -A TOTAL
 for name in rust:$PORT flask:$FLASK_PORT; do
   port=${name#*:}
   token=$(curl -s -X POST "localhost:$port/login")
@@ -45,21 +44,18 @@ for name in rust:$PORT flask:$FLASK_PORT; do
   declare "TOKEN_${name%%:*}=$token"
 done
 for round in $(seq "$ROUNDS"); do
+  echo "  round $round"
   for name in rust:$PORT flask:$FLASK_PORT; do
     server=${name%%:*}; port=${name#*:}; tokvar="TOKEN_$server"
     for route in unprotected protected; do
-      rps=$(taskset -c 1 wrk -t1 -c32 -d"${SECS}s" -H "Authorization: Bearer ${!tokvar}" \
-        "http://127.0.0.1:$port/$route" | awk '/Requests\/sec/ {print $2}')
-      echo "  round $round $server $route: $rps req/s"
-      TOTAL[$server/$route]=$(echo "${TOTAL[$server/$route]:-0} + $rps" | bc)
+      measure "$server" "$port" "$route" "${!tokvar}"
     done
   done
 done
-avg() { echo "scale=0; ${TOTAL[$1]} / $ROUNDS" | bc; }
 echo
 echo "| route | flask-jwt-extended (gunicorn) | jwt-runtime (Poem) | ratio |"
 echo "|---|---|---|---|"
 for route in unprotected protected; do
   f=$(avg "flask/$route"); r=$(avg "rust/$route")
-  echo "| $route | $f | $r | $(echo "scale=1; $r / $f" | bc)x |"
+  echo "| $route | $f | $r | $(ratio "$r" "$f" 1)x |"
 done

@@ -22,25 +22,20 @@ cargo build --release -q -p jwt-benches --example load_server
 BIN=target/release/examples/load_server
 export JWT_SECRET_KEY=0123456789abcdef0123456789abcdef
 export RUST_LOG=off
-
-declare -A TOTAL COUNT
+. benches/load/common.sh
 run_server() { # name, extra env...
   local name=$1; shift
   env PORT=$PORT "$@" taskset -c 0 "$BIN" >/dev/null 2>&1 &
   local pid=$!
-  for _ in $(seq 50); do curl -s -o /dev/null "localhost:$PORT/unprotected" && break; sleep 0.1; done
+  wait_for "$PORT" || { echo "the $name server did not start"; kill $pid; exit 1; }
   local token
   token=$(curl -s -X POST "localhost:$PORT/login")
   [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "localhost:$PORT/protected")" = 200 ] \
     || { echo "the protected route refused the token"; kill $pid; exit 1; }
   for round in $(seq "$ROUNDS"); do
+    echo "  round $round"
     for route in unprotected hand_written protected; do
-      local rps
-      rps=$(taskset -c 1 wrk -t1 -c32 -d"${SECS}s" -H "Authorization: Bearer $token" \
-        "http://127.0.0.1:$PORT/$route" | awk '/Requests\/sec/ {print $2}')
-      echo "  $name round $round $route: $rps req/s"
-      TOTAL[$name/$route]=$(echo "${TOTAL[$name/$route]:-0} + $rps" | bc)
-      COUNT[$name/$route]=$(( ${COUNT[$name/$route]:-0} + 1 ))
+      measure "$name" "$PORT" "$route" "$token"
     done
   done
   kill $pid; wait $pid 2>/dev/null || true
@@ -58,8 +53,6 @@ else
   echo "  (Redis not reachable on 127.0.0.1:6379: the redis server skipped)"
 fi
 
-avg() { echo "scale=0; ${TOTAL[$1]} / ${COUNT[$1]}" | bc; }
-ratio() { echo "scale=2; $1 / $2" | bc; }
 echo
 echo "| server | unprotected | hand-written jsonwebtoken | #[jwt_required] | vs unprotected | vs hand-written |"
 echo "|---|---|---|---|---|---|"

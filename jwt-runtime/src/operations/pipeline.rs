@@ -11,7 +11,7 @@ use poem::http::Method;
 use poem::Request;
 use serde_json::Value;
 
-use crate::engine::jws::{self, ClaimsAs, KeyChoice};
+use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::engine::locate::locate;
 use crate::engine::{remote_slice, Engine};
 use crate::operations::mint::SESSION_CLAIM;
@@ -200,15 +200,9 @@ async fn run(
         let keys = issuer.keys_for(kid.as_deref()).await;
         let key_for = |header: &JsonObject| issuer.decoding_for(header, &keys);
         // A provider's key set changes: its tokens are not cached.
-        let decoded = jws::decode_with(
-            &found.token,
-            key_for,
-            &engine.issuer_rules(issuer),
-            now,
-            csrf,
-            ClaimsAs::Facts,
-        )?;
-        return finish(engine, parts_of(decoded), &found.location, options, now).await;
+        let rules = engine.issuer_rules(issuer);
+        let decoded = decode_uncached(&found.token, key_for, &rules, now, csrf)?;
+        return finish(engine, decoded, &found.location, options, now).await;
     }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
@@ -227,37 +221,31 @@ async fn run(
                     .allowed_alg(header)
                     .map(|alg| KeyChoice { alg, key, id: None })
             };
-            parts_of(jws::decode_with(
-                &found.token,
-                key_for,
-                &rules,
-                now,
-                csrf,
-                ClaimsAs::Facts,
-            )?)
+            decode_uncached(&found.token, key_for, &rules, now, csrf)?
         }
         // A remote key set changes (a key may leave it): never cached either.
         None if engine.has_remote_keys() => {
             let remote = engine.remote_keys_for(&found.token).await;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
-            parts_of(jws::decode_with(
-                &found.token,
-                key_for,
-                &rules,
-                now,
-                csrf,
-                ClaimsAs::Facts,
-            )?)
+            decode_uncached(&found.token, key_for, &rules, now, csrf)?
         }
         None => engine.verify_token(&found.token, &rules, now, csrf)?,
     };
     finish(engine, verified, &found.location, options, now).await
 }
 
-/// A decoded token as the pipeline carries it: its shared parts and whether it expired.
-fn parts_of(decoded: jws::Decoded) -> (Arc<TokenParts>, bool) {
-    (Arc::new(decoded.parts), decoded.expired)
+/// A token verified with keys that may change (a provider's, a loaded or a remote key), so never
+/// cached: its shared parts and whether it expired, as the pipeline carries them.
+fn decode_uncached<'k>(
+    token: &str,
+    key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
+    rules: &ClaimRules<'_>,
+    now: f64,
+    csrf: Option<&str>,
+) -> Result<(Arc<TokenParts>, bool), JwtError> {
+    let decoded = jws::decode_with(token, key_for, rules, now, csrf, ClaimsAs::Facts)?;
+    Ok((Arc::new(decoded.parts), decoded.expired))
 }
 
 /// Steps 3-6, after the token verified.
