@@ -49,13 +49,28 @@ pub fn start(example: &str) -> Server {
 }
 
 /// [`start`] with extra environment variables.
+///
+/// The port is picked free, then released for the example to bind: another process may take it
+/// in between, and a connection attempt to a port nobody listens on can connect to itself (TCP
+/// simultaneous open) and hold it. So a connection to itself does not count as listening, and an
+/// example that exits before listening is started again on another port.
 pub fn start_with_env(example: &str, env: &[(&str, &str)]) -> Server {
+    for _attempt in 0..3 {
+        if let Some(server) = try_start(example, env) {
+            return server;
+        }
+    }
+    panic!("example {example} exited before listening, three times (see its stderr by running it)");
+}
+
+/// One start on a fresh port: `None` when the example exited before listening.
+fn try_start(example: &str, env: &[(&str, &str)]) -> Option<Server> {
     let port = TcpListener::bind("127.0.0.1:0")
         .expect("free port")
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(examples_dir().join(example))
+    let mut child = Command::new(examples_dir().join(example))
         .env("PORT", port.to_string())
         .env_remove("JWT_SECRET_KEY")
         .env("RUST_LOG", "warn")
@@ -65,15 +80,24 @@ pub fn start_with_env(example: &str, env: &[(&str, &str)]) -> Server {
         .spawn()
         .unwrap_or_else(|e| panic!("start example {example}: {e}"));
     let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return None;
+        }
+        if let Ok(stream) = TcpStream::connect(("127.0.0.1", port)) {
+            let to_itself = stream.local_addr().ok() == stream.peer_addr().ok();
+            if !to_itself {
+                break;
+            }
+        }
         assert!(
             Instant::now() < deadline,
             "example {example} did not listen on {port}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Server {
+    Some(Server {
         child,
         base: format!("http://127.0.0.1:{port}"),
-    }
+    })
 }
