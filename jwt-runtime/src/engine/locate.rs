@@ -51,11 +51,22 @@ pub(crate) fn from_headers(
     settings: &Settings,
     config: &JwtConfig,
 ) -> Result<Found, JwtError> {
-    let value = req.headers().get(&settings.header_name);
-    if let Some(token) = value.and_then(|v| single_token(v.as_bytes(), &config.header_type)) {
+    if let Some(token) = single_header_token(req, settings, config) {
         return Ok(Found::Token(token.to_string()));
     }
     from_headers_in_full(req, settings, config)
+}
+
+/// The token of the common header, `<type> <token>` with one space and nothing else, borrowed
+/// from the request: what [`from_headers`] finds in it. `None` for any other header (or none),
+/// which [`from_headers`] then reads by the full rules.
+pub(crate) fn single_header_token<'r>(
+    req: &'r Request,
+    settings: &Settings,
+    config: &JwtConfig,
+) -> Option<&'r str> {
+    let value = req.headers().get(&settings.header_name)?;
+    single_token(value.as_bytes(), &config.header_type)
 }
 
 /// Whether a byte can be part of a word that [`from_headers_in_full`] reads as it is: visible

@@ -12,7 +12,7 @@ use poem::Request;
 use serde_json::Value;
 
 use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
-use crate::engine::locate::locate;
+use crate::engine::locate::{locate, single_header_token};
 use crate::engine::{remote_slice, Engine};
 use crate::operations::mint::SESSION_CLAIM;
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenParts, TokenType, VerifiedJwt};
@@ -184,30 +184,48 @@ async fn run(
     options: &VerifyOptions,
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
     let locations = options.locations.unwrap_or(&engine.settings.locations);
+    // The common case, `Authorization: Bearer <token>` with headers looked at first, is read in
+    // place (what `locate` would find there, without copying the token out of the request).
+    if locations.first() == Some(&Location::Headers) {
+        if let Some(token) = single_header_token(req, &engine.settings, &engine.config) {
+            return verify_found(engine, options, token, Location::Headers, None).await;
+        }
+    }
     let token_type = TokenType::of_route(options.refresh);
     let found = match locate(req, &engine.settings, &engine.config, locations, token_type).await? {
         Ok(found) => found,
         Err(_) if options.optional => return Ok(None),
         Err(missing) => return Err(JwtError::NoAuthorization(missing.into()).into()),
     };
+    let csrf = found.csrf.as_deref();
+    verify_found(engine, options, &found.token, found.location, csrf).await
+}
+
+/// Steps 2-6 for the token found at `location` (with the CSRF value submitted beside a cookie).
+async fn verify_found(
+    engine: &Engine,
+    options: &VerifyOptions,
+    token: &str,
+    location: Location,
+    csrf: Option<&str>,
+) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
     let now = engine.now();
     let rules = engine.claim_rules();
-    let csrf = found.csrf.as_deref();
     // A trusted issuer's token (by its unverified `iss`) is verified with that issuer's keys and
     // rules only.
-    if let Some(issuer) = engine.issuer_of(&found.token) {
-        let kid = jws::peek_kid(&found.token, rules.max_length);
+    if let Some(issuer) = engine.issuer_of(token) {
+        let kid = jws::peek_kid(token, rules.max_length);
         let keys = issuer.keys_for(kid.as_deref()).await;
         let key_for = |header: &JsonObject| issuer.decoding_for(header, &keys);
         // A provider's key set changes: its tokens are not cached.
         let rules = engine.issuer_rules(issuer);
-        let decoded = decode_uncached(&found.token, key_for, &rules, now, csrf)?;
-        return finish(engine, decoded, &found.location, options, now).await;
+        let decoded = decode_uncached(token, key_for, &rules, now, csrf)?;
+        return finish(engine, decoded, &location, options, now).await;
     }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
         Some(loader) => {
-            let (header, payload) = jws::peek(&found.token, rules.max_length)?;
+            let (header, payload) = jws::peek(token, rules.max_length)?;
             loader.key(header, payload).await
         }
         None => None,
@@ -221,18 +239,18 @@ async fn run(
                     .allowed_alg(header)
                     .map(|alg| KeyChoice { alg, key, id: None })
             };
-            decode_uncached(&found.token, key_for, &rules, now, csrf)?
+            decode_uncached(token, key_for, &rules, now, csrf)?
         }
         // A remote key set changes (a key may leave it): never cached either.
         None if engine.has_remote_keys() => {
-            let remote = engine.remote_keys_for(&found.token).await;
+            let remote = engine.remote_keys_for(token).await;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
-            decode_uncached(&found.token, key_for, &rules, now, csrf)?
+            decode_uncached(token, key_for, &rules, now, csrf)?
         }
-        None => engine.verify_token(&found.token, &rules, now, csrf)?,
+        None => engine.verify_token(token, &rules, now, csrf)?,
     };
-    finish(engine, verified, &found.location, options, now).await
+    finish(engine, verified, &location, options, now).await
 }
 
 /// A token verified with keys that may change (a provider's, a loaded or a remote key), so never
