@@ -10,8 +10,8 @@
 //! A hit means these exact bytes verified before under the same, immutable key set: the entry is
 //! found by the token's last [`KEY_LENGTH`] bytes (part of its signature: no search for the last
 //! dot, a short hash, and an attacker cannot choose a signature that verifies, so entries spread
-//! evenly) and the whole token is then compared in full. Tokens whose key
-//! comes from a decode-key loader are never cached (the loader may answer differently). The cache
+//! evenly) and the whole token is then compared in full. Tokens whose key comes from a
+//! decode-key loader are never cached (the loader may answer differently). The cache
 //! is bounded (`JWT_VERIFIED_TOKEN_CACHE_SIZE` entries, tokens of at most [`MAX_CACHED_LENGTH`]
 //! bytes): when it is full, entries past `exp + leeway` leave first, and if none has, it starts
 //! over empty, so memory stays flat whatever the traffic.
