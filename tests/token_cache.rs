@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use jwt_runtime::keys::DecodingKey;
-use jwt_runtime::{jwt_required, Identity, JwtConfig};
+use jwt_runtime::{jwt_required, Identity, JwtConfig, TokenLocation};
 use poem::test::{TestClient, TestResponse};
 use poem::{get, handler, post, EndpointExt, Route};
 use serde_json::json;
@@ -33,9 +33,16 @@ async fn refresh_only() -> &'static str {
     "refresh"
 }
 
+#[jwt_required(locations = "headers,query_string")]
+#[handler]
+async fn where_found(TokenLocation(location): TokenLocation) -> &'static str {
+    location.as_str()
+}
+
 fn app() -> Route {
     Route::new()
         .at("/plain", get(plain).post(plain))
+        .at("/where", get(where_found))
         .at("/fresh", get(fresh_only))
         .at("/refresh", post(refresh_only))
 }
@@ -99,6 +106,24 @@ async fn a_repeated_token_is_still_refused_before_nbf_and_after_revocation() {
         jwt.revoke_encoded(&token).await.expect("revoked");
         let resp = bearer_get(&cli, "/plain", &token).await;
         assert_msg(resp, 401, "Token has been revoked").await;
+    }
+}
+
+/// The cache shares one verified token between the requests that carry it the same way: a
+/// request carrying it another way still learns where it was found this time.
+#[tokio::test]
+async fn a_repeated_token_reports_where_this_request_carried_it() {
+    for size in SIZES {
+        let token = hs256(claims_with("alice", json!({})));
+        let cli = client(app(), cached(size, config()));
+        for _ in 0..2 {
+            let resp = bearer_get(&cli, "/where", &token).await;
+            resp.assert_status_is_ok();
+            resp.assert_text("headers").await;
+            let resp = cli.get(format!("/where?jwt={token}")).send().await;
+            resp.assert_status_is_ok();
+            resp.assert_text("query_string").await;
+        }
     }
 }
 

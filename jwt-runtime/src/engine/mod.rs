@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::{JwtConfig, TrustedIssuer};
-use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, TokenParts, VerifiedJwt};
+use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, Location, VerifiedJwt};
 use hooks::Hooks;
 use issuers::Issuer;
 use jws::{ClaimRules, ClaimsAs};
@@ -273,30 +273,32 @@ impl Engine {
         Ok(decoded.parts.into_claims())
     }
 
-    /// A token checked with the configured keys (see [`jws::decode_with`]): its verified parts
-    /// and whether it expired. The signature check and the parsing are done once per distinct
-    /// token ([`token_cache`]); the time, claim and CSRF checks run on every call.
+    /// A token found at `location`, checked with the configured keys (see
+    /// [`jws::decode_with`]): the verified token and whether it expired. The signature check and
+    /// the parsing are done once per distinct token ([`token_cache`]); the time, claim and CSRF
+    /// checks run on every call.
     pub(crate) fn verify_token(
         &self,
         token: &str,
+        location: Location,
         rules: &ClaimRules<'_>,
         now: f64,
         csrf: Option<&str>,
-    ) -> Result<(Arc<TokenParts>, bool), JwtError> {
-        if let Some(parts) = self.verified_tokens.get(token) {
-            let expired = jws::validate_claims(&parts, rules, now)?;
+    ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
+        if let Some(verified) = self.verified_tokens.get(token) {
+            let expired = jws::validate_claims(verified.parts(), rules, now)?;
             if let Some(submitted) = csrf {
-                jws::check_csrf(parts.claims(), submitted)?;
+                jws::check_csrf(verified.claims(), submitted)?;
             }
-            return Ok((parts, expired));
+            return Ok((verified.found_at(location), expired));
         }
         let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf, ClaimsAs::Facts)?;
-        let parts = Arc::new(decoded.parts);
+        let verified = Arc::new(VerifiedJwt::new(Arc::new(decoded.parts), location));
         if !decoded.expired {
             self.verified_tokens
-                .insert(token, parts.clone(), now - rules.leeway);
+                .insert(token, verified.clone(), now - rules.leeway);
         }
-        Ok((parts, decoded.expired))
+        Ok((verified, decoded.expired))
     }
 
     /// What the store is told about a token with these verified claims.

@@ -21,12 +21,13 @@ use std::sync::{Arc, RwLock};
 
 use foldhash::fast::RandomState;
 
-use crate::vocabulary::TokenParts;
+use crate::vocabulary::VerifiedJwt;
 
 /// Longer tokens are verified on every request (they are unusual; this bounds the memory).
 pub(crate) const MAX_CACHED_LENGTH: usize = 2048;
 
-/// Verified header and claims by token string.
+/// Verified tokens by token string (each with the location it was first found at, so that the
+/// requests carrying it the same way share it).
 #[derive(Debug)]
 pub(crate) struct VerifiedTokenCache {
     capacity: usize,
@@ -35,7 +36,7 @@ pub(crate) struct VerifiedTokenCache {
 
 /// The token's last bytes -> (the whole token, its verified parts). A keyed hasher faster than
 /// SipHash on short keys (the key is hashed on every request).
-type Entries = HashMap<Box<[u8]>, (Box<str>, Arc<TokenParts>), RandomState>;
+type Entries = HashMap<Box<[u8]>, (Box<str>, Arc<VerifiedJwt>), RandomState>;
 
 /// How many trailing bytes of a token find its entry: within the signature of every algorithm
 /// (HS256's is 43 characters), so tokens that differ only in header or payload share a key and
@@ -58,8 +59,8 @@ impl VerifiedTokenCache {
         }
     }
 
-    /// The verified parts of `token`, if these exact bytes verified before.
-    pub(crate) fn get(&self, token: &str) -> Option<Arc<TokenParts>> {
+    /// The verified `token`, if these exact bytes verified before.
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<VerifiedJwt>> {
         if self.capacity == 0 || token.len() > MAX_CACHED_LENGTH {
             return None;
         }
@@ -70,20 +71,25 @@ impl VerifiedTokenCache {
         }
     }
 
-    /// Remembers that `token` verified into `parts`. `expired_before`: the time before which an
-    /// `exp` means the token can never be accepted again (`now - leeway`).
-    pub(crate) fn insert(&self, token: &str, parts: Arc<TokenParts>, expired_before: f64) {
+    /// Remembers that `token` verified into `verified`. `expired_before`: the time before which
+    /// an `exp` means the token can never be accepted again (`now - leeway`).
+    pub(crate) fn insert(&self, token: &str, verified: Arc<VerifiedJwt>, expired_before: f64) {
         if self.capacity == 0 || token.len() > MAX_CACHED_LENGTH {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
-            entries.retain(|_, (_, parts)| parts.exp().is_none_or(|exp| exp > expired_before));
+            entries.retain(|_, (_, verified)| {
+                verified
+                    .parts()
+                    .exp()
+                    .is_none_or(|exp| exp > expired_before)
+            });
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
-        entries.insert(key_of(token).into(), (token.into(), parts));
+        entries.insert(key_of(token).into(), (token.into(), verified));
     }
 
     /// How many tokens are cached (for tests).
@@ -98,12 +104,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parts(exp: f64) -> Arc<TokenParts> {
+    use crate::vocabulary::{Location, TokenParts};
+
+    fn parts(exp: f64) -> Arc<VerifiedJwt> {
         let claims = json!({ "exp": exp })
             .as_object()
             .cloned()
             .unwrap_or_default();
-        Arc::new(TokenParts::new(Default::default(), claims, "sub"))
+        let parts = Arc::new(TokenParts::new(Default::default(), claims, "sub"));
+        Arc::new(VerifiedJwt::new(parts, Location::Headers))
+    }
+
+    fn exp(verified: Option<Arc<VerifiedJwt>>) -> Option<f64> {
+        verified.and_then(|v| v.parts().exp())
     }
 
     #[test]
@@ -146,8 +159,8 @@ mod tests {
         assert!(cache.get("ghi").is_none());
         // A second token with that signature: each hits only itself.
         cache.insert("xyz.def.ghi", parts(20.0), 0.0);
-        assert_eq!(cache.get("xyz.def.ghi").and_then(|p| p.exp()), Some(20.0));
-        assert_eq!(cache.get("abc.def.ghi").and_then(|p| p.exp()), Some(10.0));
+        assert_eq!(exp(cache.get("xyz.def.ghi")), Some(20.0));
+        assert_eq!(exp(cache.get("abc.def.ghi")), Some(10.0));
     }
 
     #[test]
@@ -161,7 +174,7 @@ mod tests {
         assert!(cache.get(&tail).is_none());
         // They share an entry: the second replaces the first, and each still hits only itself.
         cache.insert(&other, parts(20.0), 0.0);
-        assert_eq!(cache.get(&other).and_then(|p| p.exp()), Some(20.0));
+        assert_eq!(exp(cache.get(&other)), Some(20.0));
         assert!(cache.get(&one).is_none());
         assert_eq!(cache.len(), 1);
     }

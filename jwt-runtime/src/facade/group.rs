@@ -13,20 +13,13 @@ use super::claims::JwtClaims;
 use super::extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 use super::manager::JwtManager;
 use super::policy::{JwtPolicy, NoPolicy};
+use super::request_jwt::{self, Checked};
 use super::user::{load_user, loaded, CurrentUser, UserLookup};
 use crate::engine::refuse_without_engine;
 use crate::operations::cookies::refresh_if_expiring;
 use crate::operations::pipeline::{self, is_preflight, preflight_response, VerifyOptions};
 use crate::operations::rotation::{rotate, set_rotated_cookies};
 use crate::vocabulary::{BoxFuture, JwtError, Location, VerifiedJwt};
-
-/// Left in the request by every protection (a macro or a group) that lets a request through
-/// without a token (an optional route): with the verified token the pipeline stores, what
-/// [`Guarded<T>`] checks, so that a handler reached without either answers 500 instead of running.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Guard {
-    optional: bool,
-}
 
 /// Loads one user type into the request (step 7), for a `CurrentUser<U>` parameter.
 pub type UserLoaderFn = for<'a> fn(
@@ -52,6 +45,7 @@ pub(crate) async fn run_protected<E: Endpoint, P: JwtPolicy>(
     let engine = manager.engine();
     let token = pipeline::verify(engine, &mut req, options).await?;
     if let Some(token) = &token {
+        request_jwt::record(&mut req, &manager, Checked::Verified(token.clone()));
         if let Err(error) = policy.check(token, &req).await {
             return Err(engine.refuse(&req, &error, Some(token)));
         }
@@ -72,13 +66,11 @@ pub(crate) async fn run_protected<E: Endpoint, P: JwtPolicy>(
     if let Some(rotated) = &rotated {
         req.extensions_mut().insert(rotated.clone());
     }
-    // A verified token in the request already says the check ran (only the pipeline stores
-    // one); the guard is left only for an anonymous request (an optional route), which saves a
-    // map insertion on every authenticated request.
+    // What `Guarded<T>` checks: a handler reached without a recorded decision answers 500
+    // instead of running.
     if token.is_none() {
-        req.extensions_mut().insert(Guard {
-            optional: options.is_optional(),
-        });
+        let optional = options.is_optional();
+        request_jwt::record(&mut req, &manager, Checked::Anonymous { optional });
     }
     let mut resp = inner.call(req).await?.into_response();
     if let Some(token) = &token {
@@ -339,19 +331,18 @@ impl<T> std::ops::Deref for Guarded<T> {
 
 impl<'a, T: FromGuarded> FromRequest<'a> for Guarded<T> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let token = req.extensions().get::<Arc<VerifiedJwt>>();
-        let guard = req.extensions().get::<Guard>();
-        let fault = match (token, guard) {
-            // Only the pipeline stores a token: it was verified (by a group, a macro or a
-            // middleware calling `verify_jwt_in_request`).
-            (Some(_), _) => None,
-            (None, Some(guard)) if guard.optional && T::ANONYMOUS => None,
-            (None, Some(_)) => Some(format!(
+        let checked = request_jwt::checked(req);
+        let fault = match checked {
+            // Only a protection records a token, after the pipeline verified it (a group, a
+            // macro or a middleware calling `verify_jwt_in_request`).
+            Checked::Verified(_) => None,
+            Checked::Anonymous { optional: true } if T::ANONYMOUS => None,
+            Checked::Anonymous { .. } => Some(format!(
                 "`Guarded<{0}>` on an anonymous request of an optional route: take \
                  `Guarded<Option<{0}>>`",
                 std::any::type_name::<T>()
             )),
-            (_, None) => Some(format!(
+            Checked::Unchecked => Some(format!(
                 "a handler taking `Guarded<{}>` was reached without a token check: mount its \
                  route under `.with(JwtRequired::new())` or put `#[jwt_required]` on the handler",
                 std::any::type_name::<T>()
@@ -364,6 +355,8 @@ impl<'a, T: FromGuarded> FromRequest<'a> for Guarded<T> {
                 Err(_) => refuse_without_engine(req, &error),
             });
         }
-        T::from_guarded(req, token).await.map(Guarded)
+        T::from_guarded(req, request_jwt::verified_token(req))
+            .await
+            .map(Guarded)
     }
 }

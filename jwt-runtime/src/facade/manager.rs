@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody, Response};
+use poem::{Endpoint, Response};
 use serde_json::Value;
 
 use super::builder::JwtManagerBuilder;
 use crate::config::JwtConfig;
 use crate::engine::revocation::user_key;
-use crate::engine::{refuse_without_engine, Engine};
+use crate::engine::Engine;
 use crate::operations::cookies::CookieOptions;
 use crate::operations::mint::TokenBuilder;
 use crate::vocabulary::{ConfigError, JsonObject, JwtError, TokenType};
@@ -309,24 +309,6 @@ impl JwtManager {
         self.engine.unset_cookies(resp, opts, TokenType::Access)?;
         self.engine.unset_cookies(resp, opts, TokenType::Refresh)
     }
-
-    /// The manager a request was routed through (installed by `.with(manager)`).
-    ///
-    /// # Errors
-    /// [`JwtError::Misconfigured`] when the route tree was not wrapped with the manager.
-    pub fn from_request_extensions(req: &Request) -> Result<JwtManager, JwtError> {
-        req.extensions().get::<JwtManager>().cloned().ok_or_else(|| {
-            tracing::error!(target: "jwt_runtime", "a protected route was reached without the JwtManager middleware");
-            JwtError::Misconfigured(
-                "JwtManager is not installed: add `.with(jwt_manager)` to the route tree".into(),
-            )
-        })
-    }
-
-    /// The manager of `req`, or the refusal to answer with.
-    pub(crate) fn of_request(req: &Request) -> poem::Result<JwtManager> {
-        Self::from_request_extensions(req).map_err(|e| refuse_without_engine(req, &e))
-    }
 }
 
 impl std::fmt::Debug for JwtManager {
@@ -334,39 +316,5 @@ impl std::fmt::Debug for JwtManager {
         f.debug_struct("JwtManager")
             .field("config", &self.engine.config)
             .finish_non_exhaustive()
-    }
-}
-
-/// Handlers take the manager as an argument to create tokens.
-impl<'a> FromRequest<'a> for JwtManager {
-    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        Self::of_request(req)
-    }
-}
-
-impl<E: Endpoint> Middleware<E> for JwtManager {
-    type Output = JwtManagerEndpoint<E>;
-
-    fn transform(&self, ep: E) -> Self::Output {
-        JwtManagerEndpoint {
-            manager: self.clone(),
-            inner: ep,
-        }
-    }
-}
-
-/// The endpoint [`JwtManager`] wraps routes in: it makes the manager reachable from every request.
-#[derive(Debug)]
-pub struct JwtManagerEndpoint<E> {
-    manager: JwtManager,
-    inner: E,
-}
-
-impl<E: Endpoint> Endpoint for JwtManagerEndpoint<E> {
-    type Output = E::Output;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Self::Output> {
-        req.extensions_mut().insert(self.manager.clone());
-        self.inner.call(req).await
     }
 }

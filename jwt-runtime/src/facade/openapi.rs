@@ -8,16 +8,14 @@
 //! empty requirement `{}` beside them on `optional` operations). At run time it only confirms
 //! that the protection ran.
 
-use std::sync::Arc;
-
 use poem::Request;
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use super::group::Guard;
 use super::manager::JwtManager;
+use super::request_jwt::{self, Checked};
 use crate::engine::refuse_without_engine;
-use crate::vocabulary::{JwtError, VerifiedJwt};
+use crate::vocabulary::JwtError;
 
 /// Location bit: the `Authorization: Bearer` header.
 pub(crate) const HEADERS: u8 = 1;
@@ -138,10 +136,9 @@ impl<'a, const LOCATIONS: u8, const OPTIONAL: bool, const REFRESH: bool> ApiExtr
         _body: &mut poem::RequestBody,
         _options: ExtractParamOptions<()>,
     ) -> poem::Result<Self> {
-        // The protection leaves the verified token, or a guard when it let an anonymous request
+        // The protection records the verified token, or that it let an anonymous request
         // through (an optional operation).
-        let extensions = req.extensions();
-        if extensions.get::<Guard>().is_some() || extensions.get::<Arc<VerifiedJwt>>().is_some() {
+        if !matches!(request_jwt::checked(req), Checked::Unchecked) {
             return Ok(OpenApiSecurity(()));
         }
         // Only reachable if the operation's `transform` was removed from the expansion.

@@ -27,6 +27,7 @@ pub use super::group::UserLoaderFn;
 use super::manager::JwtManager;
 #[cfg(feature = "openapi")]
 pub use super::openapi::OpenApiSecurity;
+use super::request_jwt;
 use crate::engine::jws::KeyChoice;
 use crate::engine::verifiers::KeyId;
 
@@ -36,8 +37,7 @@ pub struct Protected<T>(pub T);
 
 impl<'a, T: FromVerifiedJwt> FromRequest<'a> for Protected<T> {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let token = req.extensions().get::<Arc<VerifiedJwt>>();
-        T::from_verified(req, token).map(Protected)
+        T::from_verified(req, request_jwt::verified_token(req)).map(Protected)
     }
 }
 
@@ -174,9 +174,11 @@ pub fn verify_jws_with_key(
 /// policies. Not for applications: [`JwtManager::decode_token`] is the public way.
 pub fn verify_as_the_pipeline(jwt: &JwtManager, token: &str) -> Result<VerifiedJwt, JwtError> {
     let engine = jwt.engine();
-    let (parts, expired) = engine.verify_token(token, &engine.claim_rules(), engine.now(), None)?;
+    let rules = engine.claim_rules();
+    let (verified, expired) =
+        engine.verify_token(token, Location::Headers, &rules, engine.now(), None)?;
     if expired {
         return Err(JwtError::Expired);
     }
-    Ok(VerifiedJwt::new(parts, Location::Headers))
+    Ok(Arc::unwrap_or_clone(verified))
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use poem::Request;
 
 use super::manager::JwtManager;
+use super::request_jwt::{self, Checked};
 use crate::operations::pipeline::{self, is_preflight, preflight_response, VerifyOptions};
 use crate::vocabulary::VerifiedJwt;
 
@@ -46,5 +47,9 @@ pub async fn verify_jwt_in_request(
         return Err(poem::Error::from_response(preflight_response()));
     }
     let manager = JwtManager::of_request(req)?;
-    pipeline::verify(manager.engine(), req, options).await
+    let token = pipeline::verify(manager.engine(), req, options).await?;
+    if let Some(token) = &token {
+        request_jwt::record(req, &manager, Checked::Verified(token.clone()));
+    }
+    Ok(token)
 }

@@ -15,7 +15,7 @@ use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::engine::locate::{locate, single_header_token};
 use crate::engine::{remote_slice, Engine};
 use crate::operations::mint::SESSION_CLAIM;
-use crate::vocabulary::{JsonObject, JwtError, Location, TokenParts, TokenType, VerifiedJwt};
+use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
 ///
@@ -219,8 +219,8 @@ async fn verify_found(
         let key_for = |header: &JsonObject| issuer.decoding_for(header, &keys);
         // A provider's key set changes: its tokens are not cached.
         let rules = engine.issuer_rules(issuer);
-        let decoded = decode_uncached(token, key_for, &rules, now, csrf)?;
-        return finish(engine, decoded, &location, options, now).await;
+        let decoded = decode_uncached(token, location, key_for, &rules, now, csrf)?;
+        return finish(engine, decoded, options, now).await;
     }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
@@ -239,42 +239,43 @@ async fn verify_found(
                     .allowed_alg(header)
                     .map(|alg| KeyChoice { alg, key, id: None })
             };
-            decode_uncached(token, key_for, &rules, now, csrf)?
+            decode_uncached(token, location, key_for, &rules, now, csrf)?
         }
         // A remote key set changes (a key may leave it): never cached either.
         None if engine.has_remote_keys() => {
             let remote = engine.remote_keys_for(token).await;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
-            decode_uncached(token, key_for, &rules, now, csrf)?
+            decode_uncached(token, location, key_for, &rules, now, csrf)?
         }
-        None => engine.verify_token(token, &rules, now, csrf)?,
+        None => engine.verify_token(token, location, &rules, now, csrf)?,
     };
-    finish(engine, verified, &location, options, now).await
+    finish(engine, verified, options, now).await
 }
 
-/// A token verified with keys that may change (a provider's, a loaded or a remote key), so never
-/// cached: its shared parts and whether it expired, as the pipeline carries them.
+/// A token found at `location` and verified with keys that may change (a provider's, a loaded or
+/// a remote key), so never cached: the verified token and whether it expired, as the pipeline
+/// carries them.
 fn decode_uncached<'k>(
     token: &str,
+    location: Location,
     key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
     rules: &ClaimRules<'_>,
     now: f64,
     csrf: Option<&str>,
-) -> Result<(Arc<TokenParts>, bool), JwtError> {
+) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
     let decoded = jws::decode_with(token, key_for, rules, now, csrf, ClaimsAs::Facts)?;
-    Ok((Arc::new(decoded.parts), decoded.expired))
+    let parts = Arc::new(decoded.parts);
+    Ok((Arc::new(VerifiedJwt::new(parts, location)), decoded.expired))
 }
 
 /// Steps 3-6, after the token verified.
 async fn finish(
     engine: &Engine,
-    (parts, expired): (Arc<TokenParts>, bool),
-    location: &Location,
+    (token, expired): (Arc<VerifiedJwt>, bool),
     options: &VerifyOptions,
     now: f64,
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
-    let token = Arc::new(VerifiedJwt::new(parts, *location));
     if expired {
         return Err(Refusal::with(JwtError::Expired, &token));
     }
@@ -318,7 +319,7 @@ pub(crate) fn preflight_response() -> poem::Response {
         .finish()
 }
 
-/// The pipeline: `Ok(Some(token))` (also stored in the request extensions for the extractors),
+/// The pipeline: `Ok(Some(token))` (the caller records it in the request for the extractors),
 /// `Ok(None)` on an optional route without a token, or the refusal's response (logged). The
 /// caller answers OPTIONS first ([`is_preflight`]).
 pub(crate) async fn verify(
@@ -336,7 +337,6 @@ pub(crate) async fn verify(
                 jti = token.jti().unwrap_or_default(),
                 "jwt accepted"
             );
-            req.extensions_mut().insert(token.clone());
             Ok(Some(token))
         }
         Ok(None) => {

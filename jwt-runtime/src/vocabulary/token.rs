@@ -274,7 +274,7 @@ fn parse_checked(json: &str) -> JsonObject {
     serde_json::from_str(json).unwrap_or_default()
 }
 
-/// A token that passed every check, with where it was found. Stored in the request extensions
+/// A token that passed every check, with where it was found. Recorded in the request
 /// for the handler's extractors; user loaders and policies receive it.
 #[derive(Debug, Clone)]
 pub struct VerifiedJwt {
@@ -286,6 +286,17 @@ impl VerifiedJwt {
     /// A verified token of `parts`, found at `location`.
     pub(crate) fn new(parts: Arc<TokenParts>, location: Location) -> Self {
         VerifiedJwt { parts, location }
+    }
+
+    /// This token as found at `location`: itself when it was found there (a cached token is
+    /// shared by the requests that carry it the same way, without an allocation), else a copy
+    /// that shares its parts.
+    pub(crate) fn found_at(self: &Arc<Self>, location: Location) -> Arc<Self> {
+        if self.location == location {
+            self.clone()
+        } else {
+            Arc::new(VerifiedJwt::new(self.parts.clone(), location))
+        }
     }
 
     /// The shared parts.
