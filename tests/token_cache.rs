@@ -206,6 +206,87 @@ async fn a_token_verified_with_a_loaded_key_is_verified_again_every_time() {
     }
 }
 
+/// A loader that declines (`None`) sends the token to the configured keys, whose answer is
+/// cached; a later request must still ask the loader first, and use the key it gives then.
+#[tokio::test]
+async fn a_loader_that_declined_once_is_still_asked_for_a_repeated_token() {
+    for size in SIZES {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let jwt = builder(cached(size, config()))
+            .decode_key_loader(move |_header, _payload| {
+                let first = seen.fetch_add(1, Ordering::SeqCst) == 0;
+                async move {
+                    (!first).then(|| DecodingKey::from_secret(b"a-rotated-secret-of-32-bytes!!!!"))
+                }
+            })
+            .build()
+            .expect("valid config");
+        let token = hs256(claims("alice"));
+        let cli = TestClient::new(app().with(jwt));
+        bearer_get(&cli, "/plain", &token)
+            .await
+            .assert_status_is_ok();
+        let resp = bearer_get(&cli, "/plain", &token).await;
+        assert_msg(resp, 422, "Signature verification failed").await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}
+
+/// A repeated token is found by the bytes of its header: any header that is not exactly
+/// `Bearer <token>` must get the answer it gets when the token was never seen.
+#[tokio::test]
+async fn a_repeated_token_in_an_unusual_header_gets_the_first_time_answer() {
+    let token = hs256(claims("alice"));
+    let variants = [
+        format!("Bearer  {token}"),
+        format!("Bearer {token} "),
+        format!("Bearer {token},"),
+        format!("Bearer {token}, Basic abc"),
+        format!("Bearer {token}, Bearer {token}"),
+        format!("bearer {token}"),
+        format!("Bearer\t{token}"),
+        format!("Bearer {token}x"),
+        format!("Bearer {}", &token[1..]),
+        format!("JWT {token}"),
+        token.clone(),
+    ];
+    let answer = |resp: TestResponse| async move {
+        let status = resp.0.status();
+        (
+            status,
+            resp.0.into_body().into_string().await.expect("body"),
+        )
+    };
+    for variant in &variants {
+        let mut answers = Vec::new();
+        for size in SIZES {
+            let cli = client(app(), cached(size, config()));
+            // The token as usual first: with the cache on, it is now cached.
+            bearer_get(&cli, "/plain", &token)
+                .await
+                .assert_status_is_ok();
+            let resp = cli
+                .get("/plain")
+                .header("Authorization", variant)
+                .send()
+                .await;
+            answers.push(answer(resp).await);
+        }
+        let fresh = client(app(), cached(0, config()));
+        let resp = fresh
+            .get("/plain")
+            .header("Authorization", variant)
+            .send()
+            .await;
+        answers.push(answer(resp).await);
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "{variant:?}: {answers:?}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_token_differing_in_one_byte_is_verified_on_its_own() {
     let token = hs256(claims("alice"));

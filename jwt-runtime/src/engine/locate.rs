@@ -65,8 +65,19 @@ pub(crate) fn single_header_token<'r>(
     settings: &Settings,
     config: &JwtConfig,
 ) -> Option<&'r str> {
+    header_token_bytes(req, settings, config).and_then(plain_token)
+}
+
+/// What follows `<type> ` in the header, when the header starts that way and the rest is not
+/// empty: the bytes [`single_header_token`] reads as the token if they are all [`plain`]. Not
+/// checked any further, so only for comparing with a token known to be plain.
+pub(crate) fn header_token_bytes<'r>(
+    req: &'r Request,
+    settings: &Settings,
+    config: &JwtConfig,
+) -> Option<&'r [u8]> {
     let value = req.headers().get(&settings.header_name)?;
-    single_token(value.as_bytes(), &config.header_type)
+    after_type(value.as_bytes(), &config.header_type)
 }
 
 /// Whether a byte can be part of a word that [`from_headers_in_full`] reads as it is: visible
@@ -76,16 +87,33 @@ fn plain(byte: u8) -> bool {
     (byte.wrapping_sub(b'!') < b'~' - b'!' + 1) & (byte != b',')
 }
 
-/// The common header, `<type> <token>` with one space and nothing else, in one pass: the token
-/// when `value` is exactly that (the full rules would read the same token from it), `None` for
-/// anything else, which the full rules then read.
-fn single_token<'v>(value: &'v [u8], kind: &str) -> Option<&'v str> {
+/// `value` after `<kind> `, when `kind` is a plain word and something follows it.
+fn after_type<'v>(value: &'v [u8], kind: &str) -> Option<&'v [u8]> {
     let rest = value.strip_prefix(kind.as_bytes())?.strip_prefix(b" ")?;
-    // Without an early exit, the check of the token's ~200 bytes compiles to vector code.
-    let all_plain = rest.iter().fold(true, |ok, b| ok & plain(*b));
-    let valid = !kind.is_empty() && kind.bytes().all(plain) && !rest.is_empty() && all_plain;
+    let valid = !kind.is_empty() && kind.bytes().all(plain) && !rest.is_empty();
+    valid.then_some(rest)
+}
+
+/// `rest` as the token, when it is one plain word (the full rules would read the same token
+/// from `<type> <rest>`), `None` for anything else, which the full rules then read.
+pub(crate) fn plain_token(rest: &[u8]) -> Option<&str> {
     // Visible ASCII only, so always UTF-8.
-    valid.then(|| std::str::from_utf8(rest).ok()).flatten()
+    all_plain(rest)
+        .then(|| std::str::from_utf8(rest).ok())
+        .flatten()
+}
+
+/// Whether every byte is [`plain`].
+pub(crate) fn all_plain(bytes: &[u8]) -> bool {
+    // Without an early exit, the check of a token's ~200 bytes compiles to vector code.
+    bytes.iter().fold(true, |ok, b| ok & plain(*b))
+}
+
+/// The common header, `<type> <token>` with one space and nothing else, in one pass: the token
+/// when `value` is exactly that, `None` for anything else.
+#[cfg(test)]
+fn single_token<'v>(value: &'v [u8], kind: &str) -> Option<&'v str> {
+    after_type(value, kind).and_then(plain_token)
 }
 
 /// [`from_headers`] for any header value: the reference's rules step by step.

@@ -285,12 +285,8 @@ impl Engine {
         now: f64,
         csrf: Option<&str>,
     ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
-        if let Some(verified) = self.verified_tokens.get(token) {
-            let expired = jws::validate_claims(verified.parts(), rules, now)?;
-            if let Some(submitted) = csrf {
-                jws::check_csrf(verified.claims(), submitted)?;
-            }
-            return Ok((verified.found_at(location), expired));
+        if let Some(verified) = self.verified_tokens.get(token.as_bytes()) {
+            return Self::recheck(verified, location, rules, now, csrf);
         }
         let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf, ClaimsAs::Facts)?;
         let verified = Arc::new(VerifiedJwt::new(Arc::new(decoded.parts), location));
@@ -299,6 +295,42 @@ impl Engine {
                 .insert(token, verified.clone(), now - rules.leeway);
         }
         Ok((verified, decoded.expired))
+    }
+
+    /// A cached token's checks that depend on time and on the request (see [`token_cache`]).
+    fn recheck(
+        verified: Arc<VerifiedJwt>,
+        location: Location,
+        rules: &ClaimRules<'_>,
+        now: f64,
+        csrf: Option<&str>,
+    ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
+        let expired = jws::validate_claims(verified.parts(), rules, now)?;
+        if let Some(submitted) = csrf {
+            jws::check_csrf(verified.claims(), submitted)?;
+        }
+        Ok((verified.found_at(location), expired))
+    }
+
+    /// What the pipeline's verification of a header's token (`header_bytes`, the bytes after
+    /// `Bearer `) answers, when the cache alone can tell: these bytes verified before, and the
+    /// pipeline would verify them with this manager's own keys and cache (no decode-key loader,
+    /// remote key set or trusted issuer, any of which can route a token elsewhere). A hit means
+    /// the bytes are a plain token, so the header was the common `Bearer <token>`. `None`: verify
+    /// the token the usual way.
+    pub(crate) fn cached_header_token(
+        &self,
+        header_bytes: &[u8],
+        rules: &ClaimRules<'_>,
+        now: f64,
+    ) -> Option<Result<(Arc<VerifiedJwt>, bool), JwtError>> {
+        let decided_by_cache =
+            self.hooks.decode_key.is_none() && self.remote.is_none() && self.issuers.is_empty();
+        if !decided_by_cache {
+            return None;
+        }
+        let verified = self.verified_tokens.get(header_bytes)?;
+        Some(Self::recheck(verified, Location::Headers, rules, now, None))
     }
 
     /// What the store is told about a token with these verified claims.

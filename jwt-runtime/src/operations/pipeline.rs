@@ -12,7 +12,7 @@ use poem::Request;
 use serde_json::Value;
 
 use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
-use crate::engine::locate::{locate, single_header_token};
+use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine};
 use crate::operations::mint::SESSION_CLAIM;
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt};
@@ -187,8 +187,15 @@ async fn run(
     // The common case, `Authorization: Bearer <token>` with headers looked at first, is read in
     // place (what `locate` would find there, without copying the token out of the request).
     if locations.first() == Some(&Location::Headers) {
-        if let Some(token) = single_header_token(req, &engine.settings, &engine.config) {
-            return verify_found(engine, options, token, Location::Headers, None).await;
+        if let Some(bytes) = header_token_bytes(req, &engine.settings, &engine.config) {
+            // A repeated token is found by the header's bytes, before they are checked as text.
+            let now = engine.now();
+            if let Some(verified) = engine.cached_header_token(bytes, &engine.claim_rules(), now) {
+                return finish(engine, verified?, options, now).await;
+            }
+            if let Some(token) = plain_token(bytes) {
+                return verify_found(engine, options, token, Location::Headers, None).await;
+            }
         }
     }
     let token_type = TokenType::of_route(options.refresh);
