@@ -372,6 +372,57 @@ async fn an_unreachable_store_fails_closed() {
     .await;
 }
 
+/// A store that answers in place: `now` is its answer there, while `is_revoked` (never to be
+/// asked when `now` is `Some`) always says "not revoked".
+struct AnswersInPlace(Option<Result<bool, &'static str>>);
+impl Blocklist for AnswersInPlace {
+    fn is_revoked_now(&self, _: &TokenInfo) -> Option<Result<bool, BlocklistError>> {
+        self.0.map(|answer| answer.map_err(BlocklistError::new))
+    }
+    async fn is_revoked(&self, _: &TokenInfo) -> Result<bool, BlocklistError> {
+        Ok(false)
+    }
+    async fn revoke(&self, _: &TokenInfo) -> Result<(), BlocklistError> {
+        Ok(())
+    }
+    async fn revoke_user(&self, _: &str, _: i64) -> Result<(), BlocklistError> {
+        Ok(())
+    }
+}
+
+/// The pipeline takes a store's in-place answer (`Blocklist::is_revoked_now`) when it gives one,
+/// failing closed on its error, and asks `is_revoked` otherwise.
+#[tokio::test]
+async fn a_store_answering_in_place_is_taken_at_its_word() {
+    let cases = [
+        (Some(Ok(true)), 401, Some("Token has been revoked")),
+        (
+            Some(Err("down")),
+            503,
+            Some("Token revocation store unavailable"),
+        ),
+        (Some(Ok(false)), 200, None),
+        (None, 200, None),
+    ];
+    for (answer, status, msg) in cases {
+        let jwt = builder(config())
+            .blocklist(AnswersInPlace(answer))
+            .build()
+            .unwrap();
+        let cli = poem::test::TestClient::new(app().with(jwt.clone()));
+        let (access, _) = tokens(&jwt).await;
+        let resp = cli
+            .get("/protected")
+            .header("Authorization", bearer(&access))
+            .send()
+            .await;
+        match msg {
+            Some(msg) => assert_msg(resp, status, msg).await,
+            None => resp.assert_text("alice").await,
+        }
+    }
+}
+
 #[tokio::test]
 async fn custom_revoked_and_user_lookup_responses() {
     let jwt = builder(config()).on_error(|error, token| {

@@ -146,7 +146,11 @@ pub(crate) async fn check_not_revoked(
     if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
         return Err(JwtError::invalid("Missing claim: jti"));
     }
-    let revoked = match engine.store.is_revoked(info).await {
+    let answer = match engine.store.is_revoked_now(info) {
+        Some(answer) => answer,
+        None => engine.store.is_revoked(info).await,
+    };
+    let revoked = match answer {
         Ok(true) => Ok(true),
         // Under rotation, a token of a session is refused once the session ended.
         Ok(false) => match session_of(engine, token) {

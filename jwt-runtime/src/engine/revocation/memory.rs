@@ -55,14 +55,9 @@ impl MemoryBlocklist {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-}
 
-impl Blocklist for MemoryBlocklist {
-    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
-        self.clock.set(clock);
-    }
-
-    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
+    /// Whether `token` is revoked, by its `jti` or by its user's cut-off (answered in place).
+    fn revoked(&self, token: &TokenInfo) -> bool {
         let state = self.state.read().unwrap_or_else(|p| p.into_inner());
         let by_jti = token
             .jti
@@ -72,7 +67,21 @@ impl Blocklist for MemoryBlocklist {
             .users
             .get(&token.user)
             .is_some_and(|before| token.issued_at <= *before);
-        Ok(by_jti || by_user)
+        by_jti || by_user
+    }
+}
+
+impl Blocklist for MemoryBlocklist {
+    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
+        self.clock.set(clock);
+    }
+
+    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
+        Ok(self.revoked(token))
+    }
+
+    fn is_revoked_now(&self, token: &TokenInfo) -> Option<Result<bool, BlocklistError>> {
+        Some(Ok(self.revoked(token)))
     }
 
     async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {

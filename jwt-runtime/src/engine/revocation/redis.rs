@@ -460,6 +460,16 @@ impl RedisBlocklist {
         self.shared.current.load(Ordering::Acquire)
     }
 
+    /// The mirror's answer for `token`, while the mirror is current (a poisoned mirror says
+    /// revoked: fail closed).
+    fn mirror_answer(&self, token: &TokenInfo) -> Option<bool> {
+        if !self.is_mirror_current() {
+            return None;
+        }
+        let mirror = self.shared.mirror.read();
+        Some(mirror.map(|m| m.is_revoked(token)).unwrap_or(true))
+    }
+
     /// Waits until the mirror is current, at most `timeout`; returns whether it is.
     pub async fn wait_until_current(&self, timeout: Duration) -> bool {
         let current = async {
@@ -692,13 +702,7 @@ impl Blocklist for RedisBlocklist {
     }
 
     async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
-        if self.is_mirror_current() {
-            let revoked = self
-                .shared
-                .mirror
-                .read()
-                .map(|m| m.is_revoked(token))
-                .unwrap_or(true);
+        if let Some(revoked) = self.mirror_answer(token) {
             return Ok(revoked);
         }
         match self.ask_redis(token).await {
@@ -709,6 +713,10 @@ impl Blocklist for RedisBlocklist {
             }
             Err(e) => Err(e),
         }
+    }
+
+    fn is_revoked_now(&self, token: &TokenInfo) -> Option<Result<bool, BlocklistError>> {
+        self.mirror_answer(token).map(Ok)
     }
 
     async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
