@@ -31,55 +31,61 @@ pub type UserLoaderFn = for<'a> fn(
 /// The protection of a macro-wrapped handler and of a route group: answer OPTIONS (unless
 /// optional), verify, apply the policy, load users, call the inner endpoint, then the implicit
 /// refresh.
-pub(crate) async fn run_protected<E: Endpoint, P: JwtPolicy>(
-    options: &VerifyOptions,
-    policy: &P,
-    users: &[UserLoaderFn],
-    inner: &E,
+///
+/// A future that owns the request in place (an `async move` block, not an `async fn`, which
+/// would keep a second copy of it), so the future every protected request moves is smaller.
+#[allow(clippy::manual_async_fn)] // on purpose: see above
+pub(crate) fn run_protected<'a, E: Endpoint, P: JwtPolicy>(
+    options: &'a VerifyOptions,
+    policy: &'a P,
+    users: &'a [UserLoaderFn],
+    inner: &'a E,
     mut req: Request,
-) -> poem::Result<Response> {
-    if is_preflight(&req, options) {
-        return Ok(preflight_response());
-    }
-    let manager = JwtManager::of_request(&req)?;
-    let engine = manager.engine();
-    let token = pipeline::verify(engine, &mut req, options).await?;
-    if let Some(token) = &token {
-        request_jwt::record(&mut req, &manager, Checked::Verified(token.clone()));
-        if let Err(error) = policy.check(token, &req).await {
-            return Err(engine.refuse(&req, &error, Some(token)));
+) -> impl Future<Output = poem::Result<Response>> + 'a {
+    async move {
+        if is_preflight(&req, options) {
+            return Ok(preflight_response());
         }
-        for load in users {
-            load(&manager, token, &mut req).await?;
-        }
-    }
-    // Rotation last: a refusal above never retires the refresh token.
-    let rotated = match &token {
-        Some(token) if options.is_refresh() => {
-            match rotate(engine, token, !options.skips_revocation_check()).await {
-                Ok(rotated) => rotated,
-                Err(error) => return Err(engine.refuse(&req, &error, Some(token))),
+        let manager = JwtManager::of_request(&req)?;
+        let engine = manager.engine();
+        let token = pipeline::verify(engine, &mut req, options).await?;
+        if let Some(token) = &token {
+            request_jwt::record(&mut req, &manager, Checked::Verified(token.clone()));
+            if let Err(error) = policy.check(token, &req).await {
+                return Err(engine.refuse(&req, &error, Some(token)));
+            }
+            for load in users {
+                load(&manager, token, &mut req).await?;
             }
         }
-        _ => None,
-    };
-    if let Some(rotated) = &rotated {
-        req.extensions_mut().insert(rotated.clone());
-    }
-    // What `Guarded<T>` checks: a handler reached without a recorded decision answers 500
-    // instead of running.
-    if token.is_none() {
-        let optional = options.is_optional();
-        request_jwt::record(&mut req, &manager, Checked::Anonymous { optional });
-    }
-    let mut resp = inner.call(req).await?.into_response();
-    if let Some(token) = &token {
-        match &rotated {
-            Some(rotated) => set_rotated_cookies(engine, token, rotated, &mut resp),
-            None => refresh_if_expiring(engine, token, &mut resp).await,
+        // Rotation last: a refusal above never retires the refresh token.
+        let rotated = match &token {
+            Some(token) if options.is_refresh() => {
+                match rotate(engine, token, !options.skips_revocation_check()).await {
+                    Ok(rotated) => rotated,
+                    Err(error) => return Err(engine.refuse(&req, &error, Some(token))),
+                }
+            }
+            _ => None,
+        };
+        if let Some(rotated) = &rotated {
+            req.extensions_mut().insert(rotated.clone());
         }
+        // What `Guarded<T>` checks: a handler reached without a recorded decision answers 500
+        // instead of running.
+        if token.is_none() {
+            let optional = options.is_optional();
+            request_jwt::record(&mut req, &manager, Checked::Anonymous { optional });
+        }
+        let mut resp = inner.call(req).await?.into_response();
+        if let Some(token) = &token {
+            match &rotated {
+                Some(rotated) => set_rotated_cookies(engine, token, rotated, &mut resp),
+                None => refresh_if_expiring(engine, token, &mut resp).await,
+            }
+        }
+        Ok(resp)
     }
-    Ok(resp)
 }
 
 /// Protects every route of a tree, the way `#[jwt_required(...)]` protects one handler: the same

@@ -42,14 +42,15 @@ impl<'a, T: FromVerifiedJwt> FromRequest<'a> for Protected<T> {
 }
 
 /// The body of every generated protected endpoint: verify, apply the policy, call the handler.
-pub async fn call_protected<E: Endpoint, P: JwtPolicy>(
-    options: &VerifyOptions,
-    policy: &P,
-    users: &[UserLoaderFn],
-    handler: &E,
+/// (The protection's own future, not one wrapping it: every request moves it.)
+pub fn call_protected<'a, E: Endpoint, P: JwtPolicy>(
+    options: &'a VerifyOptions,
+    policy: &'a P,
+    users: &'a [UserLoaderFn],
+    handler: &'a E,
     req: Request,
-) -> poem::Result<Response> {
-    run_protected(options, policy, users, handler, req).await
+) -> impl ::core::future::Future<Output = poem::Result<Response>> + 'a {
+    run_protected(options, policy, users, handler, req)
 }
 
 /// The [`UserLoaderFn`] of `U`.
