@@ -32,34 +32,54 @@ use crate::vocabulary::{JsonObject, JwtError, Location, ReservedClaims, Verified
 ///     Json(json!({ "logged_in_as": identity }))
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-#[serde(transparent)]
-pub struct Identity(Value);
+///
+/// It shares the verified token rather than copying the claim out of it: taking it costs no
+/// allocation.
+#[derive(Clone)]
+pub struct Identity(Arc<VerifiedJwt>);
 
 impl Identity {
-    pub(crate) fn from_value(value: Value) -> Self {
-        Identity(value)
+    pub(crate) fn of(token: &Arc<VerifiedJwt>) -> Self {
+        Identity(token.clone())
     }
 
     /// The identity as a string, when it is one (it always is under `JWT_VERIFY_SUB`).
     pub fn as_str(&self) -> Option<&str> {
-        self.0.as_str()
+        self.value().as_str()
     }
 
     /// The identity as JSON.
     pub fn value(&self) -> &Value {
-        &self.0
+        self.0.identity()
     }
 
     /// The identity as owned JSON.
     pub fn into_value(self) -> Value {
-        self.0
+        self.value().clone()
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Identity").field(self.value()).finish()
+    }
+}
+
+impl PartialEq for Identity {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl serde::Serialize for Identity {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value().serialize(serializer)
     }
 }
 
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.0 {
+        match self.value() {
             Value::String(s) => f.write_str(s),
             other => write!(f, "{other}"),
         }
@@ -116,7 +136,7 @@ impl<C> Jwt<C> {
 
     /// The identity claim, as [`Identity`] (it displays a string identity without quotes).
     pub fn identity(&self) -> Identity {
-        Identity(self.token.identity().clone())
+        Identity::of(&self.token)
     }
 
     /// The reserved claims (`type`, `fresh`, `jti`, `iat`, `nbf`, `exp`, `csrf`, `aud`, `iss`).
@@ -179,7 +199,7 @@ pub(crate) fn required(token: Option<&Arc<VerifiedJwt>>) -> poem::Result<&Arc<Ve
 
 impl FromVerifiedJwt for Identity {
     fn from_verified(_: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
-        Ok(Identity(required(token)?.identity().clone()))
+        required(token).map(Identity::of)
     }
 }
 
@@ -278,5 +298,41 @@ where
 {
     async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
         Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocabulary::TokenParts;
+    use serde_json::json;
+
+    fn identity_of(claims: Value) -> Identity {
+        let claims = claims.as_object().cloned().unwrap_or_default();
+        let parts = Arc::new(TokenParts::new(Default::default(), claims, "sub"));
+        Identity::of(&Arc::new(VerifiedJwt::new(parts, Location::Headers)))
+    }
+
+    #[test]
+    fn an_identity_reads_as_the_claim_it_shares() {
+        let alice = identity_of(json!({ "sub": "alice", "jti": "j" }));
+        assert_eq!(alice.as_str(), Some("alice"));
+        assert_eq!(alice.to_string(), "alice");
+        assert_eq!(format!("{alice:?}"), r#"Identity(String("alice"))"#);
+        assert_eq!(serde_json::to_value(&alice).ok(), Some(json!("alice")));
+        assert!(alice == "alice" && alice == *"alice");
+        // Equal when the claims are, whatever else the tokens hold.
+        assert_eq!(
+            alice,
+            identity_of(json!({ "sub": "alice", "jti": "other" }))
+        );
+        assert_ne!(alice, identity_of(json!({ "sub": "bob" })));
+        assert_eq!(alice.clone().into_value(), json!("alice"));
+
+        let object = identity_of(json!({ "sub": { "id": 7 } }));
+        assert_eq!(object.as_str(), None);
+        assert_eq!(object.to_string(), r#"{"id":7}"#);
+        assert_eq!(object.value(), &json!({ "id": 7 }));
+        assert_eq!(serde_json::to_value(&object).ok(), Some(json!({ "id": 7 })));
     }
 }

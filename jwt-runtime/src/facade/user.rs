@@ -114,7 +114,7 @@ pub(crate) async fn load_user<U: UserLookup>(
             return Ok(CurrentUser(Arc::new(user)));
         }
         Ok(None) => {
-            let identity = Identity::from_value(token.identity().clone());
+            let identity = Identity::of(token);
             JwtError::UserLookup(format!("Error loading the user {identity}").into())
         }
         Err(error) => error,
