@@ -72,7 +72,7 @@ fn refusal(e: &serde_json::Error, what: &str) -> JwtError {
 pub(crate) fn read_payload(
     bytes: Vec<u8>,
     identity_claim: &str,
-) -> Result<(Box<str>, ClaimFacts), JwtError> {
+) -> Result<(String, ClaimFacts), JwtError> {
     let mut de = serde_json::Deserializer::from_slice(&bytes);
     let facts = FactsReader(identity_claim)
         .deserialize(&mut de)
@@ -81,7 +81,7 @@ pub(crate) fn read_payload(
     // Every string of an accepted document was checked to be UTF-8; the rest is ASCII.
     let text = String::from_utf8(bytes)
         .map_err(|_| JwtError::invalid("Invalid payload string: not UTF-8"))?;
-    Ok((text.into_boxed_str(), facts))
+    Ok((text, facts))
 }
 
 /// Reads the top-level object: names must be unique; the values the facts need are parsed into

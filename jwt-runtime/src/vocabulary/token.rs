@@ -1,5 +1,6 @@
 //! A verified token as plain data, the token types and the claims this library reserves.
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
@@ -91,8 +92,9 @@ impl Freshness {
 /// either way the same function sees every claim.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ClaimFacts {
-    /// The claim the identity is read from (`JWT_IDENTITY_CLAIM`, or a trusted issuer's).
-    pub(crate) identity_claim: Box<str>,
+    /// The claim the identity is read from (`JWT_IDENTITY_CLAIM`, or a trusted issuer's);
+    /// the default, `sub`, is not copied for every token.
+    pub(crate) identity_claim: Cow<'static, str>,
     pub(crate) iat: NumericDate,
     pub(crate) nbf: NumericDate,
     pub(crate) exp: NumericDate,
@@ -115,7 +117,10 @@ impl ClaimFacts {
     /// Facts of a payload with no claims yet, whose identity is `identity_claim`.
     pub(crate) fn new(identity_claim: &str) -> Self {
         ClaimFacts {
-            identity_claim: identity_claim.into(),
+            identity_claim: match identity_claim {
+                "sub" => Cow::Borrowed("sub"),
+                other => Cow::Owned(other.to_owned()),
+            },
             iat: NumericDate::Absent,
             nbf: NumericDate::Absent,
             exp: NumericDate::Absent,
@@ -187,7 +192,8 @@ impl ClaimFacts {
 enum Claims {
     Parsed(JsonObject),
     Unparsed {
-        json: Box<str>,
+        /// The payload as it came (a `String` as decoded, not shrunk to fit: that would copy it).
+        json: String,
         parsed: OnceLock<JsonObject>,
     },
 }
@@ -216,7 +222,7 @@ impl TokenParts {
 
     /// The parts of a token whose payload `json` was read into `facts` and checked to be a
     /// strict JSON object (unique names) that parses; the map is built when first asked for.
-    pub(crate) fn unparsed(header: Arc<JsonObject>, json: Box<str>, facts: ClaimFacts) -> Self {
+    pub(crate) fn unparsed(header: Arc<JsonObject>, json: String, facts: ClaimFacts) -> Self {
         TokenParts {
             header,
             claims: Claims::Unparsed {
