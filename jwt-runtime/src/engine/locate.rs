@@ -440,6 +440,38 @@ mod tests {
             }
         }
 
+        /// What the pipeline's cache shortcut relies on: when the bytes after `<type> ` could
+        /// be a cached token (non-empty, all plain), they are the token the full rules read.
+        fn cache_shortcut(value: &[u8], kind: &str) -> Option<(String, String)> {
+            let value = poem::http::HeaderValue::from_bytes(value).ok()?;
+            let req = Request::builder().header("Authorization", value).finish();
+            let config = JwtConfig {
+                header_type: kind.to_string(),
+                ..JwtConfig::default()
+            };
+            let settings = Settings::resolve(&config).ok()?;
+            let bytes = header_token_bytes(&req, &settings, &config)?;
+            (!bytes.is_empty() && all_plain(bytes)).then(|| {
+                (
+                    String::from_utf8_lossy(bytes).into_owned(),
+                    token(from_headers_in_full(&req, &settings, &config)),
+                )
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4000))]
+            #[test]
+            fn the_bytes_a_cache_hit_matches_are_the_token(
+                value in "(Bearer|Basic|bearer|JWT| |  |,|\\t|a|b\\.c|-|_|=|\\x7f|é){0,8}",
+                kind in "(Bearer|JWT|Bearer |,Bearer|B,|)",
+            ) {
+                if let Some((bytes, full)) = cache_shortcut(value.as_bytes(), &kind) {
+                    prop_assert_eq!(bytes, full);
+                }
+            }
+        }
+
         #[test]
         fn the_common_header_takes_the_short_way() {
             assert_eq!(single_token(b"Bearer a.b.c", "Bearer"), Some("a.b.c"));
