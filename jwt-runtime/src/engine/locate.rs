@@ -413,7 +413,9 @@ mod tests {
         use super::*;
         use proptest::prelude::*;
 
-        fn both(value: &[u8], kind: &str) -> Option<(String, String)> {
+        /// A request with `value` as its `Authorization` header, and a config of header type
+        /// `kind` (`None` when either is not valid).
+        fn with_header(value: &[u8], kind: &str) -> Option<(Request, JwtConfig, Settings)> {
             let value = poem::http::HeaderValue::from_bytes(value).ok()?;
             let req = Request::builder().header("Authorization", value).finish();
             let config = JwtConfig {
@@ -421,6 +423,11 @@ mod tests {
                 ..JwtConfig::default()
             };
             let settings = Settings::resolve(&config).ok()?;
+            Some((req, config, settings))
+        }
+
+        fn both(value: &[u8], kind: &str) -> Option<(String, String)> {
+            let (req, config, settings) = with_header(value, kind)?;
             Some((
                 token(from_headers(&req, &settings, &config)),
                 token(from_headers_in_full(&req, &settings, &config)),
@@ -443,13 +450,7 @@ mod tests {
         /// What the pipeline's cache shortcut relies on: when the bytes after `<type> ` could
         /// be a cached token (non-empty, all plain), they are the token the full rules read.
         fn cache_shortcut(value: &[u8], kind: &str) -> Option<(String, String)> {
-            let value = poem::http::HeaderValue::from_bytes(value).ok()?;
-            let req = Request::builder().header("Authorization", value).finish();
-            let config = JwtConfig {
-                header_type: kind.to_string(),
-                ..JwtConfig::default()
-            };
-            let settings = Settings::resolve(&config).ok()?;
+            let (req, config, settings) = with_header(value, kind)?;
             let bytes = header_token_bytes(&req, &settings, &config)?;
             (!bytes.is_empty() && all_plain(bytes)).then(|| {
                 (
