@@ -198,7 +198,7 @@ async fn run(
                 return finish(engine, verified?, options, now).await;
             }
             if let Some(token) = plain_token(bytes) {
-                return verify_found(engine, options, token, Location::Headers, None).await;
+                return verify_found(engine, options, token, Location::Headers, None, now).await;
             }
         }
     }
@@ -209,18 +209,20 @@ async fn run(
         Err(missing) => return Err(JwtError::NoAuthorization(missing.into()).into()),
     };
     let csrf = found.csrf.as_deref();
-    verify_found(engine, options, &found.token, found.location, csrf).await
+    let now = engine.now();
+    verify_found(engine, options, &found.token, found.location, csrf, now).await
 }
 
-/// Steps 2-6 for the token found at `location` (with the CSRF value submitted beside a cookie).
+/// Steps 2-6 for the token found at `location` (with the CSRF value submitted beside a cookie),
+/// checked against the clock's `now`, read once the token was found.
 async fn verify_found(
     engine: &Engine,
     options: &VerifyOptions,
     token: &str,
     location: Location,
     csrf: Option<&str>,
+    now: f64,
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
-    let now = engine.now();
     let rules = engine.claim_rules();
     // A trusted issuer's token (by its unverified `iss`) is verified with that issuer's keys and
     // rules only.
