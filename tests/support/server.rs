@@ -1,9 +1,10 @@
 //! Starting a compiled example as its own process on a free loopback port.
 
+use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A running example server, killed on drop.
@@ -63,13 +64,28 @@ pub fn start_with_env(example: &str, env: &[(&str, &str)]) -> Server {
     panic!("example {example} exited before listening, three times (see its stderr by running it)");
 }
 
+/// A free loopback port never handed out before in this process. The kernel may offer a released
+/// port again before the example it was picked for binds it: two tests starting examples at once
+/// could then be given one port, and the test whose example lost the bind would wait on, and
+/// then talk to, the other test's server (refused once that test ends).
+fn free_port() -> u16 {
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .expect("free port")
+            .local_addr()
+            .expect("bound address")
+            .port();
+        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
+}
+
 /// One start on a fresh port: `None` when the example exited before listening.
 fn try_start(example: &str, env: &[(&str, &str)]) -> Option<Server> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("free port")
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = Command::new(examples_dir().join(example))
         .env("PORT", port.to_string())
         .env_remove("JWT_SECRET_KEY")
