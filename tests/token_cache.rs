@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use jwt_runtime::keys::DecodingKey;
+use jwt_runtime::stores::{Blocklist, BlocklistError, TokenInfo};
 use jwt_runtime::{jwt_required, Identity, JwtConfig, TokenLocation};
 use poem::test::{TestClient, TestResponse};
 use poem::{get, handler, post, EndpointExt, Route};
@@ -309,5 +310,78 @@ async fn two_keys_on_one_thread_never_share_a_verifier() {
             let resp = bearer_get(&ours, "/plain", &theirs_token).await;
             assert_msg(resp, 422, "Signature verification failed").await;
         }
+    }
+}
+
+/// A store that only answers by asking (no in-place answer), and says "revoked" once told to.
+#[derive(Default)]
+struct AnswersLater(std::sync::atomic::AtomicBool);
+impl Blocklist for AnswersLater {
+    async fn is_revoked(&self, _: &TokenInfo) -> Result<bool, BlocklistError> {
+        Ok(self.0.load(Ordering::SeqCst))
+    }
+    async fn revoke(&self, _: &TokenInfo) -> Result<(), BlocklistError> {
+        self.0.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn revoke_user(&self, _: &str, _: i64) -> Result<(), BlocklistError> {
+        Ok(())
+    }
+}
+
+/// A repeated header token still waits for every step that has to be waited for: the claims
+/// verification hook, a store without an in-place answer, the session of a rotated login.
+#[tokio::test]
+async fn a_repeated_token_still_waits_for_the_hook_the_store_and_the_session() {
+    for size in SIZES {
+        // The hook is asked on every request, and its "no" is heard on a repeated token.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = calls.clone();
+        let jwt = builder(cached(size, config()))
+            .token_verification_loader(move |_| {
+                let call = seen.fetch_add(1, Ordering::SeqCst);
+                async move { call < 2 }
+            })
+            .build()
+            .unwrap();
+        let token = hs256(claims("alice"));
+        let cli = TestClient::new(app().with(jwt));
+        for _ in 0..2 {
+            let resp = bearer_get(&cli, "/plain", &token).await;
+            resp.assert_status_is_ok();
+        }
+        let resp = bearer_get(&cli, "/plain", &token).await;
+        assert_msg(resp, 400, "User claims verification failed").await;
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "cache size {size}");
+
+        // A store that answers only when asked is asked for a repeated token.
+        let jwt = builder(cached(size, config()))
+            .blocklist(AnswersLater::default())
+            .build()
+            .unwrap();
+        let cli = TestClient::new(app().with(jwt.clone()));
+        for _ in 0..2 {
+            let resp = bearer_get(&cli, "/plain", &token).await;
+            resp.assert_status_is_ok();
+        }
+        jwt.revoke_encoded(&token).await.expect("revoked");
+        let resp = bearer_get(&cli, "/plain", &token).await;
+        assert_msg(resp, 401, "Token has been revoked").await;
+
+        // Under rotation, a repeated access token of an ended session is refused.
+        let mut rotation = cached(size, config());
+        rotation.refresh_rotation = true;
+        let jwt = builder(rotation).build().unwrap();
+        let cli = TestClient::new(app().with(jwt.clone()));
+        let login = jwt.login("alice").await.unwrap();
+        for _ in 0..2 {
+            let resp = bearer_get(&cli, "/plain", &login.access_token).await;
+            resp.assert_status_is_ok();
+        }
+        jwt.end_session(&json!("alice"), &login.session)
+            .await
+            .unwrap();
+        let resp = bearer_get(&cli, "/plain", &login.access_token).await;
+        assert_msg(resp, 401, "Token has been revoked").await;
     }
 }

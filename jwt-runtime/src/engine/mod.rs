@@ -288,6 +288,18 @@ impl Engine {
         if let Some(verified) = self.verified_tokens.get(token.as_bytes()) {
             return Self::recheck(verified, location, rules, now, csrf);
         }
+        self.verify_unseen(token, location, rules, now, csrf)
+    }
+
+    /// [`Engine::verify_token`] for a token just looked for in the cache and not found there.
+    pub(crate) fn verify_unseen(
+        &self,
+        token: &str,
+        location: Location,
+        rules: &ClaimRules<'_>,
+        now: f64,
+        csrf: Option<&str>,
+    ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
         let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf, ClaimsAs::Facts)?;
         let verified = Arc::new(VerifiedJwt::new(Arc::new(decoded.parts), location));
         if !decoded.expired {
@@ -312,21 +324,25 @@ impl Engine {
         Ok((verified.found_at(location), expired))
     }
 
+    /// Whether every token is verified with this manager's own keys and cache
+    /// ([`Engine::verify_token`]): no decode-key loader, remote key set or trusted issuer, any of
+    /// which can route a token elsewhere (and all of which may have to wait).
+    pub(crate) fn verifies_alone(&self) -> bool {
+        self.hooks.decode_key.is_none() && self.remote.is_none() && self.issuers.is_empty()
+    }
+
     /// What the pipeline's verification of a header's token (`header_bytes`, the bytes after
     /// `Bearer `) answers, when the cache alone can tell: these bytes verified before, and the
-    /// pipeline would verify them with this manager's own keys and cache (no decode-key loader,
-    /// remote key set or trusted issuer, any of which can route a token elsewhere). A hit means
-    /// the bytes are a plain token, so the header was the common `Bearer <token>`. `None`: verify
-    /// the token the usual way.
+    /// pipeline verifies them with this manager's own keys and cache
+    /// ([`Engine::verifies_alone`]). A hit means the bytes are a plain token, so the header was
+    /// the common `Bearer <token>`. `None`: verify the token the usual way.
     pub(crate) fn cached_header_token(
         &self,
         header_bytes: &[u8],
         rules: &ClaimRules<'_>,
         now: f64,
     ) -> Option<Result<(Arc<VerifiedJwt>, bool), JwtError>> {
-        let decided_by_cache =
-            self.hooks.decode_key.is_none() && self.remote.is_none() && self.issuers.is_empty();
-        if !decided_by_cache {
+        if !self.verifies_alone() {
             return None;
         }
         let verified = self.verified_tokens.get(header_bytes)?;

@@ -48,7 +48,11 @@ pub(crate) fn run_protected<'a, E: Endpoint, P: JwtPolicy>(
         }
         let manager = JwtManager::of_request(&req)?;
         let engine = manager.engine();
-        let token = pipeline::verify(engine, &mut req, options).await?;
+        // A repeated token usually settles without waiting (no pipeline future is built).
+        let token = match pipeline::verify_now(engine, &req, options) {
+            Ok(settled) => settled?,
+            Err(resume) => pipeline::verify_from(engine, &mut req, options, resume).await?,
+        };
         if let Some(token) = &token {
             request_jwt::record(&mut req, &manager, Checked::Verified(token.clone()));
             if let Err(error) = policy.check(token, &req).await {

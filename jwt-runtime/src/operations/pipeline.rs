@@ -15,7 +15,7 @@ use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine};
 use crate::operations::mint::SESSION_CLAIM;
-use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt};
+use crate::vocabulary::{BlocklistError, JsonObject, JwtError, Location, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
 ///
@@ -142,16 +142,16 @@ pub(crate) async fn check_not_revoked(
     engine: &Engine,
     token: &VerifiedJwt,
 ) -> Result<(), JwtError> {
-    let info = engine.info_of(token);
-    if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
-        return Err(JwtError::invalid("Missing claim: jti"));
+    if let Some(verdict) = revocation_now(engine, token) {
+        return verdict;
     }
+    // The store answers by asking it, or the token's session must be asked about too.
+    let info = engine.info_of(token);
     let answer = match engine.store.is_revoked_now(info) {
         Some(answer) => answer,
         None => engine.store.is_revoked(info).await,
     };
     let revoked = match answer {
-        Ok(true) => Ok(true),
         // Under rotation, a token of a session is refused once the session ended.
         Ok(false) => match session_of(engine, token) {
             Some(session) => engine
@@ -161,8 +161,27 @@ pub(crate) async fn check_not_revoked(
                 .map(|live| !live),
             None => Ok(false),
         },
-        Err(e) => Err(e),
+        other => other,
     };
+    revocation_verdict(revoked)
+}
+
+/// Step 5 when it needs no waiting: a token without an id (refused), or the store's in-place
+/// answer ([`Blocklist::is_revoked_now`](crate::stores::Blocklist::is_revoked_now)) for a token
+/// outside any rotated session. `None`: [`check_not_revoked`] has to ask.
+fn revocation_now(engine: &Engine, token: &VerifiedJwt) -> Option<Result<(), JwtError>> {
+    let info = engine.info_of(token);
+    if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
+        return Some(Err(JwtError::invalid("Missing claim: jti")));
+    }
+    if session_of(engine, token).is_some() {
+        return None;
+    }
+    Some(revocation_verdict(engine.store.is_revoked_now(info)?))
+}
+
+/// Whether the store's answer lets the token through; a store error refuses (fail closed).
+fn revocation_verdict(revoked: Result<bool, BlocklistError>) -> Result<(), JwtError> {
     match revoked {
         Ok(false) => Ok(()),
         Ok(true) => Err(JwtError::Revoked),
@@ -181,27 +200,78 @@ pub(crate) fn session_of<'a>(engine: &Engine, token: &'a VerifiedJwt) -> Option<
     token.claims().get(SESSION_CLAIM).and_then(Value::as_str)
 }
 
-/// Steps 1-6. `Ok(None)`: optional route, no token.
+/// Where [`verify_from`] picks up what [`verify_now`] could not settle.
+pub(crate) enum Resume {
+    /// From the start: locate the token.
+    Locate,
+    /// The header's token, for keys that may route it elsewhere or have to be waited for (see
+    /// [`Engine::verifies_alone`]), at the time read for it.
+    Header(f64),
+    /// A header token that verified (and whether it expired), at the time read for it: the
+    /// checks after verification wait for the store, a session or the claims hook.
+    Finish((Arc<VerifiedJwt>, bool), f64),
+}
+
+/// Steps 1-6 when nothing needs waiting for, the common case: a plain token in the
+/// `Authorization` header verified with the manager's own keys, a store that answers in place,
+/// no session to ask about, no claims hook. The same answer [`verify`] gives, without building
+/// its futures; or where to resume.
+pub(crate) fn verify_now(
+    engine: &Engine,
+    req: &Request,
+    options: &VerifyOptions,
+) -> Result<poem::Result<Option<Arc<VerifiedJwt>>>, Resume> {
+    let locations = options.locations.unwrap_or(&engine.settings.locations);
+    if locations.first() != Some(&Location::Headers) {
+        return Err(Resume::Locate);
+    }
+    let Some(bytes) = header_token_bytes(req, &engine.settings, &engine.config) else {
+        return Err(Resume::Locate);
+    };
+    let now = engine.now();
+    if !engine.verifies_alone() {
+        return Err(Resume::Header(now));
+    }
+    let rules = engine.claim_rules();
+    // A repeated token is found by the header's bytes, before they are checked as text.
+    let verified = match engine.cached_header_token(bytes, &rules, now) {
+        Some(verified) => verified,
+        None => match plain_token(bytes) {
+            Some(token) => engine.verify_unseen(token, Location::Headers, &rules, now, None),
+            // Not the common `Bearer <token>`: the full rules read the header.
+            None => return Err(Resume::Locate),
+        },
+    };
+    let outcome = match verified {
+        Err(error) => Err(error.into()),
+        Ok(verified) => match finish_now(engine, verified, options, now) {
+            Ok(outcome) => outcome,
+            Err(verified) => return Err(Resume::Finish(verified, now)),
+        },
+    };
+    Ok(conclude(engine, req, outcome))
+}
+
+/// Steps 1-6 from where [`verify_now`] stopped. `Ok(None)`: optional route, no token.
 async fn run(
     engine: &Engine,
     req: &mut Request,
     options: &VerifyOptions,
+    resume: Resume,
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
-    let locations = options.locations.unwrap_or(&engine.settings.locations);
-    // The common case, `Authorization: Bearer <token>` with headers looked at first, is read in
-    // place (what `locate` would find there, without copying the token out of the request).
-    if locations.first() == Some(&Location::Headers) {
-        if let Some(bytes) = header_token_bytes(req, &engine.settings, &engine.config) {
-            // A repeated token is found by the header's bytes, before they are checked as text.
-            let now = engine.now();
-            if let Some(verified) = engine.cached_header_token(bytes, &engine.claim_rules(), now) {
-                return finish(engine, verified?, options, now).await;
-            }
-            if let Some(token) = plain_token(bytes) {
+    match resume {
+        Resume::Finish(verified, now) => return finish(engine, verified, options, now).await,
+        // `Authorization: Bearer <token>` with headers looked at first is read in place (what
+        // `locate` would find there, without copying the token out of the request).
+        Resume::Header(now) => {
+            let bytes = header_token_bytes(req, &engine.settings, &engine.config);
+            if let Some(token) = bytes.and_then(plain_token) {
                 return verify_found(engine, options, token, Location::Headers, None, now).await;
             }
         }
+        Resume::Locate => {}
     }
+    let locations = options.locations.unwrap_or(&engine.settings.locations);
     let token_type = TokenType::of_route(options.refresh);
     let found = match locate(req, &engine.settings, &engine.config, locations, token_type).await? {
         Ok(found) => found,
@@ -289,21 +359,7 @@ async fn finish(
     options: &VerifyOptions,
     now: f64,
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
-    if expired {
-        return Err(Refusal::with(JwtError::Expired, &token));
-    }
-    if options.verify_type {
-        let is_refresh = token.token_type() == TokenType::Refresh.as_str();
-        if options.refresh && !is_refresh {
-            return Err(JwtError::invalid("Only refresh tokens are allowed").into());
-        }
-        if !options.refresh && is_refresh {
-            return Err(JwtError::invalid("Only non-refresh tokens are allowed").into());
-        }
-    }
-    if options.fresh && !token.parts().facts().fresh.at(now) {
-        return Err(Refusal::with(JwtError::FreshRequired, &token));
-    }
+    check_route_needs(&token, expired, options, now)?;
     if !options.skip_revocation_check {
         check_not_revoked(engine, &token)
             .await
@@ -315,6 +371,56 @@ async fn finish(
         }
     }
     Ok(Some(token))
+}
+
+/// [`finish`] when nothing needs waiting for (no claims hook, a revocation answered in place);
+/// otherwise the token back, for [`finish`].
+#[allow(clippy::type_complexity)] // the two outcomes of `finish`'s input, spelled out
+fn finish_now(
+    engine: &Engine,
+    (token, expired): (Arc<VerifiedJwt>, bool),
+    options: &VerifyOptions,
+    now: f64,
+) -> Result<Result<Option<Arc<VerifiedJwt>>, Refusal>, (Arc<VerifiedJwt>, bool)> {
+    if engine.hooks.token_verification.is_some() {
+        return Err((token, expired));
+    }
+    if let Err(refusal) = check_route_needs(&token, expired, options, now) {
+        return Ok(Err(refusal));
+    }
+    if !options.skip_revocation_check {
+        match revocation_now(engine, &token) {
+            Some(Ok(())) => {}
+            Some(Err(error)) => return Ok(Err(Refusal::with(error, &token))),
+            None => return Err((token, expired)),
+        }
+    }
+    Ok(Ok(Some(token)))
+}
+
+/// Steps 3-4: not expired, the route's token type, freshness.
+fn check_route_needs(
+    token: &Arc<VerifiedJwt>,
+    expired: bool,
+    options: &VerifyOptions,
+    now: f64,
+) -> Result<(), Refusal> {
+    if expired {
+        return Err(Refusal::with(JwtError::Expired, token));
+    }
+    if options.verify_type {
+        let is_refresh = token.token_type() == TokenType::Refresh.as_str();
+        if options.refresh && !is_refresh {
+            return Err(JwtError::invalid("Only refresh tokens are allowed").into());
+        }
+        if !options.refresh && is_refresh {
+            return Err(JwtError::invalid("Only non-refresh tokens are allowed").into());
+        }
+    }
+    if options.fresh && !token.parts().facts().fresh.at(now) {
+        return Err(Refusal::with(JwtError::FreshRequired, token));
+    }
+    Ok(())
 }
 
 /// Whether this request is an OPTIONS request to a route that needs a token: it is answered with
@@ -340,7 +446,30 @@ pub(crate) async fn verify(
     req: &mut Request,
     options: &VerifyOptions,
 ) -> poem::Result<Option<Arc<VerifiedJwt>>> {
-    match run(engine, req, options).await {
+    match verify_now(engine, req, options) {
+        Ok(settled) => settled,
+        Err(resume) => verify_from(engine, req, options, resume).await,
+    }
+}
+
+/// [`verify`] from where [`verify_now`] stopped.
+pub(crate) async fn verify_from(
+    engine: &Engine,
+    req: &mut Request,
+    options: &VerifyOptions,
+    resume: Resume,
+) -> poem::Result<Option<Arc<VerifiedJwt>>> {
+    let outcome = run(engine, req, options, resume).await;
+    conclude(engine, req, outcome)
+}
+
+/// The pipeline's outcome as its caller takes it: logged, a refusal as its response.
+fn conclude(
+    engine: &Engine,
+    req: &Request,
+    outcome: Result<Option<Arc<VerifiedJwt>>, Refusal>,
+) -> poem::Result<Option<Arc<VerifiedJwt>>> {
+    match outcome {
         Ok(Some(token)) => {
             tracing::debug!(
                 target: "jwt_runtime",
