@@ -103,7 +103,11 @@ fn policy_expr(which: Macro, args: &PolicyArgs) -> TokenStream {
                 .as_ref()
                 .map(ToTokens::to_token_stream)
                 .unwrap_or_else(|| quote!(#private::AdminRequired::DEFAULT_CLAIM));
-            quote!(#private::AdminRequired::claim(#claim))
+            // A constant, so a reference to it is `'static` (see `wrap`).
+            quote!({
+                const __JWT_POLICY: #private::AdminRequired = #private::AdminRequired::claim(#claim);
+                &__JWT_POLICY
+            })
         }
         Macro::JwtRequired => match &args.policy {
             None if args.roles.is_some() || args.all_roles.is_some() => roles_expr(args),
@@ -154,13 +158,13 @@ fn roles_expr(args: &PolicyArgs) -> TokenStream {
 
 /// The policy the arguments describe, as a reference expression.
 pub(crate) fn policy_ref(which: Macro, args: &PolicyArgs) -> TokenStream {
-    match which {
-        Macro::AdminRequired => {
-            let p = policy_expr(which, args);
-            quote!(&#p)
-        }
-        Macro::JwtRequired => policy_expr(which, args),
-    }
+    policy_expr(which, args)
+}
+
+/// Whether [`policy_ref`] is a `'static` reference: every policy but a `policy = ...`
+/// expression, which may build a value on each call.
+fn policy_is_static(which: Macro, args: &PolicyArgs) -> bool {
+    matches!(which, Macro::AdminRequired) || args.policy.is_none()
 }
 
 /// The user loaders of the `CurrentUser<U>` parameters, each type-checked at the user's type.
@@ -208,6 +212,30 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
             quote!(#[allow(non_snake_case)] let __JWT_USERS: &[#private::UserLoaderFn] = &[#(#loaders),*];),
         )
     };
+    // When every argument of the protection is a constant (a non-generic handler, a policy that
+    // is not a `policy = ...` expression), `call` returns the protection's future itself:
+    // otherwise it is an `async fn` owning what the future borrows, one more future (holding
+    // the request) for every request to build and move.
+    let call = if generics.params.is_empty() && policy_is_static(which, args) {
+        quote! {
+            fn call(
+                &self,
+                req: #poem::Request,
+            ) -> impl ::core::future::Future<Output = #poem::Result<#poem::Response>> + ::core::marker::Send {
+                const __JWT_OPTIONS: #private::VerifyOptions = #options;
+                #users_decl
+                #private::call_protected(&__JWT_OPTIONS, #policy, __JWT_USERS, &#inner_value, req)
+            }
+        }
+    } else {
+        quote! {
+            async fn call(&self, req: #poem::Request) -> #poem::Result<#poem::Response> {
+                const __JWT_OPTIONS: #private::VerifyOptions = #options;
+                #users_decl
+                #private::call_protected(&__JWT_OPTIONS, #policy, __JWT_USERS, &#inner_value, req).await
+            }
+        }
+    };
     quote! {
         #(#docs)*
         #def_struct
@@ -219,11 +247,7 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
             impl #impl_generics #poem::Endpoint for #public #type_generics #where_clause {
                 type Output = #poem::Response;
 
-                async fn call(&self, req: #poem::Request) -> #poem::Result<#poem::Response> {
-                    const __JWT_OPTIONS: #private::VerifyOptions = #options;
-                    #users_decl
-                    #private::call_protected(&__JWT_OPTIONS, #policy, __JWT_USERS, &#inner_value, req).await
-                }
+                #call
             }
         };
     }
