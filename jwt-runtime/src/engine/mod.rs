@@ -332,19 +332,17 @@ impl Engine {
     }
 
     /// What the pipeline's verification of a header's token (`header_bytes`, the bytes after
-    /// `Bearer `) answers, when the cache alone can tell: these bytes verified before, and the
-    /// pipeline verifies them with this manager's own keys and cache
-    /// ([`Engine::verifies_alone`]). A hit means the bytes are a plain token, so the header was
-    /// the common `Bearer <token>`. `None`: verify the token the usual way.
+    /// `Bearer `) answers, when the cache alone can tell: these bytes verified before. A hit
+    /// means the bytes are a plain token, so the header was the common `Bearer <token>`. `None`:
+    /// verify the token the usual way. Only for a manager that verifies every token with its own
+    /// keys and cache ([`Engine::verifies_alone`], which the caller has checked).
     pub(crate) fn cached_header_token(
         &self,
         header_bytes: &[u8],
         rules: &ClaimRules<'_>,
         now: f64,
     ) -> Option<Result<(Arc<VerifiedJwt>, bool), JwtError>> {
-        if !self.verifies_alone() {
-            return None;
-        }
+        debug_assert!(self.verifies_alone(), "the caller checks verifies_alone");
         let verified = self.verified_tokens.get(header_bytes)?;
         Some(Self::recheck(verified, Location::Headers, rules, now, None))
     }
