@@ -1,5 +1,7 @@
 //! Server-side mistakes are never dressed as client errors, never silent, and never described to
 //! clients: each is a startup error, or a 500 with a generic body and an ERROR log naming the fix.
+//! The one mismatch a client is told of is a verified token whose claims do not fit the handler's
+//! type (an old token after a deploy): 422 `Invalid claims`, with the ERROR log all the same.
 
 mod support;
 
@@ -25,8 +27,10 @@ async fn role(jwt: Jwt<RoleClaims>) -> String {
 }
 
 #[tokio::test(flavor = "current_thread")]
-async fn claims_a_loader_should_have_added_are_a_server_fault() {
-    // No #[additional_claims] loader registered: tokens lack `role`.
+async fn claims_that_do_not_fit_the_handlers_type_are_invalid_claims_and_logged_as_an_error() {
+    // No #[additional_claims] loader registered: tokens lack `role` (as every token minted before
+    // a deploy that added the field does). The client gets the README's 422 `Invalid claims`, so it
+    // logs in again for a token that fits; the operator gets an ERROR naming the fix.
     let jwt = manager(config());
     let token = jwt.create_access_token("alice").await.unwrap();
     let cli = TestClient::new(Route::new().at("/role", role).with(jwt));
@@ -36,7 +40,7 @@ async fn claims_a_loader_should_have_added_are_a_server_fault() {
             .header("Authorization", bearer(&token))
             .send()
             .await;
-        assert_msg(resp, 500, "Internal server error").await;
+        assert_msg(resp, 422, "Invalid claims: missing field `role`").await;
     })
     .await;
     assert!(logs.contains("ERROR"), "{logs}");

@@ -219,17 +219,20 @@ impl<C: JwtClaims> FromVerifiedJwt for Jwt<C> {
     fn from_verified(req: &Request, token: Option<&Arc<VerifiedJwt>>) -> poem::Result<Self> {
         let token = required(token)?;
         let claims = C::from_claims(token.claims()).map_err(|why| {
-            // The token verified: its issuer (this app, or a key it trusts) minted it without
-            // claims the handler requires. A server-side fault, answered 500; the log names it.
-            let error = JwtError::Misconfigured(
-                format!(
-                    "the claims of a verified token do not fit `{}`: {why}; if a loader adds \
-                     them, register it with `JwtManagerBuilder::additional_claims`, otherwise \
-                     make the field optional (`#[serde(default)]`)",
-                    std::any::type_name::<C>()
-                )
-                .into(),
+            // The token verified, but it was minted without claims the handler requires: a token
+            // from before a deploy that added a field, or a loader that is not registered. The
+            // client gets 422 `Invalid claims: ...` (a new login mints a token that fits); the
+            // operator gets an ERROR naming the fix.
+            tracing::error!(
+                target: "jwt_runtime",
+                path = %req.uri().path(),
+                claims = std::any::type_name::<C>(),
+                reason = %why,
+                "the claims of a verified token do not fit the handler's type; if a loader adds \
+                 them, register it with `JwtManagerBuilder::additional_claims`, otherwise make \
+                 the field optional (`#[serde(default)]`)"
             );
+            let error = JwtError::invalid(format!("Invalid claims: {why}"));
             match JwtManager::from_request_extensions(req) {
                 Ok(manager) => manager.engine().refuse(req, &error, Some(token)),
                 Err(_) => refuse_without_engine(req, &error),
