@@ -8,6 +8,7 @@ mod support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use jwt_runtime::stores::MemoryBlocklist;
 use jwt_runtime::{
     admin_required, jwt_required, user_lookup_loader, verify_jwt_in_request, CookieOptions,
     CurrentUser, Expiry, Identity, Jwt, JwtConfig, JwtError, JwtManager, JwtPolicy, VerifiedJwt,
@@ -503,6 +504,37 @@ async fn not_checked(identity: Identity) -> String {
     identity.to_string()
 }
 
+/// A manager with a revocation store registered (`.blocklist(...)`): tokens must name themselves.
+fn with_store(config: JwtConfig) -> JwtManager {
+    builder(config)
+        .blocklist(MemoryBlocklist::new())
+        .build()
+        .expect("valid test config")
+}
+
+#[tokio::test]
+async fn without_a_revocation_store_a_token_without_jti_is_accepted_like_the_reference() {
+    // flask-jwt-extended never asks for `jti` unless a blocklist loader is registered: the
+    // tutorial's basic, optional and custom_errors programs answer 200 to such a token.
+    let no_jti = hs256(claims_with("alice", json!({"jti": null})));
+    let cli = client(Route::new().at("/checked", poem::get(checked)), config());
+    let resp = cli
+        .get("/checked")
+        .header("Authorization", bearer(&no_jti))
+        .send()
+        .await;
+    resp.assert_text("alice").await;
+    // Rotation keeps sessions in the store: it is in use, so the token is refused.
+    let mut cfg = config();
+    cfg.refresh_rotation = true;
+    let resp = client(Route::new().at("/checked", poem::get(checked)), cfg)
+        .get("/checked")
+        .header("Authorization", bearer(&no_jti))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Missing claim: jti").await;
+}
+
 #[tokio::test]
 async fn a_token_that_cannot_be_revoked_is_refused_where_revocation_is_checked() {
     let app = || {
@@ -512,7 +544,7 @@ async fn a_token_that_cannot_be_revoked_is_refused_where_revocation_is_checked()
     };
     let no_jti = hs256(claims_with("alice", json!({"jti": null})));
     let long_jti = hs256(claims_with("alice", json!({"jti": "j".repeat(129)})));
-    let cli = client(app(), config());
+    let cli = TestClient::new(app().with(with_store(config())));
     for token in [&no_jti, &long_jti] {
         let resp = cli
             .get("/checked")
@@ -530,7 +562,7 @@ async fn a_token_that_cannot_be_revoked_is_refused_where_revocation_is_checked()
     // A verify-only service checking another issuer's tokens may opt in.
     let mut cfg = config();
     cfg.allow_tokens_without_jti = true;
-    let cli = client(app(), cfg);
+    let cli = TestClient::new(app().with(with_store(cfg)));
     let resp = cli
         .get("/checked")
         .header("Authorization", bearer(&no_jti))
@@ -539,7 +571,7 @@ async fn a_token_that_cannot_be_revoked_is_refused_where_revocation_is_checked()
     resp.assert_text("alice").await;
     // An expired token says so first (the check runs where revocation runs).
     let expired = hs256(claims_with("alice", json!({"jti": null, "exp": NOW - 1})));
-    let resp = client(app(), config())
+    let resp = TestClient::new(app().with(with_store(config())))
         .get("/checked")
         .header("Authorization", bearer(&expired))
         .send()

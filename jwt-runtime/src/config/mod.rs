@@ -158,7 +158,7 @@ pub struct JwtConfig {
     pub status_codes: std::collections::BTreeMap<String, u16>,
     /// `JWT_STRICT_KEY_LENGTH` (this port): refuse (instead of warn about) an HMAC secret shorter than the hash output.
     pub strict_key_length: bool,
-    /// `JWT_ALLOW_TOKENS_WITHOUT_JTI` (this port): accept tokens without a `jti` (or with one over 128 characters) on routes that check revocation; such tokens can never be revoked one by one, so the default refuses them (422 `Missing claim: jti`). For verify-only services checking another issuer's tokens.
+    /// `JWT_ALLOW_TOKENS_WITHOUT_JTI` (this port): accept tokens without a `jti` (or with one over 128 characters) on routes that check revocation while a revocation store is in use (registered with `.blocklist(...)`, or `JWT_REFRESH_ROTATION`); such tokens can never be revoked one by one, so the default refuses them there (422 `Missing claim: jti`). Without a store they are accepted, as in flask-jwt-extended. For verify-only services checking another issuer's tokens.
     pub allow_tokens_without_jti: bool,
     /// `JWT_VERIFIED_TOKEN_CACHE_SIZE` (this port): how many distinct tokens keep their verified signature and parsed claims, so a client sending the same token again skips that work (every time, claim, CSRF, type, freshness and revocation check still runs); `0` turns the cache off. Bounded: expired entries leave first. Tokens verified with a decode-key loader, a remote JWK set or a trusted issuer's keys are never cached (those keys change).
     pub verified_token_cache_size: usize,

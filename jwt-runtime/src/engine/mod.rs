@@ -81,6 +81,11 @@ pub(crate) struct Engine {
     /// Other issuers, selected by the token's `iss` before any key is tried.
     issuers: Vec<Issuer>,
     verified_tokens: VerifiedTokenCache,
+    /// Whether a token must carry a `jti` where revocation is checked: while a revocation store is
+    /// in use (registered with `.blocklist(...)`, or keeping rotation's sessions) and
+    /// `JWT_ALLOW_TOKENS_WITHOUT_JTI` is off. Without a store, as in flask-jwt-extended, nothing
+    /// asks for one.
+    jti_required: bool,
 }
 
 impl Engine {
@@ -135,6 +140,21 @@ impl Engine {
             ));
         }
         Self::new(config, clock, store, hooks)
+    }
+
+    /// Records whether the application registered a revocation store: with one (or with
+    /// rotation, whose sessions live in the store), a token without a usable `jti` is refused
+    /// where revocation is checked, unless `JWT_ALLOW_TOKENS_WITHOUT_JTI`.
+    pub(crate) fn store_registered(mut self, registered: bool) -> Self {
+        self.jti_required =
+            (registered || self.config.refresh_rotation) && !self.config.allow_tokens_without_jti;
+        self
+    }
+
+    /// Whether a token must carry a usable `jti` where revocation is checked (see
+    /// [`store_registered`](Self::store_registered)).
+    pub(crate) fn requires_jti(&self) -> bool {
+        self.jti_required
     }
 
     /// Whether a verified token was issued elsewhere: by a trusted issuer, or signed with a key of
@@ -197,6 +217,7 @@ impl Engine {
             remote,
             issuers: Vec::new(),
             verified_tokens,
+            jti_required: false,
         })
     }
 

@@ -35,6 +35,8 @@ pub struct JwtManagerBuilder {
     config: JwtConfig,
     clock: Arc<dyn Clock>,
     store: Box<dyn DynBlocklist>,
+    /// Whether [`blocklist`](Self::blocklist) was called (the default store is not "in use").
+    store_registered: bool,
     hooks: Hooks,
     issuers: Vec<TrustedIssuer>,
 }
@@ -54,6 +56,7 @@ impl JwtManagerBuilder {
             config,
             clock: Arc::new(SystemClock),
             store: Box::new(MemoryBlocklist::new()),
+            store_registered: false,
             hooks: Hooks::default(),
             issuers: Vec::new(),
         }
@@ -75,7 +78,8 @@ impl JwtManagerBuilder {
                  `JwtManagerBuilder::build_async().await`",
             ));
         }
-        let engine = Engine::new(self.config, self.clock, self.store, self.hooks)?;
+        let engine = Engine::new(self.config, self.clock, self.store, self.hooks)?
+            .store_registered(self.store_registered);
         Ok(JwtManager::from_engine(Arc::new(engine)))
     }
 
@@ -96,7 +100,8 @@ impl JwtManagerBuilder {
             self.hooks,
             self.issuers,
         )
-        .await?;
+        .await?
+        .store_registered(self.store_registered);
         Ok(JwtManager::from_engine(Arc::new(engine)))
     }
 
@@ -139,8 +144,14 @@ impl JwtManagerBuilder {
 
     /// The revocation store (the reference's `token_in_blocklist_loader`); the default is a
     /// [`MemoryBlocklist`]. See [`stores`](crate::stores).
+    ///
+    /// Registering a store puts revocation in use: a token without a usable `jti` (none, or one
+    /// over 128 characters) is then refused where revocation is checked (422 `Missing claim:
+    /// jti`), since no revocation could name it; `JWT_ALLOW_TOKENS_WITHOUT_JTI` accepts it. With
+    /// no store registered (and rotation off) such a token is accepted, as in flask-jwt-extended.
     pub fn blocklist(mut self, store: impl Blocklist) -> Self {
         self.store = Box::new(store);
+        self.store_registered = true;
         self
     }
 

@@ -135,9 +135,9 @@ impl Refusal {
     }
 }
 
-/// Step 5: the token has an id a revocation can name (unless `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a
-/// token without one could never be revoked on its own) and the store does not list it. A store
-/// that cannot answer refuses (fail closed).
+/// Step 5: while a revocation store is in use, the token has an id a revocation can name (unless
+/// `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a token without one could never be revoked on its own), and the
+/// store does not list it. A store that cannot answer refuses (fail closed).
 pub(crate) async fn check_not_revoked(
     engine: &Engine,
     token: &VerifiedJwt,
@@ -171,7 +171,7 @@ pub(crate) async fn check_not_revoked(
 /// outside any rotated session. `None`: [`check_not_revoked`] has to ask.
 fn revocation_now(engine: &Engine, token: &VerifiedJwt) -> Option<Result<(), JwtError>> {
     let info = engine.info_of(token);
-    if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
+    if info.jti.is_none() && engine.requires_jti() {
         return Some(Err(JwtError::invalid("Missing claim: jti")));
     }
     if session_of(engine, token).is_some() {
