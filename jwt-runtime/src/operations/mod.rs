@@ -4,6 +4,8 @@
 pub(crate) mod cookies;
 pub(crate) mod mint;
 pub(crate) mod pipeline;
+#[cfg(test)]
+mod pipeline_equivalence;
 pub(crate) mod rotation;
 
 pub use cookies::CookieOptions;
