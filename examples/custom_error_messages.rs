@@ -6,6 +6,7 @@
 
 mod common;
 
+use jwt_runtime::stores::MemoryBlocklist;
 use jwt_runtime::{additional_claims, admin_required, jwt_required, Jwt, JwtManager};
 use poem::http::StatusCode;
 use poem::web::Json;
@@ -66,7 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut config = common::config();
     // Integer identities, as in the tutorial (the reference now wants strings by default).
     config.verify_sub = false;
+    // `DELETE /logout` revokes: the store is registered (the tutorial's blocklist loader), which
+    // also refuses tokens that carry no `jti` to revoke them by.
     let jwt = JwtManager::builder(config)
+        .blocklist(MemoryBlocklist::new())
         .additional_claims(add_claims_to_jwt)
         .expired_token_loader(|_, _| reply(json!({"message": "The token has expired.", "error": "token_expired"})))
         .invalid_token_loader(|_error| {

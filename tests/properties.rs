@@ -13,6 +13,7 @@ mod support;
 
 use std::sync::Mutex;
 
+use jwt_runtime::stores::MemoryBlocklist;
 use jwt_runtime::{admin_required, jwt_required, Identity, JwtManager};
 use poem::http::Method;
 use poem::test::TestClient;
@@ -162,7 +163,11 @@ struct World {
 fn world(rt: &tokio::runtime::Runtime) -> World {
     let mut cfg = config();
     cfg.implicit_refresh_window = Some(3600);
-    let jwt = manager(cfg);
+    // The app revokes tokens: its store is registered, so tokens without `jti` are refused.
+    let jwt = builder(cfg)
+        .blocklist(MemoryBlocklist::new())
+        .build()
+        .expect("valid test config");
     rt.block_on(async {
         let valid = jwt.create_access_token("alice").await.unwrap();
         let fresh_token = jwt.create_access_token("alice").fresh(true).await.unwrap();
