@@ -2,6 +2,12 @@
 //! order: locate the token, verify it (signature, claims, CSRF), its type, freshness, revocation,
 //! the application's claims check. (User loading and policies follow in the facade.)
 //!
+//! Each step is written once. The steps after verification ([`settle`]) decide from what is at
+//! hand or name what they have to wait for ([`Wait`]); two drivers run them: [`verify_now`] as
+//! far as they go without waiting (the common case: a repeated header token, a store that answers
+//! in place) and [`verify_from`], which resumes where it stopped ([`Resume`]), waits for each
+//! answer ([`Answers`]) and runs the same step again with it.
+//!
 //! A handler never runs unless this passed: on a required route an OPTIONS request is answered
 //! 204 here, and only an `optional` route continues without a token.
 
@@ -135,53 +141,113 @@ impl Refusal {
     }
 }
 
+/// What a step has to wait for before it can decide: the async driver gets the answer
+/// ([`Answers`]) and runs the same step again with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// The revocation store (step 5).
+    Store(StoreQuestion),
+    /// The application's claims check (step 6, the reference's `token_verification_loader`).
+    Hook,
+}
+
+/// What step 5 asks the store when it has no answer at hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreQuestion {
+    /// Is this token revoked ([`Blocklist::is_revoked`](crate::stores::Blocklist::is_revoked)).
+    Revoked,
+    /// Is the token's rotated session live.
+    SessionLive,
+}
+
+/// The answers waited for so far, for the steps after verification.
+#[derive(Default)]
+pub(crate) struct Answers {
+    revoked: Option<Result<bool, BlocklistError>>,
+    session_live: Option<Result<bool, BlocklistError>>,
+    hook: Option<bool>,
+}
+
+impl Answers {
+    /// Waits for what `wait` names, about `token`.
+    async fn wait_for(&mut self, engine: &Engine, token: &Arc<VerifiedJwt>, wait: Wait) {
+        match wait {
+            Wait::Store(question) => self.ask_store(engine, token, question).await,
+            Wait::Hook => {
+                self.hook = Some(match &engine.hooks.token_verification {
+                    Some(verifier) => verifier.verify(token.clone()).await,
+                    None => true,
+                });
+            }
+        }
+    }
+
+    /// Asks the store `question` about `token`.
+    async fn ask_store(&mut self, engine: &Engine, token: &VerifiedJwt, question: StoreQuestion) {
+        match question {
+            StoreQuestion::Revoked => {
+                self.revoked = Some(engine.store.is_revoked(engine.info_of(token)).await);
+            }
+            StoreQuestion::SessionLive => {
+                let session = session_of(engine, token).unwrap_or_default();
+                self.session_live = Some(engine.store.session_is_live(session).await);
+            }
+        }
+    }
+}
+
 /// Step 5: while a revocation store is in use, the token has an id a revocation can name (unless
-/// `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a token without one could never be revoked on its own), and the
-/// store does not list it. A store that cannot answer refuses (fail closed).
+/// `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a token without one could never be revoked on its own); the
+/// store does not list it; under rotation, its session is live. A store that cannot answer
+/// refuses (fail closed). `Err`: what to wait for first.
+fn revocation(
+    engine: &Engine,
+    token: &VerifiedJwt,
+    answers: &Answers,
+) -> Result<Result<(), JwtError>, StoreQuestion> {
+    let info = engine.info_of(token);
+    if info.jti.is_none() && engine.requires_jti() {
+        return Ok(Err(JwtError::invalid("Missing claim: jti")));
+    }
+    let in_place;
+    let revoked = match &answers.revoked {
+        Some(answer) => answer.as_ref().copied(),
+        None => {
+            in_place = engine
+                .store
+                .is_revoked_now(info)
+                .ok_or(StoreQuestion::Revoked)?;
+            in_place.as_ref().copied()
+        }
+    };
+    // Under rotation, a token of a session is refused once the session ended.
+    let revoked = match (revoked, session_of(engine, token)) {
+        (Ok(false), Some(_)) => match &answers.session_live {
+            Some(live) => live.as_ref().map(|live| !live),
+            None => return Err(StoreQuestion::SessionLive),
+        },
+        (revoked, _) => revoked,
+    };
+    Ok(revocation_verdict(revoked))
+}
+
+/// Step 5 on its own, awaited: for what re-issues a token (rotation, implicit refresh) from one
+/// whose route skipped the check.
 pub(crate) async fn check_not_revoked(
     engine: &Engine,
     token: &VerifiedJwt,
 ) -> Result<(), JwtError> {
-    if let Some(verdict) = revocation_now(engine, token) {
-        return verdict;
+    let mut answers = Answers::default();
+    loop {
+        match revocation(engine, token, &answers) {
+            Ok(verdict) => return verdict,
+            Err(question) => answers.ask_store(engine, token, question).await,
+        }
     }
-    // The store answers by asking it, or the token's session must be asked about too.
-    let info = engine.info_of(token);
-    let answer = match engine.store.is_revoked_now(info) {
-        Some(answer) => answer,
-        None => engine.store.is_revoked(info).await,
-    };
-    let revoked = match answer {
-        // Under rotation, a token of a session is refused once the session ended.
-        Ok(false) => match session_of(engine, token) {
-            Some(session) => engine
-                .store
-                .session_is_live(session)
-                .await
-                .map(|live| !live),
-            None => Ok(false),
-        },
-        other => other,
-    };
-    revocation_verdict(revoked)
-}
-
-/// Step 5 when it needs no waiting: a token without an id (refused), or the store's in-place
-/// answer ([`Blocklist::is_revoked_now`](crate::stores::Blocklist::is_revoked_now)) for a token
-/// outside any rotated session. `None`: [`check_not_revoked`] has to ask.
-fn revocation_now(engine: &Engine, token: &VerifiedJwt) -> Option<Result<(), JwtError>> {
-    let info = engine.info_of(token);
-    if info.jti.is_none() && engine.requires_jti() {
-        return Some(Err(JwtError::invalid("Missing claim: jti")));
-    }
-    if session_of(engine, token).is_some() {
-        return None;
-    }
-    Some(revocation_verdict(engine.store.is_revoked_now(info)?))
 }
 
 /// Whether the store's answer lets the token through; a store error refuses (fail closed).
-fn revocation_verdict(revoked: Result<bool, BlocklistError>) -> Result<(), JwtError> {
+fn revocation_verdict(revoked: Result<bool, &BlocklistError>) -> Result<(), JwtError> {
     match revoked {
         Ok(false) => Ok(()),
         Ok(true) => Err(JwtError::Revoked),
@@ -200,6 +266,48 @@ pub(crate) fn session_of<'a>(engine: &Engine, token: &'a VerifiedJwt) -> Option<
     token.claims().get(SESSION_CLAIM).and_then(Value::as_str)
 }
 
+/// Steps 3-6 for a token that verified (and whether it expired), from what is at hand and what
+/// `answers` holds: `Ok` decides, `Err` names what to wait for first.
+fn settle(
+    engine: &Engine,
+    token: &Arc<VerifiedJwt>,
+    expired: bool,
+    options: &VerifyOptions,
+    now: f64,
+    answers: &Answers,
+) -> Result<Result<(), Refusal>, Wait> {
+    if let Err(refusal) = check_route_needs(token, expired, options, now) {
+        return Ok(Err(refusal));
+    }
+    if !options.skip_revocation_check {
+        if let Err(error) = revocation(engine, token, answers).map_err(Wait::Store)? {
+            return Ok(Err(Refusal::with(error, token)));
+        }
+    }
+    if engine.hooks.token_verification.is_some() {
+        match answers.hook {
+            None => return Err(Wait::Hook),
+            Some(false) => {
+                return Ok(Err(Refusal::with(
+                    JwtError::ClaimsVerificationFailed,
+                    token,
+                )))
+            }
+            Some(true) => {}
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// A verified token on its way through steps 3-6.
+pub(crate) struct Verified {
+    token: Arc<VerifiedJwt>,
+    expired: bool,
+    /// The time read for it, once.
+    now: f64,
+    answers: Answers,
+}
+
 /// Where [`verify_from`] picks up what [`verify_now`] could not settle.
 pub(crate) enum Resume {
     /// From the start: locate the token.
@@ -207,15 +315,14 @@ pub(crate) enum Resume {
     /// The header's token, for keys that may route it elsewhere or have to be waited for (see
     /// [`Engine::verifies_alone`]), at the time read for it.
     Header(f64),
-    /// A header token that verified (and whether it expired), at the time read for it: the
-    /// checks after verification wait for the store, a session or the claims hook.
-    Finish((Arc<VerifiedJwt>, bool), f64),
+    /// A token that verified: steps 3-6 wait for the store, a session or the claims hook.
+    Settle(Box<Verified>),
 }
 
-/// Steps 1-6 when nothing needs waiting for, the common case: a plain token in the
+/// Steps 1-6 as far as they go without waiting, the common case: a plain token in the
 /// `Authorization` header verified with the manager's own keys, a store that answers in place,
-/// no session to ask about, no claims hook. The same answer [`verify`] gives, without building
-/// its futures; or where to resume.
+/// no session to ask about, no claims hook. `Ok`: decided (the caller's answer, as [`verify`]
+/// gives it); `Err`: where [`verify_from`] resumes.
 pub(crate) fn verify_now(
     engine: &Engine,
     req: &Request,
@@ -242,35 +349,85 @@ pub(crate) fn verify_now(
             None => return Err(Resume::Locate),
         },
     };
-    let outcome = match verified {
-        Err(error) => Err(error.into()),
-        Ok(verified) => match finish_now(engine, verified, options, now) {
-            Ok(outcome) => outcome,
-            Err(verified) => return Err(Resume::Finish(verified, now)),
-        },
+    let (token, expired) = match verified {
+        Ok(verified) => verified,
+        Err(error) => return Ok(conclude(engine, req, Err(error.into()))),
     };
-    Ok(conclude(engine, req, outcome))
+    let answers = Answers::default();
+    match settle(engine, &token, expired, options, now, &answers) {
+        Ok(verdict) => Ok(conclude(engine, req, verdict.map(|()| Some(token)))),
+        Err(_) => Err(Resume::Settle(Box::new(Verified {
+            token,
+            expired,
+            now,
+            answers,
+        }))),
+    }
 }
 
-/// Steps 1-6 from where [`verify_now`] stopped. `Ok(None)`: optional route, no token.
+/// Steps 1-6 from where [`verify_now`] stopped, awaiting what they wait for. `Ok(None)`:
+/// optional route, no token.
 async fn run(
     engine: &Engine,
     req: &mut Request,
     options: &VerifyOptions,
     resume: Resume,
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
-    match resume {
-        Resume::Finish(verified, now) => return finish(engine, verified, options, now).await,
-        // `Authorization: Bearer <token>` with headers looked at first is read in place (what
-        // `locate` would find there, without copying the token out of the request).
-        Resume::Header(now) => {
-            let bytes = header_token_bytes(req, &engine.settings, &engine.config);
-            if let Some(token) = bytes.and_then(plain_token) {
-                return verify_found(engine, options, token, Location::Headers, None, now).await;
-            }
+    let mut verified = match resume {
+        Resume::Settle(verified) => *verified,
+        Resume::Header(now) => match verify_header(engine, req, now).await? {
+            Some(verified) => verified,
+            None => match verify_located(engine, req, options).await? {
+                Some(verified) => verified,
+                None => return Ok(None),
+            },
+        },
+        Resume::Locate => match verify_located(engine, req, options).await? {
+            Some(verified) => verified,
+            None => return Ok(None),
+        },
+    };
+    loop {
+        let Verified {
+            token,
+            expired,
+            now,
+            answers,
+        } = &mut verified;
+        match settle(engine, token, *expired, options, *now, answers) {
+            Ok(verdict) => return verdict.map(|()| Some(verified.token)),
+            Err(wait) => answers.wait_for(engine, token, wait).await,
         }
-        Resume::Locate => {}
     }
+}
+
+/// Steps 1-2 for `Authorization: Bearer <token>` with headers looked at first, read in place
+/// (what `locate` would find there, without copying the token out of the request). `None`: not
+/// that form; the full rules read the request.
+async fn verify_header(
+    engine: &Engine,
+    req: &Request,
+    now: f64,
+) -> Result<Option<Verified>, Refusal> {
+    let bytes = header_token_bytes(req, &engine.settings, &engine.config);
+    let Some(token) = bytes.and_then(plain_token) else {
+        return Ok(None);
+    };
+    let (token, expired) = verify_found(engine, token, Location::Headers, None, now).await?;
+    Ok(Some(Verified {
+        token,
+        expired,
+        now,
+        answers: Answers::default(),
+    }))
+}
+
+/// Steps 1-2 by the route's locations, in order. `None`: optional route, no token.
+async fn verify_located(
+    engine: &Engine,
+    req: &mut Request,
+    options: &VerifyOptions,
+) -> Result<Option<Verified>, Refusal> {
     let locations = options.locations.unwrap_or(&engine.settings.locations);
     let token_type = TokenType::of_route(options.refresh);
     let found = match locate(req, &engine.settings, &engine.config, locations, token_type).await? {
@@ -280,19 +437,25 @@ async fn run(
     };
     let csrf = found.csrf.as_deref();
     let now = engine.now();
-    verify_found(engine, options, &found.token, found.location, csrf, now).await
+    let (token, expired) = verify_found(engine, &found.token, found.location, csrf, now).await?;
+    Ok(Some(Verified {
+        token,
+        expired,
+        now,
+        answers: Answers::default(),
+    }))
 }
 
-/// Steps 2-6 for the token found at `location` (with the CSRF value submitted beside a cookie),
-/// checked against the clock's `now`, read once the token was found.
+/// Step 2 for the token found at `location` (with the CSRF value submitted beside a cookie),
+/// checked against the clock's `now`, read once the token was found: the verified token and
+/// whether it expired.
 async fn verify_found(
     engine: &Engine,
-    options: &VerifyOptions,
     token: &str,
     location: Location,
     csrf: Option<&str>,
     now: f64,
-) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
+) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
     let rules = engine.claim_rules();
     // A trusted issuer's token (by its unverified `iss`) is verified with that issuer's keys and
     // rules only.
@@ -302,8 +465,7 @@ async fn verify_found(
         let key_for = |header: &JsonObject| issuer.decoding_for(header, &keys);
         // A provider's key set changes: its tokens are not cached.
         let rules = engine.issuer_rules(issuer);
-        let decoded = decode_uncached(token, location, key_for, &rules, now, csrf)?;
-        return finish(engine, decoded, options, now).await;
+        return decode_uncached(token, location, key_for, &rules, now, csrf);
     }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
@@ -313,7 +475,7 @@ async fn verify_found(
         }
         None => None,
     };
-    let verified = match &loaded_key {
+    match &loaded_key {
         // A loaded key may differ from request to request: never cached.
         Some(key) => {
             let key_for = |header: &JsonObject| {
@@ -322,18 +484,17 @@ async fn verify_found(
                     .allowed_alg(header)
                     .map(|alg| KeyChoice { alg, key, id: None })
             };
-            decode_uncached(token, location, key_for, &rules, now, csrf)?
+            decode_uncached(token, location, key_for, &rules, now, csrf)
         }
         // A remote key set changes (a key may leave it): never cached either.
         None if engine.has_remote_keys() => {
             let remote = engine.remote_keys_for(token).await;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
-            decode_uncached(token, location, key_for, &rules, now, csrf)?
+            decode_uncached(token, location, key_for, &rules, now, csrf)
         }
-        None => engine.verify_token(token, location, &rules, now, csrf)?,
-    };
-    finish(engine, verified, options, now).await
+        None => engine.verify_token(token, location, &rules, now, csrf),
+    }
 }
 
 /// A token found at `location` and verified with keys that may change (a provider's, a loaded or
@@ -350,52 +511,6 @@ fn decode_uncached<'k>(
     let decoded = jws::decode_with(token, key_for, rules, now, csrf, ClaimsAs::Facts)?;
     let parts = Arc::new(decoded.parts);
     Ok((Arc::new(VerifiedJwt::new(parts, location)), decoded.expired))
-}
-
-/// Steps 3-6, after the token verified.
-async fn finish(
-    engine: &Engine,
-    (token, expired): (Arc<VerifiedJwt>, bool),
-    options: &VerifyOptions,
-    now: f64,
-) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
-    check_route_needs(&token, expired, options, now)?;
-    if !options.skip_revocation_check {
-        check_not_revoked(engine, &token)
-            .await
-            .map_err(|error| Refusal::with(error, &token))?;
-    }
-    if let Some(verifier) = &engine.hooks.token_verification {
-        if !verifier.verify(token.clone()).await {
-            return Err(Refusal::with(JwtError::ClaimsVerificationFailed, &token));
-        }
-    }
-    Ok(Some(token))
-}
-
-/// [`finish`] when nothing needs waiting for (no claims hook, a revocation answered in place);
-/// otherwise the token back, for [`finish`].
-#[allow(clippy::type_complexity)] // the two outcomes of `finish`'s input, spelled out
-fn finish_now(
-    engine: &Engine,
-    (token, expired): (Arc<VerifiedJwt>, bool),
-    options: &VerifyOptions,
-    now: f64,
-) -> Result<Result<Option<Arc<VerifiedJwt>>, Refusal>, (Arc<VerifiedJwt>, bool)> {
-    if engine.hooks.token_verification.is_some() {
-        return Err((token, expired));
-    }
-    if let Err(refusal) = check_route_needs(&token, expired, options, now) {
-        return Ok(Err(refusal));
-    }
-    if !options.skip_revocation_check {
-        match revocation_now(engine, &token) {
-            Some(Ok(())) => {}
-            Some(Err(error)) => return Ok(Err(Refusal::with(error, &token))),
-            None => return Err((token, expired)),
-        }
-    }
-    Ok(Ok(Some(token)))
 }
 
 /// Steps 3-4: not expired, the route's token type, freshness.
