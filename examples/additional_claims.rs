@@ -1,4 +1,4 @@
-//! The tutorial's "在 JWT 中存储附加数据" example, with its final step: an additional-claims
+//! The tutorial's "Storing additional data in JWTs" example, with its final step: an additional-claims
 //! loader whose claims the call site's `additional_claims` override.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The tutorial's "自定义装饰器" example: `admin_required` as a first-class policy.
+//! The tutorial's "Custom decorators" example: `admin_required` as a first-class policy.
 
 mod common;
 

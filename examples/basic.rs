@@ -1,4 +1,4 @@
-//! The tutorial's first example ("基本使用"): log in, then call a protected route with the token.
+//! The tutorial's first example ("Basic usage"): log in, then call a protected route with the token.
 //!
 //! ```text
 //! cargo run --example basic

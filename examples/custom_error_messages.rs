@@ -1,4 +1,4 @@
-//! The tutorial's "自定义错误消息" block as an app of its own: every response callback reshaped,
+//! The tutorial's "Custom error messages" block as an app of its own: every response callback reshaped,
 //! the admin claim added by the claims loader, and a blocklist.
 //!
 //! Routes: `POST /login` (`{"username": ...}`; identity 1 is the admin), `GET /protected`,
@@ -65,7 +65,7 @@ async fn logout(token: Jwt, jwt: JwtManager) -> poem::Result<Json<Value>> {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let mut config = common::config();
-    // Integer identities, as in the tutorial (the reference now wants strings by default).
+    // Integer identities, as in the tutorial (flask-jwt-extended now wants strings by default).
     config.verify_sub = false;
     // `DELETE /logout` revokes: the store is registered (the tutorial's blocklist loader), which
     // also refuses tokens that carry no `jti` to revoke them by.

@@ -1,4 +1,4 @@
-//! The tutorial's "改变默认行为" example: only the expired-token response is customised.
+//! The tutorial's "Changing default behaviors" example: only the expired-token response is customised.
 
 mod common;
 

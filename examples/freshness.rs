@@ -1,4 +1,4 @@
-//! The tutorial's "令牌新鲜度模式" example: logging in with a password gives a fresh token;
+//! The tutorial's "Token freshness pattern" example: logging in with a password gives a fresh token;
 //! refreshing gives a non-fresh one; the sensitive route wants a fresh one.
 
 mod common;

@@ -1,4 +1,4 @@
-//! The tutorial's "使用 Cookie 隐式刷新" example: 3-second access tokens in cookies, replaced on
+//! The tutorial's "Implicit refreshing with cookies" example: 3-second access tokens in cookies, replaced on
 //! any protected response when they expire within 3 seconds (`JWT_IMPLICIT_REFRESH_WINDOW`),
 //! which is the tutorial's `after_request` hook as a built-in feature.
 

@@ -1,4 +1,4 @@
-//! The tutorial's "JWT 位置" example: tokens in headers, cookies (with CSRF double submit), the
+//! The tutorial's "JWT locations" example: tokens in headers, cookies (with CSRF double submit), the
 //! JSON body and the query string. `GET /` serves a small page that runs the tutorial's browser
 //! JavaScript (login, a protected POST with the CSRF header, logout).
 

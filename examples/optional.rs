@@ -1,4 +1,4 @@
-//! The tutorial's "部分保护路由" example: one route for both anonymous and logged-in users.
+//! The tutorial's "Partially protecting routes" example: one route for both anonymous and logged-in users.
 
 mod common;
 

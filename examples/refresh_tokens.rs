@@ -1,4 +1,4 @@
-//! The tutorial's "使用 refresh_token 显式刷新" example: 3-second access tokens, 10-second refresh
+//! The tutorial's "Explicit refreshing with refresh tokens" example: 3-second access tokens, 10-second refresh
 //! tokens, and a refresh route that only refresh tokens may call.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Beyond the reference: refresh-token rotation with reuse detection, and sessions a user can see
+//! Beyond flask-jwt-extended: refresh-token rotation with reuse detection, and sessions a user can see
 //! and end (`JWT_REFRESH_ROTATION`). Log in from two "devices" (the `User-Agent` is the session's
 //! label), list the sessions, refresh (each refresh token works once: the response carries its
 //! replacement), watch a replayed refresh token end its whole session, and "log out other

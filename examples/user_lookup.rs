@@ -1,4 +1,4 @@
-//! The tutorial's "自动加载用户" example: users in SQLite (sqlx), passwords hashed with Argon2,
+//! The tutorial's "Automatic user loading" example: users in SQLite (sqlx), passwords hashed with Argon2,
 //! `user_identity` turning the user object into its id for the token, and a
 //! `#[user_lookup_loader]` that loads the user back on every protected request.
 //!

@@ -1,4 +1,8 @@
 #![doc = include_str!("docs/guide.md")]
+// docs.rs (and `RUSTDOCFLAGS="--cfg docsrs" cargo +nightly doc`) marks every item behind a Cargo
+// feature with the feature it needs: `doc_cfg` reads the `#[cfg(feature = ...)]` attributes
+// themselves (it absorbed the former `doc_auto_cfg`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 #![deny(unreachable_pub)]

@@ -1,4 +1,4 @@
-//! The application's hooks: the reference's loader callbacks (responses per error kind, additional
+//! The application's hooks: flask-jwt-extended's loader callbacks (responses per error kind, additional
 //! claims and headers, identity mapping, claims verification, encode and decode keys) and the
 //! `on_error` hook. Registered on the [`JwtManagerBuilder`](crate::JwtManagerBuilder) with
 //! closures; the ones that may do I/O are async.
@@ -19,7 +19,7 @@ pub(crate) type TokenResponder = dyn Fn(&JsonObject, &JsonObject) -> Response + 
 /// A response built from the error message (invalid-token and unauthorized callbacks).
 pub(crate) type MessageResponder = dyn Fn(&str) -> Response + Send + Sync;
 
-/// The reference's `additional_claims_loader`: claims added to every new token.
+/// flask-jwt-extended's `additional_claims_loader`: claims added to every new token.
 ///
 /// Write it with `#[additional_claims]` on an `async fn(identity: &serde_json::Value) -> R`
 /// (R: a `serde_json::Map`, a `Value` object, or any map that serializes to one), or implement it
@@ -41,7 +41,7 @@ pub trait AdditionalClaimsLoader: Send + Sync + 'static {
     fn load<'a>(&'a self, identity: &'a Value) -> BoxFuture<'a, Result<JsonObject, JwtError>>;
 }
 
-/// Reshapes an error response: gets the error and, where the reference passes it, the verified
+/// Reshapes an error response: gets the error and, where flask-jwt-extended passes it, the verified
 /// token; `None` keeps the default response.
 pub(crate) type ErrorHook =
     dyn Fn(&JwtError, Option<&VerifiedJwt>) -> Option<Response> + Send + Sync;
@@ -49,9 +49,50 @@ pub(crate) type ErrorHook =
 /// Maps the identity given to `create_*_token` to the identity claim.
 pub(crate) type IdentityMapper = dyn Fn(&Value) -> Value + Send + Sync;
 
-/// The reference's `token_verification_loader`: an async check of a verified token, after the
-/// revocation check and before the user lookup. `false` answers 400
-/// `User claims verification failed`.
+/// flask-jwt-extended's `token_verification_loader`: an async check of a verified token, after
+/// the revocation check and before the user lookup. `false` answers 400
+/// `User claims verification failed`. Register it with
+/// [`JwtManagerBuilder::token_verification_loader`](crate::JwtManagerBuilder::token_verification_loader):
+/// a closure `|token: Arc<VerifiedJwt>| async move { .. }`, or a type holding what the check needs.
+///
+/// ```
+/// use std::sync::Arc;
+/// use jwt_runtime::hooks::{BoxFuture, TokenVerifier};
+/// use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager, VerifiedJwt};
+/// use poem::{get, handler, http::StatusCode, test::TestClient, EndpointExt, Route};
+/// use serde_json::json;
+///
+/// // Tokens of suspended accounts are refused while they are still valid.
+/// struct NotSuspended(Arc<Vec<String>>);
+/// impl TokenVerifier for NotSuspended {
+///     fn verify(&self, token: Arc<VerifiedJwt>) -> BoxFuture<'static, bool> {
+///         let suspended = self.0.clone();
+///         Box::pin(async move { !suspended.iter().any(|name| token.identity() == name.as_str()) })
+///     }
+/// }
+///
+/// #[jwt_required]
+/// #[handler]
+/// async fn me(identity: Identity) -> String {
+///     identity.to_string()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+///     .token_verification_loader(NotSuspended(Arc::new(vec!["mallory".into()])))
+///     .build()?;
+/// let cli = TestClient::new(Route::new().at("/me", get(me)).with(jwt.clone()));
+/// let alice = jwt.create_access_token("alice").await?;
+/// let resp = cli.get("/me").header("Authorization", format!("Bearer {alice}")).send().await;
+/// resp.assert_text("alice").await;
+/// let mallory = jwt.create_access_token("mallory").await?;
+/// let resp = cli.get("/me").header("Authorization", format!("Bearer {mallory}")).send().await;
+/// resp.assert_status(StatusCode::BAD_REQUEST);
+/// resp.assert_json(json!({"msg": "User claims verification failed"})).await;
+/// # Ok(())
+/// # }
+/// ```
 pub trait TokenVerifier: Send + Sync + 'static {
     /// Whether the token's claims are acceptable.
     fn verify(&self, token: Arc<VerifiedJwt>) -> BoxFuture<'static, bool>;
@@ -67,9 +108,51 @@ where
     }
 }
 
-/// The reference's `decode_key_loader`: picks the verification key from the *unverified* header
-/// and payload (per tenant, per issuer, fetched from a JWKS ...). `None` falls back to the
-/// configured keys. The header's `alg` must still be an allowed algorithm.
+/// flask-jwt-extended's `decode_key_loader`: picks the verification key from the *unverified*
+/// header and payload (per tenant, per issuer, fetched from a JWKS ...). `None` falls back to the
+/// configured keys. The header's `alg` must still be an allowed algorithm. Register it with
+/// [`JwtManagerBuilder::decode_key_loader`](crate::JwtManagerBuilder::decode_key_loader): an
+/// async closure of the header and payload, or a type implementing this trait.
+///
+/// ```
+/// use jwt_runtime::{jwt_required, keys::DecodingKey, Identity, JsonObject, JwtConfig, JwtManager};
+/// use poem::{get, handler, http::StatusCode, test::TestClient, EndpointExt, Route};
+/// use serde_json::json;
+///
+/// // Each tenant signs with its own secret; the unverified `tenant` claim picks the key that
+/// // the signature is then checked with.
+/// const ACME_SECRET: &str = "the-acme-tenant-secret-32-bytes!";
+///
+/// #[jwt_required]
+/// #[handler]
+/// async fn me(identity: Identity) -> String {
+///     identity.to_string()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+///     .decode_key_loader(|_header: JsonObject, payload: JsonObject| async move {
+///         let tenant = payload.get("tenant").and_then(|t| t.as_str());
+///         (tenant == Some("acme")).then(|| DecodingKey::from_secret(ACME_SECRET.as_bytes()))
+///     })
+///     .build()?;
+/// let cli = TestClient::new(Route::new().at("/me", get(me)).with(jwt));
+///
+/// // The tenant's own service minted these tokens with the tenant's secret.
+/// let acme = JwtManager::new(JwtConfig::default().with_secret(ACME_SECRET))?;
+/// let token = acme.create_access_token("alice").additional_claims(json!({"tenant": "acme"})).await?;
+/// let resp = cli.get("/me").header("Authorization", format!("Bearer {token}")).send().await;
+/// resp.assert_text("alice").await;
+///
+/// // Claiming another tenant selects no key: the configured one fails the signature.
+/// let token = acme.create_access_token("eve").additional_claims(json!({"tenant": "globex"})).await?;
+/// let resp = cli.get("/me").header("Authorization", format!("Bearer {token}")).send().await;
+/// resp.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
+/// resp.assert_json(json!({"msg": "Signature verification failed"})).await;
+/// # Ok(())
+/// # }
+/// ```
 pub trait DecodeKeyLoader: Send + Sync + 'static {
     /// The key for this token, if the loader has one.
     fn key(
@@ -119,7 +202,7 @@ pub(crate) struct Hooks {
 }
 
 impl Hooks {
-    /// The application's response for `error`, if it registered one: the reference's callback
+    /// The application's response for `error`, if it registered one: flask-jwt-extended's callback
     /// for the kind (with `token` for the kinds that get one), else the `on_error` hook.
     pub(crate) fn response_for(
         &self,

@@ -2,7 +2,7 @@
 //!
 //! These types are not Poem extractors on their own: only a handler under `#[jwt_required]` (or
 //! another policy macro) can take them, so reading claims in an unprotected handler is a compile
-//! error instead of the reference's run-time `RuntimeError`. Take `Option<...>` of them on an
+//! error instead of flask-jwt-extended's run-time `RuntimeError`. Take `Option<...>` of them on an
 //! `optional` route.
 
 use std::fmt;
@@ -18,7 +18,7 @@ use super::manager::JwtManager;
 use crate::engine::refuse_without_engine;
 use crate::vocabulary::{JsonObject, JwtError, Location, ReservedClaims, VerifiedJwt};
 
-/// The identity of the verified token (the reference's `get_jwt_identity()`): the value of
+/// The identity of the verified token (flask-jwt-extended's `get_jwt_identity()`): the value of
 /// `JWT_IDENTITY_CLAIM`, `sub` by default.
 ///
 /// ```
@@ -98,7 +98,7 @@ impl PartialEq<&str> for Identity {
     }
 }
 
-/// The verified token's claims (the reference's `get_jwt()`), typed as `C`.
+/// The verified token's claims (flask-jwt-extended's `get_jwt()`), typed as `C`.
 ///
 /// `C` defaults to the raw claims object; a struct with `#[derive(Deserialize, JwtClaims)]`
 /// gets typed fields. The reserved claims stay available through [`reserved`](Self::reserved).
@@ -149,12 +149,12 @@ impl<C> Jwt<C> {
         self.token.claims()
     }
 
-    /// The JOSE header (the reference's `get_jwt_header()`).
+    /// The JOSE header (flask-jwt-extended's `get_jwt_header()`).
     pub fn header(&self) -> &JsonObject {
         self.token.header()
     }
 
-    /// Where the token was found (the reference's `get_jwt_request_location()`).
+    /// Where the token was found (flask-jwt-extended's `get_jwt_request_location()`).
     pub fn location(&self) -> Location {
         self.token.location()
     }
@@ -167,7 +167,31 @@ impl<C> Deref for Jwt<C> {
     }
 }
 
-/// The verified token's JOSE header (the reference's `get_jwt_header()`).
+/// The verified token's JOSE header (flask-jwt-extended's `get_jwt_header()`), for handlers
+/// under `#[jwt_required]` (`Option<JwtHeader>` on `optional` routes). It dereferences to the
+/// header's JSON object.
+///
+/// ```
+/// use jwt_runtime::{jwt_required, JwtConfig, JwtHeader, JwtManager};
+/// use poem::{get, handler, test::TestClient, EndpointExt, Route};
+///
+/// #[jwt_required]
+/// #[handler]
+/// async fn key_id(header: JwtHeader) -> String {
+///     format!("{} signed with key {}", header["alg"], header["kid"])
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let config = JwtConfig { encode_kid: Some("2026-12".into()), ..JwtConfig::default() };
+/// let jwt = JwtManager::new(config.with_secret("k".repeat(32)))?;
+/// let cli = TestClient::new(Route::new().at("/kid", get(key_id)).with(jwt.clone()));
+/// let token = jwt.create_access_token("alice").await?;
+/// let resp = cli.get("/kid").header("Authorization", format!("Bearer {token}")).send().await;
+/// resp.assert_text(r#""HS256" signed with key "2026-12""#).await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct JwtHeader(pub JsonObject);
 
@@ -178,7 +202,34 @@ impl Deref for JwtHeader {
     }
 }
 
-/// Where the verified token was found (the reference's `get_jwt_request_location()`).
+/// Where the verified token was found (flask-jwt-extended's `get_jwt_request_location()`), for
+/// handlers under `#[jwt_required]` (`Option<TokenLocation>` on `optional` routes).
+///
+/// ```
+/// use jwt_runtime::{jwt_required, JwtConfig, JwtManager, Location, TokenLocation};
+/// use poem::{get, handler, test::TestClient, EndpointExt, Route};
+///
+/// #[jwt_required(locations = "headers, query_string")]
+/// #[handler]
+/// async fn whence(TokenLocation(location): TokenLocation) -> String {
+///     match location {
+///         Location::QueryString => "query string: it ends up in logs".into(),
+///         other => other.to_string(),
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let jwt = JwtManager::new(JwtConfig::default().with_secret("k".repeat(32)))?;
+/// let cli = TestClient::new(Route::new().at("/whence", get(whence)).with(jwt.clone()));
+/// let token = jwt.create_access_token("alice").await?;
+/// let resp = cli.get("/whence").header("Authorization", format!("Bearer {token}")).send().await;
+/// resp.assert_text("headers").await;
+/// let resp = cli.get("/whence").query("jwt", &token).send().await;
+/// resp.assert_text("query string: it ends up in logs").await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenLocation(pub Location);
 

@@ -102,7 +102,7 @@ pub(crate) fn run_protected<'a, E: Endpoint, P: JwtPolicy>(
 ///
 /// ```
 /// use jwt_runtime::{Guarded, Identity, JwtConfig, JwtManager, JwtRequired, Roles};
-/// use poem::{get, handler, EndpointExt, Route};
+/// use poem::{get, handler, http::StatusCode, EndpointExt, Route};
 ///
 /// #[handler]
 /// async fn stats(Guarded(who): Guarded<Identity>) -> String {
@@ -112,14 +112,33 @@ pub(crate) fn run_protected<'a, E: Endpoint, P: JwtPolicy>(
 /// #[handler]
 /// async fn health() -> &'static str { "ok" }
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // `#[jwt_required(fresh, roles = "admin")]` for every route of the tree.
 /// let admin = Route::new()
 ///     .at("/stats", get(stats))
 ///     .with(JwtRequired::new().fresh().policy(Roles::any(["admin"])));
-/// let jwt = JwtManager::new(JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+/// let jwt = JwtManager::new(JwtConfig::default().with_secret("k".repeat(32)))?;
 /// let app = Route::new()
 ///     .nest("/admin", admin)
 ///     .at("/health", get(health))   // not protected
-///     .with(jwt);
+///     .with(jwt.clone());
+///
+/// let cli = poem::test::TestClient::new(app);
+/// cli.get("/health").send().await.assert_text("ok").await;
+/// cli.get("/admin/stats").send().await.assert_status(StatusCode::UNAUTHORIZED);
+/// let admin = serde_json::json!({"roles": ["admin"]});
+/// let stale = jwt.create_access_token("ann").additional_claims(admin.clone()).await?;
+/// let resp = cli.get("/admin/stats").header("Authorization", format!("Bearer {stale}")).send().await;
+/// resp.assert_status(StatusCode::UNAUTHORIZED); // Fresh token required
+/// let fresh = jwt.create_access_token("ann").fresh(true).additional_claims(admin).await?;
+/// let resp = cli.get("/admin/stats").header("Authorization", format!("Bearer {fresh}")).send().await;
+/// resp.assert_text("stats for ann").await;
+/// let editor = jwt.create_access_token("eve").fresh(true).additional_claims(serde_json::json!({"roles": "editor"})).await?;
+/// let resp = cli.get("/admin/stats").header("Authorization", format!("Bearer {editor}")).send().await;
+/// resp.assert_status(StatusCode::FORBIDDEN); // One of these roles is required: admin
+/// # Ok(())
+/// # }
 /// ```
 #[derive(Debug, Clone)]
 pub struct JwtRequired<P = NoPolicy> {

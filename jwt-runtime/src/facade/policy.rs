@@ -1,7 +1,7 @@
 //! Policies: checks a verified token must pass before the handler runs.
 //!
 //! `#[admin_required]` is [`AdminRequired`]; `#[jwt_required(policy = MyPolicy)]` runs any type
-//! implementing [`JwtPolicy`] (the reference's custom-decorator pattern, checked at compile time).
+//! implementing [`JwtPolicy`] (flask-jwt-extended's custom-decorator pattern, checked at compile time).
 
 use std::future::Future;
 
@@ -11,6 +11,9 @@ use serde_json::Value;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 
 /// A check on a verified token, run after the whole pipeline and before the handler.
+///
+/// Role checks need no policy of their own: write `#[jwt_required(roles = "editor, admin")]`
+/// (see [`Roles`](crate::Roles)). A policy is for any other rule, such as this one:
 ///
 /// ```
 /// use jwt_runtime::{jwt_required, JwtError, JwtPolicy, VerifiedJwt};

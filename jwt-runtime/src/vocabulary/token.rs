@@ -108,7 +108,7 @@ pub(crate) struct ClaimFacts {
     pub(crate) has_identity: bool,
     /// The identity claim (`null` when absent).
     pub(crate) identity: Value,
-    /// The `type` claim, `access` when absent or not a string (as the reference).
+    /// The `type` claim, `access` when absent or not a string (as in flask-jwt-extended).
     pub(crate) token_type: TypeClaim,
     pub(crate) fresh: Freshness,
 }
@@ -281,7 +281,50 @@ fn parse_checked(json: &str) -> JsonObject {
 }
 
 /// A token that passed every check, with where it was found. Recorded in the request
-/// for the handler's extractors; user loaders and policies receive it.
+/// for the handler's extractors; policies, user loaders, the token-verification loader and
+/// [`verify_jwt_in_request`](crate::verify_jwt_in_request) receive it.
+///
+/// ```
+/// use jwt_runtime::{jwt_required, JwtConfig, JwtError, JwtManager, JwtPolicy, Location, VerifiedJwt};
+/// use poem::{get, handler, http::StatusCode, test::TestClient, EndpointExt, Request, Route};
+/// use serde_json::json;
+///
+/// // A policy reads the verified token: its identity, claims, type and location.
+/// struct OwnTenant;
+/// impl JwtPolicy for OwnTenant {
+///     async fn check(&self, token: &VerifiedJwt, req: &Request) -> Result<(), JwtError> {
+///         let tenant = token.claims().get("tenant").and_then(|t| t.as_str());
+///         let from_header = token.location() == Location::Headers;
+///         if from_header && token.token_type() == "access" && tenant == req.header("x-tenant") {
+///             return Ok(());
+///         }
+///         let who = token.identity().as_str().unwrap_or("this user");
+///         Err(JwtError::Forbidden(format!("{who} may not act for this tenant").into()))
+///     }
+/// }
+///
+/// #[jwt_required(policy = OwnTenant)]
+/// #[handler]
+/// async fn orders() -> &'static str {
+///     "orders"
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let jwt = JwtManager::new(JwtConfig::default().with_secret("k".repeat(32)))?;
+/// let cli = TestClient::new(Route::new().at("/orders", get(orders)).with(jwt.clone()));
+/// let token = jwt.create_access_token("alice").additional_claims(json!({"tenant": "acme"})).await?;
+/// let bearer = format!("Bearer {token}");
+///
+/// let resp = cli.get("/orders").header("Authorization", bearer.as_str()).header("x-tenant", "acme");
+/// resp.send().await.assert_text("orders").await;
+/// let resp = cli.get("/orders").header("Authorization", bearer.as_str()).header("x-tenant", "globex");
+/// let resp = resp.send().await;
+/// resp.assert_status(StatusCode::FORBIDDEN);
+/// resp.assert_json(json!({"msg": "alice may not act for this tenant"})).await;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct VerifiedJwt {
     parts: Arc<TokenParts>,
@@ -334,7 +377,7 @@ impl VerifiedJwt {
         &self.parts.facts.identity
     }
 
-    /// The `type` claim, `access` when absent (as the reference).
+    /// The `type` claim, `access` when absent (as in flask-jwt-extended).
     pub fn token_type(&self) -> &str {
         self.parts.facts.token_type.as_str()
     }
@@ -387,7 +430,7 @@ pub const RESERVED_CLAIMS: &[&str] = &[
 pub struct ReservedClaims {
     /// The identity claim (`JWT_IDENTITY_CLAIM`).
     pub identity: Value,
-    /// `type`: `access` (also when absent, as the reference) or `refresh`, or a foreign value.
+    /// `type`: `access` (also when absent, as in flask-jwt-extended) or `refresh`, or a foreign value.
     pub token_type: String,
     /// `fresh`: a bool, or a timestamp until which the token is fresh. `false` when absent.
     pub fresh: Value,
