@@ -5,6 +5,7 @@ pub(crate) mod cookies;
 pub(crate) mod mint;
 pub(crate) mod pipeline;
 pub(crate) mod rotation;
+pub(crate) mod session_check;
 
 pub use cookies::CookieOptions;
 pub use mint::{Fresh, TokenBuilder};

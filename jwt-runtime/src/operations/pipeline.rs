@@ -9,12 +9,11 @@ use std::sync::Arc;
 
 use poem::http::Method;
 use poem::Request;
-use serde_json::Value;
 
 use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine};
-use crate::operations::mint::SESSION_CLAIM;
+use crate::operations::session_check::{check_session, membership};
 use crate::vocabulary::{BlocklistError, JsonObject, JwtError, Location, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
@@ -137,10 +136,21 @@ impl Refusal {
 
 /// Step 5: the token has an id a revocation can name (unless `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a
 /// token without one could never be revoked on its own) and the store does not list it. A store
-/// that cannot answer refuses (fail closed).
+/// that cannot answer refuses (fail closed). A refresh token of a rotated session is checked as
+/// one that is not rotated here ([`check_not_revoked_on`]).
 pub(crate) async fn check_not_revoked(
     engine: &Engine,
     token: &VerifiedJwt,
+) -> Result<(), JwtError> {
+    check_not_revoked_on(engine, token, false).await
+}
+
+/// [`check_not_revoked`] on a route that does (`rotates`) or does not rotate the refresh token:
+/// under rotation, the token's session is asked about too ([`check_session`]).
+pub(crate) async fn check_not_revoked_on(
+    engine: &Engine,
+    token: &VerifiedJwt,
+    rotates: bool,
 ) -> Result<(), JwtError> {
     if let Some(verdict) = revocation_now(engine, token) {
         return verdict;
@@ -151,19 +161,8 @@ pub(crate) async fn check_not_revoked(
         Some(answer) => answer,
         None => engine.store.is_revoked(info).await,
     };
-    let revoked = match answer {
-        // Under rotation, a token of a session is refused once the session ended.
-        Ok(false) => match session_of(engine, token) {
-            Some(session) => engine
-                .store
-                .session_is_live(session)
-                .await
-                .map(|live| !live),
-            None => Ok(false),
-        },
-        other => other,
-    };
-    revocation_verdict(revoked)
+    revocation_verdict(answer)?;
+    check_session(engine, token, rotates).await
 }
 
 /// Step 5 when it needs no waiting: a token without an id (refused), or the store's in-place
@@ -174,7 +173,7 @@ fn revocation_now(engine: &Engine, token: &VerifiedJwt) -> Option<Result<(), Jwt
     if info.jti.is_none() && !engine.config.allow_tokens_without_jti {
         return Some(Err(JwtError::invalid("Missing claim: jti")));
     }
-    if session_of(engine, token).is_some() {
+    if membership(engine, token).is_some() {
         return None;
     }
     Some(revocation_verdict(engine.store.is_revoked_now(info)?))
@@ -190,14 +189,6 @@ fn revocation_verdict(revoked: Result<bool, BlocklistError>) -> Result<(), JwtEr
             Err(JwtError::RevocationUnavailable)
         }
     }
-}
-
-/// The session (`fam` claim) of a token, when `JWT_REFRESH_ROTATION` is on (never read when off).
-pub(crate) fn session_of<'a>(engine: &Engine, token: &'a VerifiedJwt) -> Option<&'a str> {
-    if !engine.config.refresh_rotation {
-        return None;
-    }
-    token.claims().get(SESSION_CLAIM).and_then(Value::as_str)
 }
 
 /// Where [`verify_from`] picks up what [`verify_now`] could not settle.
@@ -361,7 +352,7 @@ async fn finish(
 ) -> Result<Option<Arc<VerifiedJwt>>, Refusal> {
     check_route_needs(&token, expired, options, now)?;
     if !options.skip_revocation_check {
-        check_not_revoked(engine, &token)
+        check_not_revoked_on(engine, &token, options.refresh)
             .await
             .map_err(|error| Refusal::with(error, &token))?;
     }
