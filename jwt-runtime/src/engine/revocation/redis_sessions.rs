@@ -46,12 +46,12 @@ end
 macro_rules! start_lua {
     () => {
         r"
-local function start(user, label, created, jti, until, ttl, id, now)
+local function start(user, label, created, jti, keep, ttl, id, now)
   redis.call('HSET', KEYS[1], 'user', user, 'label', label, 'created', created,
-    'last', created, 'cur', jti, 'prev', '', 'rot', created, 'ended', '0', 'until', until,
+    'last', created, 'cur', jti, 'prev', '', 'rot', created, 'ended', '0', 'until', keep,
     'rotations', '0', 'seen', '0')
   if ttl ~= '' then redis.call('EXPIRE', KEYS[1], ttl) end
-  local score = until
+  local score = keep
   if score == '' then score = '+inf' end
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
   redis.call('ZADD', KEYS[2], score, id)
