@@ -349,7 +349,10 @@ async fn a_token_from_before_rotation_is_exchanged_once() {
     let new = text(&body, "refresh_token");
     assert!(claims_of(&jwt, &new).contains_key("fam"));
     // A second use (a retry) gets the same replacement: one session, no fork.
-    let again = text(&json_of(refresh_with(&cli, &legacy).await).await, "refresh_token");
+    let again = text(
+        &json_of(refresh_with(&cli, &legacy).await).await,
+        "refresh_token",
+    );
     assert_eq!(claims_of(&jwt, &again)["jti"], claims_of(&jwt, &new)["jti"]);
     refresh_with(&cli, &new).await.assert_status_is_ok();
 }
@@ -662,7 +665,10 @@ async fn verify_jwt_in_request_rotates_a_refresh_token() {
     .await;
     let second = text(&body, "refresh_token");
     assert_eq!(body["session"], login["session"]);
-    assert_ne!(claims_of(&jwt, &second)["jti"], claims_of(&jwt, &first)["jti"]);
+    assert_ne!(
+        claims_of(&jwt, &second)["jti"],
+        claims_of(&jwt, &first)["jti"]
+    );
     refresh_with(&cli, &second).await.assert_status_is_ok();
     clock.set(NOW + 3600);
     assert_msg(
@@ -705,7 +711,10 @@ async fn concurrent(base: &str, path: &str, token: &str, n: usize) -> Vec<(u16, 
             let (http, url, token) = (http.clone(), format!("{base}{path}"), token.to_string());
             tokio::spawn(async move {
                 let resp = http.post(url).bearer_auth(token).send().await.unwrap();
-                (resp.status().as_u16(), resp.json::<Value>().await.unwrap_or(Value::Null))
+                (
+                    resp.status().as_u16(),
+                    resp.json::<Value>().await.unwrap_or(Value::Null),
+                )
             })
         })
         .collect();
@@ -771,7 +780,10 @@ async fn a_token_from_before_rotation_starts_one_session_however_often_it_is_use
 async fn logging_out_everywhere_ends_the_sessions() {
     let (jwt, clock) = manager_with_clock(rotation_config());
     let cli = TestClient::new(app().with(jwt.clone()));
-    let (laptop, _phone) = (login_as(&cli, "laptop").await, login_as(&cli, "phone").await);
+    let (laptop, _phone) = (
+        login_as(&cli, "laptop").await,
+        login_as(&cli, "phone").await,
+    );
     assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 2);
     jwt.revoke_all_for_user(&json!("alice")).await.unwrap();
     assert!(jwt.sessions(&json!("alice")).await.unwrap().is_empty());

@@ -1277,11 +1277,17 @@ async fn session_contract(store: &impl Blocklist) {
         Rotation::Shared("b".into())
     );
     assert_eq!(
-        store.rotate(&step(&s1, "a", "b3", now + 100)).await.unwrap(),
+        store
+            .rotate(&step(&s1, "a", "b3", now + 100))
+            .await
+            .unwrap(),
         Rotation::Shared("b".into())
     );
     assert_eq!(
-        store.check_refresh(&check(&s1, "a", now + 100)).await.unwrap(),
+        store
+            .check_refresh(&check(&s1, "a", now + 100))
+            .await
+            .unwrap(),
         Standing::Retired,
         "a retired token is refused where it is not rotated"
     );
@@ -1290,7 +1296,10 @@ async fn session_contract(store: &impl Blocklist) {
         Rotation::Rotated
     );
     assert_eq!(
-        store.check_refresh(&check(&s1, "c", now + 101)).await.unwrap(),
+        store
+            .check_refresh(&check(&s1, "c", now + 101))
+            .await
+            .unwrap(),
         Standing::Current
     );
     assert_eq!(
@@ -1317,7 +1326,10 @@ async fn session_contract(store: &impl Blocklist) {
         Rotation::Shared("c".into())
     );
     assert_eq!(
-        store.check_refresh(&check(&s1, "b", now + 111)).await.unwrap(),
+        store
+            .check_refresh(&check(&s1, "b", now + 111))
+            .await
+            .unwrap(),
         Standing::Reused
     );
     assert!(!store.session_is_live(&s1).await.unwrap());
@@ -1382,13 +1394,19 @@ async fn session_sharing_contract(store: &impl Blocklist) {
         .await
         .unwrap();
     assert_eq!(
-        store.rotate(&step(&session, "a", "b", now, false)).await.unwrap(),
+        store
+            .rotate(&step(&session, "a", "b", now, false))
+            .await
+            .unwrap(),
         Rotation::Rotated
     );
     for i in 0..20 {
         let new = format!("other{i}");
         assert_eq!(
-            store.rotate(&step(&session, "a", &new, now + 1, false)).await.unwrap(),
+            store
+                .rotate(&step(&session, "a", &new, now + 1, false))
+                .await
+                .unwrap(),
             Rotation::Shared("b".into()),
             "use {i}"
         );
@@ -1405,16 +1423,28 @@ async fn session_sharing_contract(store: &impl Blocklist) {
         grace: 0,
         adopt: true,
     };
-    assert_eq!(store.check_refresh(&check).await.unwrap(), Standing::Current);
     assert_eq!(
-        store.rotate(&step(&legacy, "legacy", "n1", now, true)).await.unwrap(),
+        store.check_refresh(&check).await.unwrap(),
+        Standing::Current
+    );
+    assert_eq!(
+        store
+            .rotate(&step(&legacy, "legacy", "n1", now, true))
+            .await
+            .unwrap(),
         Rotation::Rotated
     );
     assert_eq!(
-        store.rotate(&step(&legacy, "legacy", "n2", now, true)).await.unwrap(),
+        store
+            .rotate(&step(&legacy, "legacy", "n2", now, true))
+            .await
+            .unwrap(),
         Rotation::Shared("n1".into())
     );
-    assert_eq!(store.check_refresh(&check).await.unwrap(), Standing::Retired);
+    assert_eq!(
+        store.check_refresh(&check).await.unwrap(),
+        Standing::Retired
+    );
     assert_eq!(store.sessions(&user).await.unwrap().len(), 2);
 
     // Log out everywhere at `now`: both sessions were last refreshed by then.
@@ -1575,7 +1605,10 @@ async fn race_contract<B: Blocklist, F: std::future::Future<Output = B>>(store: 
         let next = parallel_refreshes(&bases, replacement, 1).await;
         assert_eq!(next[0].0, 200, "{next:?}");
         let again = parallel_refreshes(&bases, &login.refresh_token, 1).await;
-        assert_eq!(again[0].1["msg"], "Refresh token reuse detected", "{again:?}");
+        assert_eq!(
+            again[0].1["msg"], "Refresh token reuse detected",
+            "{again:?}"
+        );
         // The reuse ended the session: the newest token is refused too.
         let newest = next[0].1["refresh_token"].as_str().unwrap();
         let after = parallel_refreshes(&bases, newest, 2).await;
@@ -1957,12 +1990,18 @@ async fn rotation_rules_contract(store: impl Blocklist) {
     // The replacement was presented: after the window, the login token is a reuse.
     set(NOW + 60);
     let reuse = fire(&base, "/refresh", &login.refresh_token, 1).await;
-    assert_eq!(reuse[0].1["msg"], "Refresh token reuse detected", "{reuse:?}");
+    assert_eq!(
+        reuse[0].1["msg"], "Refresh token reuse detected",
+        "{reuse:?}"
+    );
     assert_eq!(fire(&base, "/any", &replacement, 1).await[0].0, 401);
 
     // A refresh whose handler failed: the retry an hour later is served.
     let login = jwt.login(&user).await.unwrap();
-    assert_eq!(fire(&base, "/failing", &login.refresh_token, 1).await[0].0, 503);
+    assert_eq!(
+        fire(&base, "/failing", &login.refresh_token, 1).await[0].0,
+        503
+    );
     set(NOW + 3600);
     let retry = fire(&base, "/refresh", &login.refresh_token, 1).await;
     assert_eq!(retry[0].0, 200, "{retry:?}");
@@ -2018,4 +2057,64 @@ async fn redis_rotation_rules() {
     require_service("Redis", REDIS);
     let prefix = format!("{}:", unique("jwt_test"));
     rotation_rules_contract(redis_store(&prefix, "redis://127.0.0.1:6379").await).await;
+}
+
+/// A sessions table of the previous version (no `current_seen`) with a session that rotated
+/// once: the store adds the column in place, and the old row counts as presented (its retired
+/// token after the window is a reuse, as it was).
+async fn old_sessions_table_contract(url: &str, table: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let now = real_now();
+    sqlx::query(&format!(
+        "CREATE TABLE {table}_sessions (session TEXT PRIMARY KEY, user_identity TEXT NOT NULL, \
+         label TEXT, created_at BIGINT NOT NULL, last_refreshed BIGINT NOT NULL, \
+         current_jtis TEXT NOT NULL, previous_jtis TEXT NOT NULL, rotated_at BIGINT NOT NULL, \
+         retain_until BIGINT, version BIGINT NOT NULL, rotations BIGINT NOT NULL, \
+         ended_at BIGINT, end_reason TEXT, reused_jti TEXT)"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO {table}_sessions VALUES ('old', 'u', NULL, $1, $1, '[\"b\"]', '[\"a\"]', $1, \
+         $2, 1, 1, NULL, NULL, NULL)"
+    ))
+    .bind(now - 100)
+    .bind(now + 900)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    for _ in 0..2 {
+        // Twice: the upgrade is a no-op on a current table.
+        SqlBlocklist::connect_with_table(url, table).await.unwrap();
+    }
+    let store = SqlBlocklist::connect_with_table(url, table).await.unwrap();
+    let step = RotationStep {
+        session: "old".into(),
+        user: "u".into(),
+        used: "a".into(),
+        new: "c".into(),
+        now,
+        grace: 10,
+        retain_until: Some(now + 900),
+        adopt: false,
+    };
+    assert_eq!(store.rotate(&step).await.unwrap(), Rotation::Reused);
+}
+
+#[tokio::test]
+async fn sqlite_upgrades_a_sessions_table_of_an_earlier_version() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("old_sessions")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    old_sessions_table_contract(&url, "jwt_token_blocklist").await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_upgrades_a_sessions_table_of_an_earlier_version() {
+    require_service("PostgreSQL", POSTGRES);
+    old_sessions_table_contract(&postgres_url(), &unique("old_sessions")).await;
 }

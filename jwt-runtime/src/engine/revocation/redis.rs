@@ -55,8 +55,8 @@ use redis::{AsyncCommands, IntoConnectionInfo};
 
 use super::redis_link::{Link, Subscriber};
 use super::redis_sessions::{
-    encode_label, is_live, parse_outcome, parse_standing, session_info, SessionFields, CHECK_SCRIPT,
-    END_SCRIPT, END_USER_SCRIPT, ROTATE_SCRIPT, START_SCRIPT,
+    encode_label, is_live, parse_outcome, parse_standing, session_info, SessionFields,
+    CHECK_SCRIPT, END_SCRIPT, END_USER_SCRIPT, ROTATE_SCRIPT, START_SCRIPT,
 };
 use super::{
     Blocklist, BlocklistError, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo,
@@ -854,7 +854,11 @@ impl Blocklist for RedisBlocklist {
 impl RedisBlocklist {
     /// Ends the live sessions of `user` not refreshed after `issued_before` (all their tokens
     /// fall under the cut-off).
-    async fn end_sessions_before(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
+    async fn end_sessions_before(
+        &self,
+        user: &str,
+        issued_before: i64,
+    ) -> Result<(), BlocklistError> {
         let mut eval = redis::cmd("EVAL");
         eval.arg(END_USER_SCRIPT)
             .arg(1)

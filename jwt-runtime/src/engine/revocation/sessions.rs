@@ -417,10 +417,7 @@ mod tests {
         let mut f = family();
         assert_eq!(f.step(&step("a", "b", 200)), Rotation::Rotated);
         // The response carrying `b` failed: the client comes back with `a` an hour later.
-        assert_eq!(
-            f.step(&step("a", "z", 1500)),
-            Rotation::Shared("b".into())
-        );
+        assert_eq!(f.step(&step("a", "z", 1500)), Rotation::Shared("b".into()));
         assert!(!f.ended);
         assert_eq!(f.last_refreshed, 1500);
         assert_eq!(f.step(&step("b", "c", 1501)), Rotation::Rotated);

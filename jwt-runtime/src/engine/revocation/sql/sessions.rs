@@ -13,8 +13,7 @@ use sqlx::Row;
 
 use super::{err, Dialect, SqlBlocklist};
 use crate::engine::revocation::{
-    BlocklistError, Family, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo,
-    Standing,
+    BlocklistError, Family, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo, Standing,
 };
 
 /// A compare-and-swap that keeps losing (thousands of uses of one session at once) gives up.
