@@ -122,9 +122,9 @@ pub(super) const CHECK_SCRIPT: &str = concat!(
     standing_lua!(),
     r"
 if ARGV[5] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 'current' end
-local s = standing(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+local s, f = standing(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
 if s == 'current' then
-  redis.call('HSET', KEYS[1], 'seen', '1')
+  if f[7] ~= '1' then redis.call('HSET', KEYS[1], 'seen', '1') end
 elseif s == 'reused' then
   reuse(KEYS[1], ARGV[2], ARGV[1])
 end
