@@ -670,8 +670,9 @@ async fn route_groups() {
 }
 
 /// `sessions`: two devices log in, list their sessions, a replayed refresh token ends its whole
-/// session, and "log out other devices" ends the rest. `JWT_REFRESH_ROTATION_GRACE=0` makes any
-/// second use of a refresh token a reuse, so nothing depends on timing.
+/// session, and "log out other devices" ends the rest. `JWT_REFRESH_ROTATION_GRACE=0` makes a
+/// retired refresh token a reuse as soon as its replacement was used, so nothing depends on
+/// timing.
 #[tokio::test]
 async fn sessions() {
     let s = start_with_env("sessions", &[("JWT_REFRESH_ROTATION_GRACE", "0")]);
@@ -735,6 +736,10 @@ async fn sessions() {
     assert_eq!(status, 200, "{rotated}");
     let new = token(&rotated, "refresh_token");
     assert_ne!(new, old);
+    // The tablet refreshes again with the new one.
+    let (status, rotated) = refresh(new).await;
+    assert_eq!(status, 200, "{rotated}");
+    let new = token(&rotated, "refresh_token");
     // Someone replays the old one (stolen from the tablet): the whole session ends.
     assert_eq!(
         refresh(old).await,

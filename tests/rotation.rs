@@ -203,62 +203,19 @@ async fn a_retired_token_within_the_grace_window_is_accepted() {
     refresh_with(&cli, &a).await.assert_status_is_ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_refreshes_with_one_token_all_succeed() {
-    let jwt = builder(rotation_config()).build().unwrap();
-    let base = socket::serve(app().with(jwt.clone()));
-    let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/login"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = text(&login, "refresh_token");
-    // Eight tabs refreshing with the same token at once: none is logged out.
-    let tasks: Vec<_> = (0..jwt_runtime::stores::MAX_SIBLINGS)
-        .map(|_| {
-            let (http, base, token) = (http.clone(), base.clone(), token.clone());
-            tokio::spawn(async move {
-                let resp = http
-                    .post(format!("{base}/refresh"))
-                    .bearer_auth(token)
-                    .send()
-                    .await
-                    .unwrap();
-                (resp.status(), resp.json::<Value>().await.unwrap())
-            })
-        })
-        .collect();
-    let mut new_tokens = std::collections::HashSet::new();
-    for task in tasks {
-        let (status, body) = task.await.unwrap();
-        assert_eq!(status, 200, "a concurrent refresh was refused: {body}");
-        new_tokens.insert(text(&body, "refresh_token"));
-    }
-    assert_eq!(new_tokens.len(), jwt_runtime::stores::MAX_SIBLINGS);
-    // Every one of them still works (the frozen clock keeps them within the window).
-    for token in new_tokens {
-        let resp = http
-            .post(format!("{base}/refresh"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-    }
-}
-
 #[tokio::test]
 async fn without_grace_a_second_use_is_a_reuse() {
     let mut config = rotation_config();
     config.refresh_rotation_grace = 0;
     let (jwt, clock) = manager_with_clock(config);
-    let cli = TestClient::new(app().with(jwt));
+    let cli = TestClient::new(app_with_other_routes().with(jwt));
     let first = text(&login_as(&cli, "x").await, "refresh_token");
-    refresh_with(&cli, &first).await.assert_status_is_ok();
+    let second = text(
+        &json_of(refresh_with(&cli, &first).await).await,
+        "refresh_token",
+    );
+    // Its replacement was delivered: it is presented.
+    any_with(&cli, &second).await.assert_status_is_ok();
     clock.set(NOW + 1);
     assert_msg(
         refresh_with(&cli, &first).await,
@@ -391,12 +348,12 @@ async fn a_token_from_before_rotation_is_exchanged_once() {
     let body = json_of(refresh_with(&cli, &legacy).await).await;
     let new = text(&body, "refresh_token");
     assert!(claims_of(&jwt, &new).contains_key("fam"));
-    assert_msg(
-        refresh_with(&cli, &legacy).await,
-        401,
-        "Token has been revoked",
-    )
-    .await;
+    // A second use (a retry) gets the same replacement: one session, no fork.
+    let again = text(
+        &json_of(refresh_with(&cli, &legacy).await).await,
+        "refresh_token",
+    );
+    assert_eq!(claims_of(&jwt, &again)["jti"], claims_of(&jwt, &new)["jti"]);
     refresh_with(&cli, &new).await.assert_status_is_ok();
 }
 
@@ -544,6 +501,20 @@ async fn a_refresh_cookie_is_rotated_with_its_csrf_cookie_on_the_same_response()
     // The handler's own access cookie is there too.
     cookie(&set, "access_token_cookie");
 
+    // The new cookie is used in turn (its replacement is set on that response).
+    let resp = cli
+        .post("/refresh")
+        .header("cookie", format!("refresh_token_cookie={new}"))
+        .header("x-csrf-token", &new_csrf)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let set = set_cookies(&resp);
+    let (new, new_csrf) = (
+        cookie(&set, "refresh_token_cookie"),
+        cookie(&set, "csrf_refresh_token"),
+    );
+
     clock.set(NOW + 1);
     let replay = cli
         .post("/refresh")
@@ -607,4 +578,226 @@ async fn implicit_refresh_keeps_the_session_and_stops_when_it_ends() {
         .await;
     assert!(set_cookies(&resp).is_empty());
     assert_msg(resp, 401, "Token has been revoked").await;
+}
+
+// ---- issue 23: retired tokens everywhere, adopted tokens, undelivered replacements ----
+
+#[jwt_required(verify_type = false)]
+#[handler]
+async fn any_token(identity: Identity) -> String {
+    identity.to_string()
+}
+
+#[handler]
+async fn rotated_by_middleware(rotated: RotatedRefreshToken) -> Json<Value> {
+    Json(json!({"refresh_token": rotated.token(), "session": rotated.session()}))
+}
+
+/// A hand-written refresh check, the reference's `verify_jwt_in_request(refresh=True)`.
+async fn refresh_middleware<E: poem::Endpoint>(
+    next: E,
+    mut req: poem::Request,
+) -> poem::Result<Response> {
+    jwt_runtime::verify_jwt_in_request(&mut req, &jwt_runtime::VerifyOptions::new().refresh())
+        .await?;
+    Ok(next.call(req).await?.into_response())
+}
+
+/// A refresh route whose handler fails after the rotation (its database is down).
+#[jwt_required(refresh)]
+#[handler]
+async fn refresh_failing(_rotated: RotatedRefreshToken) -> poem::Result<Json<Value>> {
+    Err(poem::Error::from_status(StatusCode::SERVICE_UNAVAILABLE))
+}
+
+fn app_with_other_routes() -> Route {
+    app()
+        .at("/any", get(any_token))
+        .at("/refresh_failing", post(refresh_failing))
+        .at(
+            "/refresh_by_middleware",
+            post(rotated_by_middleware.around(refresh_middleware)),
+        )
+}
+
+async fn any_with(cli: &TestClient<impl poem::Endpoint>, token: &str) -> poem::test::TestResponse {
+    cli.get("/any")
+        .header("authorization", bearer(token))
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn a_retired_refresh_token_is_refused_where_it_is_not_rotated() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let cli = TestClient::new(app_with_other_routes().with(jwt));
+    let first = text(&login_as(&cli, "laptop").await, "refresh_token");
+    let second = text(
+        &json_of(refresh_with(&cli, &first).await).await,
+        "refresh_token",
+    );
+    // Before its replacement was seen, the retired token is refused without ending anything.
+    assert_msg(any_with(&cli, &first).await, 401, "Token has been revoked").await;
+    any_with(&cli, &second).await.assert_status_is_ok();
+    // An hour later, the retired token is a reuse: refused, and the session ends with it.
+    clock.set(NOW + 3600);
+    assert_msg(
+        any_with(&cli, &first).await,
+        401,
+        "Refresh token reuse detected",
+    )
+    .await;
+    assert_msg(any_with(&cli, &second).await, 401, "Token has been revoked").await;
+}
+
+#[tokio::test]
+async fn verify_jwt_in_request_rotates_a_refresh_token() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let cli = TestClient::new(app_with_other_routes().with(jwt.clone()));
+    let login = login_as(&cli, "laptop").await;
+    let first = text(&login, "refresh_token");
+    let body = json_of(
+        cli.post("/refresh_by_middleware")
+            .header("authorization", bearer(&first))
+            .send()
+            .await,
+    )
+    .await;
+    let second = text(&body, "refresh_token");
+    assert_eq!(body["session"], login["session"]);
+    assert_ne!(
+        claims_of(&jwt, &second)["jti"],
+        claims_of(&jwt, &first)["jti"]
+    );
+    refresh_with(&cli, &second).await.assert_status_is_ok();
+    clock.set(NOW + 3600);
+    assert_msg(
+        cli.post("/refresh_by_middleware")
+            .header("authorization", bearer(&first))
+            .send()
+            .await,
+        401,
+        "Refresh token reuse detected",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_refresh_whose_response_failed_can_be_retried_after_the_grace_window() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let cli = TestClient::new(app_with_other_routes().with(jwt.clone()));
+    let login = login_as(&cli, "phone").await;
+    let first = text(&login, "refresh_token");
+    cli.post("/refresh_failing")
+        .header("authorization", bearer(&first))
+        .send()
+        .await
+        .assert_status(StatusCode::SERVICE_UNAVAILABLE);
+    // The client never got the replacement; it retries long after the grace window.
+    clock.set(NOW + 3600);
+    let retried = text(
+        &json_of(refresh_with(&cli, &first).await).await,
+        "refresh_token",
+    );
+    refresh_with(&cli, &retried).await.assert_status_is_ok();
+    assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 1);
+}
+
+/// Fires `n` refreshes at `path` with `token` at once over a real socket.
+async fn concurrent(base: &str, path: &str, token: &str, n: usize) -> Vec<(u16, Value)> {
+    let http = reqwest::Client::new();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (http, url, token) = (http.clone(), format!("{base}{path}"), token.to_string());
+            tokio::spawn(async move {
+                let resp = http.post(url).bearer_auth(token).send().await.unwrap();
+                (
+                    resp.status().as_u16(),
+                    resp.json::<Value>().await.unwrap_or(Value::Null),
+                )
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn more_concurrent_refreshes_than_eight_log_nobody_out() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let base = socket::serve(app().with(jwt.clone()));
+    let login = jwt.login("alice").await.unwrap();
+    let results = concurrent(&base, "/refresh", &login.refresh_token, 20).await;
+    let mut jtis = std::collections::HashSet::new();
+    for (status, body) in &results {
+        assert_eq!(*status, 200, "a concurrent refresh was refused: {body}");
+        jtis.insert(claims_of(&jwt, &text(body, "refresh_token"))["jti"].clone());
+    }
+    assert_eq!(jtis.len(), 1, "they share one replacement: {jtis:?}");
+    // Every token handed out works, after the grace window too.
+    clock.set(NOW + 3600);
+    for (_, body) in &results[..3] {
+        let next = concurrent(&base, "/refresh", &text(body, "refresh_token"), 1).await;
+        assert_eq!(next[0].0, 200, "{next:?}");
+    }
+    assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_from_before_rotation_starts_one_session_however_often_it_is_used() {
+    let legacy = manager(config())
+        .create_refresh_token("alice")
+        .await
+        .unwrap();
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let base = socket::serve(app_with_other_routes().with(jwt.clone()));
+    let results = concurrent(&base, "/refresh", &legacy, 10).await;
+    let mut issued = std::collections::HashSet::new();
+    for (status, body) in &results {
+        assert_eq!(*status, 200, "a concurrent first use was refused: {body}");
+        let claims = claims_of(&jwt, &text(body, "refresh_token"));
+        issued.insert((claims["fam"].clone(), claims["jti"].clone()));
+    }
+    assert_eq!(issued.len(), 1, "one session, one replacement: {issued:?}");
+    assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 1);
+    // The replacement is used; later the old token comes back: a reuse that ends the session.
+    let replacement = text(&results[0].1, "refresh_token");
+    let newest = concurrent(&base, "/refresh", &replacement, 1).await;
+    assert_eq!(newest[0].0, 200);
+    clock.set(NOW + 3600);
+    let again = concurrent(&base, "/refresh", &legacy, 1).await;
+    assert_eq!(again[0].0, 401, "{again:?}");
+    assert_eq!(again[0].1["msg"], "Refresh token reuse detected");
+    let newest = concurrent(&base, "/refresh", &text(&newest[0].1, "refresh_token"), 1).await;
+    assert_eq!(newest[0].0, 401, "{newest:?}");
+    assert!(jwt.sessions(&json!("alice")).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_ends_the_sessions() {
+    let (jwt, clock) = manager_with_clock(rotation_config());
+    let cli = TestClient::new(app().with(jwt.clone()));
+    let (laptop, _phone) = (
+        login_as(&cli, "laptop").await,
+        login_as(&cli, "phone").await,
+    );
+    assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 2);
+    jwt.revoke_all_for_user(&json!("alice")).await.unwrap();
+    assert!(jwt.sessions(&json!("alice")).await.unwrap().is_empty());
+    assert_msg(
+        refresh_with(&cli, &text(&laptop, "refresh_token")).await,
+        401,
+        "Token has been revoked",
+    )
+    .await;
+    // A login afterwards is a new, live session.
+    clock.set(NOW + 1);
+    let again = login_as(&cli, "laptop").await;
+    refresh_with(&cli, &text(&again, "refresh_token"))
+        .await
+        .assert_status_is_ok();
+    assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 1);
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jwt_runtime::stores::{
-    Blocklist, BlocklistError, NewSession, RedisBlocklist, RedisBlocklistOptions, Rotation,
-    RotationStep, SessionInfo, SqlBlocklist, TokenInfo,
+    Blocklist, BlocklistError, NewSession, RedisBlocklist, RedisBlocklistOptions, RefreshCheck,
+    Rotation, RotationStep, SessionInfo, SqlBlocklist, Standing, TokenInfo,
 };
 use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
 use poem::{delete, get, handler, web::Json, EndpointExt, Route};
@@ -1218,8 +1218,10 @@ async fn redis_same_jti_twice_keeps_the_longer_retention() {
 
 // ---- sessions (JWT_REFRESH_ROTATION) ----
 
-/// The sessions contract every store keeps: rotation, the grace window, reuse ending a session,
-/// listing, ending, expiry.
+/// The sessions contract every store keeps: rotation, a retired token sharing its replacement
+/// (concurrent uses, a retry after the window while the replacement was never presented), the
+/// check where a token is not rotated, reuse ending a session, adopting a token from before
+/// rotation, "log out everywhere", listing, ending, expiry.
 async fn session_contract(store: &impl Blocklist) {
     assert!(store.keeps_sessions());
     let now = real_now();
@@ -1242,6 +1244,15 @@ async fn session_contract(store: &impl Blocklist) {
         now: at,
         grace: 10,
         retain_until: Some(now + 900),
+        adopt: false,
+    };
+    let check = |session: &str, jti: &str, at: i64| RefreshCheck {
+        session: session.into(),
+        user: user.clone(),
+        jti: jti.into(),
+        now: at,
+        grace: 10,
+        adopt: false,
     };
     store
         .start_session(&start(&s1, "a", now - 10, Some("laptop"), now + 600))
@@ -1259,13 +1270,37 @@ async fn session_contract(store: &impl Blocklist) {
         store.rotate(&step(&s1, "a", "b", now)).await.unwrap(),
         Rotation::Rotated
     );
+    // A concurrent use within the window, and a retry long after it (`b` was never presented):
+    // the same replacement, nothing ended.
     assert_eq!(
         store.rotate(&step(&s1, "a", "b2", now + 9)).await.unwrap(),
-        Rotation::Grace
+        Rotation::Shared("b".into())
     );
     assert_eq!(
-        store.rotate(&step(&s1, "b2", "c", now + 9)).await.unwrap(),
+        store
+            .rotate(&step(&s1, "a", "b3", now + 100))
+            .await
+            .unwrap(),
+        Rotation::Shared("b".into())
+    );
+    assert_eq!(
+        store
+            .check_refresh(&check(&s1, "a", now + 100))
+            .await
+            .unwrap(),
+        Standing::Retired,
+        "a retired token is refused where it is not rotated"
+    );
+    assert_eq!(
+        store.rotate(&step(&s1, "b", "c", now + 100)).await.unwrap(),
         Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .check_refresh(&check(&s1, "c", now + 101))
+            .await
+            .unwrap(),
+        Standing::Current
     );
     assert_eq!(
         store.sessions(&user).await.unwrap(),
@@ -1273,7 +1308,7 @@ async fn session_contract(store: &impl Blocklist) {
             SessionInfo {
                 session: s1.clone(),
                 created_at: now - 10,
-                last_refreshed: now + 9,
+                last_refreshed: now + 100,
                 label: Some("laptop".into())
             },
             SessionInfo {
@@ -1285,16 +1320,27 @@ async fn session_contract(store: &impl Blocklist) {
         ],
         "live sessions, oldest first; the expired one is not listed"
     );
-    // `a` is two generations back: a reuse, which ends the session.
+    // `c` was presented: `b` is still exchanged within the window, a reuse after it.
     assert_eq!(
-        store.rotate(&step(&s1, "a", "z", now + 9)).await.unwrap(),
-        Rotation::Reused
+        store.rotate(&step(&s1, "b", "z", now + 109)).await.unwrap(),
+        Rotation::Shared("c".into())
+    );
+    assert_eq!(
+        store
+            .check_refresh(&check(&s1, "b", now + 111))
+            .await
+            .unwrap(),
+        Standing::Reused
     );
     assert!(!store.session_is_live(&s1).await.unwrap());
     assert_eq!(
-        store.rotate(&step(&s1, "c", "d", now + 9)).await.unwrap(),
+        store.rotate(&step(&s1, "c", "d", now + 111)).await.unwrap(),
         Rotation::Ended
     );
+    // Another user's token never touches a session.
+    let mut foreign = step(&s2, "x", "y", now);
+    foreign.user = "someone else".into();
+    assert_eq!(store.rotate(&foreign).await.unwrap(), Rotation::Ended);
     // Ending: only its own user's live session.
     assert!(!store.end_session("someone else", &s2).await.unwrap());
     assert!(store.session_is_live(&s2).await.unwrap());
@@ -1313,6 +1359,127 @@ async fn session_contract(store: &impl Blocklist) {
         Rotation::Ended
     );
     assert!(!store.session_is_live("nope").await.unwrap());
+    assert_eq!(
+        store.check_refresh(&check("nope", "a", now)).await.unwrap(),
+        Standing::Ended
+    );
+}
+
+/// More uses of one retired token than the old sibling limit share one replacement; a token
+/// from before rotation is adopted into one session by its first use; "log out everywhere"
+/// ends the sessions not refreshed since.
+async fn session_sharing_contract(store: &impl Blocklist) {
+    let now = real_now();
+    let user = unique("user");
+    let session = unique("s");
+    let step = |session: &str, used: &str, new: &str, at: i64, adopt: bool| RotationStep {
+        session: session.into(),
+        user: user.clone(),
+        used: used.into(),
+        new: new.into(),
+        now: at,
+        grace: 0,
+        retain_until: Some(now + 900),
+        adopt,
+    };
+    store
+        .start_session(&NewSession {
+            session: session.clone(),
+            user: user.clone(),
+            jti: "a".into(),
+            created_at: now,
+            label: None,
+            retain_until: Some(now + 900),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .rotate(&step(&session, "a", "b", now, false))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    for i in 0..20 {
+        let new = format!("other{i}");
+        assert_eq!(
+            store
+                .rotate(&step(&session, "a", &new, now + 1, false))
+                .await
+                .unwrap(),
+            Rotation::Shared("b".into()),
+            "use {i}"
+        );
+    }
+    assert!(store.session_is_live(&session).await.unwrap());
+
+    // Adopted: the first use starts the session and rotates; the second shares.
+    let legacy = jwt_runtime::stores::adopted_session("legacy");
+    let check = RefreshCheck {
+        session: legacy.clone(),
+        user: user.clone(),
+        jti: "legacy".into(),
+        now,
+        grace: 0,
+        adopt: true,
+    };
+    assert_eq!(
+        store.check_refresh(&check).await.unwrap(),
+        Standing::Current
+    );
+    assert_eq!(
+        store
+            .rotate(&step(&legacy, "legacy", "n1", now, true))
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate(&step(&legacy, "legacy", "n2", now, true))
+            .await
+            .unwrap(),
+        Rotation::Shared("n1".into())
+    );
+    assert_eq!(
+        store.check_refresh(&check).await.unwrap(),
+        Standing::Retired
+    );
+    assert_eq!(store.sessions(&user).await.unwrap().len(), 2);
+
+    // Log out everywhere at `now`: both sessions were last refreshed by then.
+    store.revoke_user(&user, now + 1).await.unwrap();
+    assert!(store.sessions(&user).await.unwrap().is_empty());
+    assert!(!store.session_is_live(&session).await.unwrap());
+    assert!(!store.session_is_live(&legacy).await.unwrap());
+}
+
+#[tokio::test]
+async fn memory_session_sharing_contract() {
+    session_sharing_contract(&jwt_runtime::stores::MemoryBlocklist::new()).await;
+}
+
+#[tokio::test]
+async fn sqlite_session_sharing_contract() {
+    session_sharing_contract(&SqlBlocklist::connect("sqlite::memory:").await.unwrap()).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_session_sharing_contract() {
+    require_service("PostgreSQL", POSTGRES);
+    let store = SqlBlocklist::connect_with_table(&postgres_url(), &unique("blocklist"))
+        .await
+        .expect("connect to PostgreSQL");
+    session_sharing_contract(&store).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_session_sharing_contract() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    session_sharing_contract(&redis_store(&prefix, "redis://127.0.0.1:6379").await).await;
 }
 
 #[tokio::test]
@@ -1340,7 +1507,7 @@ async fn assert_session_audit(store: &SqlBlocklist) {
         rows,
         vec![
             (0, None, None),
-            (3, Some("reused".into()), Some("a".into())),
+            (5, Some("reused".into()), Some("b".into())),
             (0, Some("ended".into()), None),
         ]
     );
@@ -1417,46 +1584,35 @@ async fn parallel_refreshes(bases: &[String; 2], token: &str, n: usize) -> Vec<(
     out
 }
 
-/// Without a grace window, parallel refreshes with one token on two instances: exactly one is
-/// accepted (the others are reuses), and no new token issued by the race survives it.
+/// Without a grace window, parallel refreshes with one token on two instances (more than the
+/// old limit of eight): every one is served with the same replacement (never two), nobody is
+/// logged out; once the replacement is presented, the old token is a reuse that ends the
+/// session for everyone.
 async fn race_contract<B: Blocklist, F: std::future::Future<Output = B>>(store: impl Fn() -> F) {
     let (jwt, bases) = two_instances(&store, 0).await;
     for _ in 0..3 {
         let login = jwt.login("alice").await.unwrap();
-        let results = parallel_refreshes(&bases, &login.refresh_token, 8).await;
-        let accepted: Vec<&Value> = results
+        let results = parallel_refreshes(&bases, &login.refresh_token, 12).await;
+        let statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        let jtis: std::collections::HashSet<String> = results
             .iter()
-            .filter(|(s, _)| *s == 200)
-            .map(|(_, b)| b)
+            .map(|(_, body)| jti_of(&jwt, body).to_string())
             .collect();
+        assert_eq!(jtis.len(), 1, "one replacement for every racer: {jtis:?}");
+        // The replacement is used; the login token coming back now is a reuse.
+        let replacement = results[0].1["refresh_token"].as_str().unwrap();
+        let next = parallel_refreshes(&bases, replacement, 1).await;
+        assert_eq!(next[0].0, 200, "{next:?}");
+        let again = parallel_refreshes(&bases, &login.refresh_token, 1).await;
         assert_eq!(
-            accepted.len(),
-            1,
-            "exactly one instance accepts: {results:?}"
+            again[0].1["msg"], "Refresh token reuse detected",
+            "{again:?}"
         );
-        // The first loser detects the reuse and ends the session; later ones find it ended.
-        let messages: Vec<&str> = results
-            .iter()
-            .filter(|(status, _)| *status != 200)
-            .map(|(status, body)| {
-                assert_eq!(*status, 401, "{body}");
-                body["msg"].as_str().unwrap_or_default()
-            })
-            .collect();
-        assert!(
-            messages.contains(&"Refresh token reuse detected"),
-            "{messages:?}"
-        );
-        assert!(
-            messages
-                .iter()
-                .all(|m| ["Refresh token reuse detected", "Token has been revoked"].contains(m)),
-            "{messages:?}"
-        );
-        // The reuse ended the session: the winner's token is refused too.
-        let winner = accepted[0]["refresh_token"].as_str().unwrap();
-        let again = parallel_refreshes(&bases, winner, 2).await;
-        assert!(again.iter().all(|(s, _)| *s == 401), "{again:?}");
+        // The reuse ended the session: the newest token is refused too.
+        let newest = next[0].1["refresh_token"].as_str().unwrap();
+        let after = parallel_refreshes(&bases, newest, 2).await;
+        assert!(after.iter().all(|(s, _)| *s == 401), "{after:?}");
     }
     // With a grace window, the same race logs nobody out and loses no token.
     let (jwt, bases) = two_instances(&store, 10).await;
@@ -1743,4 +1899,222 @@ async fn redis_cluster_failover_keeps_refusing_revoked_tokens_and_fails_closed_m
     if during_acknowledged {
         assert!(c.is_revoked(&during).await.unwrap());
     }
+}
+
+// ---- issue 23: the rules of rotation over HTTP, per store ----
+
+#[jwt_required(refresh)]
+#[handler]
+async fn failing_refresh(_rotated: jwt_runtime::RotatedRefreshToken) -> poem::Result<Json<Value>> {
+    Err(poem::Error::from_status(
+        poem::http::StatusCode::SERVICE_UNAVAILABLE,
+    ))
+}
+
+#[jwt_required(verify_type = false)]
+#[handler]
+async fn any_type(identity: Identity) -> String {
+    identity.to_string()
+}
+
+/// POSTs (GETs for `/any`) `token` to `path` `n` times at once; the statuses and bodies.
+async fn fire(base: &str, path: &str, token: &str, n: usize) -> Vec<(u16, Value)> {
+    let http = reqwest::Client::new();
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (http, url, token) = (http.clone(), format!("{base}{path}"), token.to_string());
+            tokio::spawn(async move {
+                let req = if url.ends_with("/any") {
+                    http.get(url)
+                } else {
+                    http.post(url)
+                };
+                let resp = req.bearer_auth(token).send().await.unwrap();
+                let status = resp.status().as_u16();
+                (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
+}
+
+fn jti_of(jwt: &JwtManager, body: &Value) -> Value {
+    let token = body["refresh_token"].as_str().expect("a refresh token");
+    jwt.decode_token(token).expect("valid")["jti"].clone()
+}
+
+/// Issue 23 items 4, 5, 6, 8 on one store, over HTTP (a clock the test moves, grace 10 s):
+/// more concurrent refreshes than the old sibling limit share one replacement; a refresh whose
+/// response failed is retried after the window; a retired token is refused where it is not
+/// rotated; a pre-rotation token's concurrent first uses start one session; "log out
+/// everywhere" ends the sessions.
+async fn rotation_rules_contract(store: impl Blocklist) {
+    let time = Arc::new(std::sync::atomic::AtomicI64::new(NOW));
+    let clock = time.clone();
+    let mut config = config();
+    config.refresh_rotation = true;
+    config.refresh_rotation_grace = 10;
+    let jwt = JwtManager::builder(config.clone())
+        .clock(move || clock.load(std::sync::atomic::Ordering::SeqCst) as f64)
+        .blocklist(store)
+        .build()
+        .unwrap();
+    let set = |t: i64| time.store(t, std::sync::atomic::Ordering::SeqCst);
+    let base = support::socket::serve(
+        Route::new()
+            .at("/refresh", poem::post(rotating_refresh))
+            .at("/failing", poem::post(failing_refresh))
+            .at("/any", get(any_type))
+            .with(jwt.clone()),
+    );
+    let user = json!(unique("alice"));
+
+    // 12 tabs refreshing with one token: all served, one replacement.
+    let login = jwt.login(&user).await.unwrap();
+    let results = fire(&base, "/refresh", &login.refresh_token, 12).await;
+    let statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let jtis: std::collections::HashSet<String> = results
+        .iter()
+        .map(|(_, body)| jti_of(&jwt, body).to_string())
+        .collect();
+    assert_eq!(jtis.len(), 1, "{jtis:?}");
+    let replacement = results[0].1["refresh_token"].as_str().unwrap().to_string();
+    // Not rotated here: the retired login token is refused, the replacement accepted.
+    assert_eq!(fire(&base, "/any", &login.refresh_token, 1).await[0].0, 401);
+    assert_eq!(fire(&base, "/any", &replacement, 1).await[0].0, 200);
+    // The replacement was presented: after the window, the login token is a reuse.
+    set(NOW + 60);
+    let reuse = fire(&base, "/refresh", &login.refresh_token, 1).await;
+    assert_eq!(
+        reuse[0].1["msg"], "Refresh token reuse detected",
+        "{reuse:?}"
+    );
+    assert_eq!(fire(&base, "/any", &replacement, 1).await[0].0, 401);
+
+    // A refresh whose handler failed: the retry an hour later is served.
+    let login = jwt.login(&user).await.unwrap();
+    assert_eq!(
+        fire(&base, "/failing", &login.refresh_token, 1).await[0].0,
+        503
+    );
+    set(NOW + 3600);
+    let retry = fire(&base, "/refresh", &login.refresh_token, 1).await;
+    assert_eq!(retry[0].0, 200, "{retry:?}");
+    let next = retry[0].1["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(fire(&base, "/refresh", &next, 1).await[0].0, 200);
+
+    // A token from before rotation: its concurrent first uses start one session.
+    let legacy = builder(support::config())
+        .build()
+        .unwrap()
+        .create_refresh_token(&user)
+        .await
+        .unwrap();
+    let before = jwt.sessions(&user).await.unwrap().len();
+    let results = fire(&base, "/refresh", &legacy, 6).await;
+    assert!(results.iter().all(|(s, _)| *s == 200), "{results:?}");
+    let issued: std::collections::HashSet<String> = results
+        .iter()
+        .map(|(_, body)| jti_of(&jwt, body).to_string())
+        .collect();
+    assert_eq!(issued.len(), 1, "{issued:?}");
+    assert_eq!(jwt.sessions(&user).await.unwrap().len(), before + 1);
+
+    // Log out everywhere: no session of the user is listed live any more.
+    set(NOW + 3601);
+    jwt.revoke_all_for_user(&user).await.unwrap();
+    assert_eq!(jwt.sessions(&user).await.unwrap(), vec![]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn memory_rotation_rules() {
+    rotation_rules_contract(jwt_runtime::stores::MemoryBlocklist::new()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_rotation_rules() {
+    rotation_rules_contract(SqlBlocklist::connect("sqlite::memory:").await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_rotation_rules() {
+    require_service("PostgreSQL", POSTGRES);
+    let store = SqlBlocklist::connect_with_table(&postgres_url(), &unique("blocklist"))
+        .await
+        .expect("connect to PostgreSQL");
+    rotation_rules_contract(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis"]
+async fn redis_rotation_rules() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    rotation_rules_contract(redis_store(&prefix, "redis://127.0.0.1:6379").await).await;
+}
+
+/// A sessions table of the previous version (no `current_seen`) with a session that rotated
+/// once: the store adds the column in place, and the old row counts as presented (its retired
+/// token after the window is a reuse, as it was).
+async fn old_sessions_table_contract(url: &str, table: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let now = real_now();
+    sqlx::query(&format!(
+        "CREATE TABLE {table}_sessions (session TEXT PRIMARY KEY, user_identity TEXT NOT NULL, \
+         label TEXT, created_at BIGINT NOT NULL, last_refreshed BIGINT NOT NULL, \
+         current_jtis TEXT NOT NULL, previous_jtis TEXT NOT NULL, rotated_at BIGINT NOT NULL, \
+         retain_until BIGINT, version BIGINT NOT NULL, rotations BIGINT NOT NULL, \
+         ended_at BIGINT, end_reason TEXT, reused_jti TEXT)"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(&format!(
+        "INSERT INTO {table}_sessions VALUES ('old', 'u', NULL, $1, $1, '[\"b\"]', '[\"a\"]', $1, \
+         $2, 1, 1, NULL, NULL, NULL)"
+    ))
+    .bind(now - 100)
+    .bind(now + 900)
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    for _ in 0..2 {
+        // Twice: the upgrade is a no-op on a current table.
+        SqlBlocklist::connect_with_table(url, table).await.unwrap();
+    }
+    let store = SqlBlocklist::connect_with_table(url, table).await.unwrap();
+    let step = RotationStep {
+        session: "old".into(),
+        user: "u".into(),
+        used: "a".into(),
+        new: "c".into(),
+        now,
+        grace: 10,
+        retain_until: Some(now + 900),
+        adopt: false,
+    };
+    assert_eq!(store.rotate(&step).await.unwrap(), Rotation::Reused);
+}
+
+#[tokio::test]
+async fn sqlite_upgrades_a_sessions_table_of_an_earlier_version() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("old_sessions")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    old_sessions_table_contract(&url, "jwt_token_blocklist").await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_upgrades_a_sessions_table_of_an_earlier_version() {
+    require_service("PostgreSQL", POSTGRES);
+    old_sessions_table_contract(&postgres_url(), &unique("old_sessions")).await;
 }

@@ -62,8 +62,8 @@ pub mod stores {
     #[cfg(feature = "sqlx")]
     pub use crate::engine::revocation::SqlBlocklist;
     pub use crate::engine::revocation::{
-        Blocklist, BlocklistError, MemoryBlocklist, NewSession, Rotation, RotationStep,
-        SessionInfo, TokenInfo, MAX_JTI_LENGTH, MAX_SIBLINGS,
+        adopted_session, Blocklist, BlocklistError, MemoryBlocklist, NewSession, RefreshCheck,
+        Rotation, RotationStep, SessionInfo, Standing, TokenInfo, MAX_JTI_LENGTH,
     };
     #[cfg(feature = "redis")]
     pub use crate::engine::revocation::{RedisBlocklist, RedisBlocklistOptions};

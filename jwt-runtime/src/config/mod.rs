@@ -130,7 +130,7 @@ pub struct JwtConfig {
     pub implicit_refresh_window: Option<u64>,
     /// `JWT_REFRESH_ROTATION` (this port, default off): each use of a refresh token on a refresh route mints a new refresh token of the same session and retires the used one; presenting a retired one again revokes the whole session (reuse detection). Needs a store that keeps sessions (all three provided ones do).
     pub refresh_rotation: bool,
-    /// `JWT_REFRESH_ROTATION_GRACE` (this port, default 10 s; `30s` works): for how many seconds after a rotation the refresh token it retired is still accepted (`0`: never), so concurrent refreshes with one token (a retry, two tabs) do not end the session.
+    /// `JWT_REFRESH_ROTATION_GRACE` (this port, default 10 s; `30s` works): for how many seconds after a rotation the refresh token it retired is still exchanged on a refresh route for the same replacement even once that replacement was presented (`0`: never). Until the replacement is presented (a lost response, a failed handler, concurrent tabs), the retired token is exchanged for it whatever the time.
     pub refresh_rotation_grace: u64,
     /// `JWT_ENCODE_KID` (this port): the `kid` header written into new tokens.
     pub encode_kid: Option<String>,

@@ -7,6 +7,7 @@ use poem::Request;
 use super::manager::JwtManager;
 use super::request_jwt::{self, Checked};
 use crate::operations::pipeline::{self, is_preflight, preflight_response, VerifyOptions};
+use crate::operations::rotation::rotate;
 use crate::vocabulary::VerifiedJwt;
 
 /// The reference's `verify_jwt_in_request`: runs the pipeline under `options`, stores the verified
@@ -36,6 +37,12 @@ use crate::vocabulary::VerifiedJwt;
 /// }
 /// ```
 ///
+/// With `JWT_REFRESH_ROTATION` on, a refresh token verified here under
+/// [`VerifyOptions::refresh`] is rotated, as on a `#[jwt_required(refresh)]` route: the handler
+/// reads its replacement with [`RotatedRefreshToken`](crate::RotatedRefreshToken) and returns it
+/// (a cookie client's cookie is not set here, the response is not seen: set it with
+/// `set_refresh_cookies`). A retired refresh token is refused under any other options.
+///
 /// # Errors
 /// The reference's response for the first check that fails, shaped by the manager's config;
 /// `204 No Content` for OPTIONS on a required route.
@@ -49,6 +56,16 @@ pub async fn verify_jwt_in_request(
     let manager = JwtManager::of_request(req)?;
     let token = pipeline::verify(manager.engine(), req, options).await?;
     if let Some(token) = &token {
+        if options.is_refresh() {
+            let engine = manager.engine();
+            match rotate(engine, token, !options.skips_revocation_check()).await {
+                Ok(Some(rotated)) => {
+                    req.extensions_mut().insert(rotated);
+                }
+                Ok(None) => {}
+                Err(error) => return Err(engine.refuse(req, &error, Some(token))),
+            }
+        }
         request_jwt::record(req, &manager, Checked::Verified(token.clone()));
     }
     Ok(token)

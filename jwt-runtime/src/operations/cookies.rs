@@ -272,7 +272,7 @@ pub(crate) async fn refresh_if_expiring(
         tracing::debug!(target: "jwt_runtime", "implicit refresh skipped: the response sets the access cookie itself");
         return;
     }
-    if let Err(e) = check_not_revoked(engine, token).await {
+    if let Err(e) = check_not_revoked(engine, token, false).await {
         tracing::info!(target: "jwt_runtime", reason = e.message(), "implicit refresh skipped: the token is not live");
         return;
     }

@@ -7,6 +7,7 @@ pub(crate) mod pipeline;
 #[cfg(test)]
 mod pipeline_equivalence;
 pub(crate) mod rotation;
+pub(crate) mod session_check;
 
 pub use cookies::CookieOptions;
 pub use mint::{Fresh, TokenBuilder};

@@ -15,12 +15,11 @@ use std::sync::Arc;
 
 use poem::http::Method;
 use poem::Request;
-use serde_json::Value;
 
 use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine};
-use crate::operations::mint::SESSION_CLAIM;
+use crate::operations::session_check::{check_session, membership};
 use crate::vocabulary::{BlocklistError, JsonObject, JwtError, Location, TokenType, VerifiedJwt};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
@@ -156,15 +155,16 @@ enum Wait {
 enum StoreQuestion {
     /// Is this token revoked ([`Blocklist::is_revoked`](crate::stores::Blocklist::is_revoked)).
     Revoked,
-    /// Is the token's rotated session live.
-    SessionLive,
+    /// May the token pass in its rotated session ([`check_session`]), on a route that does or
+    /// does not rotate it.
+    Session { rotates: bool },
 }
 
 /// The answers waited for so far, for the steps after verification.
 #[derive(Default)]
 pub(crate) struct Answers {
     revoked: Option<Result<bool, BlocklistError>>,
-    session_live: Option<Result<bool, BlocklistError>>,
+    session: Option<Result<(), JwtError>>,
     hook: Option<bool>,
 }
 
@@ -188,9 +188,8 @@ impl Answers {
             StoreQuestion::Revoked => {
                 self.revoked = Some(engine.store.is_revoked(engine.info_of(token)).await);
             }
-            StoreQuestion::SessionLive => {
-                let session = session_of(engine, token).unwrap_or_default();
-                self.session_live = Some(engine.store.session_is_live(session).await);
+            StoreQuestion::Session { rotates } => {
+                self.session = Some(check_session(engine, token, rotates).await);
             }
         }
     }
@@ -198,11 +197,13 @@ impl Answers {
 
 /// Step 5: while a revocation store is in use, the token has an id a revocation can name (unless
 /// `JWT_ALLOW_TOKENS_WITHOUT_JTI`: a token without one could never be revoked on its own); the
-/// store does not list it; under rotation, its session is live. A store that cannot answer
-/// refuses (fail closed). `Err`: what to wait for first.
+/// store does not list it; under rotation, it may pass in its session ([`check_session`]: on a
+/// route that does not `rotate` it, a retired refresh token is refused). A store that cannot
+/// answer refuses (fail closed). `Err`: what to ask the store first.
 fn revocation(
     engine: &Engine,
     token: &VerifiedJwt,
+    rotates: bool,
     answers: &Answers,
 ) -> Result<Result<(), JwtError>, StoreQuestion> {
     let info = engine.info_of(token);
@@ -220,26 +221,28 @@ fn revocation(
             in_place.as_ref().copied()
         }
     };
-    // Under rotation, a token of a session is refused once the session ended.
-    let revoked = match (revoked, session_of(engine, token)) {
-        (Ok(false), Some(_)) => match &answers.session_live {
-            Some(live) => live.as_ref().map(|live| !live),
-            None => return Err(StoreQuestion::SessionLive),
-        },
-        (revoked, _) => revoked,
-    };
-    Ok(revocation_verdict(revoked))
+    if let Err(refused) = revocation_verdict(revoked) {
+        return Ok(Err(refused));
+    }
+    if membership(engine, token).is_none() {
+        return Ok(Ok(()));
+    }
+    match &answers.session {
+        Some(verdict) => Ok(verdict.clone()),
+        None => Err(StoreQuestion::Session { rotates }),
+    }
 }
 
 /// Step 5 on its own, awaited: for what re-issues a token (rotation, implicit refresh) from one
-/// whose route skipped the check.
+/// whose route skipped the check. `rotates`: the token is a refresh token being rotated.
 pub(crate) async fn check_not_revoked(
     engine: &Engine,
     token: &VerifiedJwt,
+    rotates: bool,
 ) -> Result<(), JwtError> {
     let mut answers = Answers::default();
     loop {
-        match revocation(engine, token, &answers) {
+        match revocation(engine, token, rotates, &answers) {
             Ok(verdict) => return verdict,
             Err(question) => answers.ask_store(engine, token, question).await,
         }
@@ -258,14 +261,6 @@ fn revocation_verdict(revoked: Result<bool, &BlocklistError>) -> Result<(), JwtE
     }
 }
 
-/// The session (`fam` claim) of a token, when `JWT_REFRESH_ROTATION` is on (never read when off).
-pub(crate) fn session_of<'a>(engine: &Engine, token: &'a VerifiedJwt) -> Option<&'a str> {
-    if !engine.config.refresh_rotation {
-        return None;
-    }
-    token.claims().get(SESSION_CLAIM).and_then(Value::as_str)
-}
-
 /// Steps 3-6 for a token that verified (and whether it expired), from what is at hand and what
 /// `answers` holds: `Ok` decides, `Err` names what to wait for first.
 fn settle(
@@ -280,7 +275,8 @@ fn settle(
         return Ok(Err(refusal));
     }
     if !options.skip_revocation_check {
-        if let Err(error) = revocation(engine, token, answers).map_err(Wait::Store)? {
+        let rotates = options.refresh;
+        if let Err(error) = revocation(engine, token, rotates, answers).map_err(Wait::Store)? {
             return Ok(Err(Refusal::with(error, token)));
         }
     }

@@ -1,6 +1,9 @@
 //! Refresh-token rotation with reuse detection (`JWT_REFRESH_ROTATION`): on a refresh route, the
 //! refresh token presented is exchanged for a new one of the same session before the handler
-//! runs; a token that an earlier rotation retired (outside the grace window) ends its session.
+//! runs. The store answers which `jti` to mint (see
+//! [`Family`](crate::engine::revocation::Family) for the rules): a new one, or, for the token the
+//! last rotation retired, the replacement it already has (a retry, a concurrent use); a token
+//! that is a reuse ends its session.
 
 use std::sync::Arc;
 
@@ -10,7 +13,8 @@ use serde_json::Value;
 use super::cookies::{sets_cookie, CookieOptions};
 use super::mint::{SessionClaim, TokenBuilder, SESSION_CLAIM};
 use super::pipeline::check_not_revoked;
-use crate::engine::revocation::{Rotation, RotationStep};
+use super::session_check::{reused, unavailable};
+use crate::engine::revocation::{adopted_session, Rotation, RotationStep};
 use crate::engine::Engine;
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt, RESERVED_CLAIMS};
 
@@ -26,7 +30,8 @@ pub(crate) struct Rotated {
 ///
 /// The token passes the revocation check here too when the route skipped it, so nothing is
 /// re-issued from a revoked token. A token from before rotation was turned on (no session) is
-/// revoked by its `jti` and its replacement starts a session.
+/// adopted: the store starts the session [`adopted_session`] of its `jti` and rotates it in one
+/// atomic step, so concurrent first uses share one session and one replacement.
 pub(crate) async fn rotate(
     engine: &Arc<Engine>,
     token: &VerifiedJwt,
@@ -39,7 +44,7 @@ pub(crate) async fn rotate(
         return Ok(None);
     }
     if !revocation_checked {
-        check_not_revoked(engine, token).await?;
+        check_not_revoked(engine, token, true).await?;
     }
     let used = token
         .jti()
@@ -59,27 +64,11 @@ pub(crate) async fn rotate(
     let builder = TokenBuilder::new(engine.clone(), TokenType::Refresh, token.identity())
         .identity_is_claim()
         .additional_claims(own_claims);
-    let Some(session) = token.claims().get(SESSION_CLAIM).and_then(Value::as_str) else {
-        // Issued before rotation was on: retire it by its jti, start a session.
-        let info = engine.info_of(token);
-        engine.store.revoke(info).await.map_err(unavailable)?;
-        let session = uuid::Uuid::new_v4().to_string();
-        let refresh_token = builder
-            .session_claim(SessionClaim::Start {
-                id: session.clone(),
-                label: None,
-            })
-            .await?;
-        return Ok(Some(Rotated {
-            refresh_token,
-            session,
-        }));
+    let (session, adopt) = match token.claims().get(SESSION_CLAIM).and_then(Value::as_str) {
+        Some(session) => (session.to_string(), false),
+        // Issued before rotation was on: the store adopts it into a session of its own.
+        None => (adopted_session(&used), true),
     };
-    let new = uuid::Uuid::new_v4().to_string();
-    let refresh_token = builder
-        .session_claim(SessionClaim::Join(session.to_string()))
-        .jti(new.clone())
-        .await?;
     let config = &engine.config;
     let now = engine.now().floor() as i64;
     let retain_until = config.refresh_token_expires.as_seconds().map(|secs| {
@@ -87,32 +76,33 @@ pub(crate) async fn rotate(
             .saturating_add(i64::try_from(config.decode_leeway).unwrap_or(i64::MAX))
     });
     let step = RotationStep {
-        session: session.to_string(),
+        session,
         user: engine.info_of(token).user.clone(),
         used,
-        new,
+        new: uuid::Uuid::new_v4().to_string(),
         now,
         grace: config.refresh_rotation_grace,
         retain_until,
+        adopt,
     };
     let outcome = engine.store.rotate(&step).await.map_err(unavailable)?;
-    tracing::debug!(target: "jwt_runtime", session, outcome = outcome.as_str(), "refresh token rotation");
-    match outcome {
-        Rotation::Rotated | Rotation::Grace => Ok(Some(Rotated {
-            refresh_token,
-            session: session.to_string(),
-        })),
-        Rotation::Reused => {
-            tracing::warn!(target: "jwt_runtime", session, "a retired refresh token was presented again; its session is ended");
-            Err(JwtError::RefreshReused)
-        }
-        Rotation::Ended => Err(JwtError::Revoked),
-    }
-}
-
-fn unavailable(e: crate::engine::revocation::BlocklistError) -> JwtError {
-    tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
-    JwtError::RevocationUnavailable
+    tracing::debug!(target: "jwt_runtime", session = step.session, outcome = outcome.as_str(), "refresh token rotation");
+    // The replacement is minted once the store said which: a failure from here on (or a lost
+    // response) leaves it undelivered, and the retired token is exchanged for it again.
+    let jti = match outcome {
+        Rotation::Rotated => step.new,
+        Rotation::Shared(jti) => jti,
+        Rotation::Reused => return Err(reused(&step.session)),
+        Rotation::Ended => return Err(JwtError::Revoked),
+    };
+    let refresh_token = builder
+        .session_claim(SessionClaim::Join(step.session.clone()))
+        .jti(jti)
+        .await?;
+    Ok(Some(Rotated {
+        refresh_token,
+        session: step.session,
+    }))
 }
 
 /// Sets the rotated refresh token's cookies (and its CSRF cookie) on the response when the used

@@ -130,8 +130,9 @@ pub enum JwtError {
     /// The token was revoked: 401 `Token has been revoked`.
     Revoked,
     /// Under `JWT_REFRESH_ROTATION`, a refresh token already exchanged for a new one was
-    /// presented again (after the grace window): a sign it was copied. Its whole session is
-    /// ended. 401 `Refresh token reuse detected`.
+    /// presented again after its replacement was used and the grace window passed (or two
+    /// rotations back): a sign it was copied. Its whole session is ended. 401 `Refresh token
+    /// reuse detected`.
     RefreshReused,
     /// A custom claims check failed: 400 `User claims verification failed`.
     ClaimsVerificationFailed,

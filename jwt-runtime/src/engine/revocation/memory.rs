@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use super::{
-    Blocklist, BlocklistError, Family, NewSession, Rotation, RotationStep, SessionInfo, StoreClock,
-    TokenInfo,
+    Blocklist, BlocklistError, Family, NewSession, RefreshCheck, Rotation, RotationStep,
+    SessionInfo, Standing, StoreClock, TokenInfo,
 };
 
 /// Revocations held in memory (the default store). Entries are dropped once their token can no
@@ -111,6 +111,11 @@ impl Blocklist for MemoryBlocklist {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let entry = state.users.entry(user.to_string()).or_insert(issued_before);
         *entry = (*entry).max(issued_before);
+        for family in state.sessions.values_mut() {
+            if family.user == user && family.is_cut_off(issued_before) {
+                family.ended = true;
+            }
+        }
         Ok(())
     }
 
@@ -132,9 +137,23 @@ impl Blocklist for MemoryBlocklist {
 
     async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if step.adopt && !state.sessions.contains_key(&step.session) {
+            state
+                .sessions
+                .insert(step.session.clone(), Family::adopt(step));
+        }
         Ok(match state.sessions.get_mut(&step.session) {
             Some(family) => family.step(step),
             None => Rotation::Ended,
+        })
+    }
+
+    async fn check_refresh(&self, check: &RefreshCheck) -> Result<Standing, BlocklistError> {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        Ok(match state.sessions.get_mut(&check.session) {
+            Some(family) => family.check(check),
+            None if check.adopt => Standing::Current,
+            None => Standing::Ended,
         })
     }
 

@@ -31,7 +31,9 @@ pub use crate::vocabulary::{TokenInfo, MAX_JTI_LENGTH};
 pub use self::redis::{RedisBlocklist, RedisBlocklistOptions};
 pub use memory::MemoryBlocklist;
 pub(crate) use sessions::Family;
-pub use sessions::{NewSession, Rotation, RotationStep, SessionInfo, MAX_SIBLINGS};
+pub use sessions::{
+    adopted_session, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo, Standing,
+};
 #[cfg(feature = "sqlx")]
 pub use sql::SqlBlocklist;
 
@@ -131,7 +133,9 @@ pub trait Blocklist: Send + Sync + 'static {
     fn revoke(&self, token: &TokenInfo) -> impl Future<Output = Result<(), BlocklistError>> + Send;
 
     /// Revokes every token of `user` issued at or before `issued_before` (unix seconds). A later
-    /// call with an earlier time never lowers the cut-off.
+    /// call with an earlier time never lowers the cut-off. A store that keeps sessions also ends
+    /// the user's sessions none of whose tokens was minted after the cut-off (not refreshed
+    /// since), so they are no longer listed as live.
     fn revoke_user(
         &self,
         user: &str,
@@ -167,6 +171,18 @@ pub trait Blocklist: Send + Sync + 'static {
         step: &RotationStep,
     ) -> impl Future<Output = Result<Rotation, BlocklistError>> + Send {
         let _ = step;
+        async { Err(sessions_unsupported()) }
+    }
+
+    /// How the refresh token of a session stands where it is presented without being rotated
+    /// (a `verify_type = false` route, a hand-written check), by the rules of rotation, applied
+    /// atomically: the current token is marked presented (so its predecessor is no longer
+    /// exchanged once the grace window passed), a reuse ends the session. Default: unsupported.
+    fn check_refresh(
+        &self,
+        check: &RefreshCheck,
+    ) -> impl Future<Output = Result<Standing, BlocklistError>> + Send {
+        let _ = check;
         async { Err(sessions_unsupported()) }
     }
 
@@ -227,6 +243,10 @@ pub(crate) trait DynBlocklist: Send + Sync + 'static {
         &'a self,
         step: &'a RotationStep,
     ) -> BoxFuture<'a, Result<Rotation, BlocklistError>>;
+    fn check_refresh<'a>(
+        &'a self,
+        check: &'a RefreshCheck,
+    ) -> BoxFuture<'a, Result<Standing, BlocklistError>>;
     fn session_is_live<'a>(
         &'a self,
         session: &'a str,
@@ -286,6 +306,13 @@ impl<B: Blocklist> DynBlocklist for B {
         step: &'a RotationStep,
     ) -> BoxFuture<'a, Result<Rotation, BlocklistError>> {
         Box::pin(Blocklist::rotate(self, step))
+    }
+
+    fn check_refresh<'a>(
+        &'a self,
+        check: &'a RefreshCheck,
+    ) -> BoxFuture<'a, Result<Standing, BlocklistError>> {
+        Box::pin(Blocklist::check_refresh(self, check))
     }
 
     fn session_is_live<'a>(

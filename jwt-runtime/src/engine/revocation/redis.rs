@@ -55,12 +55,12 @@ use redis::{AsyncCommands, IntoConnectionInfo};
 
 use super::redis_link::{Link, Subscriber};
 use super::redis_sessions::{
-    encode_label, is_live, parse_outcome, session_info, SessionFields, END_SCRIPT, ROTATE_SCRIPT,
-    START_SCRIPT,
+    encode_label, is_live, parse_outcome, parse_standing, session_info, SessionFields,
+    CHECK_SCRIPT, END_SCRIPT, END_USER_SCRIPT, ROTATE_SCRIPT, START_SCRIPT,
 };
 use super::{
-    Blocklist, BlocklistError, NewSession, Rotation, RotationStep, SessionInfo, StoreClock,
-    TokenInfo, MAX_SIBLINGS,
+    Blocklist, BlocklistError, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo,
+    Standing, StoreClock, TokenInfo,
 };
 
 /// Options of a [`RedisBlocklist`].
@@ -740,7 +740,8 @@ impl Blocklist for RedisBlocklist {
             self.user_key(user),
             &[&issued_before.to_string(), &self.channel(), user],
         )
-        .await
+        .await?;
+        self.end_sessions_before(user, issued_before).await
     }
 
     fn keeps_sessions(&self) -> bool {
@@ -781,11 +782,27 @@ impl Blocklist for RedisBlocklist {
             .arg(step.grace)
             .arg(until)
             .arg(ttl)
-            .arg(MAX_SIBLINGS)
-            .arg(&step.session);
+            .arg(&step.session)
+            .arg(&step.user)
+            .arg(if step.adopt { "1" } else { "" });
         let mut conn = self.conn.clone();
         let outcome: String = self.timed(eval.query_async(&mut conn)).await?;
         parse_outcome(&outcome)
+    }
+
+    async fn check_refresh(&self, check: &RefreshCheck) -> Result<Standing, BlocklistError> {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(CHECK_SCRIPT)
+            .arg(1)
+            .arg(self.session_key(&check.session))
+            .arg(&check.jti)
+            .arg(check.now)
+            .arg(check.grace)
+            .arg(&check.user)
+            .arg(if check.adopt { "1" } else { "" });
+        let mut conn = self.conn.clone();
+        let standing: String = self.timed(eval.query_async(&mut conn)).await?;
+        parse_standing(&standing)
     }
 
     async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
@@ -835,6 +852,25 @@ impl Blocklist for RedisBlocklist {
 }
 
 impl RedisBlocklist {
+    /// Ends the live sessions of `user` not refreshed after `issued_before` (all their tokens
+    /// fall under the cut-off).
+    async fn end_sessions_before(
+        &self,
+        user: &str,
+        issued_before: i64,
+    ) -> Result<(), BlocklistError> {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(END_USER_SCRIPT)
+            .arg(1)
+            .arg(self.sessions_key(user))
+            .arg(self.session_key(""))
+            .arg(issued_before)
+            .arg(self.shared.clock.seconds());
+        let mut conn = self.conn.clone();
+        self.timed(eval.query_async::<i64>(&mut conn)).await?;
+        Ok(())
+    }
+
     fn session_key(&self, session: &str) -> String {
         format!("{}session:{session}", self.options.key_prefix)
     }

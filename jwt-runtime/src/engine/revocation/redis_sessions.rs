@@ -2,61 +2,105 @@
 //! [`Family`](super::Family) atomically, and the decoding of what they store.
 //!
 //! A session is a hash `<prefix>session:<id>` (fields `user`, `label`, `created`, `last`,
-//! `cur` and `prev`: space-separated `jti`s, `rot`: time of the last rotation, `ended`, `until`,
-//! and the audit fields `rotations`, `reused_at`, `ended_at`), expiring at its `until`; a user's
-//! sessions are indexed in the sorted set `<prefix>sessions:<user>`, scored by `until`. A script
-//! runs alone on the server, so two instances racing with one refresh token see one another: one
-//! rotates, the other gets the grace answer or the reuse.
+//! `cur` and `prev`: space-separated `jti`s, `rot`: time of the last rotation, `seen`: `1` once
+//! the current token was presented (missing in sessions of earlier versions: taken as `1`),
+//! `ended`, `until`, and the audit fields `rotations`, `reused_at`, `reused_jti`, `ended_at`), expiring at its
+//! `until`; a user's sessions are indexed in the sorted set `<prefix>sessions:<user>`, scored by
+//! `until`. A script runs alone on the server, so two instances racing with one refresh token
+//! see one another: one rotates, the other gets the same replacement or the reuse.
 
-use super::{BlocklistError, Rotation, SessionInfo};
+use super::{BlocklistError, Rotation, SessionInfo, Standing};
+
+/// The rules of [`Family::standing`](super::Family::standing), restated in Lua: the start of
+/// every script that reads a session. `standing(key, user, jti, now, grace)` answers
+/// `current`, `retired`, `reused` or `ended`, and the fields it read.
+macro_rules! standing_lua {
+    () => {
+        r"
+local function has(list, x)
+  for v in string.gmatch(list or '', '%S+') do
+    if v == x then return true end
+  end
+  return false
+end
+local function standing(key, user, jti, now, grace)
+  local f = redis.call('HMGET', key, 'cur', 'prev', 'rot', 'ended', 'until', 'user', 'seen')
+  if not f[1] or f[4] == '1' or f[6] ~= user then return 'ended', f end
+  if f[5] ~= '' and tonumber(f[5]) < now then return 'ended', f end
+  if has(f[1], jti) then return 'current', f end
+  local within = now - (tonumber(f[3]) or 0) < grace
+  if has(f[2], jti) and string.find(f[1], '%S') and (f[7] == '0' or within) then
+    return 'retired', f
+  end
+  return 'reused', f
+end
+local function reuse(key, now, jti)
+  redis.call('HSET', key, 'ended', '1', 'reused_at', now, 'ended_at', now, 'reused_jti', jti)
+end
+"
+    };
+}
+
+/// The fields of a new session. KEYS = session, user index; ARGV = user, label, created, jti,
+/// until or '', ttl or '', id, now.
+macro_rules! start_lua {
+    () => {
+        r"
+local function start(user, label, created, jti, keep, ttl, id, now)
+  redis.call('HSET', KEYS[1], 'user', user, 'label', label, 'created', created,
+    'last', created, 'cur', jti, 'prev', '', 'rot', created, 'ended', '0', 'until', keep,
+    'rotations', '0', 'seen', '0')
+  if ttl ~= '' then redis.call('EXPIRE', KEYS[1], ttl) end
+  local score = keep
+  if score == '' then score = '+inf' end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)
+  redis.call('ZADD', KEYS[2], score, id)
+end
+"
+    };
+}
 
 /// KEYS = session, user index; ARGV = user, label, created, jti, until or '', ttl or '', id, now.
-pub(super) const START_SCRIPT: &str = r"
-redis.call('HSET', KEYS[1], 'user', ARGV[1], 'label', ARGV[2], 'created', ARGV[3],
-  'last', ARGV[3], 'cur', ARGV[4], 'prev', '', 'rot', ARGV[3], 'ended', '0', 'until', ARGV[5],
-  'rotations', '0')
-if ARGV[6] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
-local score = ARGV[5]
-if score == '' then score = '+inf' end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. ARGV[8])
-redis.call('ZADD', KEYS[2], score, ARGV[7])
+pub(super) const START_SCRIPT: &str = concat!(
+    start_lua!(),
+    r"
+start(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])
 return 1
-";
+"
+);
 
-/// KEYS = session, user index; ARGV = used, new, now, grace, until or '', ttl or '',
-/// max siblings, id. Returns `rotated`, `grace`, `reused` or `ended`.
-pub(super) const ROTATE_SCRIPT: &str = r"
-local f = redis.call('HMGET', KEYS[1], 'cur', 'prev', 'rot', 'ended', 'until')
-if not f[1] or f[4] == '1' then return 'ended' end
+/// KEYS = session, user index; ARGV = used, new, now, grace, until or '', ttl or '', id, user,
+/// adopt (`1`: start the session with `used` as its current token when it does not exist).
+/// Returns `rotated`, `shared <jti>`, `reused` or `ended`.
+pub(super) const ROTATE_SCRIPT: &str = concat!(
+    standing_lua!(),
+    start_lua!(),
+    r"
 local now = tonumber(ARGV[3])
-if f[5] ~= '' and tonumber(f[5]) < now then return 'ended' end
-local function count(list, x)
-  local n, found = 0, false
-  for v in string.gmatch(list, '%S+') do
-    n = n + 1
-    if v == x then found = true end
-  end
-  return n, found
+if ARGV[9] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then
+  start(ARGV[8], '', ARGV[3], ARGV[1], ARGV[5], ARGV[6], ARGV[7], ARGV[3])
 end
-local n, current = count(f[1], ARGV[1])
-local _, previous = count(f[2], ARGV[1])
-local outcome
-if current then
-  redis.call('HSET', KEYS[1], 'prev', f[1], 'cur', ARGV[2], 'rot', ARGV[3], 'last', ARGV[3])
-  outcome = 'rotated'
-elseif previous and now - tonumber(f[3]) < tonumber(ARGV[4]) and n < tonumber(ARGV[7]) then
-  redis.call('HSET', KEYS[1], 'cur', f[1] .. ' ' .. ARGV[2], 'last', ARGV[3])
-  outcome = 'grace'
-else
-  redis.call('HSET', KEYS[1], 'ended', '1', 'reused_at', ARGV[3], 'ended_at', ARGV[3])
+local s, f = standing(KEYS[1], ARGV[8], ARGV[1], now, tonumber(ARGV[4]))
+if s == 'ended' then return 'ended' end
+if s == 'reused' then
+  reuse(KEYS[1], ARGV[3], ARGV[1])
   return 'reused'
+end
+local outcome
+if s == 'current' then
+  redis.call('HSET', KEYS[1], 'prev', f[1], 'cur', ARGV[2], 'rot', ARGV[3], 'last', ARGV[3],
+    'seen', '0')
+  outcome = 'rotated'
+else
+  redis.call('HSET', KEYS[1], 'last', ARGV[3])
+  outcome = 'shared ' .. string.match(f[1], '%S+')
 end
 redis.call('HINCRBY', KEYS[1], 'rotations', 1)
 if f[5] ~= '' then
   if ARGV[5] == '' then
     redis.call('HSET', KEYS[1], 'until', '')
     redis.call('PERSIST', KEYS[1])
-    redis.call('ZADD', KEYS[2], '+inf', ARGV[8])
+    redis.call('ZADD', KEYS[2], '+inf', ARGV[7])
   elseif tonumber(ARGV[5]) > tonumber(f[5]) then
     redis.call('HSET', KEYS[1], 'until', ARGV[5])
     if ARGV[6] == '' then
@@ -64,10 +108,43 @@ if f[5] ~= '' then
     else
       redis.call('EXPIRE', KEYS[1], ARGV[6])
     end
-    redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8])
+    redis.call('ZADD', KEYS[2], ARGV[5], ARGV[7])
   end
 end
 return outcome
+"
+);
+
+/// KEYS = session; ARGV = jti, now, grace, user, adopt (`1`: an unknown session is the token's
+/// own, not yet started). Returns `current` (marked presented), `retired`, `reused` (the session
+/// is ended) or `ended`.
+pub(super) const CHECK_SCRIPT: &str = concat!(
+    standing_lua!(),
+    r"
+if ARGV[5] == '1' and redis.call('EXISTS', KEYS[1]) == 0 then return 'current' end
+local s, f = standing(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]))
+if s == 'current' then
+  if f[7] ~= '1' then redis.call('HSET', KEYS[1], 'seen', '1') end
+elseif s == 'reused' then
+  reuse(KEYS[1], ARGV[2], ARGV[1])
+end
+return s
+"
+);
+
+/// KEYS = user index; ARGV = session key prefix, issued_before, now. Ends the user's live
+/// sessions not refreshed after the cut-off ("log out everywhere"); returns how many.
+pub(super) const END_USER_SCRIPT: &str = r"
+local ended = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. id
+  local f = redis.call('HMGET', key, 'last', 'ended')
+  if f[1] and f[2] == '0' and tonumber(f[1]) <= tonumber(ARGV[2]) then
+    redis.call('HSET', key, 'ended', '1', 'ended_at', ARGV[3])
+    ended = ended + 1
+  end
+end
+return ended
 ";
 
 /// KEYS = session; ARGV = user, now. Returns 1 when a live session of that user was ended.
@@ -121,13 +198,28 @@ pub(super) fn session_info(id: String, fields: SessionFields, now: i64) -> Optio
 }
 
 pub(super) fn parse_outcome(outcome: &str) -> Result<Rotation, BlocklistError> {
+    match outcome.split_once(' ') {
+        Some(("shared", jti)) if !jti.is_empty() => return Ok(Rotation::Shared(jti.to_string())),
+        _ => {}
+    }
     match outcome {
         "rotated" => Ok(Rotation::Rotated),
-        "grace" => Ok(Rotation::Grace),
         "reused" => Ok(Rotation::Reused),
         "ended" => Ok(Rotation::Ended),
         other => Err(BlocklistError::new(format!(
             "redis blocklist: unexpected rotation answer {other:?}"
+        ))),
+    }
+}
+
+pub(super) fn parse_standing(standing: &str) -> Result<Standing, BlocklistError> {
+    match standing {
+        "current" => Ok(Standing::Current),
+        "retired" => Ok(Standing::Retired),
+        "reused" => Ok(Standing::Reused),
+        "ended" => Ok(Standing::Ended),
+        other => Err(BlocklistError::new(format!(
+            "redis blocklist: unexpected session answer {other:?}"
         ))),
     }
 }
@@ -147,5 +239,17 @@ mod tests {
             |ended: &str, until: &str| is_live((Some(ended.into()), Some(until.into())), 100);
         assert!(live("0", "") && live("0", "100"));
         assert!(!live("0", "99") && !live("1", "") && !is_live((None, None), 100));
+    }
+
+    #[test]
+    fn answers_parse_and_nothing_else_does() {
+        assert_eq!(
+            parse_outcome("shared j2").unwrap(),
+            Rotation::Shared("j2".into())
+        );
+        assert_eq!(parse_outcome("rotated").unwrap(), Rotation::Rotated);
+        assert!(parse_outcome("shared ").is_err() && parse_outcome("grace").is_err());
+        assert_eq!(parse_standing("retired").unwrap(), Standing::Retired);
+        assert!(parse_standing("").is_err());
     }
 }

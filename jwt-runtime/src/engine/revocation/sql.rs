@@ -4,8 +4,8 @@ use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
 use super::{
-    Blocklist, BlocklistError, NewSession, Rotation, RotationStep, SessionInfo, StoreClock,
-    TokenInfo,
+    Blocklist, BlocklistError, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo,
+    Standing, StoreClock, TokenInfo,
 };
 
 mod sessions;
@@ -168,7 +168,7 @@ impl SqlBlocklist {
                 }
             }
         }
-        Ok(())
+        self.upgrade_sessions(dialect).await
     }
 
     async fn sqlite_has_retain_until(&self) -> Result<bool, BlocklistError> {
@@ -259,7 +259,7 @@ impl Blocklist for SqlBlocklist {
             .execute(&self.pool)
             .await
             .map_err(err)?;
-        Ok(())
+        self.end_sessions_before(user, issued_before).await
     }
 
     fn keeps_sessions(&self) -> bool {
@@ -272,6 +272,10 @@ impl Blocklist for SqlBlocklist {
 
     async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
         self.rotate_session(step).await
+    }
+
+    async fn check_refresh(&self, check: &RefreshCheck) -> Result<Standing, BlocklistError> {
+        self.check_refresh_token(check).await
     }
 
     async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {

@@ -1,0 +1,114 @@
+//! Step 5 for the tokens of a rotated session (`JWT_REFRESH_ROTATION`): which session a token
+//! belongs to ([`membership`]), and whether it may pass ([`check_session`]). An access token of
+//! a session is refused once the session ended; a refresh token must also stand in it by the
+//! rules of rotation ([`Standing`]): where it is not rotated, a retired one is refused, and one
+//! that is a reuse ends the session. On a refresh route the rotation itself applies the rules,
+//! atomically, after the policies ran.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::mint::SESSION_CLAIM;
+use crate::engine::revocation::{adopted_session, BlocklistError, RefreshCheck, Standing};
+use crate::engine::Engine;
+use crate::vocabulary::{JwtError, TokenType, VerifiedJwt};
+
+/// The session a token belongs to, under `JWT_REFRESH_ROTATION`.
+pub(crate) enum Membership<'a> {
+    /// A token of the session that is not one of its refresh tokens (an access token, a foreign
+    /// token): refused once the session ended.
+    Token(&'a str),
+    /// A refresh token of this app: current in its session, retired, or reused.
+    Refresh {
+        /// Its `fam` claim, or [`adopted_session`] for a token minted before rotation was on.
+        session: Cow<'a, str>,
+        jti: &'a str,
+        /// Minted before rotation was on: an unknown session means it was never used.
+        adopt: bool,
+    },
+}
+
+/// Which session `token` belongs to; `None` when rotation is off or it belongs to none.
+pub(crate) fn membership<'a>(engine: &Engine, token: &'a VerifiedJwt) -> Option<Membership<'a>> {
+    if !engine.config.refresh_rotation {
+        return None;
+    }
+    let fam = token.claims().get(SESSION_CLAIM).and_then(Value::as_str);
+    let own_refresh =
+        token.token_type() == TokenType::Refresh.as_str() && !engine.is_foreign(token);
+    match (own_refresh, token.jti(), fam) {
+        (true, Some(jti), Some(session)) => Some(Membership::Refresh {
+            session: Cow::Borrowed(session),
+            jti,
+            adopt: false,
+        }),
+        (true, Some(jti), None) => Some(Membership::Refresh {
+            session: Cow::Owned(adopted_session(jti)),
+            jti,
+            adopt: true,
+        }),
+        (_, _, fam) => fam.map(Membership::Token),
+    }
+}
+
+/// The session part of step 5. `rotates`: the route exchanges this refresh token (its rotation
+/// decides, atomically, whether a retired one gets its replacement); elsewhere a retired refresh
+/// token is refused and a reused one ends its session.
+pub(crate) async fn check_session(
+    engine: &Engine,
+    token: &VerifiedJwt,
+    rotates: bool,
+) -> Result<(), JwtError> {
+    let (session, jti, adopt) = match membership(engine, token) {
+        None => return Ok(()),
+        Some(Membership::Token(session)) => return session_live(engine, session).await,
+        Some(Membership::Refresh { adopt: true, .. }) if rotates => return Ok(()),
+        Some(Membership::Refresh { session, .. }) if rotates => {
+            return session_live(engine, &session).await
+        }
+        Some(Membership::Refresh {
+            session,
+            jti,
+            adopt,
+        }) => (session, jti, adopt),
+    };
+    let check = RefreshCheck {
+        session: session.into_owned(),
+        user: engine.info_of(token).user.clone(),
+        jti: jti.to_string(),
+        now: engine.now().floor() as i64,
+        grace: engine.config.refresh_rotation_grace,
+        adopt,
+    };
+    match engine
+        .store
+        .check_refresh(&check)
+        .await
+        .map_err(unavailable)?
+    {
+        Standing::Current => Ok(()),
+        Standing::Retired | Standing::Ended => Err(JwtError::Revoked),
+        Standing::Reused => Err(reused(&check.session)),
+    }
+}
+
+async fn session_live(engine: &Engine, session: &str) -> Result<(), JwtError> {
+    match engine.store.session_is_live(session).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(JwtError::Revoked),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// A reuse detected (by a check or a rotation): logged, the session already ended by the store.
+pub(crate) fn reused(session: &str) -> JwtError {
+    tracing::warn!(target: "jwt_runtime", session, "a retired refresh token was presented again; its session is ended");
+    JwtError::RefreshReused
+}
+
+/// A store that failed answering about a session: refused (fail closed), logged.
+pub(crate) fn unavailable(e: BlocklistError) -> JwtError {
+    tracing::error!(target: "jwt_runtime", reason = %e, "revocation store unavailable; refusing (fail closed)");
+    JwtError::RevocationUnavailable
+}
