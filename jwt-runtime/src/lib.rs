@@ -29,7 +29,7 @@ pub use facade::{
     verify_jwt_in_request, AdminRequired, CurrentUser, Identity, Jwt, JwtClaims, JwtHeader,
     JwtManager, JwtManagerBuilder, JwtManagerEndpoint, JwtPolicy, TokenLocation,
 };
-pub use facade::{Guarded, JwtRequired, JwtRequiredEndpoint, Roles};
+pub use facade::{Guarded, JwtRequired, JwtRequiredEndpoint, NoPolicy, Roles};
 pub use operations::{CookieOptions, Fresh, TokenBuilder, VerifyOptions};
 pub use vocabulary::{
     ConfigError, ErrorKind, Expiry, JsonObject, JwtError, Location, TokenType, VerifiedJwt,
@@ -67,17 +67,17 @@ pub mod stores {
     };
     #[cfg(feature = "redis")]
     pub use crate::engine::revocation::{RedisBlocklist, RedisBlocklistOptions};
-    pub use crate::vocabulary::BoxFuture;
 }
 
 /// The traits an application implements to hook into the runtime (most are written for you by
 /// the macros or accepted as closures by [`JwtManagerBuilder`]).
 pub mod hooks {
     pub use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, TokenVerifier};
-    pub use crate::facade::{
-        app_data, FromGuarded, FromVerifiedJwt, IntoLookup, MissingAppData, UserLookup,
-    };
+    pub use crate::facade::{app_data, FromGuarded, MissingAppData, UserLookup};
     pub use crate::vocabulary::{BoxFuture, Clock, SystemClock};
+    // What the macros' generated code names (through `__private`): nameable, not documented.
+    #[doc(hidden)]
+    pub use crate::facade::{FromVerifiedJwt, IntoLookup};
 }
 
 /// Key types, for key loaders and rotation: jsonwebtoken's, and [`DecodeKeyConfig`](keys::DecodeKeyConfig)
@@ -93,8 +93,8 @@ pub mod keys {
     pub use jsonwebtoken::jwk;
 }
 
-/// The claims this library writes itself, for typed claims and for reading them back.
+/// The claims this library writes itself, for reading them back beside typed claims
+/// ([`JwtClaims`](trait@crate::JwtClaims)).
 pub mod claims {
-    pub use crate::facade::JwtClaims;
     pub use crate::vocabulary::{ReservedClaims, RESERVED_CLAIMS};
 }

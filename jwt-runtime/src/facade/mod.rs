@@ -22,7 +22,7 @@ pub use claims::JwtClaims;
 pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 pub use group::{FromGuarded, Guarded, JwtRequired, JwtRequiredEndpoint};
 pub use manager::JwtManager;
-pub use policy::{AdminRequired, JwtPolicy};
+pub use policy::{AdminRequired, JwtPolicy, NoPolicy};
 pub use request_jwt::JwtManagerEndpoint;
 pub use roles::Roles;
 pub use sessions::{session_of, Login, RotatedRefreshToken, SessionTokens};

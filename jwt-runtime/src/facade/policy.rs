@@ -47,7 +47,17 @@ pub trait JwtPolicy: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), JwtError>> + Send;
 }
 
-/// The policy of a plain `#[jwt_required]`: the pipeline alone decides.
+/// The policy of a plain `#[jwt_required]` and of [`JwtRequired::new`](crate::JwtRequired::new):
+/// the pipeline alone decides. The default type parameter of [`JwtRequired`](crate::JwtRequired),
+/// so a group without a policy can be named in a field or a return type.
+///
+/// ```
+/// use jwt_runtime::{JwtRequired, NoPolicy};
+/// fn api_guard() -> JwtRequired<NoPolicy> {
+///     JwtRequired::new().fresh()
+/// }
+/// # let _ = api_guard();
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoPolicy;
 

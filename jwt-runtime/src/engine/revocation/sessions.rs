@@ -162,8 +162,8 @@ pub struct RefreshCheck {
     pub adopt: bool,
 }
 
-/// How a refresh token stands in its session ([`Family::standing`], the one statement of the
-/// rules).
+/// How a refresh token stands in its session (decided by one statement of the rules that every
+/// store applies).
 ///
 /// ```
 /// use jwt_runtime::stores::Standing;
