@@ -6,7 +6,7 @@
 //! Marked `#[ignore = "needs Chromium"]`: `.ci/run` runs it with `--ignored` (and installs Debian's
 //! chromium when missing).
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;

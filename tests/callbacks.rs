@@ -1,8 +1,7 @@
 //! Every callback of the reference (response callbacks per kind, claims verification, headers),
 //! per-kind status codes, and options from code, the environment and config files.
-#![recursion_limit = "256"]
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Each tutorial example, started as its own process on a real socket and driven the way the
 //! tutorial's Python client scripts drive it (same routes, statuses and JSON bodies).
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::server::{start, start_with_env, Server};

@@ -1,6 +1,6 @@
 //! Every error of the header path, with the reference's status and message byte for byte.
 
-mod support;
+use crate::support;
 
 use jwt_runtime::{jwt_required, Identity, JwtConfig};
 use poem::{get, handler, Route};

@@ -1,7 +1,7 @@
 //! Every key type, the reference's key-selection rules and messages, weak keys, rotation by
 //! `kid`, the JWKS endpoint, and the encode/decode key loaders.
 
-mod support;
+use crate::support;
 
 use jwt_runtime::keys::{DecodeKeyConfig, DecodingKey, EncodingKey};
 use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};

@@ -1,6 +1,6 @@
 //! Refresh, freshness, revocation (memory store and custom stores) and user loading.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -1,7 +1,7 @@
 //! Cookies with CSRF double submit, the JSON body, location precedence, cookie attributes and
 //! implicit refresh: the reference's semantics and messages.
 
-mod support;
+use crate::support;
 
 use jwt_runtime::{jwt_required, CookieOptions, Expiry, Identity, JwtManager, TokenLocation};
 use poem::web::{Form, Json};

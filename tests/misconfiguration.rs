@@ -3,7 +3,7 @@
 //! The one mismatch a client is told of is a verified token whose claims do not fit the handler's
 //! type (an old token after a deploy): 422 `Invalid claims`, with the ERROR log all the same.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! statuses and messages, and the generated document declares the security schemes of their
 //! locations on exactly those operations (optional ones with the empty requirement too).
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -9,7 +9,7 @@
 //!   vacuous).
 //! - No response is a 5xx, none carries the secret, and no response hands out a revoked token.
 
-mod support;
+use crate::support;
 
 use std::sync::Mutex;
 

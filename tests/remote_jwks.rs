@@ -4,7 +4,7 @@
 //! refetch, the background refresh, a provider that is down, a flood of random kids (bounded
 //! refetches), the https-only rule, the size cap, private keys skipped, discovery.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! any/all of the named values pass; everything else is 403 with a clear message, reshaped by
 //! the error callbacks like every refusal.
 
-mod support;
+use crate::support;
 
 use jwt_runtime::{jwt_required, Identity, JwtError, JwtPolicy, Roles};
 use poem::http::StatusCode;

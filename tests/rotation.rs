@@ -3,7 +3,7 @@
 //! socket), reuse ending the whole session, cookies, implicit refresh, the sessions API, and
 //! that nothing changes when rotation is off. The Redis and SQL stores are in `stores.rs`.
 
-mod support;
+use crate::support;
 
 use jwt_runtime::stores::{Blocklist, BlocklistError, TokenInfo};
 use jwt_runtime::{jwt_required, Identity, Jwt, JwtConfig, JwtManager, RotatedRefreshToken};

@@ -2,7 +2,7 @@
 //! and policies; handlers under it take `Guarded<T>`. A handler that takes `Guarded<T>` with no
 //! protection above it never runs: 500 with a bare body and an ERROR log naming the fix.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

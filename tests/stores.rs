@@ -3,7 +3,7 @@
 //! against Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432, as `.ci/run` does).
 //! The Redis tests run two app instances against one Redis and cut the connection mid-test.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! route still runs on a repeated token. Each test runs with the cache on (the default) and off,
 //! and must give the same answers.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Token creation: the reference's payload shape, options, and claim merging.
 
-mod support;
+use crate::support;
 
 use jwt_runtime::{additional_claims, Expiry, JwtConfig, JwtManager};
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! undoes a logout; cookie attributes cannot be injected; keys and secrets stay private;
 //! nothing panics on values an app may take from users.
 
-mod support;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
