@@ -1,5 +1,5 @@
 //! The revocation stores against real backends: SQLite (embedded, always), PostgreSQL and Redis
-//! (`#[ignore = "needs ..."]`: run them with `cargo test -p jwt-tests --test stores -- --ignored`
+//! (`#[ignore = "needs ..."]`: run them with `cargo test -p jwt-tests --test behaviour stores:: -- --ignored`
 //! against Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432, as `.ci/run` does).
 //! The Redis tests run two app instances against one Redis and cut the connection mid-test.
 
