@@ -56,7 +56,7 @@ pub use jwt_macros::openapi;
 /// [`JwtManagerBuilder::blocklist`].
 pub mod stores {
     #[cfg(feature = "sqlx")]
-    pub use crate::engine::revocation::SqlBlocklist;
+    pub use crate::engine::revocation::{SqlBlocklist, SqlBlocklistOptions};
     pub use crate::engine::revocation::{
         Blocklist, BlocklistError, MemoryBlocklist, NewSession, Rotation, RotationStep,
         SessionInfo, TokenInfo, MAX_JTI_LENGTH, MAX_SIBLINGS,

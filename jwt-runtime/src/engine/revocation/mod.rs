@@ -7,6 +7,8 @@
 //! checks, only for tokens whose signature and claims already verified, so unauthenticated
 //! traffic never reaches the store.
 
+#[cfg(any(feature = "redis", feature = "sqlx"))]
+mod known_down;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -33,7 +35,7 @@ pub use memory::MemoryBlocklist;
 pub(crate) use sessions::Family;
 pub use sessions::{NewSession, Rotation, RotationStep, SessionInfo, MAX_SIBLINGS};
 #[cfg(feature = "sqlx")]
-pub use sql::SqlBlocklist;
+pub use sql::{SqlBlocklist, SqlBlocklistOptions};
 
 /// The time a store measures with (pruning, TTLs): the system clock until the manager it is
 /// attached to hands it its own ([`Blocklist::use_clock`]). Shared, so a store's background
