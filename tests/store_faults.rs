@@ -132,7 +132,10 @@ impl Blocklist for Shared {
 }
 
 async fn instance(url: &str) -> Instance {
-    let store = Arc::new(redis_store(url).await);
+    let mut store = redis_store(url).await;
+    // The manager hands its clock to the store it holds; this one it holds through `Shared`.
+    store.use_clock(Arc::new(|| NOW as f64));
+    let store = Arc::new(store);
     let jwt = builder(config())
         .blocklist(Shared(store.clone()))
         .build()
