@@ -457,3 +457,51 @@ async fn redis_half_open_link_fails_closed_at_once_and_recovers() {
     };
     half_open_contract(&proxy, &cli, &live, &revoked, stale).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_connection_lost_mid_command_never_keeps_a_pool_slot() {
+    use sqlx::Connection;
+    require_service("PostgreSQL", POSTGRES);
+    let proxy = FaultProxy::start(POSTGRES).await;
+    let table = unique("faults");
+    let store = SqlBlocklist::connect_with_table(&postgres_url_via(proxy.port()), &table)
+        .await
+        .expect("connect to PostgreSQL through the proxy");
+    let pool = store.pool().clone();
+    let jwt = builder(config()).blocklist(store).build().unwrap();
+    let cli = Arc::new(poem::test::TestClient::new(app().with(jwt.clone())));
+    let live = jwt.create_access_token("alice").await.unwrap();
+    assert_eq!(get_protected(&cli, &live).await.0, 200);
+
+    // The database holds the store's next query (a lock) while the link of its connection
+    // dies for good; then the database answers, into the dead link.
+    let direct = postgres_url_via(5432);
+    let mut locker = sqlx::PgConnection::connect(&direct).await.unwrap();
+    let mut lock = locker.begin().await.unwrap();
+    sqlx::query(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let request = tokio::spawn({
+        let (cli, live) = (cli.clone(), live.clone());
+        async move { get_protected(&cli, &live).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    proxy.strand_open_connections();
+    lock.commit().await.unwrap();
+    let (status, took) = request.await.unwrap();
+    assert_eq!(status, 503, "fail closed");
+    assert!(took < Duration::from_secs(5), "waited {took:?}");
+
+    // New connections work: served again.
+    assert_eq!(
+        status_within(&cli, &live, 200, Duration::from_secs(10)).await,
+        200
+    );
+    // The connection stranded mid-command was closed, not kept waiting for an answer that
+    // never comes (it would hold a slot of the pool for good).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let in_use = pool.size() as usize - pool.num_idle();
+    assert_eq!(in_use, 0, "connections stuck in use: {in_use} of {}", pool.size());
+}
