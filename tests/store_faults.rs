@@ -308,7 +308,10 @@ async fn redis_back_after_an_outage_is_resubscribed_promptly_and_refilled() {
     // An outage long enough for the resubscription's pause to have grown.
     let outage = Duration::from_secs(8);
     let restarted = tokio::spawn(restart_empty(server, outage));
-    let during = hammer(&cli, &[&alice, &bob], outage * 3, || restarted.is_finished()).await;
+    let during = hammer(&cli, &[&alice, &bob], outage * 3, || {
+        restarted.is_finished()
+    })
+    .await;
     let server = restarted.await.unwrap();
     let back = Instant::now();
     let store = one.store.clone();
@@ -427,15 +430,23 @@ async fn postgres_half_open_link_fails_closed_at_once_and_recovers() {
     // (a stuck one would hold a slot of the pool forever).
     tokio::time::sleep(Duration::from_secs(3)).await;
     let in_use = pool.size() as usize - pool.num_idle();
-    assert_eq!(in_use, 0, "connections stuck in use: {in_use} of {}", pool.size());
+    assert_eq!(
+        in_use,
+        0,
+        "connections stuck in use: {in_use} of {}",
+        pool.size()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs redis-server"]
 async fn redis_half_open_link_fails_closed_at_once_and_recovers() {
     let server = RedisServer::start();
-    let proxy = FaultProxy::start(&format!("127.0.0.1:{}", server.url().rsplit(':').next().unwrap()))
-        .await;
+    let proxy = FaultProxy::start(&format!(
+        "127.0.0.1:{}",
+        server.url().rsplit(':').next().unwrap()
+    ))
+    .await;
     let one = instance(&format!("redis://127.0.0.1:{}", proxy.port())).await;
     let cli = poem::test::TestClient::new(app().with(one.jwt.clone()));
     let live = one.jwt.create_access_token("alice").await.unwrap();
@@ -503,5 +514,10 @@ async fn postgres_connection_lost_mid_command_never_keeps_a_pool_slot() {
     // never comes (it would hold a slot of the pool for good).
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let in_use = pool.size() as usize - pool.num_idle();
-    assert_eq!(in_use, 0, "connections stuck in use: {in_use} of {}", pool.size());
+    assert_eq!(
+        in_use,
+        0,
+        "connections stuck in use: {in_use} of {}",
+        pool.size()
+    );
 }

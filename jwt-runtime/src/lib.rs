@@ -55,14 +55,14 @@ pub use jwt_macros::openapi;
 /// `token_in_blocklist_loader`) and the stores that implement it. Attach one with
 /// [`JwtManagerBuilder::blocklist`].
 pub mod stores {
-    #[cfg(feature = "sqlx")]
-    pub use crate::engine::revocation::{SqlBlocklist, SqlBlocklistOptions};
     pub use crate::engine::revocation::{
         Blocklist, BlocklistError, MemoryBlocklist, NewSession, Rotation, RotationStep,
         SessionInfo, TokenInfo, MAX_JTI_LENGTH, MAX_SIBLINGS,
     };
     #[cfg(feature = "redis")]
     pub use crate::engine::revocation::{RedisBlocklist, RedisBlocklistOptions};
+    #[cfg(feature = "sqlx")]
+    pub use crate::engine::revocation::{SqlBlocklist, SqlBlocklistOptions};
     pub use crate::vocabulary::BoxFuture;
 }
 

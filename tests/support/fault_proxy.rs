@@ -85,7 +85,8 @@ impl FaultProxy {
 
     /// Holds the bytes of the connections open now, for good; later ones are forwarded.
     pub fn strand_open_connections(&self) {
-        self.link.send_modify(|link| link.stranded_below = link.next);
+        self.link
+            .send_modify(|link| link.stranded_below = link.next);
     }
 }
 

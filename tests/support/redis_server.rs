@@ -67,7 +67,9 @@ impl RedisServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("redis-server cannot be started ({e}): install Redis, or run without --ignored")
+                panic!(
+                    "redis-server cannot be started ({e}): install Redis, or run without --ignored"
+                )
             });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -69,11 +69,7 @@ impl Drop for Ticket<'_> {
 impl Ticket<'_> {
     fn record(&self, answered: bool) {
         let mut state = self.gate.lock();
-        state.failed_at = if answered {
-            None
-        } else {
-            Some(Instant::now())
-        };
+        state.failed_at = if answered { None } else { Some(Instant::now()) };
     }
 }
 
@@ -157,8 +153,10 @@ mod tests {
     const LIMIT: Duration = Duration::from_secs(1);
 
     async fn down(gate: &KnownDown) -> Result<(), BlocklistError> {
-        gate.run(LIMIT, async { Err::<(), _>(Failure::Down(BlocklistError::new("refused"))) })
-            .await
+        gate.run(LIMIT, async {
+            Err::<(), _>(Failure::Down(BlocklistError::new("refused")))
+        })
+        .await
     }
 
     #[tokio::test(start_paused = true)]
@@ -200,7 +198,10 @@ mod tests {
         let others = async {
             for _ in 0..3 {
                 tokio::time::advance(Duration::from_millis(300)).await;
-                assert!(gate.run(LIMIT, async { Ok::<_, Failure>(()) }).await.is_err());
+                assert!(gate
+                    .run(LIMIT, async { Ok::<_, Failure>(()) })
+                    .await
+                    .is_err());
             }
         };
         let (probed, ()) = tokio::join!(probe, others);

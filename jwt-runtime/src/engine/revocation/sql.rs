@@ -337,7 +337,10 @@ impl SqlBlocklist {
 /// Whether a PostgreSQL connection going back to the pool still answers, within `limit`: one
 /// released by a command that timed out may sit on a dead link, where the pool's own check
 /// (a ping without a limit) would hold its slot forever. An error closes it.
-async fn answers_within(limit: Duration, conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+async fn answers_within(
+    limit: Duration,
+    conn: &mut sqlx::AnyConnection,
+) -> Result<bool, sqlx::Error> {
     match tokio::time::timeout(limit, sqlx::Connection::ping(conn)).await {
         Ok(answer) => answer.map(|()| true),
         Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
