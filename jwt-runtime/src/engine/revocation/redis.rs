@@ -89,7 +89,10 @@ pub struct RedisBlocklistOptions {
     /// When Redis cannot answer: `false` (default) refuses the request with 503, `true` lets the
     /// token through and logs a warning.
     pub fail_open: bool,
-    /// How long one Redis command may take (default 1 s).
+    /// How long one Redis command may take (default 1 s). Past it (or when Redis refuses the
+    /// connection) the request fails closed, and Redis counts as down for a moment (250 ms):
+    /// requests that need it then fail at once while one probe at a time tries it; the first
+    /// answer ends the outage.
     pub command_timeout: Duration,
     /// Pause before resubscribing after the subscription dropped (default 500 ms, doubling up
     /// to 1 s, or up to this pause when it is longer).
@@ -334,6 +337,13 @@ struct Shared {
 /// A revocation store in Redis for several app instances: a revocation on one instance is
 /// rejected on every instance, checks are answered from a local mirror kept current by pub/sub,
 /// and an unreachable Redis fails closed (see the module docs for the staleness bound).
+///
+/// A revocation the instance knows is never forgotten because Redis lost it: while the mirror
+/// is stale (the subscription is down) what it holds is still refused, and once Redis is back
+/// (restarted without its data, or a replica that had not caught up) the instance writes back
+/// what Redis lacks, with its retention, so instances started later see it too. Only instances
+/// alive across the loss can write back: for revocations to survive a restart by themselves,
+/// give Redis persistence (AOF with `appendfsync everysec` loses at most about a second).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), jwt_runtime::stores::BlocklistError> {

@@ -90,6 +90,13 @@ enum Dialect {
 /// `retain_until` is NULL for tokens that never expire, and for rows written before the column
 /// existed (for those, use `expires_at` plus your leeway).
 ///
+/// Under faults every operation runs within [`SqlBlocklistOptions::command_timeout`] (1 s by
+/// default, acquiring a connection included) and fails closed (503) past it; the database then
+/// counts as down for a moment (250 ms), during which requests fail at once while one probe at
+/// a time tries it, and the first answer ends the outage. A PostgreSQL connection released by a
+/// command that timed out is checked (a ping within the same limit) before it is reused, and
+/// closed when it does not answer.
+///
 /// Sessions (`JWT_REFRESH_ROTATION`) live in `<table>_sessions`, one row per login, with audit
 /// columns: `rotations` (how many times its refresh token was rotated), `ended_at`, `end_reason`
 /// (`reused`: a retired refresh token came back, `reused_jti` names it; `ended`: its user ended
