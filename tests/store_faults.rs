@@ -521,3 +521,60 @@ async fn postgres_connection_lost_mid_command_never_keeps_a_pool_slot() {
         pool.size()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn redis_cluster_gets_back_what_it_lost_from_the_instances_that_hold_it() {
+    let cluster = support::redis_cluster::RedisCluster::start(3);
+    let urls = cluster.urls();
+    let nodes: Vec<&str> = urls.iter().map(String::as_str).collect();
+    let connect = || async {
+        let mut store = RedisBlocklist::connect_cluster(&nodes, RedisBlocklistOptions::default())
+            .await
+            .expect("connect to the Redis Cluster");
+        store.use_clock(Arc::new(|| NOW as f64));
+        assert!(store.wait_until_current(Duration::from_secs(5)).await);
+        store
+    };
+    let store = connect().await;
+    let tagged = store.key_prefix().to_string();
+    let token = jwt_runtime::stores::TokenInfo {
+        jti: Some(unique("jti")),
+        token_type: "access".into(),
+        user: "alice".into(),
+        issued_at: NOW,
+        expires_at: Some(NOW + 900),
+        retain_until: Some(NOW + 900),
+    };
+    let jti_key = format!("{tagged}jti:{}", token.jti.as_deref().unwrap());
+    let user_key = format!("{tagged}user:bob");
+    store.revoke(&token).await.unwrap();
+    store.revoke_user("bob", NOW).await.unwrap();
+
+    // The cluster loses both (as after a failover to a replica that had not caught up), and
+    // the instance's subscription drops.
+    cluster.query(&["DEL", &jti_key, &user_key]);
+    assert_eq!(cluster.query(&["EXISTS", &jti_key]), "0");
+    for port in cluster.ports() {
+        cluster.query_node(port, &["CLIENT", "KILL", "TYPE", "pubsub"]);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while cluster.query(&["EXISTS", &jti_key]) != "1" && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ttl: i64 = cluster.query(&["TTL", &jti_key]).parse().unwrap_or(-2);
+    assert!(
+        (850..=901).contains(&ttl),
+        "the revocation is written back through the cluster with its retention; TTL {ttl}"
+    );
+    assert_eq!(cluster.query(&["GET", &user_key]), NOW.to_string());
+    assert!(store.is_revoked(&token).await.unwrap());
+    let later = connect().await;
+    assert!(later.is_revoked(&token).await.unwrap());
+    let bobs = jwt_runtime::stores::TokenInfo {
+        jti: Some(unique("jti")),
+        user: "bob".into(),
+        ..token.clone()
+    };
+    assert!(later.is_revoked(&bobs).await.unwrap());
+}
