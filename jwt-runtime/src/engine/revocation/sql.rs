@@ -357,48 +357,6 @@ async fn answers_within(
     }
 }
 
-impl Blocklist for SqlBlocklist {
-    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
-        self.clock.set(clock);
-    }
-
-    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
-        self.guarded(self.query_revoked(token)).await
-    }
-
-    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
-        self.guarded(self.insert_revoked(token)).await
-    }
-
-    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
-        self.guarded(self.raise_cut_off(user, issued_before)).await
-    }
-
-    fn keeps_sessions(&self) -> bool {
-        true
-    }
-
-    async fn start_session(&self, session: &NewSession) -> Result<(), BlocklistError> {
-        self.guarded(self.insert_session(session)).await
-    }
-
-    async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
-        self.guarded(self.rotate_session(step)).await
-    }
-
-    async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
-        self.guarded(self.is_session_live(session)).await
-    }
-
-    async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {
-        self.guarded(self.list_sessions(user)).await
-    }
-
-    async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
-        self.guarded(self.end_one_session(user, session)).await
-    }
-}
-
 /// The revocation queries, run through [`SqlBlocklist::guarded`].
 impl SqlBlocklist {
     async fn query_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
@@ -455,5 +413,47 @@ impl SqlBlocklist {
             .await
             .map_err(err)?;
         Ok(())
+    }
+}
+
+impl Blocklist for SqlBlocklist {
+    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
+        self.clock.set(clock);
+    }
+
+    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
+        self.guarded(self.query_revoked(token)).await
+    }
+
+    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
+        self.guarded(self.insert_revoked(token)).await
+    }
+
+    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
+        self.guarded(self.raise_cut_off(user, issued_before)).await
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        true
+    }
+
+    async fn start_session(&self, session: &NewSession) -> Result<(), BlocklistError> {
+        self.guarded(self.insert_session(session)).await
+    }
+
+    async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
+        self.guarded(self.rotate_session(step)).await
+    }
+
+    async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
+        self.guarded(self.is_session_live(session)).await
+    }
+
+    async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {
+        self.guarded(self.list_sessions(user)).await
+    }
+
+    async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
+        self.guarded(self.end_one_session(user, session)).await
     }
 }
