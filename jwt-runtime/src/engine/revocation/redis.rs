@@ -564,11 +564,11 @@ impl RedisBlocklist {
     }
 
     fn jti_key(&self, jti: &str) -> String {
-        format!("{}jti:{jti}", self.options.key_prefix)
+        jti_key(&self.options.key_prefix, jti)
     }
 
     fn user_key(&self, user: &str) -> String {
-        format!("{}user:{user}", self.options.key_prefix)
+        user_key(&self.options.key_prefix, user)
     }
 
     fn channel(&self) -> String {
@@ -623,6 +623,16 @@ impl RedisBlocklist {
 
 fn channel(options: &RedisBlocklistOptions) -> String {
     format!("{}events", options.key_prefix)
+}
+
+/// The key of a revoked jti.
+fn jti_key(prefix: &str, jti: &str) -> String {
+    format!("{prefix}jti:{jti}")
+}
+
+/// The key of a user's cut-off ("log out everywhere").
+fn user_key(prefix: &str, user: &str) -> String {
+    format!("{prefix}user:{user}")
 }
 
 /// Marks the mirror stale when dropped: when the task keeping it is aborted or unwinds.
@@ -814,7 +824,7 @@ async fn write_back(
         let mut eval = redis::cmd("EVAL");
         eval.arg(REVOKE_SCRIPT)
             .arg(1)
-            .arg(format!("{prefix}jti:{jti}"))
+            .arg(jti_key(prefix, jti))
             .arg(until)
             .arg(ttl)
             .arg(&channel)
@@ -825,7 +835,7 @@ async fn write_back(
         let mut eval = redis::cmd("EVAL");
         eval.arg(REVOKE_USER_SCRIPT)
             .arg(1)
-            .arg(format!("{prefix}user:{user}"))
+            .arg(user_key(prefix, user))
             .arg(before)
             .arg(&channel)
             .arg(user);
