@@ -13,8 +13,9 @@
 //!   starts a new window. A probe that is abandoned (its request went away) lets the next
 //!   command probe.
 //!
-//! So during an outage each store sees at most one command in flight per window from each
-//! instance, and a request waits at most its own command's time limit, only when it probes.
+//! So during an outage a store gets at most one command at a time from each instance (besides
+//! those already in flight when it failed), at most one per window when it refuses at once, and
+//! a request waits for it only when it is the probe, at most its command's time limit.
 
 use std::future::Future;
 use std::sync::Mutex;
