@@ -20,6 +20,7 @@ mod remote_jwks;
 mod roles;
 mod rotation;
 mod route_groups;
+mod store_faults;
 mod stores;
 mod token_cache;
 mod token_creation;

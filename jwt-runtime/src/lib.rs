@@ -59,14 +59,14 @@ pub use jwt_macros::openapi;
 /// `token_in_blocklist_loader`) and the stores that implement it. Attach one with
 /// [`JwtManagerBuilder::blocklist`].
 pub mod stores {
-    #[cfg(feature = "sqlx")]
-    pub use crate::engine::revocation::SqlBlocklist;
     pub use crate::engine::revocation::{
         adopted_session, Blocklist, BlocklistError, MemoryBlocklist, NewSession, RefreshCheck,
         Rotation, RotationStep, SessionInfo, Standing, TokenInfo, MAX_JTI_LENGTH,
     };
     #[cfg(feature = "redis")]
     pub use crate::engine::revocation::{RedisBlocklist, RedisBlocklistOptions};
+    #[cfg(feature = "sqlx")]
+    pub use crate::engine::revocation::{SqlBlocklist, SqlBlocklistOptions};
 }
 
 /// The traits an application implements to hook into the runtime (most are written for you by

@@ -1,8 +1,10 @@
 //! Shared by the behaviour tests: a manager on a frozen clock, raw token minting, a TestClient.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod logs;
 pub mod redis_cluster;
+pub mod redis_server;
 pub mod server;
 pub mod socket;
 

@@ -7,6 +7,8 @@
 //! checks, only for tokens whose signature and claims already verified, so unauthenticated
 //! traffic never reaches the store.
 
+#[cfg(any(feature = "redis", feature = "sqlx"))]
+mod known_down;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -35,7 +37,7 @@ pub use sessions::{
     adopted_session, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo, Standing,
 };
 #[cfg(feature = "sqlx")]
-pub use sql::SqlBlocklist;
+pub use sql::{SqlBlocklist, SqlBlocklistOptions};
 
 /// The time a store measures with (pruning, TTLs): the system clock until the manager it is
 /// attached to hands it its own ([`Blocklist::use_clock`]). Shared, so a store's background

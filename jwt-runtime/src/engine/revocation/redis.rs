@@ -13,9 +13,19 @@
 //!   then), never at `exp`;
 //! - every instance subscribes first, then loads the existing keys (`SCAN` + `MGET`), and only
 //!   then answers from its mirror, so no revocation falls between the load and the subscription;
-//! - while the subscription is down (Redis restarting, network cut) the mirror is marked stale
-//!   and every check asks Redis directly; if Redis cannot answer either, the check fails closed
-//!   (503) unless the store was built with `fail_open`;
+//! - while the subscription is down (Redis restarting, network cut) the mirror is marked stale:
+//!   what it holds is still refused (a revocation known to the instance is never forgotten
+//!   because Redis lost it), and a token it does not hold is checked with Redis directly; if
+//!   Redis cannot answer, the check fails closed (503) unless the store was built with
+//!   `fail_open`;
+//! - Redis may come back without its data (restarted without persistence, a failover to a
+//!   replica that had not caught up): after resubscribing, the instance writes back, with the
+//!   same scripts, every revocation its mirror holds that Redis lost (a jti with its
+//!   `retain_until` and TTL, a user's cut-off), so instances started later see them too;
+//! - every command runs within [`command_timeout`](RedisBlocklistOptions::command_timeout),
+//!   under the "known down" rule shared with the SQL store (`known_down.rs`): once Redis
+//!   refused or did not answer, requests that need it fail closed at once for a moment, while
+//!   one probe at a time tries it; its first answer ends the outage;
 //! - a link can also die silently (a NAT entry expires, a partition drops packets without a
 //!   reset): the socket stays open and no message arrives, which looks exactly like "nothing
 //!   was revoked". So the subscription is probed: every
@@ -25,7 +35,8 @@
 //!   the subscription dropped and re-established (with a fresh load);
 //! - TCP keepalive (and `TCP_USER_TIMEOUT` on Linux) are set on every connection, so the kernel
 //!   also closes a dead command connection instead of retransmitting into it for minutes;
-//! - a background task reconnects and reloads by itself, with backoff; nothing here panics.
+//! - a background task reconnects and reloads by itself, with a backoff capped at 1 s (or at
+//!   `reconnect_delay` when that is longer); nothing here panics.
 //! - over a Redis Cluster (`RedisBlocklist::connect_cluster`, feature `redis-cluster`) every
 //!   key carries the prefix as one hash tag (`{jwt:blocklist:}jti:<jti>`), so the scripts stay
 //!   atomic on the slot's primary; the load's `SCAN` runs in a script routed by a key of that
@@ -53,6 +64,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::io::tcp::{socket2, TcpSettings};
 use redis::{AsyncCommands, IntoConnectionInfo};
 
+use super::known_down::{Failure, KnownDown};
 use super::redis_link::{Link, Subscriber};
 use super::redis_sessions::{
     encode_label, is_live, parse_outcome, parse_standing, session_info, SessionFields,
@@ -77,10 +89,13 @@ pub struct RedisBlocklistOptions {
     /// When Redis cannot answer: `false` (default) refuses the request with 503, `true` lets the
     /// token through and logs a warning.
     pub fail_open: bool,
-    /// How long one Redis command may take (default 1 s).
+    /// How long one Redis command may take (default 1 s). Past it (or when Redis refuses the
+    /// connection) the request fails closed, and Redis counts as down for a moment (250 ms):
+    /// requests that need it then fail at once while one probe at a time tries it; the first
+    /// answer ends the outage.
     pub command_timeout: Duration,
     /// Pause before resubscribing after the subscription dropped (default 500 ms, doubling up
-    /// to 10 s).
+    /// to 1 s, or up to this pause when it is longer).
     pub reconnect_delay: Duration,
     /// How often the subscription is probed with a `PING` (default 1 s; taken between 10 ms
     /// and a day).
@@ -176,6 +191,11 @@ impl RedisBlocklistOptions {
 
 /// The shortest heartbeat interval or timeout, and reconnection pause, taken.
 const MIN_PERIOD: Duration = Duration::from_millis(10);
+/// The longest the pause between resubscription attempts grows to (unless `reconnect_delay`
+/// is longer): Redis back after an outage is resubscribed (and refilled) within about this.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(1);
+/// Revocations written back per pipeline after Redis lost them.
+const WRITE_BACK_BATCH: usize = 500;
 /// The longest heartbeat interval or timeout taken.
 const MAX_PERIOD: Duration = Duration::from_secs(24 * 3600);
 
@@ -278,6 +298,33 @@ impl Mirror {
     fn drop_expired(&mut self, now: i64) {
         self.jtis.retain(|_, until| until.is_none_or(|u| u >= now));
     }
+
+    /// What `self` holds that `stored` (Redis's contents) lacks or keeps for less long: jtis
+    /// missing or with an earlier `retain_until`, users missing or with a lower cut-off.
+    fn missing_from(&self, stored: &Mirror) -> Mirror {
+        let jtis = self
+            .jtis
+            .iter()
+            .filter(|(jti, until)| match stored.jtis.get(*jti) {
+                None => true,
+                // Redis keeps it forever.
+                Some(None) => false,
+                Some(Some(kept)) => until.is_none_or(|u| u > *kept),
+            })
+            .map(|(jti, until)| (jti.clone(), *until))
+            .collect();
+        let users = self
+            .users
+            .iter()
+            .filter(|(user, before)| stored.users.get(*user).is_none_or(|kept| kept < before))
+            .map(|(user, before)| (user.clone(), *before))
+            .collect();
+        Mirror { jtis, users }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.jtis.is_empty() && self.users.is_empty()
+    }
 }
 
 struct Shared {
@@ -291,6 +338,13 @@ struct Shared {
 /// rejected on every instance, checks are answered from a local mirror kept current by pub/sub,
 /// and an unreachable Redis fails closed (see the module docs for the staleness bound).
 ///
+/// A revocation the instance knows is never forgotten because Redis lost it: while the mirror
+/// is stale (the subscription is down) what it holds is still refused, and once Redis is back
+/// (restarted without its data, or a replica that had not caught up) the instance writes back
+/// what Redis lacks, with its retention, so instances started later see it too. Only instances
+/// alive across the loss can write back: for revocations to survive a restart by themselves,
+/// give Redis persistence (AOF with `appendfsync everysec` loses at most about a second).
+///
 /// ```no_run
 /// # async fn demo() -> Result<(), jwt_runtime::stores::BlocklistError> {
 /// # let config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
@@ -302,6 +356,8 @@ pub struct RedisBlocklist {
     conn: Link,
     shared: Arc<Shared>,
     options: RedisBlocklistOptions,
+    /// Whether Redis answers the commands of requests (the known-down rule).
+    health: KnownDown,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -322,6 +378,31 @@ impl std::fmt::Debug for RedisBlocklist {
 
 fn redis_err(e: redis::RedisError) -> BlocklistError {
     BlocklistError::with_source("redis blocklist", e)
+}
+
+/// Whether Redis answered `e` (an error reply about the command: it is up) or did not
+/// (refused, reset, a broken stream, or an answer that says it cannot serve now: `LOADING`,
+/// `TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`, `READONLY` after a failover).
+fn redis_failure(e: redis::RedisError) -> Failure {
+    use redis::{ErrorKind, ServerErrorKind as Server};
+    let answered = matches!(
+        e.kind(),
+        ErrorKind::Server(
+            Server::ResponseError
+                | Server::ExecAbort
+                | Server::NoScript
+                | Server::CrossSlot
+                | Server::NoPerm
+                | Server::NotBusy
+                | Server::NoSub
+        ) | ErrorKind::Extension
+            | ErrorKind::UnexpectedReturnType
+    );
+    if answered {
+        Failure::Answered(redis_err(e))
+    } else {
+        Failure::Down(redis_err(e))
+    }
 }
 
 impl RedisBlocklist {
@@ -450,6 +531,7 @@ impl RedisBlocklist {
             conn,
             shared,
             options,
+            health: KnownDown::new("redis blocklist"),
             task,
         }
     }
@@ -460,14 +542,14 @@ impl RedisBlocklist {
         self.shared.current.load(Ordering::Acquire)
     }
 
-    /// The mirror's answer for `token`, while the mirror is current (a poisoned mirror says
-    /// revoked: fail closed).
+    /// The mirror's answer for `token`: any answer while the mirror is current, and
+    /// "revoked" while it is stale (what it holds stays revoked: it only misses what was
+    /// revoked elsewhere meanwhile). `None`: ask Redis. A poisoned mirror says revoked (fail
+    /// closed).
     fn mirror_answer(&self, token: &TokenInfo) -> Option<bool> {
-        if !self.is_mirror_current() {
-            return None;
-        }
         let mirror = self.shared.mirror.read();
-        Some(mirror.map(|m| m.is_revoked(token)).unwrap_or(true))
+        let revoked = mirror.map(|m| m.is_revoked(token)).unwrap_or(true);
+        (revoked || self.is_mirror_current()).then_some(revoked)
     }
 
     /// Waits until the mirror is current, at most `timeout`; returns whether it is.
@@ -482,25 +564,27 @@ impl RedisBlocklist {
     }
 
     fn jti_key(&self, jti: &str) -> String {
-        format!("{}jti:{jti}", self.options.key_prefix)
+        jti_key(&self.options.key_prefix, jti)
     }
 
     fn user_key(&self, user: &str) -> String {
-        format!("{}user:{user}", self.options.key_prefix)
+        user_key(&self.options.key_prefix, user)
     }
 
     fn channel(&self) -> String {
         channel(&self.options)
     }
 
+    /// Runs one command of a request within `command_timeout`, under the known-down rule.
     async fn timed<T>(
         &self,
         fut: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, BlocklistError> {
-        match tokio::time::timeout(self.options.command_timeout, fut).await {
-            Ok(result) => result.map_err(redis_err),
-            Err(_) => Err(BlocklistError::new("redis blocklist: command timed out")),
-        }
+        self.health
+            .run(self.options.command_timeout, async {
+                fut.await.map_err(redis_failure)
+            })
+            .await
     }
 
     /// The check against Redis itself, used while the mirror is not current.
@@ -541,6 +625,16 @@ fn channel(options: &RedisBlocklistOptions) -> String {
     format!("{}events", options.key_prefix)
 }
 
+/// The key of a revoked jti.
+fn jti_key(prefix: &str, jti: &str) -> String {
+    format!("{prefix}jti:{jti}")
+}
+
+/// The key of a user's cut-off ("log out everywhere").
+fn user_key(prefix: &str, user: &str) -> String {
+    format!("{prefix}user:{user}")
+}
+
 /// Marks the mirror stale when dropped: when the task keeping it is aborted or unwinds.
 struct StaleOnExit(Arc<Shared>);
 
@@ -578,7 +672,9 @@ async fn keep_mirror(
             delay = first_delay;
         }
         tokio::time::sleep(delay).await;
-        delay = delay.saturating_mul(2).min(Duration::from_secs(10));
+        delay = delay
+            .saturating_mul(2)
+            .min(MAX_RECONNECT_DELAY.max(first_delay));
     }
 }
 
@@ -659,8 +755,11 @@ async fn follow(
             break;
         }
     }
-    {
+    let now = shared.clock.seconds();
+    let lost = {
         let mut mirror = shared.mirror.write().unwrap_or_else(|p| p.into_inner());
+        mirror.drop_expired(now);
+        let lost = mirror.missing_from(&loaded);
         for (jti, until) in mirror.jtis.drain() {
             loaded.add_jti(jti, until);
         }
@@ -668,9 +767,13 @@ async fn follow(
             let entry = loaded.users.entry(user).or_insert(before);
             *entry = (*entry).max(before);
         }
-        loaded.drop_expired(shared.clock.seconds());
+        loaded.drop_expired(now);
         *mirror = loaded;
-    }
+        lost
+    };
+    // Until this succeeds the mirror stays stale (and still refuses what it holds); the next
+    // attempt finds the same entries missing and writes them again.
+    write_back(&mut conn, &lost, now, options).await?;
     shared.current.store(true, Ordering::Release);
     tracing::debug!(target: "jwt_runtime", "redis blocklist mirror is current");
     let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -694,6 +797,64 @@ async fn follow(
             }
         }
     }
+}
+
+/// Writes back to Redis what it lost (see [`Mirror::missing_from`]), with the revocation
+/// scripts: each keeps the later retention and the higher cut-off, and publishes, so live
+/// instances hear it and instances started later load it.
+async fn write_back(
+    conn: &mut Link,
+    lost: &Mirror,
+    now: i64,
+    options: &RedisBlocklistOptions,
+) -> Result<(), BlocklistError> {
+    if lost.is_empty() {
+        return Ok(());
+    }
+    tracing::warn!(
+        target: "jwt_runtime",
+        jtis = lost.jtis.len(),
+        users = lost.users.len(),
+        "redis lost revocations this instance holds (restarted without its data?); writing them back"
+    );
+    let channel = channel(options);
+    let prefix = &options.key_prefix;
+    let jtis = lost.jtis.iter().map(|(jti, until)| {
+        let (until, ttl) = retention(*until, now);
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(REVOKE_SCRIPT)
+            .arg(1)
+            .arg(jti_key(prefix, jti))
+            .arg(until)
+            .arg(ttl)
+            .arg(&channel)
+            .arg(jti);
+        eval
+    });
+    let users = lost.users.iter().map(|(user, before)| {
+        let mut eval = redis::cmd("EVAL");
+        eval.arg(REVOKE_USER_SCRIPT)
+            .arg(1)
+            .arg(user_key(prefix, user))
+            .arg(before)
+            .arg(&channel)
+            .arg(user);
+        eval
+    });
+    let commands: Vec<redis::Cmd> = jtis.chain(users).collect();
+    for batch in commands.chunks(WRITE_BACK_BATCH) {
+        let mut pipe = redis::pipe();
+        for command in batch {
+            pipe.add_command(command.clone()).ignore();
+        }
+        within(
+            options.command_timeout,
+            "writing back lost revocations",
+            pipe.query_async::<()>(conn),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 impl Blocklist for RedisBlocklist {
@@ -881,22 +1042,73 @@ impl RedisBlocklist {
 
     /// `retain_until` and the TTL that keeps a key until then, as script arguments (`''`: forever).
     fn retention(&self, retain_until: Option<i64>) -> (String, String) {
-        match retain_until {
-            None => (String::new(), String::new()),
-            Some(until) => {
-                // One second more than whole seconds say: `now` is rounded down, and the
-                // key must outlive the last instant the token is accepted.
-                let ttl = until
-                    .saturating_sub(self.shared.clock.seconds())
-                    .saturating_add(1)
-                    .max(1);
-                let ttl = if ttl > MAX_TTL {
-                    String::new()
-                } else {
-                    ttl.to_string()
-                };
-                (until.to_string(), ttl)
-            }
+        retention(retain_until, self.shared.clock.seconds())
+    }
+}
+
+/// `retain_until` and the TTL that keeps a key until then, `now` being `now`, as script
+/// arguments (`''`: forever).
+fn retention(retain_until: Option<i64>, now: i64) -> (String, String) {
+    match retain_until {
+        None => (String::new(), String::new()),
+        Some(until) => {
+            // One second more than whole seconds say: `now` is rounded down, and the
+            // key must outlive the last instant the token is accepted.
+            let ttl = until.saturating_sub(now).saturating_add(1).max(1);
+            let ttl = if ttl > MAX_TTL {
+                String::new()
+            } else {
+                ttl.to_string()
+            };
+            (until.to_string(), ttl)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_redis_lost_is_what_the_mirror_holds_longer_or_alone() {
+        let mut held = Mirror::default();
+        held.add_jti("gone".into(), Some(100));
+        held.add_jti("kept".into(), Some(100));
+        held.add_jti("shorter".into(), Some(200));
+        held.add_jti("forever".into(), None);
+        held.add_jti("forever-kept".into(), None);
+        held.users.insert("gone".into(), 10);
+        held.users.insert("lower".into(), 20);
+        held.users.insert("higher".into(), 20);
+        let mut stored = Mirror::default();
+        stored.add_jti("kept".into(), Some(150));
+        stored.add_jti("shorter".into(), Some(100));
+        stored.add_jti("forever".into(), Some(100));
+        stored.add_jti("forever-kept".into(), None);
+        stored.users.insert("lower".into(), 15);
+        stored.users.insert("higher".into(), 30);
+        let lost = held.missing_from(&stored);
+        let mut jtis: Vec<_> = lost.jtis.into_iter().collect();
+        jtis.sort();
+        assert_eq!(
+            jtis,
+            [
+                ("forever".to_string(), None),
+                ("gone".to_string(), Some(100)),
+                ("shorter".to_string(), Some(200)),
+            ]
+        );
+        let mut users: Vec<_> = lost.users.into_iter().collect();
+        users.sort();
+        assert_eq!(users, [("gone".to_string(), 10), ("lower".to_string(), 20)]);
+        assert!(held.missing_from(&held).is_empty());
+    }
+
+    #[test]
+    fn retention_keeps_a_key_one_second_past_retain_until_and_forever_when_huge() {
+        assert_eq!(retention(None, 5), (String::new(), String::new()));
+        assert_eq!(retention(Some(10), 5), ("10".into(), "6".into()));
+        assert_eq!(retention(Some(1), 5), ("1".into(), "1".into()));
+        assert_eq!(retention(Some(i64::MAX), 0).1, "");
     }
 }

@@ -1,14 +1,74 @@
 //! Revocations in SQLite or PostgreSQL through sqlx, with the tutorial's audit columns.
+//!
+//! Under faults: every operation of the [`Blocklist`] trait runs within
+//! [`command_timeout`](SqlBlocklistOptions::command_timeout) (acquiring a connection included),
+//! and under the "known down" rule shared with the Redis store (see `known_down.rs`): once the
+//! database failed to answer, requests fail closed at once for a moment while one probe at a
+//! time tries it, and the first answer ends the outage. A PostgreSQL connection released by a
+//! command that timed out is pinged within the same limit before the pool takes it back, and
+//! closed when it does not answer: a half-open link never keeps a slot of the pool.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::AnyPool;
 
+use super::known_down::{Failure, KnownDown};
 use super::{
     Blocklist, BlocklistError, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo,
     Standing, StoreClock, TokenInfo,
 };
 
 mod sessions;
+
+/// Options of a [`SqlBlocklist`].
+///
+/// ```
+/// use std::time::Duration;
+/// use jwt_runtime::stores::SqlBlocklistOptions;
+/// let opts = SqlBlocklistOptions::default()
+///     .table("revoked_tokens")
+///     .command_timeout(Duration::from_millis(500));
+/// assert_eq!((opts.table.as_str(), opts.command_timeout), ("revoked_tokens", Duration::from_millis(500)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqlBlocklistOptions {
+    /// The table name (letters, digits, `_`; default `jwt_token_blocklist`).
+    pub table: String,
+    /// How long one store operation may take, acquiring its connection included (default
+    /// 1 s; at least 10 ms). Past it the request fails closed (503) and the database counts as
+    /// down for a moment (requests then fail at once while one probe at a time tries it).
+    pub command_timeout: Duration,
+}
+
+impl Default for SqlBlocklistOptions {
+    fn default() -> Self {
+        SqlBlocklistOptions {
+            table: "jwt_token_blocklist".into(),
+            command_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+impl SqlBlocklistOptions {
+    /// Sets [`table`](Self::table).
+    pub fn table(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// Sets [`command_timeout`](Self::command_timeout).
+    pub fn command_timeout(mut self, timeout: Duration) -> Self {
+        self.command_timeout = timeout;
+        self
+    }
+}
+
+/// The shortest command timeout taken.
+const MIN_COMMAND_TIMEOUT: Duration = Duration::from_millis(10);
 
 /// Which SQL dialect the tables are created in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +90,13 @@ enum Dialect {
 /// `retain_until` is NULL for tokens that never expire, and for rows written before the column
 /// existed (for those, use `expires_at` plus your leeway).
 ///
+/// Under faults every operation runs within [`SqlBlocklistOptions::command_timeout`] (1 s by
+/// default, acquiring a connection included) and fails closed (503) past it; the database then
+/// counts as down for a moment (250 ms), during which requests fail at once while one probe at
+/// a time tries it, and the first answer ends the outage. A PostgreSQL connection released by a
+/// command that timed out is checked (a ping within the same limit) before it is reused, and
+/// closed when it does not answer.
+///
 /// Sessions (`JWT_REFRESH_ROTATION`) live in `<table>_sessions`, one row per login, with audit
 /// columns: `rotations` (how many times its refresh token was rotated), `ended_at`, `end_reason`
 /// (`reused`: a retired refresh token came back, `reused_jti` names it; `ended`: its user ended
@@ -49,10 +116,41 @@ pub struct SqlBlocklist {
     pool: AnyPool,
     table: String,
     clock: StoreClock,
+    command_timeout: Duration,
+    health: Arc<KnownDown>,
 }
 
 fn err(e: sqlx::Error) -> BlocklistError {
     BlocklistError::with_source("sql blocklist", e)
+}
+
+/// Whether the database answered `e` (it is up) or did not (refused, reset, timed out, a
+/// protocol stream out of step, or PostgreSQL saying it cannot serve: SQLSTATE classes 08
+/// connection exception, 53 insufficient resources, 57 operator intervention, 58 system error).
+/// An error without a driver error behind it is the store's own verdict on an answer.
+fn failure(e: BlocklistError) -> Failure {
+    let Some(driver) = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<sqlx::Error>())
+    else {
+        return Failure::Answered(e);
+    };
+    let answered = match driver {
+        sqlx::Error::Database(db) => !db
+            .code()
+            .is_some_and(|code| ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c))),
+        sqlx::Error::RowNotFound
+        | sqlx::Error::TypeNotFound { .. }
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Encode(_)
+        | sqlx::Error::Decode(_) => true,
+        _ => false,
+    };
+    if answered {
+        Failure::Answered(e)
+    } else {
+        Failure::Down(e)
+    }
 }
 
 impl SqlBlocklist {
@@ -70,6 +168,29 @@ impl SqlBlocklist {
     /// # Errors
     /// As [`connect`](Self::connect), or a table name that is not a plain identifier.
     pub async fn connect_with_table(url: &str, table: &str) -> Result<Self, BlocklistError> {
+        Self::connect_with(url, SqlBlocklistOptions::default().table(table)).await
+    }
+
+    /// Like [`connect`](Self::connect), with `options` (table name, command timeout).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::time::Duration;
+    /// use jwt_runtime::stores::{SqlBlocklist, SqlBlocklistOptions};
+    /// let options = SqlBlocklistOptions::default().command_timeout(Duration::from_millis(500));
+    /// let store = SqlBlocklist::connect_with("sqlite::memory:", options).await.unwrap();
+    /// assert_eq!(store.table(), "jwt_token_blocklist");
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`connect_with_table`](Self::connect_with_table).
+    pub async fn connect_with(
+        url: &str,
+        options: SqlBlocklistOptions,
+    ) -> Result<Self, BlocklistError> {
+        let table = options.table.as_str();
+        let command_timeout = options.command_timeout.max(MIN_COMMAND_TIMEOUT);
         if table.is_empty() || !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(BlocklistError::new(format!(
                 "\"{table}\" is not a plain SQL table name"
@@ -94,11 +215,18 @@ impl SqlBlocklist {
                 .idle_timeout(None)
                 .max_lifetime(None);
         }
+        if dialect == Dialect::Postgres {
+            options = options.after_release(move |conn, _| {
+                Box::pin(async move { answers_within(command_timeout, conn).await })
+            });
+        }
         let pool = options.connect(url).await.map_err(err)?;
         let store = SqlBlocklist {
             pool,
             table: table.to_string(),
             clock: StoreClock::default(),
+            command_timeout,
+            health: Arc::new(KnownDown::new("sql blocklist")),
         };
         store.migrate(dialect).await?;
         Ok(store)
@@ -190,6 +318,18 @@ impl SqlBlocklist {
             .map(|_| ())
     }
 
+    /// Runs one store operation within the command timeout, under the known-down rule.
+    async fn guarded<T>(
+        &self,
+        operation: impl Future<Output = Result<T, BlocklistError>>,
+    ) -> Result<T, BlocklistError> {
+        self.health
+            .run(self.command_timeout, async {
+                operation.await.map_err(failure)
+            })
+            .await
+    }
+
     /// The connection pool (for audit queries over the table).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
@@ -201,12 +341,25 @@ impl SqlBlocklist {
     }
 }
 
-impl Blocklist for SqlBlocklist {
-    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
-        self.clock.set(clock);
+/// Whether a PostgreSQL connection going back to the pool still answers, within `limit`: one
+/// released by a command that timed out may sit on a dead link, where the pool's own check
+/// (a ping without a limit) would hold its slot forever. An error closes it.
+async fn answers_within(
+    limit: Duration,
+    conn: &mut sqlx::AnyConnection,
+) -> Result<bool, sqlx::Error> {
+    match tokio::time::timeout(limit, sqlx::Connection::ping(conn)).await {
+        Ok(answer) => answer.map(|()| true),
+        Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "sql blocklist: a released connection did not answer a ping; closing it",
+        ))),
     }
+}
 
-    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
+/// The revocation queries, run through [`SqlBlocklist::guarded`].
+impl SqlBlocklist {
+    async fn query_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
         let t = &self.table;
         let sql = format!(
             "SELECT (SELECT COUNT(*) FROM {t} WHERE jti = $1) \
@@ -222,7 +375,7 @@ impl Blocklist for SqlBlocklist {
         Ok(hits > 0)
     }
 
-    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
+    async fn insert_revoked(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
         let Some(jti) = &token.jti else {
             return Err(BlocklistError::new(
                 "a token without a jti cannot be revoked on its own",
@@ -246,7 +399,7 @@ impl Blocklist for SqlBlocklist {
         Ok(())
     }
 
-    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
+    async fn raise_cut_off(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
         let t = &self.table;
         let sql = format!(
             "INSERT INTO {t}_users (user_identity, revoked_before) VALUES ($1, $2) \
@@ -261,32 +414,50 @@ impl Blocklist for SqlBlocklist {
             .map_err(err)?;
         self.end_sessions_before(user, issued_before).await
     }
+}
+
+impl Blocklist for SqlBlocklist {
+    fn use_clock(&mut self, clock: std::sync::Arc<dyn crate::vocabulary::Clock>) {
+        self.clock.set(clock);
+    }
+
+    async fn is_revoked(&self, token: &TokenInfo) -> Result<bool, BlocklistError> {
+        self.guarded(self.query_revoked(token)).await
+    }
+
+    async fn revoke(&self, token: &TokenInfo) -> Result<(), BlocklistError> {
+        self.guarded(self.insert_revoked(token)).await
+    }
+
+    async fn revoke_user(&self, user: &str, issued_before: i64) -> Result<(), BlocklistError> {
+        self.guarded(self.raise_cut_off(user, issued_before)).await
+    }
 
     fn keeps_sessions(&self) -> bool {
         true
     }
 
     async fn start_session(&self, session: &NewSession) -> Result<(), BlocklistError> {
-        self.insert_session(session).await
+        self.guarded(self.insert_session(session)).await
     }
 
     async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
-        self.rotate_session(step).await
+        self.guarded(self.rotate_session(step)).await
     }
 
     async fn check_refresh(&self, check: &RefreshCheck) -> Result<Standing, BlocklistError> {
-        self.check_refresh_token(check).await
+        self.guarded(self.check_refresh_token(check)).await
     }
 
     async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
-        self.is_session_live(session).await
+        self.guarded(self.is_session_live(session)).await
     }
 
     async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {
-        self.list_sessions(user).await
+        self.guarded(self.list_sessions(user)).await
     }
 
     async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
-        self.end_one_session(user, session).await
+        self.guarded(self.end_one_session(user, session)).await
     }
 }
