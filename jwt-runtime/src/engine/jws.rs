@@ -44,6 +44,9 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) audience: Option<&'a [String]>,
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
+    /// Whether an identity claim that is `null` counts as present: for this app's own tokens,
+    /// as in the reference; not for a trusted issuer's, whose `null` would name nobody.
+    pub(crate) accept_null_identity: bool,
     pub(crate) max_length: usize,
 }
 
@@ -351,7 +354,7 @@ pub(crate) fn validate_claims(
     if facts.jti_not_string {
         return Err(JwtError::invalid("JWT ID must be a string"));
     }
-    if !facts.has_identity {
+    if !facts.has_identity || (!rules.accept_null_identity && facts.identity.is_null()) {
         return Err(JwtError::invalid(format!(
             "Missing claim: {}",
             rules.identity_claim

@@ -104,6 +104,8 @@ pub(crate) struct ClaimFacts {
     pub(crate) jti: Option<Box<str>>,
     /// `jti` is present and not a string.
     pub(crate) jti_not_string: bool,
+    /// `iss`, when it is a string: a trusted issuer's token is filed under it.
+    pub(crate) iss: Option<Box<str>>,
     /// The identity claim is present.
     pub(crate) has_identity: bool,
     /// The identity claim (`null` when absent).
@@ -127,6 +129,7 @@ impl ClaimFacts {
             sub_not_string: false,
             jti: None,
             jti_not_string: false,
+            iss: None,
             has_identity: false,
             identity: Value::Null,
             token_type: TypeClaim::Access,
@@ -139,7 +142,7 @@ impl ClaimFacts {
     pub(crate) fn wants(&self, name: &str) -> bool {
         matches!(
             name,
-            "iat" | "nbf" | "exp" | "sub" | "jti" | "type" | "fresh"
+            "iat" | "nbf" | "exp" | "sub" | "jti" | "iss" | "type" | "fresh"
         ) || name == &*self.identity_claim
     }
 
@@ -155,6 +158,7 @@ impl ClaimFacts {
                 self.jti = value.as_str().map(Box::from);
                 self.jti_not_string = !value.is_string();
             }
+            "iss" => self.iss = value.as_str().map(Box::from),
             "type" => {
                 if let Some(kind) = value.as_str() {
                     self.token_type = TypeClaim::of(kind);
