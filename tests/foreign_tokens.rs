@@ -171,9 +171,7 @@ async fn a_trusted_issuers_user_is_logged_out_everywhere() {
         .build_async()
         .await
         .unwrap();
-    let claims = |jti: &str, iat: i64| {
-        json!({"aud": "api", "sub": "u-1", "email": "alice@example.com", "jti": jti, "iat": iat})
-    };
+    let claims = |jti: &str, iat: i64| json!({"aud": "api", "sub": "u-1", "email": "alice@example.com", "jti": jti, "iat": iat});
     let phone = idp.token(claims("f-1", NOW - 60));
     let laptop = idp.token(claims("f-2", NOW - 30));
     let own = hs256(claims_with("u-1", json!({"jti": "o-1"})));
@@ -197,8 +195,12 @@ async fn a_trusted_issuers_user_is_logged_out_everywhere() {
     let bob = |jti: &str| idp.token(json!({"aud": "api", "email": "bob@example.com", "jti": jti}));
     log_out_everywhere(&app, "/logout_everywhere_jwt", &bob("b-1")).await;
     assert_eq!(me_with(&app, &bob("b-2")).await, Err(REVOKED.into()));
-    let erin = |jti: &str| idp.token(json!({"aud": "api", "email": "erin@example.com", "jti": jti}));
-    assert_eq!(me_with(&app, &erin("e-1")).await, Ok("erin@example.com".into()));
+    let erin =
+        |jti: &str| idp.token(json!({"aud": "api", "email": "erin@example.com", "jti": jti}));
+    assert_eq!(
+        me_with(&app, &erin("e-1")).await,
+        Ok("erin@example.com".into())
+    );
     app.revoke_all_for_user(UserRef::of_issuer(&idp.base, &json!("erin@example.com")))
         .await
         .unwrap();
@@ -209,7 +211,10 @@ async fn a_trusted_issuers_user_is_logged_out_everywhere() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), jwt_runtime::ErrorKind::Misconfigured);
-    assert!(err.to_string().contains("https://elsewhere.example"), "{err}");
+    assert!(
+        err.to_string().contains("https://elsewhere.example"),
+        "{err}"
+    );
 
     // This app's own users log out the same way.
     log_out_everywhere(&app, "/logout_everywhere", &own).await;
@@ -322,6 +327,97 @@ async fn a_foreign_token_without_its_identity_claim_is_refused() {
     resp.assert_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+// ---- the stores keep the key as it is ----
+
+/// A trusted issuer's user logged out on one instance, checked on another and on one started
+/// afterwards, each with a store from `store` (over the same data).
+async fn logout_across<B, F>(store: impl Fn() -> F)
+where
+    B: jwt_runtime::stores::Blocklist,
+    F: std::future::Future<Output = B>,
+{
+    let idp = provider("rsa_a.pem", "a").await;
+    let instance = |store: B| {
+        builder(app_config())
+            .blocklist(store)
+            .trust_issuer(idp.trusted().audience("api").identity_claim("email"))
+            .build_async()
+    };
+    let a = instance(store().await).await.unwrap();
+    let b = instance(store().await).await.unwrap();
+    // An identity that spells a key, and is not ASCII.
+    let email = "iss:[\"x\"] ö";
+    let foreign = idp.token(json!({"aud": "api", "sub": "u-1", "email": email, "jti": "f-9"}));
+    let own = hs256(claims_with("u-1", json!({"jti": "o-9"})));
+    assert_eq!(me_with(&b, &foreign).await, Ok(email.into()));
+    log_out_everywhere(&a, "/logout_everywhere", &foreign).await;
+    // The other instance hears of it (Redis: through its subscription, within a moment).
+    let mut answer = me_with(&b, &foreign).await;
+    for _ in 0..200 {
+        if answer.is_err() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        answer = me_with(&b, &foreign).await;
+    }
+    assert_eq!(answer, Err(REVOKED.into()), "the other instance");
+    // One started later reads it from the store; this app's own user is untouched.
+    let c = instance(store().await).await.unwrap();
+    assert_eq!(
+        me_with(&c, &foreign).await,
+        Err(REVOKED.into()),
+        "a later instance"
+    );
+    assert_eq!(me_with(&c, &own).await, Ok("u-1".into()));
+}
+
+#[tokio::test]
+async fn a_foreign_users_logout_in_a_sql_store() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("foreign")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let store = jwt_runtime::stores::SqlBlocklist::connect(&url)
+        .await
+        .unwrap();
+    logout_across(|| async { store.clone() }).await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL"]
+async fn a_foreign_users_logout_in_postgres() {
+    require_service("PostgreSQL", "127.0.0.1:5432");
+    let url = std::env::var("JWT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let table = unique("foreign");
+    logout_across(|| async {
+        jwt_runtime::stores::SqlBlocklist::connect_with_table(&url, &table)
+            .await
+            .expect("connect to PostgreSQL")
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn a_foreign_users_logout_reaches_every_redis_instance() {
+    use jwt_runtime::stores::{RedisBlocklist, RedisBlocklistOptions};
+    require_service("Redis", "127.0.0.1:6379");
+    let prefix = format!("{}:", unique("jwt_foreign"));
+    logout_across(|| async {
+        let options = RedisBlocklistOptions::default().prefix(prefix.clone());
+        let store = RedisBlocklist::connect_with("redis://127.0.0.1:6379", options)
+            .await
+            .expect("connect to Redis");
+        assert!(
+            store
+                .wait_until_current(std::time::Duration::from_secs(5))
+                .await
+        );
+        store
+    })
+    .await;
+}
+
 // ---- audience (item 11) ----
 
 #[tokio::test]
@@ -333,7 +429,10 @@ async fn a_trusted_issuer_needs_an_audience() {
         .await
         .expect_err("an issuer without an audience must not start")
         .to_string();
-    assert!(err.contains(&format!("trusted issuer \"{}\"", idp.base)), "{err}");
+    assert!(
+        err.contains(&format!("trusted issuer \"{}\"", idp.base)),
+        "{err}"
+    );
     assert!(err.contains("audience"), "{err}");
     assert!(err.contains("any_audience"), "{err}");
     assert_eq!(
@@ -380,12 +479,16 @@ async fn an_issuers_audience_rules_and_its_explicit_opt_out() {
             idp.base
         )
     );
-    let empty = start(idp.trusted().audience(" ")).await.unwrap_err().to_string();
+    let empty = start(idp.trusted().audience(" "))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(empty.contains("has an empty audience"), "{empty}");
     // From a config file: the field, and its absence.
-    let parsed: TrustedIssuer =
-        serde_json::from_value(json!({"issuer": idp.base, "jwks_url": idp.jwks_url(), "any_audience": true}))
-            .unwrap();
+    let parsed: TrustedIssuer = serde_json::from_value(
+        json!({"issuer": idp.base, "jwks_url": idp.jwks_url(), "any_audience": true}),
+    )
+    .unwrap();
     assert!(start(parsed).await.is_ok());
     let parsed: TrustedIssuer =
         serde_json::from_value(json!({"issuer": idp.base, "jwks_url": idp.jwks_url()})).unwrap();
@@ -403,7 +506,13 @@ async fn every_issuer_is_checked_before_any_is_fetched() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.starts_with(&format!("trusted issuer \"{}\" needs an audience", bad.base)), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "trusted issuer \"{}\" needs an audience",
+            bad.base
+        )),
+        "{err}"
+    );
     assert_eq!(good.hits.load(Ordering::SeqCst), 0);
     assert_eq!(bad.hits.load(Ordering::SeqCst), 0);
 }

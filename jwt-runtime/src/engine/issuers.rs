@@ -151,10 +151,9 @@ fn check(
             option,
             "sets both `audience` and `any_audience`: keep one",
         )),
-        _ if audiences.iter().any(|a| a.trim().is_empty()) => Err(ConfigError::sentence(
-            option,
-            "has an empty audience",
-        )),
+        _ if audiences.iter().any(|a| a.trim().is_empty()) => {
+            Err(ConfigError::sentence(option, "has an empty audience"))
+        }
         _ => Ok(()),
     }
 }

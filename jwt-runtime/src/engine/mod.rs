@@ -142,7 +142,10 @@ impl Engine {
     /// Whether a verified token was issued elsewhere: by a trusted issuer, or signed with a key of
     /// the remote JWK set. Such a token is never re-minted as this app's own (implicit refresh).
     pub(crate) fn is_foreign(&self, token: &VerifiedJwt) -> bool {
-        if self.issuer_named(token.parts().facts().iss.as_deref()).is_some() {
+        if self
+            .issuer_named(token.parts().facts().iss.as_deref())
+            .is_some()
+        {
             return true;
         }
         let kid = token.header().get("kid").and_then(Value::as_str);

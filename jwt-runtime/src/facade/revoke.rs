@@ -41,7 +41,10 @@ pub struct UserRef<'a>(Whose<'a>);
 enum Whose<'a> {
     Own(&'a Value),
     Token(&'a VerifiedJwt),
-    Issuer { issuer: &'a str, identity: &'a Value },
+    Issuer {
+        issuer: &'a str,
+        identity: &'a Value,
+    },
 }
 
 impl<'a> UserRef<'a> {
