@@ -142,11 +142,6 @@ fn observe(facts: &mut ClaimFacts, name: &str, value: Scalar<'_>) {
             Scalar::Str(jti) => facts.jti = Some(jti.into()),
             _ => facts.jti_not_string = true,
         },
-        "iss" => {
-            if let Scalar::Str(iss) = value {
-                facts.iss = Some(iss.into());
-            }
-        }
         "type" => {
             if let Scalar::Str(kind) = value {
                 facts.token_type = TypeClaim::of(&kind);
@@ -340,7 +335,6 @@ mod tests {
             "exp",
             "sub",
             "jti",
-            "iss",
             "type",
             "fresh",
             "csrf",
@@ -389,7 +383,7 @@ mod tests {
             shape in prop::sample::select(vec!["{}", "[]", "{} x", " {} ", "{}}", "\"s\""]),
             bad_byte in any::<bool>(),
             // `sub` read as the identity (a `Value`) or as a fact of its own (a `Scalar`).
-            identity in prop::sample::select(vec!["sub", "x", "jti", "iss"]),
+            identity in prop::sample::select(vec!["sub", "x", "jti"]),
         ) {
             let object = format!("{{{}}}", members.join(","));
             let mut bytes = shape.replace("{}", &object).into_bytes();

@@ -44,9 +44,10 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) audience: Option<&'a [String]>,
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
-    /// Whether an identity claim that is `null` counts as present: for this app's own tokens,
-    /// as in the reference; not for a trusted issuer's, whose `null` would name nobody.
-    pub(crate) accept_null_identity: bool,
+    /// The trusted issuer these are the rules of (`None`: this app's own tokens). Its tokens'
+    /// parts record it (their users are filed under it), and a `null` identity is missing there
+    /// (it would name nobody; this app's own tokens accept it, as the reference).
+    pub(crate) trusted_issuer: Option<&'a str>,
     pub(crate) max_length: usize,
 }
 
@@ -253,7 +254,7 @@ pub(crate) fn decode_with<'k>(
     claims_as: ClaimsAs,
 ) -> Result<Decoded, JwtError> {
     let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
-    let parts = match claims_as {
+    let mut parts = match claims_as {
         ClaimsAs::Map => {
             let claims = parse_object(&payload, "payload")?;
             TokenParts::new(header, claims, rules.identity_claim)
@@ -263,6 +264,9 @@ pub(crate) fn decode_with<'k>(
             TokenParts::unparsed(header, json, facts)
         }
     };
+    if let Some(issuer) = rules.trusted_issuer {
+        parts.verified_by(issuer);
+    }
     let expired = validate_claims(&parts, rules, now)?;
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;
@@ -354,7 +358,7 @@ pub(crate) fn validate_claims(
     if facts.jti_not_string {
         return Err(JwtError::invalid("JWT ID must be a string"));
     }
-    if !facts.has_identity || (!rules.accept_null_identity && facts.identity.is_null()) {
+    if !facts.has_identity || (rules.trusted_issuer.is_some() && facts.identity.is_null()) {
         return Err(JwtError::invalid(format!(
             "Missing claim: {}",
             rules.identity_claim

@@ -142,19 +142,16 @@ impl Engine {
     /// Whether a verified token was issued elsewhere: by a trusted issuer, or signed with a key of
     /// the remote JWK set. Such a token is never re-minted as this app's own (implicit refresh).
     pub(crate) fn is_foreign(&self, token: &VerifiedJwt) -> bool {
-        if self
-            .issuer_named(token.parts().facts().iss.as_deref())
-            .is_some()
-        {
+        if token.parts().trusted_issuer().is_some() {
             return true;
         }
         let kid = token.header().get("kid").and_then(Value::as_str);
         self.remote.is_some() && kid.is_some_and(|kid| !self.keys.has_kid(kid))
     }
 
-    /// The trusted issuer a verified token's `iss` names, which is the one that verified it: a
-    /// token naming a trusted issuer is verified with that issuer's keys and rules only
-    /// ([`Engine::issuer_of`]), and no trusted issuer is this app's own.
+    /// The trusted issuer named `iss`: the one verified claims whose `iss` it is were verified
+    /// by (a token naming a trusted issuer is verified with that issuer's keys and rules only,
+    /// [`Engine::issuer_of`], and no trusted issuer is this app's own).
     fn issuer_named(&self, iss: Option<&str>) -> Option<&Issuer> {
         let iss = iss?;
         self.issuers.iter().find(|i| i.iss[0] == iss)
@@ -176,7 +173,7 @@ impl Engine {
             issuer: Some(&issuer.iss),
             audience: issuer.audience.as_deref(),
             identity_claim: &issuer.identity_claim,
-            accept_null_identity: false,
+            trusted_issuer: Some(&issuer.iss[0]),
             ..self.claim_rules()
         }
     }
@@ -248,7 +245,7 @@ impl Engine {
             audience: config.decode_audience.as_deref(),
             verify_sub: config.verify_sub,
             identity_claim: &config.identity_claim,
-            accept_null_identity: true,
+            trusted_issuer: None,
             max_length: config.max_token_length,
         }
     }
@@ -375,16 +372,15 @@ impl Engine {
     }
 
     /// [`Engine::token_info`] of a verified token, built once per token (a repeated token's
-    /// cached parts keep it) from the facts read with it, whose identity claim is the one of
-    /// the issuer that verified it.
+    /// cached parts keep it) from the facts read with it, with the identity claim of the issuer
+    /// that verified it.
     pub(crate) fn info_of<'t>(&self, token: &'t VerifiedJwt) -> &'t TokenInfo {
         token.parts().store_info(|parts| {
-            let facts = parts.facts();
-            // The facts were read with the identity claim of the issuer that verified the token:
-            // the one its `iss` names (`issuer_of` routes it there), or this app's.
-            let issuer = self.issuer_named(facts.iss.as_deref());
-            let iss = issuer.map(|i| i.iss[0].as_str());
-            TokenInfo::from_facts(facts, self.config.decode_leeway, iss)
+            TokenInfo::from_facts(
+                parts.facts(),
+                self.config.decode_leeway,
+                parts.trusted_issuer(),
+            )
         })
     }
 

@@ -104,8 +104,6 @@ pub(crate) struct ClaimFacts {
     pub(crate) jti: Option<Box<str>>,
     /// `jti` is present and not a string.
     pub(crate) jti_not_string: bool,
-    /// `iss`, when it is a string: a trusted issuer's token is filed under it.
-    pub(crate) iss: Option<Box<str>>,
     /// The identity claim is present.
     pub(crate) has_identity: bool,
     /// The identity claim (`null` when absent).
@@ -129,7 +127,6 @@ impl ClaimFacts {
             sub_not_string: false,
             jti: None,
             jti_not_string: false,
-            iss: None,
             has_identity: false,
             identity: Value::Null,
             token_type: TypeClaim::Access,
@@ -142,7 +139,7 @@ impl ClaimFacts {
     pub(crate) fn wants(&self, name: &str) -> bool {
         matches!(
             name,
-            "iat" | "nbf" | "exp" | "sub" | "jti" | "iss" | "type" | "fresh"
+            "iat" | "nbf" | "exp" | "sub" | "jti" | "type" | "fresh"
         ) || name == &*self.identity_claim
     }
 
@@ -158,7 +155,6 @@ impl ClaimFacts {
                 self.jti = value.as_str().map(Box::from);
                 self.jti_not_string = !value.is_string();
             }
-            "iss" => self.iss = value.as_str().map(Box::from),
             "type" => {
                 if let Some(kind) = value.as_str() {
                     self.token_type = TypeClaim::of(kind);
@@ -211,6 +207,9 @@ pub(crate) struct TokenParts {
     facts: ClaimFacts,
     /// What the revocation store is told, built on the first revocation check.
     store_info: OnceLock<TokenInfo>,
+    /// The trusted issuer whose keys and rules verified the token; `None`: this app's own keys
+    /// and options (its own tokens, a remote key set's, a key loader's).
+    trusted_issuer: Option<Box<str>>,
 }
 
 impl TokenParts {
@@ -221,6 +220,7 @@ impl TokenParts {
             header,
             claims: Claims::Parsed(claims),
             store_info: OnceLock::new(),
+            trusted_issuer: None,
         }
     }
 
@@ -235,7 +235,18 @@ impl TokenParts {
             },
             facts,
             store_info: OnceLock::new(),
+            trusted_issuer: None,
         }
+    }
+
+    /// Records that the trusted issuer `issuer`'s keys and rules verified these parts.
+    pub(crate) fn verified_by(&mut self, issuer: &str) {
+        self.trusted_issuer = Some(issuer.into());
+    }
+
+    /// The trusted issuer whose keys and rules verified the token; `None`: this app's own.
+    pub(crate) fn trusted_issuer(&self) -> Option<&str> {
+        self.trusted_issuer.as_deref()
     }
 
     /// The JOSE header.
