@@ -58,7 +58,9 @@ async fn logout(token: Jwt, jwt: JwtManager) -> poem::Result<Json<Value>> {
 #[jwt_required]
 #[handler]
 async fn logout_everywhere(identity: Identity, jwt: JwtManager) -> poem::Result<Json<Value>> {
-    jwt.revoke_all_for_user(identity.value()).await?;
+    // The identity itself (not its value): it knows whose user it is, this app's or a trusted
+    // issuer's.
+    jwt.revoke_all_for_user(&identity).await?;
     Ok(Json(json!({ "msg": "Logged out everywhere" })))
 }
 

@@ -588,7 +588,8 @@ async fn two_issuers_side_by_side() {
     .trust_issuer(
         TrustedIssuer::new(partner.base.clone())
             .jwks_url(partner.jwks_url())
-            .algorithm("RS256"),
+            .algorithm("RS256")
+            .any_audience(),
     )
     .build_async()
     .await

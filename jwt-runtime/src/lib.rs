@@ -27,7 +27,7 @@ pub use config::JwtConfig;
 pub use facade::{session_of, Login, RotatedRefreshToken, SessionTokens};
 pub use facade::{
     verify_jwt_in_request, AdminRequired, CurrentUser, Identity, Jwt, JwtClaims, JwtHeader,
-    JwtManager, JwtManagerBuilder, JwtManagerEndpoint, JwtPolicy, TokenLocation,
+    JwtManager, JwtManagerBuilder, JwtManagerEndpoint, JwtPolicy, TokenLocation, UserRef,
 };
 pub use facade::{Guarded, JwtRequired, JwtRequiredEndpoint, NoPolicy, Roles};
 pub use operations::{CookieOptions, Fresh, TokenBuilder, VerifyOptions};

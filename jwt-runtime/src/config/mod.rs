@@ -298,12 +298,27 @@ impl fmt::Debug for DecodeKeyConfig {
 /// keys or options (`JWT_DECODE_AUDIENCE`, `JWT_IDENTITY_CLAIM` and `JWT_DECODE_ALGORITHMS` do not
 /// apply to it).
 ///
+/// Every trusted issuer names the audience its tokens must be issued to ([`audience`](Self::audience()),
+/// this API's client id at the provider): a provider signs tokens for all its clients, and without
+/// the check a token issued to any other of them would be accepted here (token substitution,
+/// RFC 8725 section 3.9). An issuer without one refuses startup; [`any_audience`](Self::any_audience())
+/// opts out explicitly, for a provider whose every token is meant for this API.
+///
+/// Its users are its own: "log out everywhere" files them under the issuer and the identity in
+/// its `identity_claim`, never beside this app's users of the same name
+/// (`JwtManager::revoke_all_for_user` with the handler's `Identity`).
+///
 /// ```
 /// use jwt_runtime::keys::TrustedIssuer;
 /// let idp = TrustedIssuer::new("https://auth.example.com/realms/acme")
 ///     .audience("my-api")
 ///     .identity_claim("email");
 /// assert_eq!(idp.jwks_url, None); // found by OIDC discovery
+/// // A provider that issues tokens for this API only, deliberately without an audience rule:
+/// let partner = TrustedIssuer::new("https://partner.example")
+///     .jwks_url("https://partner.example/keys")
+///     .any_audience();
+/// assert!(partner.any_audience);
 /// ```
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -316,9 +331,14 @@ pub struct TrustedIssuer {
     /// The algorithms accepted from it; empty: each key's own `alg`.
     #[serde(default)]
     pub algorithms: Vec<String>,
-    /// When set, its tokens must carry an `aud` that intersects it.
+    /// Its tokens must carry an `aud` that intersects it. Required (a startup error names the
+    /// issuer) unless `any_audience`.
     #[serde(default)]
     pub audience: Option<Vec<String>>,
+    /// Accepts its tokens whatever their `aud` (no audience rule): only for a provider whose
+    /// every token is meant for this API. Not together with `audience`.
+    #[serde(default)]
+    pub any_audience: bool,
     /// The claim holding the identity in its tokens (`sub` by default).
     #[serde(default = "default_identity_claim")]
     pub identity_claim: String,
@@ -329,13 +349,15 @@ fn default_identity_claim() -> String {
 }
 
 impl TrustedIssuer {
-    /// An issuer found by OIDC discovery, its keys' own algorithms, no audience rule, `sub`.
+    /// An issuer found by OIDC discovery, its keys' own algorithms, `sub`; it still needs an
+    /// [`audience`](Self::audience()) (or [`any_audience`](Self::any_audience())).
     pub fn new(issuer: impl Into<String>) -> Self {
         TrustedIssuer {
             issuer: issuer.into(),
             jwks_url: None,
             algorithms: Vec::new(),
             audience: None,
+            any_audience: false,
             identity_claim: default_identity_claim(),
         }
     }
@@ -346,11 +368,19 @@ impl TrustedIssuer {
         self
     }
 
-    /// Adds an accepted audience.
+    /// Adds an accepted audience: this API's client id (or resource name) at the issuer.
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience
             .get_or_insert_with(Vec::new)
             .push(audience.into());
+        self
+    }
+
+    /// Accepts its tokens whatever audience they were issued to. Only for a provider whose every
+    /// token is meant for this API: otherwise a token it issued to another client (another app
+    /// of the same provider) opens this one too (RFC 8725 section 3.9).
+    pub fn any_audience(mut self) -> Self {
+        self.any_audience = true;
         self
     }
 

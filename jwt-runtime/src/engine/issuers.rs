@@ -79,43 +79,81 @@ impl Issuer {
     }
 }
 
-/// Checks the trusted issuers against the app's own config and opens each one's key set.
+/// Checks the trusted issuers against the app's own config, every one before any is fetched (a
+/// bad option fails without touching the network), then opens each one's key set.
 #[cfg(feature = "remote-jwks")]
 pub(super) async fn open(
     config: &JwtConfig,
     trusted: Vec<TrustedIssuer>,
 ) -> Result<Vec<Issuer>, ConfigError> {
+    for (i, t) in trusted.iter().enumerate() {
+        check(config, t, &trusted[..i])?;
+        remote::check_options(config, &option_of(t))?;
+    }
     let mut issuers: Vec<Issuer> = Vec::with_capacity(trusted.len());
     for t in trusted {
-        let option = format!("trusted issuer \"{}\"", t.issuer);
-        if t.issuer.trim().is_empty() || t.identity_claim.trim().is_empty() {
-            return Err(ConfigError::sentence(
-                option,
-                "needs a non-empty issuer and identity claim",
-            ));
-        }
-        let own = config
-            .decode_issuer
-            .iter()
-            .flatten()
-            .any(|i| *i == t.issuer)
-            || config.encode_issuer.as_deref() == Some(t.issuer.as_str());
-        if own || issuers.iter().any(|i| i.iss[0] == t.issuer) {
-            return Err(ConfigError::sentence(
-                option,
-                "is trusted twice (or is also this app's own issuer)",
-            ));
-        }
-        remote::check_options(config, &option)?;
+        let option = option_of(&t);
         let discovery = t.jwks_url.is_none().then(|| t.issuer.clone());
         let set = remote::RemoteJwks::open(config, &option, t.jwks_url, discovery).await?;
         issuers.push(Issuer {
             iss: vec![t.issuer],
             algorithms: t.algorithms,
-            audience: t.audience,
+            audience: if t.any_audience { None } else { t.audience },
             identity_claim: t.identity_claim,
             remote: set,
         });
     }
     Ok(issuers)
+}
+
+/// How a startup error names a trusted issuer.
+#[cfg(feature = "remote-jwks")]
+fn option_of(t: &TrustedIssuer) -> String {
+    format!("trusted issuer \"{}\"", t.issuer)
+}
+
+/// The rules one trusted issuer must follow: an issuer and identity claim, trusted once and not
+/// this app's own, and an audience (RFC 8725 section 3.9) unless explicitly any.
+#[cfg(feature = "remote-jwks")]
+fn check(
+    config: &JwtConfig,
+    t: &TrustedIssuer,
+    before: &[TrustedIssuer],
+) -> Result<(), ConfigError> {
+    let option = option_of(t);
+    if t.issuer.trim().is_empty() || t.identity_claim.trim().is_empty() {
+        return Err(ConfigError::sentence(
+            option,
+            "needs a non-empty issuer and identity claim",
+        ));
+    }
+    let own = config
+        .decode_issuer
+        .iter()
+        .flatten()
+        .any(|i| *i == t.issuer)
+        || config.encode_issuer.as_deref() == Some(t.issuer.as_str());
+    if own || before.iter().any(|b| b.issuer == t.issuer) {
+        return Err(ConfigError::sentence(
+            option,
+            "is trusted twice (or is also this app's own issuer)",
+        ));
+    }
+    let audiences = t.audience.as_deref().unwrap_or_default();
+    match (audiences.is_empty(), t.any_audience) {
+        (true, false) => Err(ConfigError::sentence(
+            option,
+            "needs an audience: `.audience(\"<this API's client id>\")`, or `.any_audience()` \
+             if every token it issues is meant for this API (without one, a token it issued to \
+             any other client is accepted here: RFC 8725 section 3.9)",
+        )),
+        (false, true) => Err(ConfigError::sentence(
+            option,
+            "sets both `audience` and `any_audience`: keep one",
+        )),
+        _ if audiences.iter().any(|a| a.trim().is_empty()) => {
+            Err(ConfigError::sentence(option, "has an empty audience"))
+        }
+        _ => Ok(()),
+    }
 }

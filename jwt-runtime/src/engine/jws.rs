@@ -44,6 +44,10 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) audience: Option<&'a [String]>,
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
+    /// The trusted issuer these are the rules of (`None`: this app's own tokens). Its tokens'
+    /// parts record it (their users are filed under it), and a `null` identity is missing there
+    /// (it would name nobody; this app's own tokens accept it, as the reference).
+    pub(crate) trusted_issuer: Option<&'a str>,
     pub(crate) max_length: usize,
 }
 
@@ -250,7 +254,7 @@ pub(crate) fn decode_with<'k>(
     claims_as: ClaimsAs,
 ) -> Result<Decoded, JwtError> {
     let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
-    let parts = match claims_as {
+    let mut parts = match claims_as {
         ClaimsAs::Map => {
             let claims = parse_object(&payload, "payload")?;
             TokenParts::new(header, claims, rules.identity_claim)
@@ -260,6 +264,9 @@ pub(crate) fn decode_with<'k>(
             TokenParts::unparsed(header, json, facts)
         }
     };
+    if let Some(issuer) = rules.trusted_issuer {
+        parts.verified_by(issuer);
+    }
     let expired = validate_claims(&parts, rules, now)?;
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;
@@ -351,7 +358,7 @@ pub(crate) fn validate_claims(
     if facts.jti_not_string {
         return Err(JwtError::invalid("JWT ID must be a string"));
     }
-    if !facts.has_identity {
+    if !facts.has_identity || (rules.trusted_issuer.is_some() && facts.identity.is_null()) {
         return Err(JwtError::invalid(format!(
             "Missing claim: {}",
             rules.identity_claim

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::{JwtConfig, TrustedIssuer};
-use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, Location, VerifiedJwt};
+use crate::vocabulary::{
+    issuer_user_key, ClaimFacts, Clock, ConfigError, JsonObject, JwtError, Location, VerifiedJwt,
+};
 use hooks::Hooks;
 use issuers::Issuer;
 use jws::{ClaimRules, ClaimsAs};
@@ -160,12 +162,19 @@ impl Engine {
     /// Whether a verified token was issued elsewhere: by a trusted issuer, or signed with a key of
     /// the remote JWK set. Such a token is never re-minted as this app's own (implicit refresh).
     pub(crate) fn is_foreign(&self, token: &VerifiedJwt) -> bool {
-        let iss = token.claims().get("iss").and_then(Value::as_str);
-        if iss.is_some_and(|iss| self.issuers.iter().any(|i| i.iss[0] == iss)) {
+        if token.parts().trusted_issuer().is_some() {
             return true;
         }
         let kid = token.header().get("kid").and_then(Value::as_str);
         self.remote.is_some() && kid.is_some_and(|kid| !self.keys.has_kid(kid))
+    }
+
+    /// The trusted issuer named `iss`: the one verified claims whose `iss` it is were verified
+    /// by (a token naming a trusted issuer is verified with that issuer's keys and rules only,
+    /// [`Engine::issuer_of`], and no trusted issuer is this app's own).
+    fn issuer_named(&self, iss: Option<&str>) -> Option<&Issuer> {
+        let iss = iss?;
+        self.issuers.iter().find(|i| i.iss[0] == iss)
     }
 
     /// The trusted issuer a token claims (by its unverified `iss`), if any.
@@ -184,6 +193,7 @@ impl Engine {
             issuer: Some(&issuer.iss),
             audience: issuer.audience.as_deref(),
             identity_claim: &issuer.identity_claim,
+            trusted_issuer: Some(&issuer.iss[0]),
             ..self.claim_rules()
         }
     }
@@ -256,6 +266,7 @@ impl Engine {
             audience: config.decode_audience.as_deref(),
             verify_sub: config.verify_sub,
             identity_claim: &config.identity_claim,
+            trusted_issuer: None,
             max_length: config.max_token_length,
         }
     }
@@ -368,27 +379,36 @@ impl Engine {
         Some(Self::recheck(verified, Location::Headers, rules, now, None))
     }
 
-    /// What the store is told about a token with these verified claims.
+    /// What the store is told about a token with these verified claims: a trusted issuer's
+    /// token (its `iss` names one) under that issuer and its identity claim, any other under
+    /// this app's identity claim.
     pub(crate) fn token_info(&self, claims: &JsonObject) -> TokenInfo {
-        TokenInfo::from_claims(
-            claims,
-            &self.config.identity_claim,
+        let issuer = self.issuer_named(claims.get("iss").and_then(Value::as_str));
+        let identity_claim = issuer.map_or(&self.config.identity_claim, |i| &i.identity_claim);
+        TokenInfo::from_facts(
+            &ClaimFacts::read(claims, identity_claim),
             self.config.decode_leeway,
+            issuer.map(|i| i.iss[0].as_str()),
         )
     }
 
     /// [`Engine::token_info`] of a verified token, built once per token (a repeated token's
-    /// cached parts keep it).
+    /// cached parts keep it) from the facts read with it, with the identity claim of the issuer
+    /// that verified it.
     pub(crate) fn info_of<'t>(&self, token: &'t VerifiedJwt) -> &'t TokenInfo {
         token.parts().store_info(|parts| {
-            let facts = parts.facts();
-            if *facts.identity_claim == *self.config.identity_claim {
-                TokenInfo::from_facts(facts, self.config.decode_leeway)
-            } else {
-                // A trusted issuer's token, whose identity is another claim.
-                self.token_info(parts.claims())
-            }
+            TokenInfo::from_facts(
+                parts.facts(),
+                self.config.decode_leeway,
+                parts.trusted_issuer(),
+            )
         })
+    }
+
+    /// The key a trusted issuer's user is filed under, `None` when `issuer` is not trusted.
+    pub(crate) fn issuer_user(&self, issuer: &str, identity: &Value) -> Option<String> {
+        let issuer = self.issuer_named(Some(issuer))?;
+        Some(issuer_user_key(&issuer.iss[0], identity))
     }
 }
 

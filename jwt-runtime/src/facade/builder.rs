@@ -128,6 +128,12 @@ impl JwtManagerBuilder {
     /// keys; other tokens never with its keys. Call it once per issuer; needs
     /// [`build_async`](Self::build_async). The remote-set options (`JWT_JWKS_*`) apply to each.
     ///
+    /// Each issuer needs the audience its tokens must carry (this API's client id there), or an
+    /// explicit [`TrustedIssuer::any_audience`]: the build fails, naming the issuer, otherwise.
+    /// Its users are filed apart from this app's: log them out everywhere with
+    /// [`JwtManager::revoke_all_for_user`]`(&identity)` in a handler, or
+    /// [`UserRef::of_issuer`](crate::UserRef::of_issuer).
+    ///
     /// ```no_run
     /// # async fn run() -> Result<(), jwt_runtime::ConfigError> {
     /// use jwt_runtime::{keys::TrustedIssuer, JwtConfig, JwtManager};

@@ -43,6 +43,11 @@ impl Identity {
         Identity(token.clone())
     }
 
+    /// The verified token it is the identity of.
+    pub(crate) fn token(&self) -> &VerifiedJwt {
+        &self.0
+    }
+
     /// The identity as a string, when it is one (it always is under `JWT_VERIFY_SUB`).
     pub fn as_str(&self) -> Option<&str> {
         self.value().as_str()
@@ -124,6 +129,11 @@ pub struct Jwt<C = JsonObject> {
 }
 
 impl<C> Jwt<C> {
+    /// The verified token the claims were read from.
+    pub(crate) fn token(&self) -> &VerifiedJwt {
+        &self.token
+    }
+
     /// The typed claims.
     pub fn claims(&self) -> &C {
         &self.claims

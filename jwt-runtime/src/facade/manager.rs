@@ -4,11 +4,10 @@
 use std::sync::Arc;
 
 use poem::{Endpoint, Response};
-use serde_json::Value;
 
 use super::builder::JwtManagerBuilder;
+use super::revoke::UserRef;
 use crate::config::JwtConfig;
-use crate::engine::revocation::user_key;
 use crate::engine::Engine;
 use crate::operations::cookies::CookieOptions;
 use crate::operations::mint::TokenBuilder;
@@ -153,12 +152,26 @@ impl JwtManager {
         self.revoke_token(&claims).await
     }
 
-    /// Revokes every token of `identity` issued until now ("log out everywhere").
+    /// Revokes every token of `user` issued until now ("log out everywhere"): in a handler pass
+    /// the request's `&identity` (or `&jwt`), which works for this app's users and a trusted
+    /// issuer's alike; `&json!(id)` names one of this app's own users; a trusted issuer's user
+    /// without a token is [`UserRef::of_issuer`]. Own and foreign users never share a cut-off.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
+    /// jwt.revoke_all_for_user(&serde_json::json!("alice")).await.unwrap();
+    /// # }
+    /// ```
     ///
     /// # Errors
-    /// The store failed.
-    pub async fn revoke_all_for_user(&self, identity: &Value) -> Result<(), JwtError> {
-        let user = user_key(identity);
+    /// The store failed (503), or [`UserRef::of_issuer`] names an issuer this manager does not
+    /// trust (500).
+    pub async fn revoke_all_for_user<'u>(
+        &self,
+        user: impl Into<UserRef<'u>>,
+    ) -> Result<(), JwtError> {
+        let user = user.into().key(&self.engine)?;
         let now = self.engine.clock.unix_seconds();
         self.engine
             .store

@@ -207,6 +207,9 @@ pub(crate) struct TokenParts {
     facts: ClaimFacts,
     /// What the revocation store is told, built on the first revocation check.
     store_info: OnceLock<TokenInfo>,
+    /// The trusted issuer whose keys and rules verified the token; `None`: this app's own keys
+    /// and options (its own tokens, a remote key set's, a key loader's).
+    trusted_issuer: Option<Box<str>>,
 }
 
 impl TokenParts {
@@ -217,6 +220,7 @@ impl TokenParts {
             header,
             claims: Claims::Parsed(claims),
             store_info: OnceLock::new(),
+            trusted_issuer: None,
         }
     }
 
@@ -231,7 +235,18 @@ impl TokenParts {
             },
             facts,
             store_info: OnceLock::new(),
+            trusted_issuer: None,
         }
+    }
+
+    /// Records that the trusted issuer `issuer`'s keys and rules verified these parts.
+    pub(crate) fn verified_by(&mut self, issuer: &str) {
+        self.trusted_issuer = Some(issuer.into());
+    }
+
+    /// The trusted issuer whose keys and rules verified the token; `None`: this app's own.
+    pub(crate) fn trusted_issuer(&self) -> Option<&str> {
+        self.trusted_issuer.as_deref()
     }
 
     /// The JOSE header.

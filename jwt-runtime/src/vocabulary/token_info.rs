@@ -26,7 +26,11 @@ pub struct TokenInfo {
     pub jti: Option<String>,
     /// `access` (also when absent) or `refresh`.
     pub token_type: String,
-    /// The identity, as text (a string identity as is, anything else as JSON).
+    /// Whose token it is, as text: for this app's own tokens the identity (a string as is,
+    /// anything else as JSON; one that starts with `iss:` gets a second `iss:` in front), for a
+    /// trusted issuer's token `iss:` and the JSON array of the issuer and the identity in that
+    /// issuer's identity claim (`iss:["https://idp.example","alice@example.com"]`). Own and
+    /// foreign users never share a key, so never a "log out everywhere" cut-off.
     pub user: String,
     /// `iat`, seconds (0 when absent).
     pub issued_at: i64,
@@ -38,34 +42,16 @@ pub struct TokenInfo {
 }
 
 impl TokenInfo {
-    /// Reads the fields from verified claims; `leeway` is the verifier's `JWT_DECODE_LEEWAY`.
+    /// Reads the fields from verified claims of this app's own token (or of a remote key set's:
+    /// `JWT_DECODE_JWKS_URL`); `leeway` is the verifier's `JWT_DECODE_LEEWAY`.
     pub fn from_claims(claims: &JsonObject, identity_claim: &str, leeway: u64) -> Self {
-        let seconds = |k: &str| claims.get(k).and_then(Value::as_f64).map(|f| f as i64);
-        let expires_at = seconds("exp");
-        TokenInfo {
-            jti: claims
-                .get("jti")
-                .and_then(Value::as_str)
-                .filter(|j| j.len() <= MAX_JTI_LENGTH)
-                .map(String::from),
-            token_type: claims
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("access")
-                .to_string(),
-            user: user_key(claims.get(identity_claim).unwrap_or(&Value::Null)),
-            issued_at: seconds("iat").unwrap_or(0),
-            expires_at,
-            retain_until: expires_at
-                .map(|exp| exp.saturating_add(i64::try_from(leeway).unwrap_or(i64::MAX))),
-        }
+        Self::from_facts(&ClaimFacts::read(claims, identity_claim), leeway, None)
     }
-}
 
-impl TokenInfo {
     /// What [`TokenInfo::from_claims`] reads, from the facts read with the token (whose
-    /// identity claim is the store's).
-    pub(crate) fn from_facts(facts: &ClaimFacts, leeway: u64) -> Self {
+    /// identity claim is the store's); `issuer`: the trusted issuer that verified it, whose users
+    /// are filed apart from this app's ([`issuer_user_key`]).
+    pub(crate) fn from_facts(facts: &ClaimFacts, leeway: u64, issuer: Option<&str>) -> Self {
         let expires_at = facts.exp.seconds().map(|f| f as i64);
         TokenInfo {
             jti: facts
@@ -74,7 +60,10 @@ impl TokenInfo {
                 .filter(|j| j.len() <= MAX_JTI_LENGTH)
                 .map(String::from),
             token_type: facts.token_type.as_str().to_string(),
-            user: user_key(&facts.identity),
+            user: match issuer {
+                None => user_key(&facts.identity),
+                Some(iss) => issuer_user_key(iss, &facts.identity),
+            },
             issued_at: facts.iat.seconds().map_or(0, |f| f as i64),
             expires_at,
             retain_until: expires_at
@@ -83,10 +72,58 @@ impl TokenInfo {
     }
 }
 
-/// The text stores key a user by.
+/// How a trusted issuer's user keys start; an own identity that starts with it is escaped by
+/// repeating it, so no own key is ever a foreign one.
+const ISSUER_KEY_PREFIX: &str = "iss:";
+
+/// The text stores key one of this app's own users by: a string identity as is, anything else
+/// as JSON. An identity that starts with `iss:` (the start of a trusted issuer's user keys, see
+/// [`issuer_user_key`]) gets a second `iss:` in front.
 pub(crate) fn user_key(identity: &Value) -> String {
-    match identity {
+    let text = match identity {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    };
+    if text.starts_with(ISSUER_KEY_PREFIX) {
+        format!("{ISSUER_KEY_PREFIX}{text}")
+    } else {
+        text
+    }
+}
+
+/// The text stores key a trusted issuer's user by: `iss:` and the JSON array of the issuer and
+/// the identity in its identity claim, `iss:["https://idp.example","alice@example.com"]`. It
+/// never equals an own user's key ([`user_key`]): those either do not start with `iss:` or
+/// continue with a second `iss:`, never with `[`. Two issuers' users differ by the issuer.
+pub(crate) fn issuer_user_key(issuer: &str, identity: &Value) -> String {
+    let pair = Value::Array(vec![Value::String(issuer.to_owned()), identity.clone()]);
+    format!("{ISSUER_KEY_PREFIX}{pair}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn own_and_foreign_user_keys_never_meet() {
+        let own = |v: Value| user_key(&v);
+        assert_eq!(own(json!("alice")), "alice");
+        assert_eq!(own(json!(42)), "42");
+        let foreign = issuer_user_key("https://idp.example", &json!("alice"));
+        assert_eq!(foreign, r#"iss:["https://idp.example","alice"]"#);
+        // An own identity spelling a foreign key is escaped, not mistaken for it.
+        assert_eq!(own(json!(foreign.clone())), format!("iss:{foreign}"));
+        assert_ne!(own(json!(foreign.clone())), foreign);
+        assert_eq!(own(json!("iss:")), "iss:iss:");
+        // The issuer and the identity cannot trade characters.
+        assert_ne!(
+            issuer_user_key("a\",\"b", &json!("c")),
+            issuer_user_key("a", &json!("b\",\"c"))
+        );
+        assert_ne!(
+            issuer_user_key("a", &json!("b")),
+            issuer_user_key("a", &json!(["b"]))
+        );
     }
 }

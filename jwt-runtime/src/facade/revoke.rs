@@ -1,0 +1,116 @@
+//! [`UserRef`]: whose tokens "log out everywhere" ([`JwtManager::revoke_all_for_user`])
+//! revokes: one of this app's users, or a trusted issuer's, never both.
+
+use serde_json::Value;
+
+use super::extract::{Identity, Jwt};
+use crate::engine::revocation::user_key;
+use crate::engine::Engine;
+use crate::vocabulary::{JwtError, VerifiedJwt};
+#[cfg(doc)]
+use crate::JwtManager;
+
+/// A user whose tokens [`JwtManager::revoke_all_for_user`] revokes. This app's own users and a
+/// trusted issuer's users (`JwtManagerBuilder::trust_issuer`) are kept apart: the same name at
+/// two issuers is two people, and logging one out never logs out the other.
+///
+/// - The user a verified token belongs to, from the handler: `&identity` (an [`Identity`]),
+///   `&jwt` (a [`Jwt`]) or a [`VerifiedJwt`]. The token says which issuer's user it is. This is
+///   the form to use in a handler, for this app's users and a provider's alike.
+/// - One of this app's own users by identity, without a token (an admin acting on a user id):
+///   `&json!("alice")` (a [`Value`]). Never a provider's user, whose identity lives under its
+///   issuer: pass `&identity`, not `identity.value()`, from a handler that may see them.
+/// - A trusted issuer's user without a token: [`UserRef::of_issuer`].
+///
+/// ```
+/// use jwt_runtime::{jwt_required, Identity, JwtManager};
+/// use poem::handler;
+///
+/// /// "Log out everywhere": every token of the caller, whoever issued it.
+/// #[jwt_required]
+/// #[handler]
+/// async fn logout_everywhere(identity: Identity, jwt: JwtManager) -> poem::Result<&'static str> {
+///     jwt.revoke_all_for_user(&identity).await?;
+///     Ok("logged out everywhere")
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct UserRef<'a>(Whose<'a>);
+
+#[derive(Debug, Clone, Copy)]
+enum Whose<'a> {
+    Own(&'a Value),
+    Token(&'a VerifiedJwt),
+    Issuer {
+        issuer: &'a str,
+        identity: &'a Value,
+    },
+}
+
+impl<'a> UserRef<'a> {
+    /// The user of a trusted issuer whose tokens carry `identity` in that issuer's identity
+    /// claim (`TrustedIssuer::identity_claim`), for when no token is at hand.
+    ///
+    /// ```
+    /// # async fn run(jwt: jwt_runtime::JwtManager) -> Result<(), jwt_runtime::JwtError> {
+    /// use jwt_runtime::UserRef;
+    /// let email = serde_json::json!("alice@example.com");
+    /// jwt.revoke_all_for_user(UserRef::of_issuer("https://auth.example.com/realms/acme", &email))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// [`JwtManager::revoke_all_for_user`] answers 500 (`Misconfigured`) when `issuer` is not
+    /// one this manager trusts.
+    pub fn of_issuer(issuer: &'a str, identity: &'a Value) -> Self {
+        UserRef(Whose::Issuer { issuer, identity })
+    }
+
+    /// The key the store files this user's cut-off under: the one the user's tokens are checked
+    /// against.
+    pub(crate) fn key(self, engine: &Engine) -> Result<String, JwtError> {
+        match self.0 {
+            Whose::Own(identity) => Ok(user_key(identity)),
+            Whose::Token(token) => Ok(engine.info_of(token).user.clone()),
+            Whose::Issuer { issuer, identity } => {
+                engine.issuer_user(issuer, identity).ok_or_else(|| {
+                    JwtError::Misconfigured(
+                        format!(
+                            "\"{issuer}\" is not a trusted issuer of this manager \
+                             (JwtManagerBuilder::trust_issuer)"
+                        )
+                        .into(),
+                    )
+                })
+            }
+        }
+    }
+}
+
+/// One of this app's own users, by identity.
+impl<'a> From<&'a Value> for UserRef<'a> {
+    fn from(identity: &'a Value) -> Self {
+        UserRef(Whose::Own(identity))
+    }
+}
+
+/// The user the verified token belongs to (this app's, or a trusted issuer's).
+impl<'a> From<&'a VerifiedJwt> for UserRef<'a> {
+    fn from(token: &'a VerifiedJwt) -> Self {
+        UserRef(Whose::Token(token))
+    }
+}
+
+/// The user of the request's verified token (this app's, or a trusted issuer's).
+impl<'a> From<&'a Identity> for UserRef<'a> {
+    fn from(identity: &'a Identity) -> Self {
+        UserRef(Whose::Token(identity.token()))
+    }
+}
+
+/// The user of the request's verified token (this app's, or a trusted issuer's).
+impl<'a, C> From<&'a Jwt<C>> for UserRef<'a> {
+    fn from(jwt: &'a Jwt<C>) -> Self {
+        UserRef(Whose::Token(jwt.token()))
+    }
+}
