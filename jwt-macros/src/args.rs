@@ -8,11 +8,11 @@ use syn::{Expr, LitBool, LitStr};
 use crate::suggest::closest;
 
 /// The token locations, by the reference's names, in the order of its messages.
-pub const LOCATIONS: &[&str] = &["headers", "cookies", "query_string", "json"];
+pub(crate) const LOCATIONS: &[&str] = &["headers", "cookies", "query_string", "json"];
 
 /// A validated argument list.
 #[derive(Default)]
-pub struct PolicyArgs {
+pub(crate) struct PolicyArgs {
     pub optional: Option<Span>,
     pub fresh: Option<Span>,
     pub refresh: Option<Span>,
@@ -31,7 +31,7 @@ pub struct PolicyArgs {
 }
 
 /// The names of `roles = ...` / `all_roles = ...`.
-pub enum RoleList {
+pub(crate) enum RoleList {
     /// `"admin, editor"`: checked here (not empty, no repeats).
     Names(Vec<String>),
     /// `[Role::Admin, Role::Editor]`: values whose type is `AsRef<str>`, checked by the compiler.
@@ -39,7 +39,7 @@ pub enum RoleList {
 }
 
 /// Which arguments a macro accepts.
-pub struct Grammar {
+pub(crate) struct Grammar {
     pub macro_name: &'static str,
     pub keys: &'static [&'static str],
     /// Arguments of the other policy macro that make no sense here, with the reason: no "did you
@@ -334,7 +334,7 @@ fn validate(args: &PolicyArgs) -> syn::Result<()> {
 }
 
 /// Parses `args` under `grammar`; errors point at the offending token.
-pub fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyArgs> {
+pub(crate) fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyArgs> {
     let mut parsed = PolicyArgs::default();
     syn::meta::parser(|meta| parse_one(&mut parsed, meta, grammar)).parse2(args)?;
     validate(&parsed)?;

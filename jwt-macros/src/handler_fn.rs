@@ -24,7 +24,7 @@ fn is_handler_attr(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "handler")
 }
 
-pub fn is_oai_attr(attr: &Attribute) -> bool {
+pub(crate) fn is_oai_attr(attr: &Attribute) -> bool {
     attr.path().is_ident("oai")
 }
 
@@ -72,7 +72,7 @@ fn classify(ty: &Type) -> TokenParam {
 }
 
 /// The handler, checked and with its token parameters rewritten.
-pub struct HandlerFn {
+pub(crate) struct HandlerFn {
     pub item: ItemFn,
     /// The attributes that stay on the public struct (docs).
     pub docs: Vec<Attribute>,
@@ -99,7 +99,7 @@ fn current_user_type(ty: &Type) -> Option<Type> {
 /// Finds `#[handler]` below the macro and rewrites token parameters into
 /// `__private::Protected<T>` extractors. `None` when the item cannot be wrapped (the reasons are
 /// in `errors`); misuses that still leave a wrappable handler are recorded and it is returned.
-pub fn analyze(
+pub(crate) fn analyze(
     mut item: ItemFn,
     macro_name: &str,
     optional: bool,
@@ -177,7 +177,7 @@ fn type_params_only(generics: &syn::Generics, macro_name: &str, errors: &mut Err
 /// The function to emit when it cannot be wrapped: unchanged, except that a lifetime or const
 /// parameter also drops its `#[handler]`, whose own expansion fails on it with errors that point
 /// away from the fix (and then reports every token parameter as unprotected).
-pub fn unwrapped(mut item: ItemFn) -> ItemFn {
+pub(crate) fn unwrapped(mut item: ItemFn) -> ItemFn {
     let type_params_only = item
         .sig
         .generics
@@ -193,7 +193,11 @@ pub fn unwrapped(mut item: ItemFn) -> ItemFn {
 /// Rewrites the parameters that come from the verified token into `__private::Protected<T>`
 /// extractors (recording a non-`Option` one on an `optional` route), and returns the `U` of every
 /// `CurrentUser<U>` among them.
-pub fn rewrite_params(sig: &mut syn::Signature, optional: bool, errors: &mut Errors) -> Vec<Type> {
+pub(crate) fn rewrite_params(
+    sig: &mut syn::Signature,
+    optional: bool,
+    errors: &mut Errors,
+) -> Vec<Type> {
     let private = paths::private();
     let mut users = Vec::new();
     for input in sig.inputs.iter_mut() {

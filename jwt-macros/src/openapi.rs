@@ -50,7 +50,7 @@ fn self_name(item: &ItemImpl) -> String {
 }
 
 /// Expands `#[openapi(...)]` on `item`.
-pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let api_args = errors.take(args::parse(args, &OPENAPI)).unwrap_or_default();
     let mut item_impl = match syn::parse2::<ItemImpl>(item.clone()) {

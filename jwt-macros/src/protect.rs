@@ -11,7 +11,7 @@ use crate::paths;
 
 /// Which attribute is expanding.
 #[derive(Clone, Copy)]
-pub enum Macro {
+pub(crate) enum Macro {
     JwtRequired,
     AdminRequired,
 }
@@ -348,7 +348,7 @@ pub(crate) fn stacked_policy(
 ///
 /// Bad arguments still wrap the handler (with default arguments) beside the error, so the rest
 /// of the crate keeps type-checking; a function that cannot be wrapped is emitted unchanged.
-pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let grammar = match which {
         Macro::JwtRequired => &JWT_REQUIRED,
         Macro::AdminRequired => &ADMIN_REQUIRED,
