@@ -31,6 +31,13 @@ use super::request_jwt;
 use crate::engine::jws::KeyChoice;
 use crate::engine::verifiers::KeyId;
 
+/// The policy macros under their own names. `#[jwt_runtime::openapi]` glob-imports this module
+/// beside the impl it expands, so that the path of a `#[jwt_required]` it consumed resolves (and
+/// names the user's own import of it, which is then used) whether or not the user imported it.
+pub mod policy_macros {
+    pub use jwt_macros::{admin_required, jwt_required};
+}
+
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 #[derive(Debug)]
 pub struct Protected<T>(pub T);
