@@ -97,14 +97,15 @@ fn current_user_type(ty: &Type) -> Option<Type> {
 }
 
 /// Finds `#[handler]` below the macro and rewrites token parameters into
-/// `__private::Protected<T>` extractors. `None` when the item cannot be wrapped (the reasons are
-/// in `errors`); misuses that still leave a wrappable handler are recorded and it is returned.
+/// `__private::Protected<T>` extractors. `Err` with the function to emit instead when it cannot be
+/// wrapped (the reasons are in `errors`); misuses that still leave a wrappable handler are
+/// recorded and it is returned.
 pub(crate) fn analyze(
     mut item: ItemFn,
     macro_name: &str,
     optional: bool,
     errors: &mut Errors,
-) -> Option<HandlerFn> {
+) -> Result<HandlerFn, ItemFn> {
     if let Some(oai) = item.attrs.iter().find(|a| is_oai_attr(a)) {
         errors.push(syn::Error::new(
             oai.span(),
@@ -114,7 +115,7 @@ pub(crate) fn analyze(
                  on the method"
             ),
         ));
-        return None;
+        return Err(item);
     }
     if let Some(FnArg::Receiver(receiver)) = item.sig.inputs.first() {
         errors.push(syn::Error::new(
@@ -123,12 +124,57 @@ pub(crate) fn analyze(
                 "`#[{macro_name}]` applies to free handler functions, not methods: a Poem \
                  `#[handler]` is a free `async fn` (move it out of the `impl` block); for a \
                  poem-openapi operation, put `#[jwt_runtime::openapi]` above `#[OpenApi]` and \
-                 keep `#[{macro_name}]` on the method"
+                 keep `#[{macro_name}]` on the method, under that name (`#[jwt_runtime::openapi]` \
+                 finds `#[jwt_required]` and `#[admin_required]` by name: imported under another \
+                 name, they are not seen)"
             ),
         ));
-        return None;
+        return Err(item);
     }
     if !item.attrs.iter().any(is_handler_attr) {
+        return Err(no_handler(item, macro_name, optional, errors));
+    }
+    if !type_params_only(&item.sig.generics, macro_name, errors) {
+        return Err(unwrapped(item));
+    }
+    let users = rewrite_params(&mut item.sig, optional, errors);
+    let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
+        item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
+    item.attrs = rest;
+    Ok(HandlerFn { item, docs, users })
+}
+
+/// Attributes that are certainly not Poem's `#[handler]` under another name.
+const NOT_A_HANDLER: &[&str] = &[
+    "doc",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "cfg",
+    "cfg_attr",
+    "must_use",
+    "deprecated",
+    "inline",
+    "cold",
+    "track_caller",
+];
+
+/// No `#[handler]` below the macro. It looks for it by name (a proc macro cannot resolve a path):
+/// when another attribute follows, that may be `poem::handler` imported under another name, so
+/// the error names it and the fix, and the token parameters are rewritten all the same (if it is
+/// the handler, it then compiles without a cascade of "this handler needs `#[jwt_required]`").
+/// When nothing follows, the macro is below `#[handler]` or there is none: the function is
+/// emitted unchanged.
+fn no_handler(mut item: ItemFn, macro_name: &str, optional: bool, errors: &mut Errors) -> ItemFn {
+    let candidate = item.attrs.iter().find(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| !NOT_A_HANDLER.contains(&s.ident.to_string().as_str()))
+    });
+    let Some(candidate) = candidate else {
         errors.push(syn::Error::new(
             item.sig.ident.span(),
             format!(
@@ -136,16 +182,21 @@ pub(crate) fn analyze(
                  follows it on this function"
             ),
         ));
-        return None;
-    }
-    if !type_params_only(&item.sig.generics, macro_name, errors) {
-        return None;
-    }
-    let users = rewrite_params(&mut item.sig, optional, errors);
-    let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
-        item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
-    item.attrs = rest;
-    Some(HandlerFn { item, docs, users })
+        return item;
+    };
+    let written = quote::ToTokens::to_token_stream(candidate.path())
+        .to_string()
+        .replace(' ', "");
+    errors.push(syn::Error::new(
+        candidate.path().span(),
+        format!(
+            "`#[{macro_name}]` must be placed above `#[handler]`, which it finds by its name: \
+             `#[{written}]` is not recognized; if it is `poem::handler` imported under another \
+             name, write `#[handler]` or `#[poem::handler]`"
+        ),
+    ));
+    rewrite_params(&mut item.sig, optional, &mut Errors::default());
+    item
 }
 
 /// `true` when every generic parameter is a type parameter: what Poem's `#[handler]` turns into
@@ -177,7 +228,7 @@ fn type_params_only(generics: &syn::Generics, macro_name: &str, errors: &mut Err
 /// The function to emit when it cannot be wrapped: unchanged, except that a lifetime or const
 /// parameter also drops its `#[handler]`, whose own expansion fails on it with errors that point
 /// away from the fix (and then reports every token parameter as unprotected).
-pub(crate) fn unwrapped(mut item: ItemFn) -> ItemFn {
+fn unwrapped(mut item: ItemFn) -> ItemFn {
     let type_params_only = item
         .sig
         .generics
