@@ -105,7 +105,7 @@ pub(crate) fn analyze(
     macro_name: &str,
     optional: bool,
     errors: &mut Errors,
-) -> Result<HandlerFn, ItemFn> {
+) -> Result<HandlerFn, Box<ItemFn>> {
     if let Some(oai) = item.attrs.iter().find(|a| is_oai_attr(a)) {
         errors.push(syn::Error::new(
             oai.span(),
@@ -115,7 +115,7 @@ pub(crate) fn analyze(
                  on the method"
             ),
         ));
-        return Err(item);
+        return Err(Box::new(item));
     }
     if let Some(FnArg::Receiver(receiver)) = item.sig.inputs.first() {
         errors.push(syn::Error::new(
@@ -129,13 +129,13 @@ pub(crate) fn analyze(
                  name, they are not seen)"
             ),
         ));
-        return Err(item);
+        return Err(Box::new(item));
     }
     if !item.attrs.iter().any(is_handler_attr) {
-        return Err(no_handler(item, macro_name, optional, errors));
+        return Err(Box::new(no_handler(item, macro_name, optional, errors)));
     }
     if !type_params_only(&item.sig.generics, macro_name, errors) {
-        return Err(unwrapped(item));
+        return Err(Box::new(unwrapped(item)));
     }
     let users = rewrite_params(&mut item.sig, optional, errors);
     let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
