@@ -41,7 +41,7 @@ fn check(item: &ItemFn) -> syn::Result<()> {
 }
 
 /// Expands `#[additional_claims]` on `item`.
-pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut item_fn = match expand::parse_fn(item, "additional_claims", "a function") {
         Ok(f) => f,
         Err(tokens) => return tokens,

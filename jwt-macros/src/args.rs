@@ -8,11 +8,11 @@ use syn::{Expr, LitBool, LitStr};
 use crate::suggest::closest;
 
 /// The token locations, by the reference's names, in the order of its messages.
-pub const LOCATIONS: &[&str] = &["headers", "cookies", "query_string", "json"];
+pub(crate) const LOCATIONS: &[&str] = &["headers", "cookies", "query_string", "json"];
 
 /// A validated argument list.
 #[derive(Default)]
-pub struct PolicyArgs {
+pub(crate) struct PolicyArgs {
     pub optional: Option<Span>,
     pub fresh: Option<Span>,
     pub refresh: Option<Span>,
@@ -31,7 +31,7 @@ pub struct PolicyArgs {
 }
 
 /// The names of `roles = ...` / `all_roles = ...`.
-pub enum RoleList {
+pub(crate) enum RoleList {
     /// `"admin, editor"`: checked here (not empty, no repeats).
     Names(Vec<String>),
     /// `[Role::Admin, Role::Editor]`: values whose type is `AsRef<str>`, checked by the compiler.
@@ -39,7 +39,7 @@ pub enum RoleList {
 }
 
 /// Which arguments a macro accepts.
-pub struct Grammar {
+pub(crate) struct Grammar {
     pub macro_name: &'static str,
     pub keys: &'static [&'static str],
     /// Arguments of the other policy macro that make no sense here, with the reason: no "did you
@@ -156,6 +156,9 @@ fn parse_roles(meta: &ParseNestedMeta, name: &str) -> syn::Result<RoleList> {
         if role.is_empty() {
             continue;
         }
+        if role.contains(char::is_whitespace) {
+            return Err(spaced_role(&lit, name, role));
+        }
         if names.iter().any(|n| n == role) {
             return Err(syn::Error::new(
                 lit.span(),
@@ -171,6 +174,21 @@ fn parse_roles(meta: &ParseNestedMeta, name: &str) -> syn::Result<RoleList> {
         ));
     }
     Ok(RoleList::Names(names))
+}
+
+/// `roles = "admin editor"`: a space where a comma was meant (no role name holds whitespace).
+/// The error suggests the list with every space-separated word as a name of its own.
+fn spaced_role(lit: &LitStr, name: &str, role: &str) -> syn::Error {
+    let text = lit.value();
+    let words: Vec<&str> = text.split(',').flat_map(str::split_whitespace).collect();
+    let suggestion = words.join(", ");
+    syn::Error::new(
+        lit.span(),
+        format!(
+            "a role name holds no whitespace (`{role}`): separate the names with a comma: \
+             `{name} = \"{suggestion}\"`"
+        ),
+    )
 }
 
 fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) -> syn::Result<()> {
@@ -334,7 +352,7 @@ fn validate(args: &PolicyArgs) -> syn::Result<()> {
 }
 
 /// Parses `args` under `grammar`; errors point at the offending token.
-pub fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyArgs> {
+pub(crate) fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyArgs> {
     let mut parsed = PolicyArgs::default();
     syn::meta::parser(|meta| parse_one(&mut parsed, meta, grammar)).parse2(args)?;
     validate(&parsed)?;
@@ -411,6 +429,16 @@ mod tests {
         assert!(err(quote!(rolse = "a")).contains("did you mean `roles`?"));
         assert!(err(quote!(roles = "a", roles = "b")).starts_with("duplicate `roles`"));
         assert!(err(quote!(role_claim = "")).starts_with("`role_claim` cannot be empty"));
+        assert_eq!(
+            err(quote!(roles = "admin editor")),
+            "a role name holds no whitespace (`admin editor`): separate the names with a comma: \
+             `roles = \"admin, editor\"`"
+        );
+        assert_eq!(
+            err(quote!(all_roles = "admin,  super\tuser, editor")),
+            "a role name holds no whitespace (`super\tuser`): separate the names with a comma: \
+             `all_roles = \"admin, super, user, editor\"`"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use syn::{Data, DeriveInput, Fields, LitStr};
 use crate::paths;
 
 /// The claims the runtime writes itself (kept equal to `jwt_runtime::RESERVED_CLAIMS`).
-pub const RESERVED: &[&str] = &[
+pub(crate) const RESERVED: &[&str] = &[
     "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp",
 ];
 
@@ -94,7 +94,7 @@ fn check(input: &DeriveInput) -> syn::Result<()> {
 
 /// Expands `#[derive(JwtClaims)]`. On error the impl is still emitted, so uses of the type do
 /// not pile up unrelated errors.
-pub fn expand(item: TokenStream) -> TokenStream {
+pub(crate) fn expand(item: TokenStream) -> TokenStream {
     let input: DeriveInput = match syn::parse2(item) {
         Ok(i) => i,
         Err(e) => return e.into_compile_error(),

@@ -8,7 +8,11 @@ use syn::ItemFn;
 
 /// The annotated item as a function, or the tokens to emit instead: the error, then the item
 /// unchanged.
-pub fn parse_fn(item: TokenStream, macro_name: &str, what: &str) -> Result<ItemFn, TokenStream> {
+pub(crate) fn parse_fn(
+    item: TokenStream,
+    macro_name: &str,
+    what: &str,
+) -> Result<ItemFn, TokenStream> {
     syn::parse2::<ItemFn>(item.clone()).map_err(|_| {
         let err = syn::Error::new(
             Span::call_site(),
@@ -21,11 +25,11 @@ pub fn parse_fn(item: TokenStream, macro_name: &str, what: &str) -> Result<ItemF
 
 /// Errors found while expanding, emitted together.
 #[derive(Default)]
-pub struct Errors(Option<syn::Error>);
+pub(crate) struct Errors(Option<syn::Error>);
 
 impl Errors {
     /// Records `error`.
-    pub fn push(&mut self, error: syn::Error) {
+    pub(crate) fn push(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),
             None => self.0 = Some(error),
@@ -33,12 +37,12 @@ impl Errors {
     }
 
     /// Records the error of `result`, if any, and returns its value.
-    pub fn take<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+    pub(crate) fn take<T>(&mut self, result: syn::Result<T>) -> Option<T> {
         result.map_err(|e| self.push(e)).ok()
     }
 
     /// Every recorded error as `compile_error!` invocations (nothing when there is none).
-    pub fn into_compile_errors(self) -> TokenStream {
+    pub(crate) fn into_compile_errors(self) -> TokenStream {
         self.0
             .map(syn::Error::into_compile_error)
             .unwrap_or_default()

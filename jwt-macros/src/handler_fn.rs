@@ -24,7 +24,7 @@ fn is_handler_attr(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "handler")
 }
 
-pub fn is_oai_attr(attr: &Attribute) -> bool {
+pub(crate) fn is_oai_attr(attr: &Attribute) -> bool {
     attr.path().is_ident("oai")
 }
 
@@ -72,7 +72,7 @@ fn classify(ty: &Type) -> TokenParam {
 }
 
 /// The handler, checked and with its token parameters rewritten.
-pub struct HandlerFn {
+pub(crate) struct HandlerFn {
     pub item: ItemFn,
     /// The attributes that stay on the public struct (docs).
     pub docs: Vec<Attribute>,
@@ -97,14 +97,15 @@ fn current_user_type(ty: &Type) -> Option<Type> {
 }
 
 /// Finds `#[handler]` below the macro and rewrites token parameters into
-/// `__private::Protected<T>` extractors. `None` when the item cannot be wrapped (the reasons are
-/// in `errors`); misuses that still leave a wrappable handler are recorded and it is returned.
-pub fn analyze(
+/// `__private::Protected<T>` extractors. `Err` with the function to emit instead when it cannot be
+/// wrapped (the reasons are in `errors`); misuses that still leave a wrappable handler are
+/// recorded and it is returned.
+pub(crate) fn analyze(
     mut item: ItemFn,
     macro_name: &str,
     optional: bool,
     errors: &mut Errors,
-) -> Option<HandlerFn> {
+) -> Result<HandlerFn, Box<ItemFn>> {
     if let Some(oai) = item.attrs.iter().find(|a| is_oai_attr(a)) {
         errors.push(syn::Error::new(
             oai.span(),
@@ -114,7 +115,7 @@ pub fn analyze(
                  on the method"
             ),
         ));
-        return None;
+        return Err(Box::new(item));
     }
     if let Some(FnArg::Receiver(receiver)) = item.sig.inputs.first() {
         errors.push(syn::Error::new(
@@ -123,12 +124,57 @@ pub fn analyze(
                 "`#[{macro_name}]` applies to free handler functions, not methods: a Poem \
                  `#[handler]` is a free `async fn` (move it out of the `impl` block); for a \
                  poem-openapi operation, put `#[jwt_runtime::openapi]` above `#[OpenApi]` and \
-                 keep `#[{macro_name}]` on the method"
+                 keep `#[{macro_name}]` on the method, under that name (`#[jwt_runtime::openapi]` \
+                 finds `#[jwt_required]` and `#[admin_required]` by name: imported under another \
+                 name, they are not seen)"
             ),
         ));
-        return None;
+        return Err(Box::new(item));
     }
     if !item.attrs.iter().any(is_handler_attr) {
+        return Err(Box::new(no_handler(item, macro_name, optional, errors)));
+    }
+    if !type_params_only(&item.sig.generics, macro_name, errors) {
+        return Err(Box::new(unwrapped(item)));
+    }
+    let users = rewrite_params(&mut item.sig, optional, errors);
+    let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
+        item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
+    item.attrs = rest;
+    Ok(HandlerFn { item, docs, users })
+}
+
+/// Attributes that are certainly not Poem's `#[handler]` under another name.
+const NOT_A_HANDLER: &[&str] = &[
+    "doc",
+    "allow",
+    "warn",
+    "deny",
+    "forbid",
+    "expect",
+    "cfg",
+    "cfg_attr",
+    "must_use",
+    "deprecated",
+    "inline",
+    "cold",
+    "track_caller",
+];
+
+/// No `#[handler]` below the macro. It looks for it by name (a proc macro cannot resolve a path):
+/// when another attribute follows, that may be `poem::handler` imported under another name, so
+/// the error names it and the fix, and the token parameters are rewritten all the same (if it is
+/// the handler, it then compiles without a cascade of "this handler needs `#[jwt_required]`").
+/// When nothing follows, the macro is below `#[handler]` or there is none: the function is
+/// emitted unchanged.
+fn no_handler(mut item: ItemFn, macro_name: &str, optional: bool, errors: &mut Errors) -> ItemFn {
+    let candidate = item.attrs.iter().find(|a| {
+        a.path()
+            .segments
+            .last()
+            .is_some_and(|s| !NOT_A_HANDLER.contains(&s.ident.to_string().as_str()))
+    });
+    let Some(candidate) = candidate else {
         errors.push(syn::Error::new(
             item.sig.ident.span(),
             format!(
@@ -136,16 +182,21 @@ pub fn analyze(
                  follows it on this function"
             ),
         ));
-        return None;
-    }
-    if !type_params_only(&item.sig.generics, macro_name, errors) {
-        return None;
-    }
-    let users = rewrite_params(&mut item.sig, optional, errors);
-    let (docs, rest): (Vec<Attribute>, Vec<Attribute>) =
-        item.attrs.drain(..).partition(|a| a.path().is_ident("doc"));
-    item.attrs = rest;
-    Some(HandlerFn { item, docs, users })
+        return item;
+    };
+    let written = quote::ToTokens::to_token_stream(candidate.path())
+        .to_string()
+        .replace(' ', "");
+    errors.push(syn::Error::new(
+        candidate.path().span(),
+        format!(
+            "`#[{macro_name}]` must be placed above `#[handler]`, which it finds by its name: \
+             `#[{written}]` is not recognized; if it is `poem::handler` imported under another \
+             name, write `#[handler]` or `#[poem::handler]`"
+        ),
+    ));
+    rewrite_params(&mut item.sig, optional, &mut Errors::default());
+    item
 }
 
 /// `true` when every generic parameter is a type parameter: what Poem's `#[handler]` turns into
@@ -177,7 +228,7 @@ fn type_params_only(generics: &syn::Generics, macro_name: &str, errors: &mut Err
 /// The function to emit when it cannot be wrapped: unchanged, except that a lifetime or const
 /// parameter also drops its `#[handler]`, whose own expansion fails on it with errors that point
 /// away from the fix (and then reports every token parameter as unprotected).
-pub fn unwrapped(mut item: ItemFn) -> ItemFn {
+fn unwrapped(mut item: ItemFn) -> ItemFn {
     let type_params_only = item
         .sig
         .generics
@@ -193,7 +244,11 @@ pub fn unwrapped(mut item: ItemFn) -> ItemFn {
 /// Rewrites the parameters that come from the verified token into `__private::Protected<T>`
 /// extractors (recording a non-`Option` one on an `optional` route), and returns the `U` of every
 /// `CurrentUser<U>` among them.
-pub fn rewrite_params(sig: &mut syn::Signature, optional: bool, errors: &mut Errors) -> Vec<Type> {
+pub(crate) fn rewrite_params(
+    sig: &mut syn::Signature,
+    optional: bool,
+    errors: &mut Errors,
+) -> Vec<Type> {
     let private = paths::private();
     let mut users = Vec::new();
     for input in sig.inputs.iter_mut() {

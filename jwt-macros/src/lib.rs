@@ -2,6 +2,9 @@
 //! and documents them; this crate holds entry points only: each macro is parse -> validate ->
 //! expand in a module of its own, over the shared helpers of `expand`.
 
+#![forbid(unsafe_code)]
+#![deny(unreachable_pub)]
+
 mod additional_claims;
 mod args;
 mod claims_derive;

@@ -50,7 +50,7 @@ fn self_name(item: &ItemImpl) -> String {
 }
 
 /// Expands `#[openapi(...)]` on `item`.
-pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let api_args = errors.take(args::parse(args, &OPENAPI)).unwrap_or_default();
     let mut item_impl = match syn::parse2::<ItemImpl>(item.clone()) {
@@ -84,18 +84,40 @@ pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let self_name = self_name(&item_impl);
     let mut transforms = Vec::new();
+    let mut consumed = Vec::new();
     for item in &mut item_impl.items {
         if let ImplItem::Fn(method) = item {
             transforms.extend(protect_operation(
                 method,
                 &api_args,
                 &self_name,
+                &mut consumed,
                 &mut errors,
             ));
         }
     }
     let errors = errors.into_compile_errors();
-    quote!(#errors #item_impl #(#transforms)*)
+    let uses = uses_of(&consumed);
+    quote!(#errors #item_impl #(#transforms)* #uses)
+}
+
+/// The policy attributes this macro consumed stay names the compiler resolves: one `use <path>
+/// as _;` per path as the user wrote it, so that the user's `use jwt_runtime::jwt_required;` is
+/// used (no false `unused import`). A glob import of the runtime's policy macros, which an
+/// explicit import shadows, lets the path resolve when the user imported nothing.
+fn uses_of(consumed: &[syn::Path]) -> TokenStream {
+    if consumed.is_empty() {
+        return TokenStream::new();
+    }
+    let private = paths::private();
+    quote! {
+        #[allow(unused_imports)]
+        use #private::policy_macros::*;
+        #(
+            #[allow(unused_imports)]
+            use #consumed as _;
+        )*
+    }
 }
 
 /// Rewrites one method if a policy macro marks it; returns its transform function.
@@ -103,6 +125,7 @@ fn protect_operation(
     method: &mut ImplItemFn,
     api_args: &PolicyArgs,
     self_name: &str,
+    consumed: &mut Vec<syn::Path>,
     errors: &mut Errors,
 ) -> Option<TokenStream> {
     let index = method
@@ -110,6 +133,7 @@ fn protect_operation(
         .iter()
         .position(|a| protect::policy_macro_name(a).is_some())?;
     let attr = method.attrs.remove(index);
+    consumed.push(attr.path().clone());
     let (which, grammar) = match protect::policy_macro_name(&attr).as_deref() {
         Some("admin_required") => (Macro::AdminRequired, &protect::ADMIN_REQUIRED),
         _ => (Macro::JwtRequired, &protect::JWT_REQUIRED),

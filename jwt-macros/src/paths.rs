@@ -7,7 +7,7 @@ use proc_macro_crate::{crate_name, FoundCrate};
 use quote::quote;
 
 /// `::jwt_runtime`, or the name the user's `Cargo.toml` gives the `jwt-runtime` package.
-pub fn runtime() -> TokenStream {
+pub(crate) fn runtime() -> TokenStream {
     match crate_name("jwt-runtime") {
         Ok(FoundCrate::Name(name)) => {
             let ident = syn::Ident::new(&name, Span::call_site());
@@ -19,13 +19,13 @@ pub fn runtime() -> TokenStream {
 }
 
 /// `<runtime>::__private`, the hidden module generated code calls.
-pub fn private() -> TokenStream {
+pub(crate) fn private() -> TokenStream {
     let runtime = runtime();
     quote!(#runtime::__private)
 }
 
 /// `<runtime>::__private::poem`.
-pub fn poem() -> TokenStream {
+pub(crate) fn poem() -> TokenStream {
     let p = private();
     quote!(#p::poem)
 }

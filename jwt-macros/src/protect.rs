@@ -9,9 +9,12 @@ use crate::expand::{self, Errors};
 use crate::handler_fn;
 use crate::paths;
 
+/// The name a wrapped handler function gets inside its endpoint's `const _` block.
+const INNER_HANDLER: &str = "__jwt_handler";
+
 /// Which attribute is expanding.
 #[derive(Clone, Copy)]
-pub enum Macro {
+pub(crate) enum Macro {
     JwtRequired,
     AdminRequired,
 }
@@ -190,7 +193,7 @@ fn wrap(which: Macro, args: &PolicyArgs, handler: handler_fn::HandlerFn) -> Toke
     let loaders = user_loaders(&users);
     let public = item.sig.ident.clone();
     let vis = item.vis.clone();
-    let inner = format_ident!("__jwt_handler");
+    let inner = format_ident!("{}", INNER_HANDLER);
     item.sig.ident = inner.clone();
     item.vis = syn::Visibility::Inherited;
     let options = options_expr(args);
@@ -348,7 +351,7 @@ pub(crate) fn stacked_policy(
 ///
 /// Bad arguments still wrap the handler (with default arguments) beside the error, so the rest
 /// of the crate keeps type-checking; a function that cannot be wrapped is emitted unchanged.
-pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream {
     let grammar = match which {
         Macro::JwtRequired => &JWT_REQUIRED,
         Macro::AdminRequired => &ADMIN_REQUIRED,
@@ -363,22 +366,40 @@ pub fn expand(which: Macro, args: TokenStream, item: TokenStream) -> TokenStream
     if let Some(stacked) = stacked_policy(which, &written, &mut item_fn.attrs) {
         errors.push(stacked);
     }
-    let original = item_fn.clone();
+    if item_fn.sig.ident == INNER_HANDLER {
+        // Another policy macro above this one wrapped the function already: it did not see this
+        // one by name, so it is imported under another name.
+        let here = proc_macro2::Span::call_site();
+        let written = here
+            .source_text()
+            .unwrap_or_else(|| format!("#[{}]", grammar.macro_name));
+        errors.push(syn::Error::new(
+            here,
+            format!(
+                "`{written}` (`{}` under another name) is stacked below another policy macro, \
+                 which looks for them by name and could not see it: a handler has one policy \
+                 macro; write one attribute with the arguments of both (`#[admin_required(...)]` \
+                 when one of them is `admin_required`)",
+                grammar.macro_name
+            ),
+        ));
+        let errors = errors.into_compile_errors();
+        return quote!(#errors #item_fn);
+    }
     match handler_fn::analyze(
         item_fn,
         grammar.macro_name,
         args.optional.is_some(),
         &mut errors,
     ) {
-        Some(handler) => {
+        Ok(handler) => {
             let wrapped = wrap(which, &args, handler);
             let errors = errors.into_compile_errors();
             quote!(#errors #wrapped)
         }
-        None => {
+        Err(unwrapped) => {
             let errors = errors.into_compile_errors();
-            let original = handler_fn::unwrapped(original);
-            quote!(#errors #original)
+            quote!(#errors #unwrapped)
         }
     }
 }

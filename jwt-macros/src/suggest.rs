@@ -16,7 +16,7 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate within two edits, if any.
-pub fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (distance(word, c), *c))

@@ -67,7 +67,7 @@ fn check(item: &ItemFn) -> syn::Result<(Type, usize)> {
 
 /// Expands `#[user_lookup_loader]` on `item`: the function stays as written, plus the
 /// `UserLookup` impl of its user type.
-pub fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn = match expand::parse_fn(item, "user_lookup_loader", "a function") {
         Ok(f) => f,
         Err(tokens) => return tokens,

@@ -13,6 +13,7 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/*/*.rs");
+    t.pass("tests/ui-pass/*.rs");
 }
 
 /// The `#[jwt_runtime::openapi]` cases need poem-openapi: `--features openapi`.
@@ -25,4 +26,5 @@ fn ui() {
 fn ui_openapi() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui-openapi/*.rs");
+    t.pass("tests/ui-openapi/pass/*.rs");
 }

@@ -316,52 +316,86 @@ impl<T: FromVerifiedJwt> FromVerifiedJwt for Option<T> {
 /// below require it, so such a handler fails to compile with this message instead of a bare
 /// "`FromRequest` is not implemented".
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` comes from a verified token: this handler needs `#[jwt_required]`",
+    message = "`{T}` comes from a verified token: this handler needs `#[jwt_required]`",
     label = "only a handler under `#[jwt_required]` (or `#[admin_required]`) can take this",
     note = "write `#[jwt_required]` above `#[handler]`; for a route that also serves anonymous requests, `#[jwt_required(optional)]` with `Option<...>`",
     note = "the macros recognize these types by name: a type alias of them is not recognized",
-    note = "under a route group protected by `.with(JwtRequired::new())`, take `Guarded<{Self}>`",
+    note = "under a route group protected by `.with(JwtRequired::new())`, take `Guarded<{T}>`",
     note = "in a poem-openapi `#[OpenApi]` impl, put `#[jwt_runtime::openapi]` above `#[OpenApi]` and `#[jwt_required]` on the operation (feature `openapi`)"
 )]
-pub trait NeedsJwtRequired<'a> {}
+pub trait NeedsJwtRequired<'a, T> {}
+
+/// The handler a [`NeedsJwtRequired`] bound is checked for: one that no policy macro protects.
+/// (A type of its own rather than the extractor itself, so that the compiler reports this
+/// trait's message, and not "`FromRequest` is not satisfied", at the handler's parameter.)
+#[derive(Debug)]
+pub struct Unprotected;
+
+/// The body of the `FromRequest` impls that [`NeedsJwtRequired`] keeps from compiling. A ready
+/// future rather than an `async fn`: awaiting an `async fn`'s future would check the impl's bound
+/// once more, a third copy of the same error.
+pub(crate) fn never_extracted<T>(
+    _req: &Request,
+    _body: &mut poem::RequestBody,
+) -> std::future::Ready<poem::Result<T>> {
+    std::future::ready(Err(poem::Error::from_status(
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )))
+}
 
 /// Not an extractor on its own: only a handler under a policy macro takes it.
 impl<'a> poem::FromRequest<'a> for Identity
 where
-    Identity: NeedsJwtRequired<'a>,
+    Unprotected: NeedsJwtRequired<'a, Identity>,
 {
-    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    #[allow(refining_impl_trait)]
+    fn from_request(
+        req: &'a Request,
+        body: &mut poem::RequestBody,
+    ) -> std::future::Ready<poem::Result<Self>> {
+        never_extracted(req, body)
     }
 }
 
 /// Not an extractor on its own: only a handler under a policy macro takes it.
 impl<'a> poem::FromRequest<'a> for JwtHeader
 where
-    JwtHeader: NeedsJwtRequired<'a>,
+    Unprotected: NeedsJwtRequired<'a, JwtHeader>,
 {
-    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    #[allow(refining_impl_trait)]
+    fn from_request(
+        req: &'a Request,
+        body: &mut poem::RequestBody,
+    ) -> std::future::Ready<poem::Result<Self>> {
+        never_extracted(req, body)
     }
 }
 
 /// Not an extractor on its own: only a handler under a policy macro takes it.
 impl<'a> poem::FromRequest<'a> for TokenLocation
 where
-    TokenLocation: NeedsJwtRequired<'a>,
+    Unprotected: NeedsJwtRequired<'a, TokenLocation>,
 {
-    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    #[allow(refining_impl_trait)]
+    fn from_request(
+        req: &'a Request,
+        body: &mut poem::RequestBody,
+    ) -> std::future::Ready<poem::Result<Self>> {
+        never_extracted(req, body)
     }
 }
 
 /// Not an extractor on its own: only a handler under a policy macro takes it.
 impl<'a, C: Send + 'static> poem::FromRequest<'a> for Jwt<C>
 where
-    Jwt<C>: NeedsJwtRequired<'a>,
+    Unprotected: NeedsJwtRequired<'a, Jwt<C>>,
 {
-    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        Err(poem::Error::from_status(StatusCode::INTERNAL_SERVER_ERROR))
+    #[allow(refining_impl_trait)]
+    fn from_request(
+        req: &'a Request,
+        body: &mut poem::RequestBody,
+    ) -> std::future::Ready<poem::Result<Self>> {
+        never_extracted(req, body)
     }
 }
 

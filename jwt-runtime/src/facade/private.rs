@@ -6,7 +6,7 @@ use std::sync::Arc;
 use poem::{Endpoint, FromRequest, Request, RequestBody, Response};
 
 pub use super::claims::{deserialize_claims, JwtClaims};
-pub use super::extract::{FromVerifiedJwt, NeedsJwtRequired};
+pub use super::extract::{FromVerifiedJwt, NeedsJwtRequired, Unprotected};
 pub use super::policy::{AdminRequired, JwtPolicy, NoPolicy};
 pub use super::roles::Roles;
 pub use super::user::{IntoLookup, UserLookup};
@@ -31,13 +31,29 @@ use super::request_jwt;
 use crate::engine::jws::KeyChoice;
 use crate::engine::verifiers::KeyId;
 
+/// The policy macros under their own names. `#[jwt_runtime::openapi]` glob-imports this module
+/// beside the impl it expands, so that the path of a `#[jwt_required]` it consumed resolves (and
+/// names the user's own import of it, which is then used) whether or not the user imported it.
+pub mod policy_macros {
+    pub use jwt_macros::{admin_required, jwt_required};
+}
+
 /// A handler parameter that comes from the verified token, as rewritten by the macros.
 #[derive(Debug)]
 pub struct Protected<T>(pub T);
 
+/// A ready future rather than an `async fn`: the value is built without waiting, and awaiting an
+/// `async fn`'s future would check `T: FromVerifiedJwt` once more, so a misuse (`Jwt<C>` without
+/// `#[derive(JwtClaims)]`) would be reported twice.
 impl<'a, T: FromVerifiedJwt> FromRequest<'a> for Protected<T> {
-    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        T::from_verified(req, request_jwt::verified_token(req)).map(Protected)
+    #[allow(refining_impl_trait)]
+    fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+    ) -> ::core::future::Ready<poem::Result<Self>> {
+        ::core::future::ready(
+            T::from_verified(req, request_jwt::verified_token(req)).map(Protected),
+        )
     }
 }
 

@@ -161,12 +161,14 @@ impl<U, E: fmt::Display> IntoLookup<U> for Result<Option<U>, E> {
 
 impl<'a, U: Send + Sync + 'static> poem::FromRequest<'a> for CurrentUser<U>
 where
-    CurrentUser<U>: super::extract::NeedsJwtRequired<'a>,
+    super::extract::Unprotected: super::extract::NeedsJwtRequired<'a, CurrentUser<U>>,
 {
-    async fn from_request(_req: &'a Request, _body: &mut poem::RequestBody) -> poem::Result<Self> {
-        Err(poem::Error::from_status(
-            poem::http::StatusCode::INTERNAL_SERVER_ERROR,
-        ))
+    #[allow(refining_impl_trait)]
+    fn from_request(
+        req: &'a Request,
+        body: &mut poem::RequestBody,
+    ) -> std::future::Ready<poem::Result<Self>> {
+        super::extract::never_extracted(req, body)
     }
 }
 
