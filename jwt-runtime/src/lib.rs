@@ -8,12 +8,14 @@
 #![deny(unreachable_pub)]
 #![deny(missing_debug_implementations)]
 
-// The layers, each importing only from those above it in this list (no cycles, no upward
-// imports): vocabulary <- config <- engine <- operations <- facade.
+// The layers, each importing only from those before it in this chain (no cycles, no upward
+// imports): vocabulary <- config <- jose <- revocation <- engine <- operations <- facade.
 mod config;
 mod engine;
 mod facade;
+mod jose;
 mod operations;
+mod revocation;
 mod vocabulary;
 
 #[doc(hidden)]
@@ -59,14 +61,14 @@ pub use jwt_macros::openapi;
 /// `token_in_blocklist_loader`) and the stores that implement it. Attach one with
 /// [`JwtManagerBuilder::blocklist`].
 pub mod stores {
-    pub use crate::engine::revocation::{
+    pub use crate::revocation::{
         adopted_session, Blocklist, BlocklistError, MemoryBlocklist, NewSession, RefreshCheck,
         Rotation, RotationStep, SessionInfo, Standing, TokenInfo, MAX_JTI_LENGTH,
     };
     #[cfg(feature = "redis")]
-    pub use crate::engine::revocation::{RedisBlocklist, RedisBlocklistOptions};
+    pub use crate::revocation::{RedisBlocklist, RedisBlocklistOptions};
     #[cfg(feature = "sqlx")]
-    pub use crate::engine::revocation::{SqlBlocklist, SqlBlocklistOptions};
+    pub use crate::revocation::{SqlBlocklist, SqlBlocklistOptions};
 }
 
 /// The traits an application implements to hook into the runtime (most are written for you by

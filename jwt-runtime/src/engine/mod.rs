@@ -1,58 +1,33 @@
-//! Layer 2, the engine: what a manager is made of, fixed when it is built. The config resolved
-//! into typed [`settings`], the [`keys`], the JWS layer ([`jws`]), locating a token in a request
-//! ([`locate`]), the [`revocation`] stores, the application's [`hooks`], and [`respond`], the one
-//! place that logs a refusal and shapes its response.
+//! The engine: what a manager is made of, fixed when it is built. The config resolved into
+//! typed [`settings`], the keys and issuers of the [`jose`](crate::jose) layer, the
+//! [`revocation`](crate::revocation) store, locating a token in a request ([`locate`]), the
+//! verified-token cache, the application's [`hooks`], and [`respond`], the one place that logs a
+//! refusal and shapes its response.
 
 pub(crate) mod hooks;
-mod issuers;
-mod json;
-pub(crate) mod jws;
-pub(crate) mod keys;
 pub(crate) mod locate;
-#[cfg(feature = "remote-jwks")]
-mod remote;
 mod respond;
-pub(crate) mod revocation;
 pub(crate) mod settings;
 mod token_cache;
-pub(crate) mod verifiers;
 
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::config::{JwtConfig, TrustedIssuer};
+use crate::jose::issuers::Issuer;
+use crate::jose::jws::{self, ClaimRules, ClaimsAs};
+use crate::jose::keys::{self, DecodeKey, KeySet, RemoteKeys};
+use crate::jose::remote;
+use crate::revocation::{DynBlocklist, TokenInfo};
 use crate::vocabulary::{
     issuer_user_key, ClaimFacts, Clock, ConfigError, JsonObject, JwtError, Location, VerifiedJwt,
 };
 use hooks::Hooks;
-use issuers::Issuer;
-use jws::{ClaimRules, ClaimsAs};
-use keys::{DecodeKey, KeySet, RemoteKeys};
-use revocation::{DynBlocklist, TokenInfo};
 use settings::Settings;
 use token_cache::VerifiedTokenCache;
 
 pub(crate) use respond::refuse_without_engine;
-
-/// Without the `remote-jwks` feature there is never a remote set: an uninhabited stand-in.
-#[cfg(not(feature = "remote-jwks"))]
-mod remote {
-    use super::keys::RemoteKeys;
-
-    #[derive(Debug)]
-    pub(crate) enum RemoteJwks {}
-
-    impl RemoteJwks {
-        pub(crate) fn current(&self) -> RemoteKeys {
-            match *self {}
-        }
-
-        pub(crate) async fn keys_for_kid(&self, _kid: &str) -> RemoteKeys {
-            match *self {}
-        }
-    }
-}
 
 /// The option that names a remote key source, when one is set.
 fn remote_option(config: &JwtConfig) -> Option<&'static str> {
@@ -129,7 +104,7 @@ impl Engine {
                 Settings::resolve(&config)?;
                 KeySet::from_config(&config)?;
                 let remote = remote::RemoteJwks::start(&mut config).await?;
-                let issuers = issuers::open(&config, trusted).await?;
+                let issuers = crate::jose::issuers::open(&config, trusted).await?;
                 let mut engine = Self::assemble(config, clock, store, hooks, remote)?;
                 engine.issuers = issuers;
                 return Ok(engine);

@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::manager::JwtManager;
 use crate::config::{JwtConfig, TrustedIssuer};
 use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, Hooks, TokenVerifier};
-use crate::engine::revocation::{Blocklist, DynBlocklist, MemoryBlocklist};
 use crate::engine::Engine;
+use crate::revocation::{Blocklist, DynBlocklist, MemoryBlocklist};
 use crate::vocabulary::{Clock, ConfigError, JsonObject, JwtError, SystemClock, VerifiedJwt};
 
 /// Builds a [`JwtManager`]: the config, then the revocation store, the clock and the hooks (the

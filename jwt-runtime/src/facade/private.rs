@@ -28,8 +28,8 @@ use super::manager::JwtManager;
 #[cfg(feature = "openapi")]
 pub use super::openapi::OpenApiSecurity;
 use super::request_jwt;
-use crate::engine::jws::KeyChoice;
-use crate::engine::verifiers::KeyId;
+use crate::jose::jws::KeyChoice;
+use crate::jose::verifiers::KeyId;
 
 /// The policy macros under their own names. `#[jwt_runtime::openapi]` glob-imports this module
 /// beside the impl it expands, so that the path of a `#[jwt_required]` it consumed resolves (and
@@ -169,7 +169,7 @@ pub fn verify_jws_with_key(
     key: &jsonwebtoken::DecodingKey,
 ) -> Result<(JsonObject, std::vec::Vec<u8>), JwtError> {
     let name = format!("{algorithm:?}");
-    crate::engine::jws::verify_jws(token, usize::MAX, |header| {
+    crate::jose::jws::verify_jws(token, usize::MAX, |header| {
         match header.get("alg").and_then(Value::as_str) {
             // A fresh id: the verifier is built, used and kept as for a manager's key.
             Some(alg) if alg == name => Ok(KeyChoice {

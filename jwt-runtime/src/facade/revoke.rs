@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::extract::{Identity, Jwt};
-use crate::engine::revocation::user_key;
 use crate::engine::Engine;
+use crate::revocation::user_key;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 #[cfg(doc)]
 use crate::JwtManager;

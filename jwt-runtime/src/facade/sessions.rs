@@ -9,9 +9,9 @@ use poem::{FromRequest, Request, RequestBody};
 use serde_json::Value;
 
 use super::manager::JwtManager;
-use crate::engine::revocation::{user_key, SessionInfo};
 use crate::operations::mint::SessionClaim;
 use crate::operations::rotation::Rotated;
+use crate::revocation::{user_key, SessionInfo};
 use crate::vocabulary::JwtError;
 
 /// The refresh token that replaced the one presented on this refresh route
@@ -149,7 +149,7 @@ impl IntoFuture for Login {
     }
 }
 
-fn store_failed(e: crate::engine::revocation::BlocklistError) -> JwtError {
+fn store_failed(e: crate::revocation::BlocklistError) -> JwtError {
     tracing::error!(target: "jwt_runtime", reason = %e, "session store failed");
     JwtError::RevocationUnavailable
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::engine::jws::encode_segment;
-use crate::engine::revocation::NewSession;
 use crate::engine::Engine;
+use crate::jose::jws::encode_segment;
+use crate::revocation::NewSession;
 use crate::vocabulary::{Expiry, JsonObject, JwtError, TokenType};
 
 /// The `fresh` value of a new access token: the reference accepts a bool, a duration (stored as

@@ -16,9 +16,9 @@ use std::sync::Arc;
 use poem::http::Method;
 use poem::Request;
 
-use crate::engine::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine};
+use crate::jose::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::operations::session_check::{check_session, membership};
 use crate::vocabulary::{BlocklistError, JsonObject, JwtError, Location, TokenType, VerifiedJwt};
 

@@ -15,8 +15,8 @@ use super::mint::SESSION_CLAIM;
 use super::pipeline::{verify, verify_from, verify_now, Resume, VerifyOptions};
 use crate::config::JwtConfig;
 use crate::engine::hooks::Hooks;
-use crate::engine::revocation::{Blocklist, MemoryBlocklist, NewSession};
 use crate::engine::Engine;
+use crate::revocation::{Blocklist, MemoryBlocklist, NewSession};
 use crate::vocabulary::{BlocklistError, Location, TokenInfo, VerifiedJwt};
 
 const SECRET: &str = "pipeline-equivalence-secret-of-32-bytes!";
@@ -259,7 +259,7 @@ async fn engine(case: &Case) -> Engine {
     config.cookie_csrf_protect = false;
     let memory = MemoryBlocklist::new();
     prepare(&memory, case).await;
-    let store: Box<dyn crate::engine::revocation::DynBlocklist> = if case.store_waits {
+    let store: Box<dyn crate::revocation::DynBlocklist> = if case.store_waits {
         Box::new(Waits(memory))
     } else {
         Box::new(memory)

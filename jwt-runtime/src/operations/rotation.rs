@@ -1,7 +1,7 @@
 //! Refresh-token rotation with reuse detection (`JWT_REFRESH_ROTATION`): on a refresh route, the
 //! refresh token presented is exchanged for a new one of the same session before the handler
 //! runs. The store answers which `jti` to mint (see
-//! [`Family`](crate::engine::revocation::Family) for the rules): a new one, or, for the token the
+//! [`Family`](crate::revocation::Family) for the rules): a new one, or, for the token the
 //! last rotation retired, the replacement it already has (a retry, a concurrent use); a token
 //! that is a reuse ends its session.
 
@@ -14,8 +14,8 @@ use super::cookies::{sets_cookie, CookieOptions};
 use super::mint::{SessionClaim, TokenBuilder, SESSION_CLAIM};
 use super::pipeline::check_not_revoked;
 use super::session_check::{reused, unavailable};
-use crate::engine::revocation::{adopted_session, Rotation, RotationStep};
 use crate::engine::Engine;
+use crate::revocation::{adopted_session, Rotation, RotationStep};
 use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt, RESERVED_CLAIMS};
 
 /// The refresh token that replaced the one presented on this request, with its session.

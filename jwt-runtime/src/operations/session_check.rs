@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::mint::SESSION_CLAIM;
-use crate::engine::revocation::{adopted_session, BlocklistError, RefreshCheck, Standing};
 use crate::engine::Engine;
+use crate::revocation::{adopted_session, BlocklistError, RefreshCheck, Standing};
 use crate::vocabulary::{JwtError, TokenType, VerifiedJwt};
 
 /// The session a token belongs to, under `JWT_REFRESH_ROTATION`.

@@ -14,8 +14,9 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::json::{parse_object, read_payload};
+pub(crate) use super::keys::KeyChoice;
 use super::keys::{DecodeKey, KeySet};
-use super::verifiers::{self, KeyId};
+use super::verifiers;
 use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
 
 /// A token whose signature and claims verified: its parts (JOSE header, claims) and whether it
@@ -25,16 +26,6 @@ use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
 pub(crate) struct Decoded {
     pub(crate) parts: TokenParts,
     pub(crate) expired: bool,
-}
-
-/// The key a token's header selected, with its algorithm, and its [`KeyId`] when the key is one
-/// of the manager's (its verifier is then built once per thread and reused); `None` for a key
-/// that may differ per request (a decode-key loader's).
-#[derive(Clone, Copy)]
-pub(crate) struct KeyChoice<'k> {
-    pub(crate) alg: jsonwebtoken::Algorithm,
-    pub(crate) key: &'k jsonwebtoken::DecodingKey,
-    pub(crate) id: Option<KeyId>,
 }
 
 /// What a decode checks beyond the signature.

@@ -14,10 +14,19 @@ use jsonwebtoken::jwk::{
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use serde_json::Value;
 
-use super::jws::KeyChoice;
 use super::verifiers::{self, KeyId};
 use crate::config::{DecodeKeyConfig, JwtConfig};
 use crate::vocabulary::{ConfigError, JsonObject, JwtError};
+
+/// The key a token's header selected, with its algorithm, and its [`KeyId`] when the key is one
+/// of the manager's (its verifier is then built once per thread and reused); `None` for a key
+/// that may differ per request (a decode-key loader's).
+#[derive(Clone, Copy)]
+pub(crate) struct KeyChoice<'k> {
+    pub(crate) alg: jsonwebtoken::Algorithm,
+    pub(crate) key: &'k jsonwebtoken::DecodingKey,
+    pub(crate) id: Option<KeyId>,
+}
 
 static INSTALL_PROVIDER: std::sync::Once = std::sync::Once::new();
 

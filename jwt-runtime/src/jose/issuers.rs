@@ -20,7 +20,7 @@ use crate::vocabulary::{JsonObject, JwtError};
 pub(crate) struct Issuer {
     pub(crate) iss: Vec<String>,
     algorithms: Vec<String>,
-    pub(super) audience: Option<Vec<String>>,
+    pub(crate) audience: Option<Vec<String>>,
     pub(crate) identity_claim: String,
     remote: Arc<remote::RemoteJwks>,
 }
@@ -82,7 +82,7 @@ impl Issuer {
 /// Checks the trusted issuers against the app's own config, every one before any is fetched (a
 /// bad option fails without touching the network), then opens each one's key set.
 #[cfg(feature = "remote-jwks")]
-pub(super) async fn open(
+pub(crate) async fn open(
     config: &JwtConfig,
     trusted: Vec<TrustedIssuer>,
 ) -> Result<Vec<Issuer>, ConfigError> {

@@ -12,7 +12,7 @@
 use sqlx::Row;
 
 use super::{err, Dialect, SqlBlocklist};
-use crate::engine::revocation::{
+use crate::revocation::{
     BlocklistError, Family, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo, Standing,
 };
 
