@@ -8,11 +8,11 @@ use poem::Response;
 use serde_json::Value;
 
 use super::cookies::{sets_cookie, CookieOptions};
-use super::mint::{SessionClaim, TokenBuilder, SESSION_CLAIM};
+use super::mint::{reissue, SessionClaim, SESSION_CLAIM};
 use super::pipeline::check_not_revoked;
 use crate::engine::revocation::{Rotation, RotationStep};
 use crate::engine::Engine;
-use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt, RESERVED_CLAIMS};
+use crate::vocabulary::{JwtError, Location, TokenType, VerifiedJwt};
 
 /// The refresh token that replaced the one presented on this request, with its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,20 +45,7 @@ pub(crate) async fn rotate(
         .jti()
         .ok_or_else(|| JwtError::invalid("Missing claim: jti"))?
         .to_string();
-    let identity_claim = &engine.config.identity_claim;
-    let own_claims: JsonObject = token
-        .claims()
-        .iter()
-        .filter(|(name, _)| {
-            !RESERVED_CLAIMS.contains(&name.as_str())
-                && *name != identity_claim
-                && name.as_str() != SESSION_CLAIM
-        })
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    let builder = TokenBuilder::new(engine.clone(), TokenType::Refresh, token.identity())
-        .identity_is_claim()
-        .additional_claims(own_claims);
+    let builder = reissue(engine, token, TokenType::Refresh);
     let Some(session) = token.claims().get(SESSION_CLAIM).and_then(Value::as_str) else {
         // Issued before rotation was on: retire it by its jti, start a session.
         let info = engine.info_of(token);
