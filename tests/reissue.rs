@@ -291,3 +291,164 @@ async fn rotation_drops_a_withdrawn_admin_flag_and_role() {
     let access = claims_of(&jwt, &text(&body, "access_token"));
     assert_eq!(access["is_administrator"], json!(false));
 }
+// ---- item 3: a token minted on a rotating request belongs to its session ----
+
+#[jwt_required]
+#[handler]
+async fn protected(identity: Identity) -> String {
+    identity.to_string()
+}
+
+#[jwt_required(refresh)]
+#[handler]
+async fn sliding_refresh(identity: Identity, jwt: JwtManager) -> poem::Result<Json<Value>> {
+    // The pre-rotation habit: a new refresh token of its own, outside the session.
+    let refresh = jwt.create_refresh_token(identity.value()).await?;
+    Ok(Json(json!({ "refresh_token": refresh })))
+}
+
+fn session_app() -> Route {
+    Route::new()
+        .at("/refresh", post(rotate_route))
+        .at("/sliding_refresh", post(sliding_refresh))
+        .at("/protected", get(protected))
+}
+
+#[tokio::test]
+async fn an_access_token_minted_without_session_joins_the_rotating_one() {
+    let mut cfg = rotation_config();
+    cfg.refresh_rotation_grace = 0;
+    let (jwt, clock) = manager_with_clock(cfg);
+    let cli = TestClient::new(session_app().with(jwt.clone()));
+    let get_protected = |token: &str| {
+        cli.get("/protected")
+            .header("authorization", bearer(token))
+            .send()
+    };
+
+    // Reuse detection ends the session: the access token the handler minted (without
+    // `.session(...)`) ends with it.
+    let login = jwt.login("alice").await.unwrap();
+    let body = json_of(
+        cli.post("/refresh")
+            .header("authorization", bearer(&login.refresh_token))
+            .send()
+            .await,
+    )
+    .await;
+    let access = text(&body, "access_token");
+    assert_eq!(claims_of(&jwt, &access)["fam"], json!(login.session));
+    get_protected(&access).await.assert_status_is_ok();
+    clock.set(NOW + 1);
+    let replay = cli
+        .post("/refresh")
+        .header("authorization", bearer(&login.refresh_token))
+        .send()
+        .await;
+    assert_msg(replay, 401, "Refresh token reuse detected").await;
+    assert_msg(get_protected(&access).await, 401, "Token has been revoked").await;
+
+    // So does `end_session`.
+    let login = jwt.login("alice").await.unwrap();
+    let body = json_of(
+        cli.post("/refresh")
+            .header("authorization", bearer(&login.refresh_token))
+            .send()
+            .await,
+    )
+    .await;
+    let access = text(&body, "access_token");
+    get_protected(&access).await.assert_status_is_ok();
+    assert!(jwt
+        .end_session(&json!("alice"), &login.session)
+        .await
+        .unwrap());
+    assert_msg(get_protected(&access).await, 401, "Token has been revoked").await;
+}
+
+#[tokio::test]
+async fn a_refresh_token_of_its_own_on_a_rotating_request_is_refused() {
+    let jwt = manager(rotation_config());
+    let cli = TestClient::new(session_app().with(jwt.clone()));
+    let login = jwt.login("alice").await.unwrap();
+    let mut resp = None;
+    let logs = logs_of(async {
+        resp = Some(
+            cli.post("/sliding_refresh")
+                .header("authorization", bearer(&login.refresh_token))
+                .send()
+                .await,
+        );
+    })
+    .await;
+    let resp = resp.unwrap();
+    resp.assert_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(logs.contains("RotatedRefreshToken"), "{logs}");
+    // No second session was started.
+    assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 1);
+}
+
+// ---- item 9: the session API without rotation ----
+
+#[tokio::test]
+async fn login_without_rotation_is_an_error_naming_the_option() {
+    let jwt = manager(config());
+    let mut result = None;
+    let logs = logs_of(async { result = Some(jwt.login("alice").await) }).await;
+    let err = result.unwrap().unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Misconfigured);
+    assert!(err.message().contains("JWT_REFRESH_ROTATION"), "{err}");
+    assert!(logs.contains("JWT_REFRESH_ROTATION"), "{logs}");
+    for err in [
+        jwt.sessions(&json!("alice")).await.unwrap_err(),
+        jwt.end_session(&json!("alice"), "s").await.unwrap_err(),
+    ] {
+        assert!(err.message().contains("JWT_REFRESH_ROTATION"), "{err}");
+    }
+}
+
+#[jwt_required]
+#[handler]
+async fn access_route_asking_for_rotation(rotated: RotatedRefreshToken) -> Json<Value> {
+    Json(json!({ "refresh_token": rotated.token() }))
+}
+
+#[tokio::test]
+async fn rotated_refresh_token_without_rotation_is_a_logged_500_never_null() {
+    let jwt = manager(config());
+    let cli = TestClient::new(session_app().with(jwt.clone()));
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    let mut resp = None;
+    let logs = logs_of(async {
+        resp = Some(
+            cli.post("/refresh")
+                .header("authorization", bearer(&refresh))
+                .send()
+                .await,
+        );
+    })
+    .await;
+    assert_msg(resp.unwrap(), 500, "Internal server error").await;
+    assert!(logs.contains("JWT_REFRESH_ROTATION"), "{logs}");
+
+    // With rotation on, on a route that never rotates: the same, naming the route kind.
+    let jwt = manager(rotation_config());
+    let cli = TestClient::new(
+        Route::new()
+            .at("/access", get(access_route_asking_for_rotation))
+            .with(jwt.clone()),
+    );
+    let login = jwt.login("alice").await.unwrap();
+    let mut resp = None;
+    let logs = logs_of(async {
+        resp = Some(
+            cli.get("/access")
+                .header("authorization", bearer(&login.access_token))
+                .send()
+                .await,
+        );
+    })
+    .await;
+    assert_msg(resp.unwrap(), 500, "Internal server error").await;
+    assert!(logs.contains("jwt_required(refresh)"), "{logs}");
+}

@@ -15,19 +15,26 @@ use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody};
 
 use super::manager::JwtManager;
 use crate::engine::refuse_without_engine;
+use crate::operations::rotation::Rotated;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 
 impl JwtManager {
-    /// The manager a request was routed through (installed by `.with(manager)`).
+    /// The manager a request was routed through (installed by `.with(manager)`). On a refresh
+    /// request that rotated, it belongs to the request's session: the access tokens it mints
+    /// join it (see [`create_access_token`](Self::create_access_token)).
     ///
     /// # Errors
     /// [`JwtError::Misconfigured`] when the route tree was not wrapped with the manager.
     pub fn from_request_extensions(req: &Request) -> Result<JwtManager, JwtError> {
-        manager(req).cloned().ok_or_else(|| {
+        let manager = manager(req).cloned().ok_or_else(|| {
             tracing::error!(target: "jwt_runtime", "a protected route was reached without the JwtManager middleware");
             JwtError::Misconfigured(
                 "JwtManager is not installed: add `.with(jwt_manager)` to the route tree".into(),
             )
+        })?;
+        Ok(match req.extensions().get::<Rotated>() {
+            Some(rotated) => manager.joining(rotated.session.as_str().into()),
+            None => manager,
         })
     }
 
@@ -37,7 +44,8 @@ impl JwtManager {
     }
 }
 
-/// Handlers take the manager as an argument to create tokens.
+/// Handlers take the manager as an argument to create tokens; on a refresh request that
+/// rotated, it belongs to that request's session ([`JwtManager::from_request_extensions`]).
 impl<'a> FromRequest<'a> for JwtManager {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         Self::of_request(req)

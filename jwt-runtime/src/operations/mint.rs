@@ -130,6 +130,13 @@ impl TokenBuilder {
         }
     }
 
+    /// A builder whose `.await` fails with [`JwtError::TokenCreation`]`(reason)`.
+    pub(crate) fn refused(engine: Arc<Engine>, kind: TokenType, reason: &'static str) -> Self {
+        let mut builder = TokenBuilder::new(engine, kind, Value::Null);
+        builder.identity = Err(JwtError::TokenCreation(reason.into()));
+        builder
+    }
+
     /// The token's session claim (see [`SessionClaim`]).
     pub(crate) fn session_claim(mut self, session: SessionClaim) -> Self {
         self.session = session;
