@@ -388,6 +388,72 @@ async fn a_refresh_token_of_its_own_on_a_rotating_request_is_refused() {
     assert_eq!(jwt.sessions(&json!("alice")).await.unwrap().len(), 1);
 }
 
+// ---- item 7: rotation over cookies needs the CSRF value whatever the method ----
+
+#[jwt_required(refresh)]
+#[handler]
+async fn plain_refresh(identity: Identity, jwt: JwtManager) -> poem::Result<Json<Value>> {
+    let access = jwt.create_access_token(identity.value()).await?;
+    Ok(Json(json!({ "access_token": access })))
+}
+
+#[tokio::test]
+async fn a_rotating_refresh_on_get_needs_the_csrf_header() {
+    let mut cfg = rotation_config();
+    cfg.token_location = vec!["cookies".into()];
+    let jwt = manager(cfg);
+    let cli = TestClient::new(
+        Route::new()
+            .at("/refresh", get(rotate_route))
+            .with(jwt.clone()),
+    );
+    let login = jwt.login("alice").await.unwrap();
+    let csrf = jwt.get_csrf_token(&login.refresh_token).unwrap();
+    let refresh_cookie = format!("refresh_token_cookie={}", login.refresh_token);
+
+    let resp = cli
+        .get("/refresh")
+        .header("cookie", &refresh_cookie)
+        .send()
+        .await;
+    assert!(set_cookies(&resp).is_empty());
+    assert_msg(resp, 401, "Missing CSRF token").await;
+    let resp = cli
+        .get("/refresh")
+        .header("cookie", &refresh_cookie)
+        .header("x-csrf-token", "not-the-value")
+        .send()
+        .await;
+    assert_msg(resp, 401, "CSRF double submit tokens do not match").await;
+    // Nothing rotated: the token still works, with its CSRF value.
+    let resp = cli
+        .get("/refresh")
+        .header("cookie", &refresh_cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    cookie(&set_cookies(&resp), "refresh_token_cookie");
+}
+
+#[tokio::test]
+async fn without_rotation_the_csrf_methods_still_govern_a_refresh_cookie() {
+    let mut cfg = config();
+    cfg.token_location = vec!["cookies".into()];
+    let jwt = manager(cfg);
+    let cli = TestClient::new(
+        Route::new()
+            .at("/refresh", get(plain_refresh))
+            .with(jwt.clone()),
+    );
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    cli.get("/refresh")
+        .header("cookie", format!("refresh_token_cookie={refresh}"))
+        .send()
+        .await
+        .assert_status_is_ok();
+}
+
 // ---- item 9: the session API without rotation ----
 
 #[tokio::test]
