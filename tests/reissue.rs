@@ -518,3 +518,54 @@ async fn rotated_refresh_token_without_rotation_is_a_logged_500_never_null() {
     assert_msg(resp.unwrap(), 500, "Internal server error").await;
     assert!(logs.contains("jwt_required(refresh)"), "{logs}");
 }
+#[test]
+fn an_unknown_jwt_variable_is_a_startup_error_with_the_closest_name() {
+    let vars = [
+        ("PATH", "/usr/bin"),
+        ("JWT_SECRET_KEY", "k"),
+        ("JWT_REFRESH_ROTATON", "true"),
+    ];
+    let err = JwtConfig::from_vars(vars, &[]).unwrap_err();
+    assert_eq!(err.option(), "JWT_REFRESH_ROTATON");
+    let text = err.to_string();
+    assert!(
+        text.contains("did you mean JWT_REFRESH_ROTATION?"),
+        "{text}"
+    );
+    for (typo, meant) in [
+        ("JWT_COOKIE_CSRF_PROTECTION", "JWT_COOKIE_CSRF_PROTECT"),
+        ("JWT_REFRESH_ROTATE", "JWT_REFRESH_ROTATION"),
+        ("JWT_SECRET", "JWT_SECRET_KEY"),
+        ("jwt_cookie_secure", "JWT_COOKIE_SECURE"),
+    ] {
+        let err = JwtConfig::from_vars([(typo, "true")], &[]).unwrap_err();
+        assert!(
+            err.to_string().contains(&format!("did you mean {meant}?")),
+            "{typo}: {err}"
+        );
+    }
+    // Nothing close: still refused, without a guess.
+    let err = JwtConfig::from_vars([("JWT_TENANT_BILLING_MODE", "x")], &[]).unwrap_err();
+    assert!(!err.to_string().contains("did you mean"), "{err}");
+
+    // An application's own names (or prefix) are allowed when it says so.
+    let own = [
+        ("JWT_TENANT_BILLING_MODE", "x"),
+        ("JWT_APP_COLOR", "red"),
+        ("JWT_VERIFY_SUB", "false"),
+    ];
+    let cfg = JwtConfig::from_vars(own, &["JWT_TENANT_BILLING_MODE", "JWT_APP_*"]).unwrap();
+    assert!(!cfg.verify_sub);
+    let err = JwtConfig::from_vars([("JWT_VERIFY_SUBJECT", "false")], &["JWT_APP_*"]).unwrap_err();
+    assert_eq!(err.option(), "JWT_VERIFY_SUBJECT");
+}
+
+#[test]
+fn an_example_started_with_a_misspelled_option_exits_naming_it() {
+    let stderr = support::server::exit_message("sessions", &[("JWT_REFRESH_ROTATON", "true")])
+        .expect("the example started although JWT_REFRESH_ROTATON is no option");
+    assert!(
+        stderr.contains("JWT_REFRESH_ROTATON is not an option of this library; did you mean JWT_REFRESH_ROTATION?"),
+        "{stderr}"
+    );
+}
