@@ -32,6 +32,9 @@ impl JwtManager {
                 "JwtManager is not installed: add `.with(jwt_manager)` to the route tree".into(),
             )
         })?;
+        if !manager.config().refresh_rotation {
+            return Ok(manager);
+        }
         Ok(match req.extensions().get::<Rotated>() {
             Some(rotated) => manager.joining(rotated.session.as_str().into()),
             None => manager,
