@@ -14,7 +14,7 @@ use std::sync::Arc;
 use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody};
 
 use super::manager::JwtManager;
-use crate::engine::refuse_without_engine;
+use crate::engine::{refuse_without_engine, Engine};
 use crate::operations::rotation::Rotated;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 
@@ -26,7 +26,7 @@ impl JwtManager {
     /// # Errors
     /// [`JwtError::Misconfigured`] when the route tree was not wrapped with the manager.
     pub fn from_request_extensions(req: &Request) -> Result<JwtManager, JwtError> {
-        let manager = manager(req).cloned().ok_or_else(|| {
+        let manager = manager(req).ok_or_else(|| {
             tracing::error!(target: "jwt_runtime", "a protected route was reached without the JwtManager middleware");
             JwtError::Misconfigured(
                 "JwtManager is not installed: add `.with(jwt_manager)` to the route tree".into(),
@@ -82,10 +82,12 @@ impl<E: Endpoint> Endpoint for JwtManagerEndpoint<E> {
     }
 }
 
-/// The slot.
+/// The slot. It holds the manager's engine, not a [`JwtManager`]: the extractors make the manager
+/// (bound to the request's session when it rotated), and the slot stays as small as the
+/// allocation every request makes for it.
 #[derive(Debug, Clone)]
 struct RequestJwt {
-    manager: JwtManager,
+    engine: Arc<Engine>,
     checked: Checked,
 }
 
@@ -104,7 +106,7 @@ pub(crate) enum Checked {
 /// protection above a nested manager) is kept.
 pub(crate) fn install(req: &mut Request, manager: &JwtManager) {
     let slot = RequestJwt {
-        manager: manager.clone(),
+        engine: manager.engine().clone(),
         checked: Checked::Unchecked,
     };
     if let Some(outer) = req.extensions_mut().insert(slot) {
@@ -116,10 +118,10 @@ pub(crate) fn install(req: &mut Request, manager: &JwtManager) {
 
 /// The manager serving this request: the middleware's, or one installed as plain data
 /// (`.data(manager)`).
-pub(crate) fn manager(req: &Request) -> Option<&JwtManager> {
+pub(crate) fn manager(req: &Request) -> Option<JwtManager> {
     match req.extensions().get::<RequestJwt>() {
-        Some(slot) => Some(&slot.manager),
-        None => req.extensions().get::<JwtManager>(),
+        Some(slot) => Some(JwtManager::from_engine(slot.engine.clone())),
+        None => req.extensions().get::<JwtManager>().cloned(),
     }
 }
 
@@ -130,7 +132,7 @@ pub(crate) fn record(req: &mut Request, manager: &JwtManager, checked: Checked) 
         Some(slot) => slot.checked = checked,
         None => {
             req.extensions_mut().insert(RequestJwt {
-                manager: manager.clone(),
+                engine: manager.engine().clone(),
                 checked,
             });
         }
