@@ -66,11 +66,8 @@ async fn refresh(
     location: TokenLocation,
     jwt: JwtManager,
 ) -> poem::Result<Response> {
-    let mut access = jwt.create_access_token(identity.value());
-    if let Some(session) = rotated.session() {
-        access = access.session(session);
-    }
-    let access_token = access.await?;
+    // Part of the rotated session: the manager of a rotating request belongs to it.
+    let access_token = jwt.create_access_token(identity.value()).await?;
     if location.0 == Location::Cookies {
         let mut response = Json(json!({"refreshed": true})).into_response();
         jwt.set_access_cookies(&mut response, &access_token)?;

@@ -17,6 +17,7 @@ mod macro_arguments;
 mod misconfiguration;
 mod openapi;
 mod properties;
+mod reissue;
 mod remote_jwks;
 mod roles;
 mod rotation;

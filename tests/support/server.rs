@@ -44,6 +44,54 @@ fn examples_dir() -> PathBuf {
         .clone()
 }
 
+/// The command running `example`, without the `JWT_*` variables of the test's own environment
+/// (the examples refuse an unknown one, and a test sets the ones it means).
+fn example_command(example: &str) -> Command {
+    let mut command = Command::new(examples_dir().join(example));
+    for (name, _) in std::env::vars_os() {
+        if name
+            .to_string_lossy()
+            .to_ascii_uppercase()
+            .starts_with("JWT_")
+        {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Runs `example` with `env` until it exits: what it wrote to stderr. `None` when it listened
+/// instead (it is stopped then).
+pub fn exit_message(example: &str, env: &[(&str, &str)]) -> Option<String> {
+    let port = free_port();
+    let mut child = example_command(example)
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start example {example}: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            return Some(stderr);
+        }
+        let listening = TcpStream::connect(("127.0.0.1", port))
+            .is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok());
+        if listening || Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Builds the examples once, starts `example` with `PORT` set, and waits until it listens.
 pub fn start(example: &str) -> Server {
     start_with_env(example, &[])
@@ -86,9 +134,8 @@ fn free_port() -> u16 {
 /// One start on a fresh port: `None` when the example exited before listening.
 fn try_start(example: &str, env: &[(&str, &str)]) -> Option<Server> {
     let port = free_port();
-    let mut child = Command::new(examples_dir().join(example))
+    let mut child = example_command(example)
         .env("PORT", port.to_string())
-        .env_remove("JWT_SECRET_KEY")
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::null())

@@ -150,24 +150,160 @@ fn parse_window(v: &str) -> Result<Option<u64>, String> {
     Ok(v.parse::<Expiry>()?.as_seconds())
 }
 
+/// The `JWT_*` option closest to `name`, an unknown variable: a few edits away, or the
+/// beginning (or an extension) of it; compared without case.
+fn closest_option(name: &str) -> Option<&'static str> {
+    let name = name.to_ascii_uppercase();
+    let min_prefix = "JWT_".len() + 4;
+    JwtConfig::env_names()
+        .filter_map(|option| {
+            let (shorter, longer) = if option.len() < name.len() {
+                (option, name.as_str())
+            } else {
+                (name.as_str(), option)
+            };
+            let extends = shorter.len() >= min_prefix && longer.starts_with(shorter);
+            let d = distance(&name, option);
+            (extends || d <= (name.len() / 5).max(2)).then_some((d, option))
+        })
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, option)| option)
+}
+
+/// Levenshtein distance (bytes: option names are ASCII).
+fn distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(above + 1);
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Whether `name` is one of the application's own variables: an entry of `own`, or a prefix
+/// entry ending in `*`.
+fn is_own(name: &str, own: &[&str]) -> bool {
+    own.iter().any(|entry| match entry.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *entry,
+    })
+}
+
+/// The error for a `JWT_*` variable that is no option: a typo would leave the option it meant at
+/// its default (a security feature off) without a word.
+fn unknown_variable(name: &str) -> ConfigError {
+    let hint = closest_option(name)
+        .map(|option| format!("; did you mean {option}?"))
+        .unwrap_or_default();
+    ConfigError::sentence(
+        name.to_string(),
+        format!(
+            "is not an option of this library{hint} (an application's own JWT_* variables are \
+             allowed with JwtConfig::from_env_allowing)"
+        ),
+    )
+}
+
 impl JwtConfig {
     /// Reads every `JWT_*` variable that is set from the process environment over the defaults.
     ///
     /// Lists (`JWT_TOKEN_LOCATION`, `JWT_DECODE_ALGORITHMS`, `JWT_CSRF_METHODS`, audiences) are
     /// comma-separated; expiries accept seconds, `15m`-style durations or `false`.
     ///
+    /// A variable whose name starts with `JWT_` (in any case) but is no option of this library is
+    /// an error naming it and the closest option: a misspelled `JWT_REFRESH_ROTATON=true` would
+    /// otherwise leave rotation off without a word. An application with `JWT_*` variables of its
+    /// own names them with [`from_env_allowing`](Self::from_env_allowing).
+    ///
     /// # Errors
-    /// A value that does not parse, naming the variable.
+    /// A value that does not parse (or is not UTF-8), or an unknown `JWT_*` variable, naming the
+    /// variable.
     ///
     /// ```
     /// let config = jwt_runtime::JwtConfig::from_env().unwrap();
     /// assert_eq!(config.identity_claim, "sub");
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        Self::from_env_allowing(&[])
     }
 
-    /// Like [`from_env`](Self::from_env), reading variables through `lookup` (handy in tests).
+    /// [`from_env`](Self::from_env) for an application that reads `JWT_*` variables of its own:
+    /// the names in `own` (an entry ending in `*` allows every name it begins) are left to it.
+    ///
+    /// ```
+    /// // JWT_AUDIT_LOG and JWT_APP_* are the application's; a typo of an option is still refused.
+    /// let config = jwt_runtime::JwtConfig::from_env_allowing(&["JWT_AUDIT_LOG", "JWT_APP_*"]).unwrap();
+    /// assert_eq!(config.identity_claim, "sub");
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_env_allowing(own: &[&str]) -> Result<Self, ConfigError> {
+        let mut vars = Vec::new();
+        for (name, value) in std::env::vars_os() {
+            // A name that is not UTF-8 is no option of ours.
+            let Ok(name) = name.into_string() else {
+                continue;
+            };
+            match value.into_string() {
+                Ok(value) => vars.push((name, value)),
+                Err(_) if is_jwt_name(&name) => {
+                    return Err(ConfigError::new(name, "the value is not valid UTF-8"));
+                }
+                Err(_) => {}
+            }
+        }
+        Self::from_vars(vars, own)
+    }
+
+    /// [`from_env_allowing`](Self::from_env_allowing) over the `(name, value)` pairs `vars`
+    /// instead of the process environment (for tests, or variables read elsewhere).
+    ///
+    /// ```
+    /// use jwt_runtime::JwtConfig;
+    /// let config = JwtConfig::from_vars([("JWT_REFRESH_ROTATION", "true"), ("HOME", "/root")], &[]).unwrap();
+    /// assert!(config.refresh_rotation);
+    /// let err = JwtConfig::from_vars([("JWT_REFRESH_ROTATON", "true")], &[]).unwrap_err();
+    /// assert_eq!(err.option(), "JWT_REFRESH_ROTATON");
+    /// assert!(err.to_string().contains("did you mean JWT_REFRESH_ROTATION?"));
+    /// ```
+    ///
+    /// # Errors
+    /// As [`from_env`](Self::from_env).
+    pub fn from_vars<K, V>(
+        vars: impl IntoIterator<Item = (K, V)>,
+        own: &[&str],
+    ) -> Result<Self, ConfigError>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars: std::collections::BTreeMap<String, String> = vars
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+            .collect();
+        let unknown = vars.keys().find(|name| {
+            is_jwt_name(name)
+                && !ENV_OPTIONS.iter().any(|(option, _)| option == name)
+                && !is_own(name, own)
+        });
+        if let Some(name) = unknown {
+            return Err(unknown_variable(name));
+        }
+        Self::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// Like [`from_env`](Self::from_env), reading the options through `lookup` (handy in tests).
+    /// It asks for the options' names only, so it cannot see a misspelled one: prefer
+    /// [`from_vars`](Self::from_vars) where the variables can be listed.
     ///
     /// ```
     /// use jwt_runtime::{Expiry, JwtConfig};
@@ -191,6 +327,12 @@ impl JwtConfig {
     pub fn env_names() -> impl Iterator<Item = &'static str> {
         ENV_OPTIONS.iter().map(|(name, _)| *name)
     }
+}
+
+/// Whether `name` is in this library's namespace: it starts with `JWT_`, in any case.
+fn is_jwt_name(name: &str) -> bool {
+    name.get(..4)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("JWT_"))
 }
 
 #[cfg(test)]
@@ -229,6 +371,29 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("JWT_ACCESS_TOKEN_EXPIRES:"));
+    }
+
+    #[test]
+    fn unknown_variables_are_refused_with_the_closest_option() {
+        let err = JwtConfig::from_vars([("JWT_COOKIE_SECUR", "true")], &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "JWT_COOKIE_SECUR is not an option of this library; did you mean JWT_COOKIE_SECURE? \
+             (an application's own JWT_* variables are allowed with JwtConfig::from_env_allowing)"
+        );
+        assert_eq!(
+            closest_option("jwt_refresh_rotation"),
+            Some("JWT_REFRESH_ROTATION")
+        );
+        assert_eq!(
+            closest_option("JWT_REFRESH_ROTATION_GRACE_SECS"),
+            Some("JWT_REFRESH_ROTATION_GRACE")
+        );
+        assert_eq!(closest_option("JWT_X"), None);
+        // Not ours: other prefixes, and names that merely contain JWT.
+        assert!(JwtConfig::from_vars([("MY_JWT_THING", "1"), ("JWTX", "1")], &[]).is_ok());
+        assert!(is_own("JWT_APP_X", &["JWT_APP_*"]) && !is_own("JWT_APPX", &["JWT_APP_"]));
+        assert_eq!(distance("kitten", "sitting"), 3);
     }
 
     #[test]

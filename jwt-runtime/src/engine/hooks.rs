@@ -25,6 +25,10 @@ pub(crate) type MessageResponder = dyn Fn(&str) -> Response + Send + Sync;
 /// (R: a `serde_json::Map`, a `Value` object, or any map that serializes to one), or implement it
 /// by hand. Its claims go over the reserved ones; the call site's `additional_claims` go over its.
 ///
+/// A re-issued token (implicit cookie refresh, refresh-token rotation) gets this loader's claims
+/// anew, called with the identity claim's value: no claim is copied from the old token, so a
+/// privilege the application withdrew is gone from the next re-issued token.
+///
 /// ```
 /// use jwt_runtime::{hooks::AdditionalClaimsLoader, JsonObject, JwtError};
 /// use jwt_runtime::hooks::BoxFuture;

@@ -223,7 +223,7 @@ async fn from_cookies(
         }
         (Some(token), false) => token,
     };
-    if !config.cookie_csrf_protect || !settings.is_csrf_method(req.method()) {
+    if !needs_csrf(req, settings, config, token_type) {
         return Ok((Found::Token(token), None));
     }
     let mut csrf = req
@@ -243,6 +243,19 @@ async fn from_cookies(
         Some(value) => Ok((Found::Token(token), Some(value))),
         None => Err(JwtError::Csrf("Missing CSRF token".into())),
     }
+}
+
+/// Whether a cookie token of `token_type` on this request needs its CSRF value: under
+/// `JWT_COOKIE_CSRF_PROTECT`, on the `JWT_CSRF_METHODS`, and on every method for a refresh token
+/// under `JWT_REFRESH_ROTATION` (a refresh route rotates it: a state change even on GET).
+fn needs_csrf(
+    req: &Request,
+    settings: &Settings,
+    config: &JwtConfig,
+    token_type: TokenType,
+) -> bool {
+    let rotates = token_type == TokenType::Refresh && config.refresh_rotation;
+    config.cookie_csrf_protect && (rotates || settings.is_csrf_method(req.method()))
 }
 
 fn content_type(req: &Request) -> &str {

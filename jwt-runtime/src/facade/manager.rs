@@ -35,6 +35,9 @@ use crate::vocabulary::{ConfigError, JsonObject, JwtError, TokenType};
 #[derive(Clone)]
 pub struct JwtManager {
     engine: Arc<Engine>,
+    /// The session of the rotating refresh request this manager was taken from: every token it
+    /// mints belongs to it (see [`create_access_token`](Self::create_access_token)).
+    session: Option<Arc<str>>,
 }
 
 impl JwtManager {
@@ -63,7 +66,16 @@ impl JwtManager {
     }
 
     pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
-        JwtManager { engine }
+        JwtManager {
+            engine,
+            session: None,
+        }
+    }
+
+    /// This manager, minting for `session` (the session of the request it serves, which rotated).
+    pub(crate) fn joining(mut self, session: Arc<str>) -> Self {
+        self.session = Some(session);
+        self
     }
 
     pub(crate) fn engine(&self) -> &Arc<Engine> {
@@ -82,12 +94,46 @@ impl JwtManager {
 
     /// Starts an access token for `identity` (the reference's `create_access_token`); `.await`
     /// the builder to get the encoded token.
+    ///
+    /// On a refresh route that rotated (`JWT_REFRESH_ROTATION`), the manager the handler takes as
+    /// an argument belongs to that request's session: the access token joins it without
+    /// [`TokenBuilder::session`], and is refused once the session ends (a reuse,
+    /// [`end_session`](Self::end_session)).
+    ///
+    /// ```
+    /// use jwt_runtime::{jwt_required, Identity, JwtManager, RotatedRefreshToken};
+    /// use poem::{handler, web::Json};
+    /// use serde_json::{json, Value};
+    ///
+    /// #[jwt_required(refresh)]
+    /// #[handler]
+    /// async fn refresh(identity: Identity, rotated: RotatedRefreshToken, jwt: JwtManager) -> poem::Result<Json<Value>> {
+    ///     // Part of the rotated session (its `fam` claim), with nothing to remember.
+    ///     let access = jwt.create_access_token(identity.value()).await?;
+    ///     Ok(Json(json!({"access_token": access, "refresh_token": rotated.token()})))
+    /// }
+    /// ```
     pub fn create_access_token(&self, identity: impl serde::Serialize) -> TokenBuilder {
-        TokenBuilder::new(self.engine.clone(), TokenType::Access, identity)
+        let builder = TokenBuilder::new(self.engine.clone(), TokenType::Access, identity);
+        match &self.session {
+            Some(session) => builder.session(session.as_ref()),
+            None => builder,
+        }
     }
 
     /// Starts a refresh token for `identity` (the reference's `create_refresh_token`).
+    ///
+    /// On a refresh route that rotated, the request's new refresh token is
+    /// [`RotatedRefreshToken`](crate::RotatedRefreshToken): a second one minted here would start
+    /// a session of its own that reuse detection of this one could not end, so awaiting it is a
+    /// [`JwtError::TokenCreation`] (500, logged with the fix).
     pub fn create_refresh_token(&self, identity: impl serde::Serialize) -> TokenBuilder {
+        if self.session.is_some() {
+            let fix = "a refresh token minted on a rotating refresh request would escape its \
+                       session's reuse detection: return the request's RotatedRefreshToken instead";
+            tracing::error!(target: "jwt_runtime", "{fix}");
+            return TokenBuilder::refused(self.engine.clone(), TokenType::Refresh, fix);
+        }
         TokenBuilder::new(self.engine.clone(), TokenType::Refresh, identity)
     }
 

@@ -14,20 +14,30 @@ use std::sync::Arc;
 use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody};
 
 use super::manager::JwtManager;
-use crate::engine::refuse_without_engine;
+use crate::engine::{refuse_without_engine, Engine};
+use crate::operations::rotation::Rotated;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 
 impl JwtManager {
-    /// The manager a request was routed through (installed by `.with(manager)`).
+    /// The manager a request was routed through (installed by `.with(manager)`). On a refresh
+    /// request that rotated, it belongs to the request's session: the access tokens it mints
+    /// join it (see [`create_access_token`](Self::create_access_token)).
     ///
     /// # Errors
     /// [`JwtError::Misconfigured`] when the route tree was not wrapped with the manager.
     pub fn from_request_extensions(req: &Request) -> Result<JwtManager, JwtError> {
-        manager(req).cloned().ok_or_else(|| {
+        let manager = manager(req).ok_or_else(|| {
             tracing::error!(target: "jwt_runtime", "a protected route was reached without the JwtManager middleware");
             JwtError::Misconfigured(
                 "JwtManager is not installed: add `.with(jwt_manager)` to the route tree".into(),
             )
+        })?;
+        if !manager.config().refresh_rotation {
+            return Ok(manager);
+        }
+        Ok(match req.extensions().get::<Rotated>() {
+            Some(rotated) => manager.joining(rotated.session.as_str().into()),
+            None => manager,
         })
     }
 
@@ -37,7 +47,8 @@ impl JwtManager {
     }
 }
 
-/// Handlers take the manager as an argument to create tokens.
+/// Handlers take the manager as an argument to create tokens; on a refresh request that
+/// rotated, it belongs to that request's session ([`JwtManager::from_request_extensions`]).
 impl<'a> FromRequest<'a> for JwtManager {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
         Self::of_request(req)
@@ -71,10 +82,12 @@ impl<E: Endpoint> Endpoint for JwtManagerEndpoint<E> {
     }
 }
 
-/// The slot.
+/// The slot. It holds the manager's engine, not a [`JwtManager`]: the extractors make the manager
+/// (bound to the request's session when it rotated), and the slot stays as small as the
+/// allocation every request makes for it.
 #[derive(Debug, Clone)]
 struct RequestJwt {
-    manager: JwtManager,
+    engine: Arc<Engine>,
     checked: Checked,
 }
 
@@ -93,7 +106,7 @@ pub(crate) enum Checked {
 /// protection above a nested manager) is kept.
 pub(crate) fn install(req: &mut Request, manager: &JwtManager) {
     let slot = RequestJwt {
-        manager: manager.clone(),
+        engine: manager.engine().clone(),
         checked: Checked::Unchecked,
     };
     if let Some(outer) = req.extensions_mut().insert(slot) {
@@ -105,10 +118,10 @@ pub(crate) fn install(req: &mut Request, manager: &JwtManager) {
 
 /// The manager serving this request: the middleware's, or one installed as plain data
 /// (`.data(manager)`).
-pub(crate) fn manager(req: &Request) -> Option<&JwtManager> {
+pub(crate) fn manager(req: &Request) -> Option<JwtManager> {
     match req.extensions().get::<RequestJwt>() {
-        Some(slot) => Some(&slot.manager),
-        None => req.extensions().get::<JwtManager>(),
+        Some(slot) => Some(JwtManager::from_engine(slot.engine.clone())),
+        None => req.extensions().get::<JwtManager>().cloned(),
     }
 }
 
@@ -119,7 +132,7 @@ pub(crate) fn record(req: &mut Request, manager: &JwtManager, checked: Checked) 
         Some(slot) => slot.checked = checked,
         None => {
             req.extensions_mut().insert(RequestJwt {
-                manager: manager.clone(),
+                engine: manager.engine().clone(),
                 checked,
             });
         }

@@ -9,14 +9,22 @@ use poem::{FromRequest, Request, RequestBody};
 use serde_json::Value;
 
 use super::manager::JwtManager;
-use crate::operations::mint::SessionClaim;
+use super::request_jwt::{checked, Checked};
+use crate::operations::mint::{SessionClaim, TokenBuilder};
 use crate::operations::rotation::Rotated;
 use crate::revocation::{user_key, SessionInfo};
-use crate::vocabulary::JwtError;
+use crate::vocabulary::{JwtError, TokenType};
 
 /// The refresh token that replaced the one presented on this refresh route
 /// (`JWT_REFRESH_ROTATION`): return it to the client (a cookie client gets it as a cookie
-/// already). `None` when rotation is off or the route is not a refresh route.
+/// already). The access tokens the handler mints with its [`JwtManager`] argument belong to the
+/// same session without being told.
+///
+/// It exists only where a rotation happened: taking it on a route that did not rotate is a
+/// server misconfiguration, answered 500 and logged (at ERROR) with the fix, never an empty
+/// token: rotation is off (`JWT_REFRESH_ROTATION`), or the route is not a refresh route
+/// (`#[jwt_required(refresh)]`), or the token presented was another issuer's. On an `optional`
+/// refresh route, take `Option<RotatedRefreshToken>`.
 ///
 /// ```
 /// use jwt_runtime::{jwt_required, Identity, JwtManager, RotatedRefreshToken};
@@ -26,38 +34,63 @@ use crate::vocabulary::JwtError;
 /// #[jwt_required(refresh)]
 /// #[handler]
 /// async fn refresh(identity: Identity, rotated: RotatedRefreshToken, jwt: JwtManager) -> poem::Result<Json<Value>> {
-///     let access = jwt.create_access_token(identity.value());
-///     let access = match rotated.session() {
-///         Some(session) => access.session(session).await?,
-///         None => access.await?,
-///     };
+///     let access = jwt.create_access_token(identity.value()).await?; // joins rotated.session()
 ///     Ok(Json(json!({"access_token": access, "refresh_token": rotated.token()})))
 /// }
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RotatedRefreshToken(Option<(String, String)>);
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotatedRefreshToken {
+    token: String,
+    session: String,
+}
 
 impl RotatedRefreshToken {
     /// The new refresh token.
-    pub fn token(&self) -> Option<&str> {
-        self.0.as_ref().map(|(token, _)| token.as_str())
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
-    /// Its session id (give it to the new access token with
-    /// [`TokenBuilder::session`](crate::TokenBuilder::session)).
-    pub fn session(&self) -> Option<&str> {
-        self.0.as_ref().map(|(_, session)| session.as_str())
+    /// Its session id (the `fam` claim it shares with the access tokens minted on this request).
+    pub fn session(&self) -> &str {
+        &self.session
     }
 }
 
 impl<'a> FromRequest<'a> for RotatedRefreshToken {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(RotatedRefreshToken(
-            req.extensions()
-                .get::<Rotated>()
-                .map(|r| (r.refresh_token.clone(), r.session.clone())),
-        ))
+        if let Some(rotated) = req.extensions().get::<Rotated>() {
+            return Ok(RotatedRefreshToken {
+                token: rotated.refresh_token.clone(),
+                session: rotated.session.clone(),
+            });
+        }
+        let manager = JwtManager::of_request(req)?;
+        let engine = manager.engine();
+        let error = if !engine.config.refresh_rotation {
+            rotation_off("RotatedRefreshToken")
+        } else if matches!(checked(req), Checked::Anonymous { .. }) {
+            JwtError::NoAuthorization("Missing refresh token".into())
+        } else {
+            JwtError::Misconfigured(
+                "RotatedRefreshToken is only set on a refresh route (#[jwt_required(refresh)]) \
+                 that rotated one of this application's refresh tokens: this request rotated none"
+                    .into(),
+            )
+        };
+        Err(engine.refuse(req, &error, None))
     }
+}
+
+/// What using the session API without rotation answers: a 500 that names the fix (logged by
+/// whoever answers it).
+fn rotation_off(what: &str) -> JwtError {
+    JwtError::Misconfigured(
+        format!(
+            "{what} needs refresh-token rotation: set JWT_REFRESH_ROTATION=true \
+             (JwtConfig::refresh_rotation)"
+        )
+        .into(),
+    )
 }
 
 /// The tokens of a new session, made by [`JwtManager::login`].
@@ -116,19 +149,17 @@ impl Login {
     }
 
     async fn run(self) -> Result<SessionTokens, JwtError> {
+        self.manager.rotation_on("JwtManager::login")?;
         let identity = self.identity?;
         let session = uuid::Uuid::new_v4().to_string();
-        let refresh_token = self
-            .manager
-            .create_refresh_token(&identity)
+        let engine = self.manager.engine();
+        let refresh_token = TokenBuilder::new(engine.clone(), TokenType::Refresh, &identity)
             .session_claim(SessionClaim::Start {
                 id: session.clone(),
                 label: self.label,
             })
             .await?;
-        let access_token = self
-            .manager
-            .create_access_token(&identity)
+        let access_token = TokenBuilder::new(engine.clone(), TokenType::Access, &identity)
             .fresh(self.fresh)
             .session(session.clone())
             .await?;
@@ -155,18 +186,22 @@ fn store_failed(e: crate::revocation::BlocklistError) -> JwtError {
 }
 
 impl JwtManager {
-    fn rotation_on(&self) -> Result<(), JwtError> {
+    /// `Ok` under `JWT_REFRESH_ROTATION`; otherwise the error naming the fix, logged here (the
+    /// caller's `?` answers it as a plain 500).
+    fn rotation_on(&self, what: &str) -> Result<(), JwtError> {
         if self.engine().config.refresh_rotation {
-            Ok(())
-        } else {
-            Err(JwtError::Misconfigured(
-                "sessions need JWT_REFRESH_ROTATION to be on".into(),
-            ))
+            return Ok(());
         }
+        let error = rotation_off(what);
+        tracing::error!(target: "jwt_runtime", reason = error.message(), "session API used without rotation");
+        Err(error)
     }
 
     /// Starts a session for `identity` (a login under `JWT_REFRESH_ROTATION`): an access and a
-    /// refresh token sharing its id. Without rotation, the two tokens carry no session.
+    /// refresh token sharing its id.
+    ///
+    /// Awaiting it without rotation is an error (500 [`JwtError::Misconfigured`], logged, naming
+    /// `JWT_REFRESH_ROTATION`): the session would exist nowhere.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), jwt_runtime::JwtError> {
@@ -197,7 +232,7 @@ impl JwtManager {
     /// # Errors
     /// 500 when rotation is off; 503 when the store failed.
     pub async fn sessions(&self, identity: &Value) -> Result<Vec<SessionInfo>, JwtError> {
-        self.rotation_on()?;
+        self.rotation_on("JwtManager::sessions")?;
         self.engine()
             .store
             .sessions(&user_key(identity))
@@ -223,7 +258,7 @@ impl JwtManager {
     /// # Errors
     /// 500 when rotation is off; 503 when the store failed.
     pub async fn end_session(&self, identity: &Value, session: &str) -> Result<bool, JwtError> {
-        self.rotation_on()?;
+        self.rotation_on("JwtManager::end_session")?;
         let ended = self
             .engine()
             .store

@@ -9,11 +9,11 @@ use poem::http::{header, HeaderValue};
 use poem::Response;
 use serde_json::Value;
 
-use super::mint::TokenBuilder;
+use super::mint::reissue;
 use super::pipeline::check_not_revoked;
 use crate::engine::settings::is_cookie_domain;
 use crate::engine::Engine;
-use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt, RESERVED_CLAIMS};
+use crate::vocabulary::{JwtError, Location, TokenType, VerifiedJwt};
 
 /// The reference's hard-coded lifetime of a persistent cookie (about 365 days).
 const PERSISTENT_MAX_AGE: u64 = 31_540_000;
@@ -245,8 +245,9 @@ impl Engine {
 /// Nothing is re-minted from a token that is revoked now: the store is asked again after the
 /// handler ran (so a token revoked by the handler itself, or never checked because the route
 /// skips revocation, is never refreshed), and a response that already sets or clears the access
-/// cookie (a logout, a login) keeps its own. The new token keeps the identity claim as it is (no
-/// second `user_identity` mapping) and the old token's own claims; it is not fresh.
+/// cookie (a logout, a login) keeps its own. The new token is a re-issue
+/// ([`reissue`](super::mint::reissue)): the identity claim as it is, the session, `fresh: false`,
+/// and what the additional-claims loader says now; nothing else is copied from the old token.
 pub(crate) async fn refresh_if_expiring(
     engine: &Arc<Engine>,
     token: &VerifiedJwt,
@@ -276,17 +277,7 @@ pub(crate) async fn refresh_if_expiring(
         tracing::info!(target: "jwt_runtime", reason = e.message(), "implicit refresh skipped: the token is not live");
         return;
     }
-    let identity_claim = &engine.config.identity_claim;
-    let own_claims: JsonObject = token
-        .claims()
-        .iter()
-        .filter(|(name, _)| !RESERVED_CLAIMS.contains(&name.as_str()) && *name != identity_claim)
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    let refreshed = TokenBuilder::new(engine.clone(), TokenType::Access, token.identity())
-        .identity_is_claim()
-        .additional_claims(own_claims)
-        .await;
+    let refreshed = reissue(engine, token, TokenType::Access).await;
     let set = refreshed.and_then(|new_token| {
         engine.set_cookies(
             resp,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::engine::Engine;
 use crate::jose::jws::encode_segment;
 use crate::revocation::NewSession;
-use crate::vocabulary::{Expiry, JsonObject, JwtError, TokenType};
+use crate::vocabulary::{Expiry, JsonObject, JwtError, TokenType, VerifiedJwt};
 
 /// The `fresh` value of a new access token: the reference accepts a bool, a duration (stored as
 /// the timestamp `now + duration`) or an absolute timestamp.
@@ -73,8 +73,9 @@ pub struct TokenBuilder {
     expires: Option<Expiry>,
     claims: Result<JsonObject, JwtError>,
     headers: Result<JsonObject, JwtError>,
-    /// The identity is already the identity claim (a re-mint): no `user_identity` mapping.
-    identity_is_claim: bool,
+    /// A re-issue of a verified token ([`reissue`]): the identity is already the identity claim
+    /// (no `user_identity` mapping), and the library's own claims win over the loader's.
+    reissue: bool,
     /// The session (`fam` claim) of the token, under `JWT_REFRESH_ROTATION`.
     session: SessionClaim,
     /// A `jti` chosen by the caller (a rotation records it before handing the token out).
@@ -123,10 +124,17 @@ impl TokenBuilder {
             expires: None,
             claims: Ok(Map::new()),
             headers: Ok(Map::new()),
-            identity_is_claim: false,
+            reissue: false,
             session: SessionClaim::Default,
             jti: None,
         }
+    }
+
+    /// A builder whose `.await` fails with [`JwtError::TokenCreation`]`(reason)`.
+    pub(crate) fn refused(engine: Arc<Engine>, kind: TokenType, reason: &'static str) -> Self {
+        let mut builder = TokenBuilder::new(engine, kind, Value::Null);
+        builder.identity = Err(JwtError::TokenCreation(reason.into()));
+        builder
     }
 
     /// The token's session claim (see [`SessionClaim`]).
@@ -159,13 +167,6 @@ impl TokenBuilder {
         self.session_claim(SessionClaim::Join(id.into()))
     }
 
-    /// The identity given is the identity claim of an existing token (implicit refresh): it is
-    /// written as is, not mapped by `user_identity` a second time.
-    pub(crate) fn identity_is_claim(mut self) -> Self {
-        self.identity_is_claim = true;
-        self
-    }
-
     /// Marks an access token fresh (`true`), fresh for a while (a `Duration`), or not.
     /// Ignored on refresh tokens, which are never fresh.
     pub fn fresh(mut self, fresh: impl Into<Fresh>) -> Self {
@@ -181,6 +182,8 @@ impl TokenBuilder {
 
     /// Claims merged over the reserved ones and over the additional-claims loader's (this call
     /// wins); they may override reserved claims, as in the reference. Must serialize to an object.
+    /// They belong to this token only: a re-issue of it (implicit cookie refresh, refresh-token
+    /// rotation) does not carry them over; claims that must last belong in the loader.
     pub fn additional_claims(mut self, claims: impl serde::Serialize) -> Self {
         self.claims = to_object(claims, "additional claims");
         self
@@ -221,17 +224,17 @@ impl TokenBuilder {
             (_, Fresh::For(d)) => serde_json::json!(now + d.as_secs_f64()),
             (_, Fresh::Until(t)) => serde_json::json!(t),
         };
-        payload.insert("fresh".into(), fresh);
+        payload.insert("fresh".into(), fresh.clone());
         payload.insert("iat".into(), iat.into());
         let chosen_jti = self.jti.is_some();
         let jti = self.jti.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         payload.insert("jti".into(), jti.as_str().into());
         payload.insert("type".into(), self.kind.as_str().into());
         let identity = match &inner.hooks.user_identity {
-            Some(map) if !self.identity_is_claim => map(&identity),
+            Some(map) if !self.reissue => map(&identity),
             _ => identity,
         };
-        payload.insert(config.identity_claim.clone(), identity);
+        payload.insert(config.identity_claim.clone(), identity.clone());
         if config.encode_nbf {
             payload.insert("nbf".into(), iat.into());
         }
@@ -257,6 +260,12 @@ impl TokenBuilder {
             payload.insert("exp".into(), iat.saturating_add(secs).into());
         }
         payload.extend(extra);
+        if self.reissue {
+            // A re-issued token's own claims are the library's: no loader claim replaces them.
+            payload.insert("fresh".into(), fresh);
+            payload.insert("type".into(), self.kind.as_str().into());
+            payload.insert(config.identity_claim.clone(), identity);
+        }
         if chosen_jti {
             // A rotation records this jti: no claim overrides it.
             payload.insert("jti".into(), jti.as_str().into());
@@ -335,6 +344,28 @@ impl TokenBuilder {
         );
         Ok(format!("{signing_input}.{signature}"))
     }
+}
+
+/// Re-issues `token` (verified on this request, not revoked) as a new token of `kind`: the one
+/// rule of implicit cookie refresh and of refresh-token rotation.
+///
+/// What is carried over from the old token: its identity claim, as is (no second
+/// `user_identity` mapping), and its session (`fam` claim, under `JWT_REFRESH_ROTATION`). The
+/// library's own claims are new (`iat`, `jti`, `exp`, `nbf`, `csrf`, `aud`, `iss`), with
+/// `fresh: false` and the token type. Every other claim comes from the additional-claims loader,
+/// called anew with the identity claim's value, as the reference re-mints from the identity:
+/// a claim copied from the old token (an admin flag, a role the application has withdrawn since)
+/// never is, and claims given to one token with
+/// [`TokenBuilder::additional_claims`] are not carried over (put them in the loader). The loader
+/// cannot replace the identity, `fresh` or `type` of a re-issued token.
+pub(crate) fn reissue(engine: &Arc<Engine>, token: &VerifiedJwt, kind: TokenType) -> TokenBuilder {
+    let mut builder = TokenBuilder::new(engine.clone(), kind, token.identity());
+    builder.reissue = true;
+    // Dropped by `build` when rotation is off.
+    if let Some(session) = token.claims().get(SESSION_CLAIM).and_then(Value::as_str) {
+        builder.session = SessionClaim::Join(session.to_string());
+    }
+    builder
 }
 
 impl IntoFuture for TokenBuilder {

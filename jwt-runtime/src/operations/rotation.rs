@@ -11,12 +11,12 @@ use poem::Response;
 use serde_json::Value;
 
 use super::cookies::{sets_cookie, CookieOptions};
-use super::mint::{SessionClaim, TokenBuilder, SESSION_CLAIM};
+use super::mint::{reissue, SessionClaim, SESSION_CLAIM};
 use super::pipeline::check_not_revoked;
 use super::session_check::{reused, unavailable};
 use crate::engine::Engine;
 use crate::revocation::{adopted_session, Rotation, RotationStep};
-use crate::vocabulary::{JsonObject, JwtError, Location, TokenType, VerifiedJwt, RESERVED_CLAIMS};
+use crate::vocabulary::{JwtError, Location, TokenType, VerifiedJwt};
 
 /// The refresh token that replaced the one presented on this request, with its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,20 +50,7 @@ pub(crate) async fn rotate(
         .jti()
         .ok_or_else(|| JwtError::invalid("Missing claim: jti"))?
         .to_string();
-    let identity_claim = &engine.config.identity_claim;
-    let own_claims: JsonObject = token
-        .claims()
-        .iter()
-        .filter(|(name, _)| {
-            !RESERVED_CLAIMS.contains(&name.as_str())
-                && *name != identity_claim
-                && name.as_str() != SESSION_CLAIM
-        })
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
-    let builder = TokenBuilder::new(engine.clone(), TokenType::Refresh, token.identity())
-        .identity_is_claim()
-        .additional_claims(own_claims);
+    let builder = reissue(engine, token, TokenType::Refresh);
     let (session, adopt) = match token.claims().get(SESSION_CLAIM).and_then(Value::as_str) {
         Some(session) => (session.to_string(), false),
         // Issued before rotation was on: the store adopts it into a session of its own.
