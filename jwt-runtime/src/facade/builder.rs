@@ -50,6 +50,13 @@ impl std::fmt::Debug for JwtManagerBuilder {
     }
 }
 
+impl JwtManager {
+    /// Starts a manager with a store, a clock or hooks; see [`JwtManagerBuilder`].
+    pub fn builder(config: JwtConfig) -> JwtManagerBuilder {
+        JwtManagerBuilder::new(config)
+    }
+}
+
 impl JwtManagerBuilder {
     pub(crate) fn new(config: JwtConfig) -> Self {
         JwtManagerBuilder {

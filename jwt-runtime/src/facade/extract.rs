@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::claims::JwtClaims;
 use super::manager::JwtManager;
+use super::revoke::UserRef;
 use crate::engine::refuse_without_engine;
 use crate::vocabulary::{JsonObject, JwtError, Location, ReservedClaims, VerifiedJwt};
 
@@ -396,6 +397,20 @@ where
         body: &mut poem::RequestBody,
     ) -> std::future::Ready<poem::Result<Self>> {
         never_extracted(req, body)
+    }
+}
+
+/// The user of the request's verified token (this app's, or a trusted issuer's).
+impl<'a> From<&'a Identity> for UserRef<'a> {
+    fn from(identity: &'a Identity) -> Self {
+        UserRef::from(identity.token())
+    }
+}
+
+/// The user of the request's verified token (this app's, or a trusted issuer's).
+impl<'a, C> From<&'a Jwt<C>> for UserRef<'a> {
+    fn from(jwt: &'a Jwt<C>) -> Self {
+        UserRef::from(jwt.token())
     }
 }
 

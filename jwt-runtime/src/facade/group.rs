@@ -1,96 +1,25 @@
 //! Route groups: [`JwtRequired`], the middleware that protects a whole route tree with the
 //! macros' options and policies, and [`Guarded<T>`], the extractor its handlers take.
 //!
-//! Both paths (a macro-wrapped handler, a group) run [`run_protected`]: the same pipeline, policy,
-//! user loading and implicit refresh.
+//! Both paths (a macro-wrapped handler, a group) run
+//! [`run_protected`](super::protection::run_protected): the same pipeline, policy, user loading
+//! and implicit refresh.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use poem::{Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response};
+use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody, Response};
 
 use super::claims::JwtClaims;
 use super::extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 use super::manager::JwtManager;
 use super::policy::{JwtPolicy, NoPolicy};
+use super::protection::run_protected;
 use super::request_jwt::{self, Checked};
 use super::user::{load_user, loaded, CurrentUser, UserLookup};
 use crate::engine::refuse_without_engine;
-use crate::operations::cookies::refresh_if_expiring;
-use crate::operations::pipeline::{self, is_preflight, preflight_response, VerifyOptions};
-use crate::operations::rotation::{rotate, set_rotated_cookies};
-use crate::vocabulary::{BoxFuture, JwtError, Location, VerifiedJwt};
-
-/// Loads one user type into the request (step 7), for a `CurrentUser<U>` parameter.
-pub type UserLoaderFn = for<'a> fn(
-    &'a JwtManager,
-    &'a Arc<VerifiedJwt>,
-    &'a mut Request,
-) -> BoxFuture<'a, poem::Result<()>>;
-
-/// The protection of a macro-wrapped handler and of a route group: answer OPTIONS (unless
-/// optional), verify, apply the policy, load users, call the inner endpoint, then the implicit
-/// refresh.
-///
-/// A future that owns the request in place (an `async move` block, not an `async fn`, which
-/// would keep a second copy of it), so the future every protected request moves is smaller.
-#[allow(clippy::manual_async_fn)] // on purpose: see above
-pub(crate) fn run_protected<'a, E: Endpoint, P: JwtPolicy>(
-    options: &'a VerifyOptions,
-    policy: &'a P,
-    users: &'a [UserLoaderFn],
-    inner: &'a E,
-    mut req: Request,
-) -> impl Future<Output = poem::Result<Response>> + 'a {
-    async move {
-        if is_preflight(&req, options) {
-            return Ok(preflight_response());
-        }
-        let manager = JwtManager::of_request(&req)?;
-        let engine = manager.engine();
-        // A repeated token usually settles without waiting (no pipeline future is built).
-        let token = match pipeline::verify_now(engine, &req, options) {
-            Ok(settled) => settled?,
-            Err(resume) => pipeline::verify_from(engine, &mut req, options, resume).await?,
-        };
-        if let Some(token) = &token {
-            request_jwt::record(&mut req, &manager, Checked::Verified(token.clone()));
-            if let Err(error) = policy.check(token, &req).await {
-                return Err(engine.refuse(&req, &error, Some(token)));
-            }
-            for load in users {
-                load(&manager, token, &mut req).await?;
-            }
-        }
-        // Rotation last: a refusal above never retires the refresh token.
-        let rotated = match &token {
-            Some(token) if options.is_refresh() => {
-                match rotate(engine, token, !options.skips_revocation_check()).await {
-                    Ok(rotated) => rotated,
-                    Err(error) => return Err(engine.refuse(&req, &error, Some(token))),
-                }
-            }
-            _ => None,
-        };
-        if let Some(rotated) = &rotated {
-            req.extensions_mut().insert(rotated.clone());
-        }
-        // What `Guarded<T>` checks: a handler reached without a recorded decision answers 500
-        // instead of running.
-        if token.is_none() {
-            let optional = options.is_optional();
-            request_jwt::record(&mut req, &manager, Checked::Anonymous { optional });
-        }
-        let mut resp = inner.call(req).await?.into_response();
-        if let Some(token) = &token {
-            match &rotated {
-                Some(rotated) => set_rotated_cookies(engine, token, rotated, &mut resp),
-                None => refresh_if_expiring(engine, token, &mut resp).await,
-            }
-        }
-        Ok(resp)
-    }
-}
+use crate::operations::pipeline::VerifyOptions;
+use crate::vocabulary::{JwtError, Location, VerifiedJwt};
 
 /// Protects every route of a tree, the way `#[jwt_required(...)]` protects one handler: the same
 /// options (built like [`VerifyOptions`]), the same [`JwtPolicy`] (a [`Roles`](crate::Roles)

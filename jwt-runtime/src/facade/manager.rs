@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use poem::{Endpoint, Response};
 
-use super::builder::JwtManagerBuilder;
 use super::revoke::UserRef;
 use crate::config::JwtConfig;
 use crate::engine::Engine;
-use crate::operations::cookies::CookieOptions;
+use crate::operations::cookies::{CookieOptions, Cookies};
 use crate::operations::mint::TokenBuilder;
 use crate::vocabulary::{ConfigError, JsonObject, JwtError, TokenType};
 
@@ -58,11 +57,6 @@ impl JwtManager {
     /// ```
     pub fn new(config: JwtConfig) -> Result<Self, ConfigError> {
         Self::builder(config).build()
-    }
-
-    /// Starts a manager with a store, a clock or hooks; see [`JwtManagerBuilder`].
-    pub fn builder(config: JwtConfig) -> JwtManagerBuilder {
-        JwtManagerBuilder::new(config)
     }
 
     pub(crate) fn from_engine(engine: Arc<Engine>) -> Self {
@@ -260,7 +254,7 @@ impl JwtManager {
     /// # Errors
     /// The token does not verify, or was minted without a `csrf` claim.
     pub fn get_csrf_token(&self, token: &str) -> Result<String, JwtError> {
-        self.engine.csrf_of(token)
+        Cookies(&self.engine).csrf_of(token)
     }
 
     /// Sets the access cookie (HttpOnly) and, under CSRF protection with `JWT_CSRF_IN_COOKIES`,
@@ -295,8 +289,7 @@ impl JwtManager {
         token: &str,
         opts: &CookieOptions,
     ) -> Result<(), JwtError> {
-        self.engine
-            .set_cookies(resp, token, opts, TokenType::Access)
+        Cookies(&self.engine).set_cookies(resp, token, opts, TokenType::Access)
     }
 
     /// Sets the refresh cookie and its CSRF cookie (the reference's `set_refresh_cookies`).
@@ -317,8 +310,7 @@ impl JwtManager {
         token: &str,
         opts: &CookieOptions,
     ) -> Result<(), JwtError> {
-        self.engine
-            .set_cookies(resp, token, opts, TokenType::Refresh)
+        Cookies(&self.engine).set_cookies(resp, token, opts, TokenType::Refresh)
     }
 
     /// Clears the access cookie and its CSRF cookie: empty value, `Expires` in 1970, same path,
@@ -327,8 +319,7 @@ impl JwtManager {
     /// # Errors
     /// Only if a cookie line cannot be written into a header.
     pub fn unset_access_cookies(&self, resp: &mut Response) -> Result<(), JwtError> {
-        self.engine
-            .unset_cookies(resp, &CookieOptions::default(), TokenType::Access)
+        Cookies(&self.engine).unset_cookies(resp, &CookieOptions::default(), TokenType::Access)
     }
 
     /// Clears the refresh cookie and its CSRF cookie (the reference's `unset_refresh_cookies`).
@@ -336,8 +327,7 @@ impl JwtManager {
     /// # Errors
     /// As [`unset_access_cookies`](Self::unset_access_cookies).
     pub fn unset_refresh_cookies(&self, resp: &mut Response) -> Result<(), JwtError> {
-        self.engine
-            .unset_cookies(resp, &CookieOptions::default(), TokenType::Refresh)
+        Cookies(&self.engine).unset_cookies(resp, &CookieOptions::default(), TokenType::Refresh)
     }
 
     /// Clears every JWT cookie (the reference's `unset_jwt_cookies`).
@@ -365,8 +355,8 @@ impl JwtManager {
         resp: &mut Response,
         opts: &CookieOptions,
     ) -> Result<(), JwtError> {
-        self.engine.unset_cookies(resp, opts, TokenType::Access)?;
-        self.engine.unset_cookies(resp, opts, TokenType::Refresh)
+        Cookies(&self.engine).unset_cookies(resp, opts, TokenType::Access)?;
+        Cookies(&self.engine).unset_cookies(resp, opts, TokenType::Refresh)
     }
 }
 

@@ -11,6 +11,7 @@ mod manager;
 mod openapi;
 mod policy;
 pub(crate) mod private;
+mod protection;
 mod request_jwt;
 mod revoke;
 mod roles;

@@ -2,7 +2,7 @@
 //! `#[jwt_runtime::openapi]` adds to every protected `#[oai]` operation.
 //!
 //! The macro wraps each protected operation's endpoint (poem-openapi's `transform`) in the same
-//! protection as a `#[jwt_required]` handler ([`run_protected`](super::group)), and adds one
+//! protection as a `#[jwt_required]` handler ([`run_protected`](super::protection)), and adds one
 //! hidden parameter of type [`OpenApiSecurity`]. That parameter is what the generated document
 //! sees: a poem-openapi security scheme per token location, named on the operation (with the
 //! empty requirement `{}` beside them on `optional` operations). At run time it only confirms

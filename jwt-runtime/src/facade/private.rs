@@ -22,11 +22,11 @@ pub use ::std::sync::LazyLock;
 pub use poem;
 pub use serde_json::Value;
 
-use super::group::run_protected;
-pub use super::group::UserLoaderFn;
 use super::manager::JwtManager;
 #[cfg(feature = "openapi")]
 pub use super::openapi::OpenApiSecurity;
+use super::protection::run_protected;
+pub use super::protection::UserLoaderFn;
 use super::request_jwt;
 use crate::jose::jws::KeyChoice;
 use crate::jose::verifiers::KeyId;

@@ -3,7 +3,6 @@
 
 use serde_json::Value;
 
-use super::extract::{Identity, Jwt};
 use crate::engine::Engine;
 use crate::revocation::user_key;
 use crate::vocabulary::{JwtError, VerifiedJwt};
@@ -14,8 +13,8 @@ use crate::JwtManager;
 /// trusted issuer's users (`JwtManagerBuilder::trust_issuer`) are kept apart: the same name at
 /// two issuers is two people, and logging one out never logs out the other.
 ///
-/// - The user a verified token belongs to, from the handler: `&identity` (an [`Identity`]),
-///   `&jwt` (a [`Jwt`]) or a [`VerifiedJwt`]. The token says which issuer's user it is. This is
+/// - The user a verified token belongs to, from the handler: `&identity` (an [`Identity`](crate::Identity)),
+///   `&jwt` (a [`Jwt`](crate::Jwt)) or a [`VerifiedJwt`]. The token says which issuer's user it is. This is
 ///   the form to use in a handler, for this app's users and a provider's alike.
 /// - One of this app's own users by identity, without a token (an admin acting on a user id):
 ///   `&json!("alice")` (a [`Value`]). Never a provider's user, whose identity lives under its
@@ -98,19 +97,5 @@ impl<'a> From<&'a Value> for UserRef<'a> {
 impl<'a> From<&'a VerifiedJwt> for UserRef<'a> {
     fn from(token: &'a VerifiedJwt) -> Self {
         UserRef(Whose::Token(token))
-    }
-}
-
-/// The user of the request's verified token (this app's, or a trusted issuer's).
-impl<'a> From<&'a Identity> for UserRef<'a> {
-    fn from(identity: &'a Identity) -> Self {
-        UserRef(Whose::Token(identity.token()))
-    }
-}
-
-/// The user of the request's verified token (this app's, or a trusted issuer's).
-impl<'a, C> From<&'a Jwt<C>> for UserRef<'a> {
-    fn from(jwt: &'a Jwt<C>) -> Self {
-        UserRef(Whose::Token(jwt.token()))
     }
 }

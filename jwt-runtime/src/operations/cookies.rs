@@ -94,7 +94,11 @@ fn append_all(resp: &mut Response, lines: Vec<HeaderValue>) {
     }
 }
 
-impl Engine {
+/// The cookies of one manager, written with its settings: what `set_*_cookies` and
+/// `unset_*_cookies` of [`JwtManager`](crate::JwtManager), implicit refresh and rotation set.
+pub(crate) struct Cookies<'e>(pub(crate) &'e Engine);
+
+impl Cookies<'_> {
     /// Werkzeug's `dump_cookie` order: Domain, Expires, Max-Age, Secure, HttpOnly, Path,
     /// SameSite.
     fn set_cookie_line(&self, name: &str, value: &str, a: &Attributes<'_>, now: f64) -> String {
@@ -115,7 +119,7 @@ impl Engine {
                 httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(expires))
             ));
         }
-        if self.config.cookie_secure {
+        if self.0.config.cookie_secure {
             line.push_str("; Secure");
         }
         if a.http_only {
@@ -123,7 +127,7 @@ impl Engine {
         }
         line.push_str("; Path=");
         line.push_str(a.path);
-        if let Some(same_site) = self.settings.same_site {
+        if let Some(same_site) = self.0.settings.same_site {
             line.push_str("; SameSite=");
             line.push_str(same_site.as_str());
         }
@@ -132,7 +136,7 @@ impl Engine {
 
     /// The `csrf` claim of a valid token (the reference's `get_csrf_token`).
     pub(crate) fn csrf_of(&self, token: &str) -> Result<String, JwtError> {
-        match self.decode(token)?.get("csrf") {
+        match self.0.decode(token)?.get("csrf") {
             Some(Value::String(csrf)) => Ok(csrf.clone()),
             _ => Err(JwtError::invalid("Missing claim: csrf")),
         }
@@ -147,8 +151,8 @@ impl Engine {
         opts: &CookieOptions,
         token_type: TokenType,
     ) -> Result<(), JwtError> {
-        let config = &self.config;
-        let names = self.settings.names(token_type);
+        let config = &self.0.config;
+        let names = self.0.settings.names(token_type);
         let max_age = match opts.max_age.map(|d| d.as_secs()).filter(|s| *s > 0) {
             Some(secs) => Some(secs),
             None if config.session_cookie => None,
@@ -160,7 +164,7 @@ impl Engine {
                 "the token is not a valid cookie value (a JWT is base64url and dots)".into(),
             ));
         }
-        let now = self.now();
+        let now = self.0.now();
         let jwt = Attributes {
             domain,
             max_age,
@@ -204,8 +208,8 @@ impl Engine {
         opts: &CookieOptions,
         token_type: TokenType,
     ) -> Result<(), JwtError> {
-        let config = &self.config;
-        let names = self.settings.names(token_type);
+        let config = &self.0.config;
+        let names = self.0.settings.names(token_type);
         let domain = checked_domain(opts.domain.as_deref())?.or(config.cookie_domain.as_deref());
         let jwt = Attributes {
             domain,
@@ -279,7 +283,7 @@ pub(crate) async fn refresh_if_expiring(
     }
     let refreshed = reissue(engine, token, TokenType::Access).await;
     let set = refreshed.and_then(|new_token| {
-        engine.set_cookies(
+        Cookies(engine).set_cookies(
             resp,
             &new_token,
             &CookieOptions::default(),

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use poem::Response;
 use serde_json::Value;
 
-use super::cookies::{sets_cookie, CookieOptions};
+use super::cookies::{sets_cookie, CookieOptions, Cookies};
 use super::mint::{reissue, SessionClaim, SESSION_CLAIM};
 use super::pipeline::check_not_revoked;
 use super::session_check::{reused, unavailable};
@@ -105,7 +105,7 @@ pub(crate) fn set_rotated_cookies(
     {
         return;
     }
-    if let Err(e) = engine.set_cookies(
+    if let Err(e) = Cookies(engine).set_cookies(
         resp,
         &rotated.refresh_token,
         &CookieOptions::default(),
