@@ -12,41 +12,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jwt_runtime::stores::{Blocklist, RedisBlocklist, RedisBlocklistOptions, SqlBlocklist};
-use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
-use poem::{delete, get, handler, web::Json, Endpoint, EndpointExt, Route};
-use serde_json::{json, Value};
+use jwt_runtime::JwtManager;
+use poem::{Endpoint, EndpointExt};
 use support::fault_proxy::FaultProxy;
 use support::redis_server::RedisServer;
 use support::*;
 
 const POSTGRES: &str = "127.0.0.1:5432";
 
-#[jwt_required]
-#[handler]
-async fn protected(identity: Identity) -> String {
-    identity.to_string()
-}
-
-#[jwt_required(verify_type = false)]
-#[handler]
-async fn logout(token: Jwt, jwt: JwtManager) -> poem::Result<Json<Value>> {
-    jwt.revoke_token(token.raw()).await?;
-    Ok(Json(json!({"msg": "JWT revoked"})))
-}
-
-#[jwt_required]
-#[handler]
-async fn logout_everywhere(identity: Identity, jwt: JwtManager) -> poem::Result<&'static str> {
-    jwt.revoke_all_for_user(identity.value()).await?;
-    Ok("ok")
-}
-
-fn app() -> Route {
-    Route::new()
-        .at("/protected", get(protected))
-        .at("/logout", delete(logout))
-        .at("/logout_everywhere", delete(logout_everywhere))
-}
+// The stores tests' app: `GET /protected`, `DELETE /logout`, `DELETE /logout_everywhere`.
+use crate::stores::app;
 
 /// One `GET /protected` with `token`: its status and how long it took.
 async fn get_protected<E: Endpoint>(

@@ -46,7 +46,7 @@ async fn logout_everywhere(identity: Identity, jwt: JwtManager) -> poem::Result<
     Ok("ok")
 }
 
-fn app() -> Route {
+pub(crate) fn app() -> Route {
     Route::new()
         .at("/protected", get(protected))
         .at("/logout", delete(logout))
