@@ -27,7 +27,7 @@ use hooks::Hooks;
 use settings::Settings;
 use token_cache::VerifiedTokenCache;
 
-pub(crate) use respond::refuse_without_engine;
+pub(crate) use respond::{preflight_response, refuse_without_engine};
 
 /// The option that names a remote key source, when one is set.
 fn remote_option(config: &JwtConfig) -> Option<&'static str> {

@@ -1,7 +1,8 @@
 //! The one place a refusal becomes a response: it is logged (INFO, or ERROR for a server fault),
 //! then shaped by the application's callback for its kind, its `on_error` hook, or the default
 //! `{"<JWT_ERROR_MESSAGE_KEY>": "<message>"}` with the kind's (possibly overridden) status.
-//! The pipeline, the extractors, user loading and policies all call [`Engine::refuse`].
+//! The pipeline, the extractors, user loading and policies all call [`Engine::refuse`]. The
+//! answer to OPTIONS on a protected route ([`preflight_response`]) is built here too.
 
 use poem::{Request, Response};
 
@@ -50,4 +51,12 @@ fn log(req: &Request, error: &JwtError, status: u16) {
     } else {
         tracing::info!(target: "jwt_runtime", path, kind, status, reason, "jwt rejected");
     }
+}
+
+/// `204 No Content` with no body: the answer to OPTIONS on a protected route.
+pub(crate) fn preflight_response() -> Response {
+    tracing::debug!(target: "jwt_runtime", "OPTIONS on a protected route answered without running it");
+    Response::builder()
+        .status(poem::http::StatusCode::NO_CONTENT)
+        .finish()
 }

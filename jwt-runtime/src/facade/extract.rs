@@ -16,6 +16,7 @@ use serde_json::Value;
 use super::claims::JwtClaims;
 use super::manager::JwtManager;
 use super::revoke::UserRef;
+use crate::engine::preflight_response;
 use crate::engine::refuse_without_engine;
 use crate::vocabulary::{JsonObject, JwtError, Location, ReservedClaims, VerifiedJwt};
 
@@ -256,7 +257,7 @@ pub trait FromVerifiedJwt: Sized + Send {
 /// A required value with no token can only happen on OPTIONS (which passes unauthenticated):
 /// the handler cannot run, so the preflight gets an empty 204.
 pub(crate) fn required(token: Option<&Arc<VerifiedJwt>>) -> poem::Result<&Arc<VerifiedJwt>> {
-    token.ok_or_else(|| poem::Error::from_status(StatusCode::NO_CONTENT))
+    token.ok_or_else(|| poem::Error::from_response(preflight_response()))
 }
 
 impl FromVerifiedJwt for Identity {

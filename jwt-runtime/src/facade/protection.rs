@@ -10,8 +10,9 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 use super::manager::JwtManager;
 use super::policy::JwtPolicy;
 use super::request_jwt::{self, Checked};
+use crate::engine::preflight_response;
 use crate::operations::cookies::refresh_if_expiring;
-use crate::operations::pipeline::{self, is_preflight, preflight_response, VerifyOptions};
+use crate::operations::pipeline::{self, is_preflight, VerifyOptions};
 use crate::operations::rotation::{rotate, set_rotated_cookies};
 use crate::vocabulary::{BoxFuture, VerifiedJwt};
 

@@ -6,7 +6,8 @@ use poem::Request;
 
 use super::manager::JwtManager;
 use super::request_jwt::{self, Checked};
-use crate::operations::pipeline::{self, is_preflight, preflight_response, VerifyOptions};
+use crate::engine::preflight_response;
+use crate::operations::pipeline::{self, is_preflight, VerifyOptions};
 use crate::operations::rotation::rotate;
 use crate::vocabulary::VerifiedJwt;
 

@@ -535,18 +535,10 @@ fn check_route_needs(
 }
 
 /// Whether this request is an OPTIONS request to a route that needs a token: it is answered with
-/// [`preflight_response`] and the handler never runs. On an `optional` route OPTIONS goes through
+/// [`preflight_response`](crate::engine::preflight_response) and the handler never runs. On an `optional` route OPTIONS goes through
 /// the pipeline like any method (anonymous when there is no token).
 pub(crate) fn is_preflight(req: &Request, options: &VerifyOptions) -> bool {
     req.method() == Method::OPTIONS && !options.optional
-}
-
-/// `204 No Content` with no body: the answer to OPTIONS on a protected route.
-pub(crate) fn preflight_response() -> poem::Response {
-    tracing::debug!(target: "jwt_runtime", "OPTIONS on a protected route answered without running it");
-    poem::Response::builder()
-        .status(poem::http::StatusCode::NO_CONTENT)
-        .finish()
 }
 
 /// The pipeline: `Ok(Some(token))` (the caller records it in the request for the extractors),
