@@ -18,7 +18,7 @@ use poem::test::{TestClient, TestResponse};
 use poem::web::Json;
 use poem::{get, handler, post, EndpointExt, Route};
 use serde_json::{json, Value};
-use support::logs::logs_of;
+use support::logs::with_logs;
 use support::*;
 
 /// The application's data behind its claims loader: whether alice is an admin and an editor.
@@ -378,17 +378,12 @@ async fn a_refresh_token_of_its_own_on_a_rotating_request_is_refused() {
     let jwt = manager(rotation_config());
     let cli = TestClient::new(session_app().with(jwt.clone()));
     let login = jwt.login("alice").await.unwrap();
-    let mut resp = None;
-    let logs = logs_of(async {
-        resp = Some(
-            cli.post("/sliding_refresh")
-                .header("authorization", bearer(&login.refresh_token))
-                .send()
-                .await,
-        );
-    })
+    let (resp, logs) = with_logs(
+        cli.post("/sliding_refresh")
+            .header("authorization", bearer(&login.refresh_token))
+            .send(),
+    )
     .await;
-    let resp = resp.unwrap();
     resp.assert_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
     assert!(logs.contains("RotatedRefreshToken"), "{logs}");
     // No second session was started.
@@ -466,9 +461,8 @@ async fn without_rotation_the_csrf_methods_still_govern_a_refresh_cookie() {
 #[tokio::test]
 async fn login_without_rotation_is_an_error_naming_the_option() {
     let jwt = manager(config());
-    let mut result = None;
-    let logs = logs_of(async { result = Some(jwt.login("alice").await) }).await;
-    let err = result.unwrap().unwrap_err();
+    let (result, logs) = with_logs(async { jwt.login("alice").await }).await;
+    let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Misconfigured);
     assert!(err.message().contains("JWT_REFRESH_ROTATION"), "{err}");
     assert!(logs.contains("JWT_REFRESH_ROTATION"), "{logs}");
@@ -491,17 +485,13 @@ async fn rotated_refresh_token_without_rotation_is_a_logged_500_never_null() {
     let jwt = manager(config());
     let cli = TestClient::new(session_app().with(jwt.clone()));
     let refresh = jwt.create_refresh_token("alice").await.unwrap();
-    let mut resp = None;
-    let logs = logs_of(async {
-        resp = Some(
-            cli.post("/refresh")
-                .header("authorization", bearer(&refresh))
-                .send()
-                .await,
-        );
-    })
+    let (resp, logs) = with_logs(
+        cli.post("/refresh")
+            .header("authorization", bearer(&refresh))
+            .send(),
+    )
     .await;
-    assert_msg(resp.unwrap(), 500, "Internal server error").await;
+    assert_msg(resp, 500, "Internal server error").await;
     assert!(logs.contains("JWT_REFRESH_ROTATION"), "{logs}");
 
     // With rotation on, on a route that never rotates: the same, naming the route kind.
@@ -512,17 +502,13 @@ async fn rotated_refresh_token_without_rotation_is_a_logged_500_never_null() {
             .with(jwt.clone()),
     );
     let login = jwt.login("alice").await.unwrap();
-    let mut resp = None;
-    let logs = logs_of(async {
-        resp = Some(
-            cli.get("/access")
-                .header("authorization", bearer(&login.access_token))
-                .send()
-                .await,
-        );
-    })
+    let (resp, logs) = with_logs(
+        cli.get("/access")
+            .header("authorization", bearer(&login.access_token))
+            .send(),
+    )
     .await;
-    assert_msg(resp.unwrap(), 500, "Internal server error").await;
+    assert_msg(resp, 500, "Internal server error").await;
     assert!(logs.contains("jwt_required(refresh)"), "{logs}");
 }
 #[test]

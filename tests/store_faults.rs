@@ -327,6 +327,30 @@ fn postgres_url_via(port: u16) -> String {
 /// Through a link that goes half-open: the first request that has to ask the store answers 503
 /// within a bound (not the pool's 30 s), the requests right after answer 503 without waiting,
 /// and once the link heals the store serves again, a revoked token still refused.
+
+/// A SQL store on a fresh table of the test PostgreSQL, reached through a fault proxy.
+async fn postgres_through_a_proxy() -> (FaultProxy, String, SqlBlocklist) {
+    let proxy = FaultProxy::start(POSTGRES).await;
+    let table = unique("faults");
+    let store = SqlBlocklist::connect_with_table(&postgres_url_via(proxy.port()), &table)
+        .await
+        .expect("connect to PostgreSQL through the proxy");
+    (proxy, table, store)
+}
+
+/// After `settle`, no connection of `pool` is still in use: one whose command timed out was
+/// closed (a stuck one would hold a slot of the pool for good).
+async fn assert_no_connection_stuck(pool: &sqlx::AnyPool, settle: Duration) {
+    tokio::time::sleep(settle).await;
+    let in_use = pool.size() as usize - pool.num_idle();
+    assert_eq!(
+        in_use,
+        0,
+        "connections stuck in use: {in_use} of {}",
+        pool.size()
+    );
+}
+
 /// `asks_the_store` returns once checks have to ask the store (at once for SQL).
 async fn half_open_contract<E: Endpoint>(
     proxy: &FaultProxy,
@@ -383,11 +407,7 @@ async fn half_open_contract<E: Endpoint>(
 #[ignore = "needs PostgreSQL"]
 async fn postgres_half_open_link_fails_closed_at_once_and_recovers() {
     require_service("PostgreSQL", POSTGRES);
-    let proxy = FaultProxy::start(POSTGRES).await;
-    let table = unique("faults");
-    let store = SqlBlocklist::connect_with_table(&postgres_url_via(proxy.port()), &table)
-        .await
-        .expect("connect to PostgreSQL through the proxy");
+    let (proxy, _table, store) = postgres_through_a_proxy().await;
     let pool = store.pool().clone();
     let jwt = builder(config()).blocklist(store).build().unwrap();
     let cli = poem::test::TestClient::new(app().with(jwt.clone()));
@@ -403,14 +423,7 @@ async fn postgres_half_open_link_fails_closed_at_once_and_recovers() {
 
     // No connection stays stuck on the dead link: the ones whose command timed out were closed
     // (a stuck one would hold a slot of the pool forever).
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let in_use = pool.size() as usize - pool.num_idle();
-    assert_eq!(
-        in_use,
-        0,
-        "connections stuck in use: {in_use} of {}",
-        pool.size()
-    );
+    assert_no_connection_stuck(&pool, Duration::from_secs(3)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -449,11 +462,7 @@ async fn redis_half_open_link_fails_closed_at_once_and_recovers() {
 async fn postgres_connection_lost_mid_command_never_keeps_a_pool_slot() {
     use sqlx::Connection;
     require_service("PostgreSQL", POSTGRES);
-    let proxy = FaultProxy::start(POSTGRES).await;
-    let table = unique("faults");
-    let store = SqlBlocklist::connect_with_table(&postgres_url_via(proxy.port()), &table)
-        .await
-        .expect("connect to PostgreSQL through the proxy");
+    let (proxy, table, store) = postgres_through_a_proxy().await;
     let pool = store.pool().clone();
     let jwt = builder(config()).blocklist(store).build().unwrap();
     let cli = Arc::new(poem::test::TestClient::new(app().with(jwt.clone())));
@@ -487,14 +496,7 @@ async fn postgres_connection_lost_mid_command_never_keeps_a_pool_slot() {
     );
     // The connection stranded mid-command was closed, not kept waiting for an answer that
     // never comes (it would hold a slot of the pool for good).
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    let in_use = pool.size() as usize - pool.num_idle();
-    assert_eq!(
-        in_use,
-        0,
-        "connections stuck in use: {in_use} of {}",
-        pool.size()
-    );
+    assert_no_connection_stuck(&pool, Duration::from_millis(2500)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,6 +4,11 @@ use std::sync::{Arc, Mutex};
 
 /// Collects what is logged at INFO and above while `f` runs (this thread's subscriber only).
 pub async fn logs_of<F: std::future::Future<Output = ()>>(f: F) -> String {
+    with_logs(f).await.1
+}
+
+/// What `f` returns, with what is logged at INFO and above while it runs.
+pub async fn with_logs<T, F: std::future::Future<Output = T>>(f: F) -> (T, String) {
     #[derive(Clone, Default)]
     struct Buffer(Arc<Mutex<Vec<u8>>>);
     impl std::io::Write for Buffer {
@@ -23,7 +28,7 @@ pub async fn logs_of<F: std::future::Future<Output = ()>>(f: F) -> String {
         .with_max_level(tracing::Level::INFO)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    f.await;
+    let out = f.await;
     let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
-    text
+    (out, text)
 }
