@@ -324,10 +324,6 @@ fn postgres_url_via(port: u16) -> String {
     base.replace("127.0.0.1:5432", &format!("127.0.0.1:{port}"))
 }
 
-/// Through a link that goes half-open: the first request that has to ask the store answers 503
-/// within a bound (not the pool's 30 s), the requests right after answer 503 without waiting,
-/// and once the link heals the store serves again, a revoked token still refused.
-
 /// A SQL store on a fresh table of the test PostgreSQL, reached through a fault proxy.
 async fn postgres_through_a_proxy() -> (FaultProxy, String, SqlBlocklist) {
     let proxy = FaultProxy::start(POSTGRES).await;
@@ -351,6 +347,9 @@ async fn assert_no_connection_stuck(pool: &sqlx::AnyPool, settle: Duration) {
     );
 }
 
+/// Through a link that goes half-open: the first request that has to ask the store answers 503
+/// within a bound (not the pool's 30 s), the requests right after answer 503 without waiting,
+/// and once the link heals the store serves again, a revoked token still refused.
 /// `asks_the_store` returns once checks have to ask the store (at once for SQL).
 async fn half_open_contract<E: Endpoint>(
     proxy: &FaultProxy,
