@@ -155,10 +155,10 @@ fn hmac_min_len(alg: Algorithm) -> Option<usize> {
 /// must allow `verify`, `alg` must be present (it pins the algorithm), `kty` (and `crv` for EC)
 /// must match that algorithm, and an HMAC key must be as long as the hash output.
 fn verification_key(jwk: &Value) -> VerificationKey {
-    if let Some(usage) = jwk.get("use") {
-        if usage.as_str() != Some("sig") {
-            return Err(KeyProblem::Unusable(format!("use is {usage}, not \"sig\"")));
-        }
+    if let Some(usage) = jwk.get("use")
+        && usage.as_str() != Some("sig")
+    {
+        return Err(KeyProblem::Unusable(format!("use is {usage}, not \"sig\"")));
     }
     if let Some(ops) = jwk.get("key_ops") {
         let allows_verify = ops

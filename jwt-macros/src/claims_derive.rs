@@ -74,18 +74,18 @@ fn check(input: &DeriveInput) -> syn::Result<()> {
     };
     let mut errors: Option<syn::Error> = None;
     for field in fields {
-        if let Some(name) = serde_name(field)? {
-            if RESERVED.contains(&name.as_str()) {
-                let e = syn::Error::new_spanned(
+        if let Some(name) = serde_name(field)?
+            && RESERVED.contains(&name.as_str())
+        {
+            let e = syn::Error::new_spanned(
                     field.ident.as_ref().map(|i| i as &dyn quote::ToTokens).unwrap_or(field),
                     format!(
                         "field `{name}` collides with the reserved claim `{name}`; read it from `jwt.reserved()` instead"
                     ),
                 );
-                match &mut errors {
-                    Some(all) => all.combine(e),
-                    None => errors = Some(e),
-                }
+            match &mut errors {
+                Some(all) => all.combine(e),
+                None => errors = Some(e),
             }
         }
     }

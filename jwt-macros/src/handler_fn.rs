@@ -59,14 +59,12 @@ fn classify(ty: &Type) -> TokenParam {
     if TOKEN_PARAMS.contains(&name.as_str()) {
         return TokenParam::Required;
     }
-    if name == "Option" {
-        if let PathArguments::AngleBracketed(a) = args {
-            if let Some(GenericArgument::Type(inner)) = a.args.first() {
-                if classify(inner) == TokenParam::Required {
-                    return TokenParam::Optional;
-                }
-            }
-        }
+    if name == "Option"
+        && let PathArguments::AngleBracketed(a) = args
+        && let Some(GenericArgument::Type(inner)) = a.args.first()
+        && classify(inner) == TokenParam::Required
+    {
+        return TokenParam::Optional;
     }
     TokenParam::No
 }

@@ -186,13 +186,13 @@ pub(crate) fn is_cookie_domain(domain: &str) -> bool {
 }
 
 fn token_names(config: &JwtConfig, token_type: TokenType) -> Result<TokenNames, ConfigError> {
-    if let Some(domain) = &config.cookie_domain {
-        if !is_cookie_domain(domain) {
-            return Err(ConfigError::new(
-                "JWT_COOKIE_DOMAIN",
-                format!("{domain:?} is not a valid cookie domain"),
-            ));
-        }
+    if let Some(domain) = &config.cookie_domain
+        && !is_cookie_domain(domain)
+    {
+        return Err(ConfigError::new(
+            "JWT_COOKIE_DOMAIN",
+            format!("{domain:?} is not a valid cookie domain"),
+        ));
     }
     let c = config;
     let (cookie, csrf_cookie, csrf_header, csrf_field, json_key) = match token_type {

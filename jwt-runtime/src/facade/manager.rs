@@ -238,7 +238,7 @@ impl JwtManager {
     /// # let jwt = jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("k".repeat(32))).unwrap();
     /// let app = poem::Route::new().at("/.well-known/jwks.json", jwt.jwks_endpoint());
     /// ```
-    pub fn jwks_endpoint(&self) -> impl Endpoint<Output = Response> {
+    pub fn jwks_endpoint(&self) -> impl Endpoint<Output = Response> + use<> {
         let body = serde_json::to_string(&self.jwks()).unwrap_or_else(|_| "{\"keys\":[]}".into());
         poem::endpoint::make_sync(move |_| {
             Response::builder()

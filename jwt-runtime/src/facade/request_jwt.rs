@@ -109,10 +109,10 @@ pub(crate) fn install(req: &mut Request, manager: &JwtManager) {
         engine: manager.engine().clone(),
         checked: Checked::Unchecked,
     };
-    if let Some(outer) = req.extensions_mut().insert(slot) {
-        if !matches!(outer.checked, Checked::Unchecked) {
-            record(req, manager, outer.checked);
-        }
+    if let Some(outer) = req.extensions_mut().insert(slot)
+        && !matches!(outer.checked, Checked::Unchecked)
+    {
+        record(req, manager, outer.checked);
     }
 }
 

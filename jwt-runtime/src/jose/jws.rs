@@ -53,12 +53,12 @@ fn b64(segment: &str, what: &str) -> Result<Vec<u8>, JwtError> {
 const REFUSED_HEADER_PARAMS: &[&str] = &["b64", "zip", "enc"];
 
 fn check_header(header: &JsonObject) -> Result<(), JwtError> {
-    if let Some(kid) = header.get("kid") {
-        if !kid.is_string() {
-            return Err(JwtError::invalid(
-                "Key ID header parameter must be a string",
-            ));
-        }
+    if let Some(kid) = header.get("kid")
+        && !kid.is_string()
+    {
+        return Err(JwtError::invalid(
+            "Key ID header parameter must be a string",
+        ));
     }
     if let Some(crit) = header.get("crit") {
         let names: Vec<&str> = crit
@@ -307,15 +307,15 @@ pub(crate) fn validate_claims(
     now: f64,
 ) -> Result<bool, JwtError> {
     let facts = parts.facts();
-    if let Some(iat) = numeric_date(facts.iat, "iat", "Issued At")? {
-        if iat > now + rules.leeway {
-            return Err(JwtError::invalid("The token is not yet valid (iat)"));
-        }
+    if let Some(iat) = numeric_date(facts.iat, "iat", "Issued At")?
+        && iat > now + rules.leeway
+    {
+        return Err(JwtError::invalid("The token is not yet valid (iat)"));
     }
-    if let Some(nbf) = numeric_date(facts.nbf, "nbf", "Not Before")? {
-        if nbf > now + rules.leeway {
-            return Err(JwtError::invalid("The token is not yet valid (nbf)"));
-        }
+    if let Some(nbf) = numeric_date(facts.nbf, "nbf", "Not Before")?
+        && nbf > now + rules.leeway
+    {
+        return Err(JwtError::invalid("The token is not yet valid (nbf)"));
     }
     let expired = numeric_date(facts.exp, "exp", "Expiration Time")?
         .is_some_and(|exp| exp <= now - rules.leeway);

@@ -642,10 +642,10 @@ impl KeySet {
                 keys.push(jwk);
             }
         };
-        if let Some(encoding) = self.encoding.as_ref().filter(|_| !is_hmac(self.algorithm)) {
-            if let Ok(jwk) = Jwk::from_encoding_key(encoding, self.algorithm) {
-                push(jwk, self.encode_kid.clone());
-            }
+        if let Some(encoding) = self.encoding.as_ref().filter(|_| !is_hmac(self.algorithm))
+            && let Ok(jwk) = Jwk::from_encoding_key(encoding, self.algorithm)
+        {
+            push(jwk, self.encode_kid.clone());
         }
         for key in self
             .decoding

@@ -743,10 +743,10 @@ async fn follow(
                 };
                 if let Some(jti) = rest.strip_prefix("jti:") {
                     loaded.jtis.insert(jti.to_string(), value.parse().ok());
-                } else if let Some(user) = rest.strip_prefix("user:") {
-                    if let Ok(before) = value.parse() {
-                        loaded.users.insert(user.to_string(), before);
-                    }
+                } else if let Some(user) = rest.strip_prefix("user:")
+                    && let Ok(before) = value.parse()
+                {
+                    loaded.users.insert(user.to_string(), before);
                 }
             }
         }
