@@ -1,6 +1,8 @@
 //! The macros' output names nothing from the caller's scope: it compiles without the prelude and
 //! with `Result`, `Option`, `Box`, `Send`, `String`, `Default`, `PhantomData` and `serde_json`
-//! shadowed.
+//! shadowed. The cases that must compile (the policy macros renamed, or consumed by
+//! `#[jwt_runtime::openapi]`) are modules here too, not trybuild `pass` cases: trybuild then only
+//! checks, and never builds every dependency a second time.
 
 #[no_implicit_prelude]
 mod hygienic {
@@ -84,6 +86,19 @@ mod hygienic {
 }
 
 extern crate serde_json as serde_json_crate;
+
+/// The policy macros under another name: each finds `#[handler]` below itself (it must compile,
+/// with `unused_imports` denied).
+#[allow(dead_code)]
+#[path = "must-compile/renamed-policy-macros.rs"]
+mod renamed_policy_macros;
+
+/// The macros `#[jwt_runtime::openapi]` consumes count as used (it must compile, with
+/// `unused_imports` denied).
+#[cfg(feature = "openapi")]
+#[allow(dead_code)]
+#[path = "must-compile/openapi-imported-policy-macros.rs"]
+mod openapi_imported_policy_macros;
 
 #[tokio::test]
 async fn hygienic_handlers_work() {
