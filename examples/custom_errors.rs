@@ -2,8 +2,9 @@
 
 mod common;
 
-use jwt_runtime::{jwt_required, JwtManager};
-use poem::{get, handler, http::StatusCode, post, web::Json, EndpointExt, IntoResponse, Route};
+use jwt_runtime::{jwt_required, JwtConfig, JwtManager, JwtManagerBuilder};
+use poem::{get, handler, http::StatusCode, post, web::Json};
+use poem::{Endpoint, EndpointExt, IntoResponse, Route};
 use serde_json::{json, Value};
 
 #[handler]
@@ -18,22 +19,28 @@ async fn protected() -> Json<Value> {
     Json(json!({ "hello": "world" }))
 }
 
+/// The example's manager over `config`: a custom response when an expired token reaches a
+/// protected route (the callback gets the token's header and payload).
+pub(crate) fn manager(config: JwtConfig) -> JwtManagerBuilder {
+    JwtManager::builder(config).expired_token_loader(|_jwt_header, _jwt_payload| {
+        Json(json!({"code": "dave", "err": "I can't let you do that"}))
+            .with_status(StatusCode::UNAUTHORIZED)
+            .into_response()
+    })
+}
+
+/// The example's routes under `jwt`.
+pub(crate) fn app(jwt: JwtManager) -> impl Endpoint {
+    Route::new()
+        .at("/login", post(login))
+        .at("/protected", get(protected))
+        .with(jwt)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
-    // Returns a custom response when an expired token reaches a protected route; the callback
-    // gets the token's header and payload.
-    let jwt = JwtManager::builder(common::config())
-        .expired_token_loader(|_jwt_header, _jwt_payload| {
-            Json(json!({"code": "dave", "err": "I can't let you do that"}))
-                .with_status(StatusCode::UNAUTHORIZED)
-                .into_response()
-        })
-        .build()?;
-    let app = Route::new()
-        .at("/login", post(login))
-        .at("/protected", get(protected))
-        .with(jwt);
-    common::serve(app).await?;
+    let jwt = manager(common::config()).build()?;
+    common::serve(app(jwt)).await?;
     Ok(())
 }

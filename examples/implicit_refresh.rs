@@ -4,9 +4,9 @@
 
 mod common;
 
-use jwt_runtime::{jwt_required, Expiry, JwtManager};
+use jwt_runtime::{jwt_required, Expiry, JwtConfig, JwtManager, JwtManagerBuilder};
 use poem::web::Json;
-use poem::{get, handler, post, EndpointExt, IntoResponse, Response, Route};
+use poem::{get, handler, post, Endpoint, EndpointExt, IntoResponse, Response, Route};
 use serde_json::json;
 
 #[handler]
@@ -30,20 +30,29 @@ async fn protected() -> Json<serde_json::Value> {
     Json(json!({"foo": "bar"}))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    common::init_tracing();
-    let mut config = common::config();
+/// The example's manager over `config`: 3-second access tokens in cookies, refreshed when they
+/// expire within 3 seconds.
+pub(crate) fn manager(mut config: JwtConfig) -> JwtManagerBuilder {
     config.cookie_secure = false;
     config.token_location = vec!["cookies".into()];
     config.access_token_expires = Expiry::Seconds(3);
     config.implicit_refresh_window = Some(3);
-    let jwt = JwtManager::new(config)?;
-    let app = Route::new()
+    JwtManager::builder(config)
+}
+
+/// The example's routes under `jwt`.
+pub(crate) fn app(jwt: JwtManager) -> impl Endpoint {
+    Route::new()
         .at("/login", post(login))
         .at("/logout", post(logout))
         .at("/protected", get(protected))
-        .with(jwt);
-    common::serve(app).await?;
+        .with(jwt)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    common::init_tracing();
+    let jwt = manager(common::config()).build()?;
+    common::serve(app(jwt)).await?;
     Ok(())
 }

@@ -9,7 +9,7 @@ mod common;
 
 use jwt_runtime::stores::SqlBlocklist;
 use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
-use poem::{delete, get, handler, post, web::Json, EndpointExt, Route};
+use poem::{delete, get, handler, post, web::Json, Endpoint, EndpointExt, Route};
 use serde_json::{json, Value};
 
 /// An access token that knows its refresh token, and that refresh token.
@@ -70,6 +70,17 @@ async fn protected() -> Json<Value> {
     Json(json!({ "foo": "bar" }))
 }
 
+/// The example's routes under `jwt`.
+pub(crate) fn app(jwt: JwtManager) -> impl Endpoint {
+    Route::new()
+        .at("/login", post(login))
+        .at("/refresh", post(refresh))
+        .at("/logout", delete(logout))
+        .at("/logout_everywhere", delete(logout_everywhere))
+        .at("/protected", get(protected))
+        .with(jwt)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
@@ -77,14 +88,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(url) = std::env::var("DATABASE_URL") {
         jwt = jwt.blocklist(SqlBlocklist::connect(&url).await?);
     }
-    let jwt = jwt.build()?;
-    let app = Route::new()
-        .at("/login", post(login))
-        .at("/refresh", post(refresh))
-        .at("/logout", delete(logout))
-        .at("/logout_everywhere", delete(logout_everywhere))
-        .at("/protected", get(protected))
-        .with(jwt);
-    common::serve(app).await?;
+    common::serve(app(jwt.build()?)).await?;
     Ok(())
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use jwt_runtime::{jwt_required, Expiry, Identity, JwtManager};
-use poem::{get, handler, post, web::Json, EndpointExt, Route};
+use jwt_runtime::{jwt_required, Expiry, Identity, JwtConfig, JwtManager, JwtManagerBuilder};
+use poem::{get, handler, post, web::Json, Endpoint, EndpointExt, Route};
 use serde_json::{json, Value};
 
 #[handler]
@@ -30,18 +30,26 @@ async fn protected() -> Json<Value> {
     Json(json!({ "foo": "bar" }))
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    common::init_tracing();
-    let mut config = common::config();
+/// The example's manager over `config`: 3-second access tokens, 10-second refresh tokens.
+pub(crate) fn manager(mut config: JwtConfig) -> JwtManagerBuilder {
     config.access_token_expires = Expiry::Seconds(3);
     config.refresh_token_expires = Expiry::Seconds(10);
-    let jwt = JwtManager::new(config)?;
-    let app = Route::new()
+    JwtManager::builder(config)
+}
+
+/// The example's routes under `jwt`.
+pub(crate) fn app(jwt: JwtManager) -> impl Endpoint {
+    Route::new()
         .at("/login", post(login))
         .at("/refresh", post(refresh))
         .at("/protected", get(protected))
-        .with(jwt);
-    common::serve(app).await?;
+        .with(jwt)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    common::init_tracing();
+    let jwt = manager(common::config()).build()?;
+    common::serve(app(jwt)).await?;
     Ok(())
 }

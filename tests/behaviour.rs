@@ -27,4 +27,5 @@ mod stores;
 mod token_cache;
 mod token_creation;
 mod trust;
+mod tutorial_timelines;
 mod wycheproof;

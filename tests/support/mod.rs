@@ -34,18 +34,28 @@ pub fn builder(config: JwtConfig) -> JwtManagerBuilder {
 pub struct TestClock(std::sync::Arc<std::sync::atomic::AtomicI64>);
 
 impl TestClock {
+    /// A clock at `now` (whole seconds).
+    pub fn at(now: i64) -> Self {
+        TestClock(std::sync::Arc::new(std::sync::atomic::AtomicI64::new(now)))
+    }
+
     /// Sets the time (whole seconds).
     pub fn set(&self, now: i64) {
         self.0.store(now, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
+impl jwt_runtime::hooks::Clock for TestClock {
+    fn now(&self) -> f64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst) as f64
+    }
+}
+
 /// A manager on a [`TestClock`].
 pub fn manager_with_clock(config: JwtConfig) -> (JwtManager, TestClock) {
-    let clock = TestClock(std::sync::Arc::new(std::sync::atomic::AtomicI64::new(NOW)));
-    let time = clock.clone();
+    let clock = TestClock::at(NOW);
     let jwt = JwtManager::builder(config)
-        .clock(move || time.0.load(std::sync::atomic::Ordering::SeqCst) as f64)
+        .clock(clock.clone())
         .build()
         .expect("valid test config");
     (jwt, clock)
