@@ -588,10 +588,19 @@ async fn a_remote_key_set_needs_an_audience() {
     .create_access_token("alice")
     .await
     .unwrap();
-    assert_msg(call(&verifier_, &for_other).await, 422, "Audience doesn't match").await;
+    assert_msg(
+        call(&verifier_, &for_other).await,
+        422,
+        "Audience doesn't match",
+    )
+    .await;
 
     // The explicit opt-out, in code and from the environment, accepts any audience.
-    let any = builder(bare.clone()).any_audience().build_async().await.unwrap();
+    let any = builder(bare.clone())
+        .any_audience()
+        .build_async()
+        .await
+        .unwrap();
     assert_accepted(&any, &for_other).await;
     let from_env = JwtConfig::from_vars(
         [

@@ -344,8 +344,8 @@ pub struct TrustedIssuer {
     #[serde(default)]
     pub algorithms: Vec<String>,
     /// Its tokens must carry an `aud` that intersects it. Required (a startup error names the
-    /// issuer) unless `any_audience`.
-    #[serde(default)]
+    /// issuer) unless `any_audience`. In a config file, a string or a list.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub audience: Option<Vec<String>>,
     /// Accepts its tokens whatever their `aud` (no audience rule): only for a provider whose
     /// every token is meant for this API. Not together with `audience`.
