@@ -9,10 +9,11 @@ use crate::support::*;
 
 use jwt_runtime::keys::TrustedIssuer;
 use jwt_runtime::{
-    admin_required, jwt_required, Guarded, Identity, JwtConfig, JwtManager, JwtRequired,
+    admin_required, jwt_required, user_lookup_loader, CurrentUser, Guarded, Identity, JwtConfig,
+    JwtManager, JwtRequired, VerifiedJwt,
 };
 use poem::test::TestClient;
-use poem::{get, handler, post, EndpointExt, Route};
+use poem::{get, handler, post, EndpointExt, Request, Route};
 use serde_json::{json, Value};
 
 #[jwt_required]
@@ -45,6 +46,28 @@ async fn partners(identity: Identity) -> String {
     format!("partner {identity}")
 }
 
+/// A user of this app, or of a trusted issuer: keyed by both, as the docs advise.
+struct User {
+    key: String,
+}
+
+#[user_lookup_loader]
+async fn load_user(token: &VerifiedJwt, _req: &Request) -> Option<User> {
+    let name = token.identity().as_str()?;
+    Some(User {
+        key: match token.trusted_issuer() {
+            None => name.to_string(),
+            Some(issuer) => format!("{issuer}#{name}"),
+        },
+    })
+}
+
+#[jwt_required]
+#[handler]
+async fn whoami(user: CurrentUser<User>) -> String {
+    user.key.clone()
+}
+
 #[handler]
 async fn grouped(Guarded(identity): Guarded<Identity>) -> String {
     format!("group {identity}")
@@ -53,6 +76,7 @@ async fn grouped(Guarded(identity): Guarded<Identity>) -> String {
 fn routes() -> Route {
     Route::new()
         .at("/me", get(me))
+        .at("/whoami", get(whoami))
         .at("/admin", get(admin))
         .at("/fresh", get(fresh))
         .at("/refresh", post(refresh))
@@ -159,6 +183,17 @@ async fn a_trusted_issuers_token_never_satisfies_this_apps_own_claims() {
     assert_eq!(
         call(&app, "POST", "/refresh", &own_refresh).await,
         (200, "refresh bob".into())
+    );
+
+    // A user loader tells a provider's `mallory` from this app's.
+    let own_mallory = hs256(claims_with("mallory", json!({})));
+    assert_eq!(
+        call(&app, "GET", "/whoami", &own_mallory).await,
+        (200, "mallory".into())
+    );
+    assert_eq!(
+        call(&app, "GET", "/whoami", &foreign).await,
+        (200, format!("{}#mallory", idp.base))
     );
 
     // An issuer trusted for them, in code and from a config file.
