@@ -144,7 +144,7 @@ pub struct JwtConfig {
     pub decode_issuer_discovery: Option<String>,
     /// `JWT_DECODE_ANY_AUDIENCE` (this port, feature `remote-jwks`): accept the tokens of the remote key set (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`) whatever their `aud`. Without it such a set needs `JWT_DECODE_AUDIENCE` (this API's client id at the provider): a provider signs tokens for all its clients, and a token it issued to any other of them would open this API too (RFC 8725 section 3.9). Only for a provider whose every token is meant for this API; not together with `JWT_DECODE_AUDIENCE`. The remote set's counterpart of [`TrustedIssuer::any_audience`].
     pub decode_any_audience: bool,
-    /// `JWT_DECODE_TRUST_APP_CLAIMS` (this port, feature `remote-jwks`): let the remote key set's tokens satisfy this app's own claim policies: the admin claim of `#[admin_required]`, `fresh`, and `type: refresh` (refresh-only routes). Off by default: a provider's token is an access token that is never fresh and never an administrator here, whatever it claims. The remote set's counterpart of [`TrustedIssuer::trust_app_claims`].
+    /// `JWT_DECODE_TRUST_APP_CLAIMS` (this port, feature `remote-jwks`): let the remote key set's tokens satisfy this app's own claim policies: the admin claim of `#[admin_required]`, `fresh`, and `type: refresh` (refresh-only routes). Off by default: a provider's token is never fresh, never an administrator and never a refresh token here, whatever it claims. The remote set's counterpart of [`TrustedIssuer::trust_app_claims`].
     pub decode_trust_app_claims: bool,
     /// `JWT_DECODE_ACCESS_TOKEN_PROFILE` (this port, feature `remote-jwks`): the remote key set's tokens must follow the JWT access-token profile of RFC 9068: header `typ` `at+jwt` (or `application/at+jwt`), and claims `client_id`, `iat` and `jti`. The remote set's counterpart of [`TrustedIssuer::access_token_profile`].
     pub decode_access_token_profile: bool,
@@ -356,7 +356,7 @@ pub struct TrustedIssuer {
     pub identity_claim: String,
     /// Lets its tokens satisfy this app's own claim policies: the admin claim of
     /// `#[admin_required]`, `fresh`, and `type: refresh` (refresh-only routes). Off by default:
-    /// its token is an access token that is never fresh and never an administrator here,
+    /// its token is never fresh, never an administrator and never a refresh token here,
     /// whatever it claims (its roles and scopes still count).
     #[serde(default)]
     pub trust_app_claims: bool,

@@ -533,10 +533,11 @@ fn decode_uncached<'k>(
     Ok((Arc::new(VerifiedJwt::new(parts, location)), decoded.expired))
 }
 
-/// Steps 3-4: not expired, the route's issuers, the route's token type, freshness. The `type` and `fresh` claims are
-/// this app's own: a token issued elsewhere counts as a non-fresh access token unless its issuer
-/// is trusted for them ([`Engine::trusts_app_claims`]), so no provider's token opens a refresh
-/// route or a fresh one.
+/// Steps 3-4: not expired, the route's issuers, the route's token type, freshness. The `type`
+/// and `fresh` claims are this app's own: a token issued elsewhere is never fresh and never a
+/// refresh token unless its issuer is trusted for them ([`Engine::trusts_app_claims`]), so no
+/// provider's token opens a refresh route or a fresh one (and one claiming `type: refresh` is
+/// still refused on access routes).
 fn check_route_needs(
     engine: &Engine,
     token: &Arc<VerifiedJwt>,
@@ -550,12 +551,12 @@ fn check_route_needs(
     if let Some(issuers) = options.issuers {
         jws::check_issuer(token.claims(), issuers).map_err(|e| Refusal::with(e, token))?;
     }
-    // Asked only when a claim of the app's would decide (a refresh or fresh route, a refresh
-    // token).
+    // Asked only when a claim of the app's would open a route (a refresh or fresh route).
     let app_claims = || engine.trusts_app_claims(token);
     if options.verify_type {
-        let is_refresh = token.token_type() == TokenType::Refresh.as_str() && app_claims();
-        if options.refresh && !is_refresh {
+        let is_refresh = token.token_type() == TokenType::Refresh.as_str();
+        // A refresh token of the provider's is no refresh token here, and still no access token.
+        if options.refresh && !(is_refresh && app_claims()) {
             return Err(JwtError::invalid("Only refresh tokens are allowed").into());
         }
         if !options.refresh && is_refresh {
