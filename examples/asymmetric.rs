@@ -33,6 +33,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     common::init_tracing();
     let mut config = jwt_runtime::JwtConfig::from_env()?;
     config.algorithm = "RS256".into();
+    // Issued to the API that `jwks_client` plays (its `JWT_DECODE_AUDIENCE`).
+    if config.encode_audience.is_none() {
+        config.encode_audience = Some(vec!["example-api".into()]);
+    }
     let private = config
         .private_key
         .take()

@@ -10,6 +10,9 @@
 //! ```
 //!
 //! `JWKS_URL` overrides the provider's URL (default `http://127.0.0.1:5000/.well-known/jwks.json`).
+//! Tokens must be issued to this API: `JWT_DECODE_AUDIENCE` (default `example-api`, the audience
+//! `asymmetric` writes into its tokens). A provider signs tokens for all its clients, so a remote
+//! key set without an audience refuses to start (`JWT_DECODE_ANY_AUDIENCE` opts out).
 //! Plain `http` is allowed here because the provider is on the loopback interface; a real
 //! deployment uses `https` and leaves `JWT_JWKS_ALLOW_HTTP` unset.
 
@@ -32,6 +35,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|_| "http://127.0.0.1:5000/.well-known/jwks.json".into());
     let mut config = jwt_runtime::JwtConfig::from_env()?;
     config.algorithm = "RS256".into();
+    if config.decode_audience.is_none() && !config.decode_any_audience {
+        config.decode_audience = Some(vec!["example-api".into()]);
+    }
     config.jwks_allow_http =
         url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost");
     let jwt = JwtManager::builder(config)

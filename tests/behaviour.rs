@@ -10,6 +10,7 @@ mod callbacks;
 mod foreign_tokens;
 mod generic_handlers;
 mod header_errors;
+mod issuer_policies;
 mod keys_and_rotation;
 mod lifecycle;
 mod locations;

@@ -25,11 +25,11 @@ fn key(name: &str) -> String {
 
 /// An identity provider on a loopback port: serves one JWK set (RSA key `kid`) and counts the
 /// fetches. Lives as long as the test's runtime.
-struct Provider {
-    base: String,
+pub(crate) struct Provider {
+    pub(crate) base: String,
     kid: &'static str,
     private: &'static str,
-    hits: Arc<AtomicUsize>,
+    pub(crate) hits: Arc<AtomicUsize>,
 }
 
 #[handler]
@@ -40,7 +40,7 @@ fn serve_jwks(Data(state): Data<&(Value, Arc<AtomicUsize>)>) -> Response {
         .body(state.0.to_string())
 }
 
-async fn provider(private: &'static str, kid: &'static str) -> Provider {
+pub(crate) async fn provider(private: &'static str, kid: &'static str) -> Provider {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     // The public JWK of `private`, as a manager signing with it publishes it.
@@ -67,25 +67,36 @@ async fn provider(private: &'static str, kid: &'static str) -> Provider {
 }
 
 impl Provider {
-    fn jwks_url(&self) -> String {
+    pub(crate) fn jwks_url(&self) -> String {
         format!("{}/jwks.json", self.base)
     }
 
     /// Trusted by its JWK set URL.
-    fn trusted(&self) -> TrustedIssuer {
+    pub(crate) fn trusted(&self) -> TrustedIssuer {
         TrustedIssuer::new(self.base.clone()).jwks_url(self.jwks_url())
     }
 
     /// A token this provider signed: its `iss`, `iat` now, 15 minutes, and `claims` over them.
-    fn token(&self, claims: Value) -> String {
+    pub(crate) fn token(&self, claims: Value) -> String {
+        self.token_typed("JWT", claims)
+    }
+
+    /// [`Provider::token`] with the header `typ` given (`at+jwt` for RFC 9068 access tokens).
+    pub(crate) fn token_typed(&self, typ: &str, claims: Value) -> String {
         let mut payload = json!({"iss": self.base, "iat": NOW, "exp": NOW + 900});
         for (name, value) in claims.as_object().unwrap() {
             payload[name] = value.clone();
         }
+        self.sign(typ, &payload)
+    }
+
+    /// `payload` exactly as given, signed by this provider, with the header `typ`.
+    pub(crate) fn sign(&self, typ: &str, payload: &Value) -> String {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.typ = Some(typ.into());
         header.kid = Some(self.kid.into());
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(key(self.private).as_bytes()).unwrap();
-        jsonwebtoken::encode(&header, &payload, &key).unwrap()
+        jsonwebtoken::encode(&header, payload, &key).unwrap()
     }
 }
 
@@ -96,7 +107,7 @@ fn clock() -> (Arc<AtomicI64>, impl Fn() -> f64 + Send + Sync + 'static) {
     (now, move || read.load(Ordering::SeqCst) as f64)
 }
 
-fn app_config() -> JwtConfig {
+pub(crate) fn app_config() -> JwtConfig {
     JwtConfig {
         jwks_allow_http: true,
         ..config()

@@ -104,6 +104,12 @@ impl Api {
         PlainText(format!("cookie {identity}"))
     }
 
+    #[jwt_required(issuer = "https://partner.example, https://idp.example")]
+    #[oai(path = "/partners", method = "get")]
+    async fn partners(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("partner {identity}"))
+    }
+
     #[jwt_required(refresh, locations = "headers, cookies, query_string")]
     #[oai(path = "/refresh", method = "post")]
     async fn refresh(&self, identity: Identity) -> PlainText<String> {
@@ -150,7 +156,7 @@ fn the_document_marks_exactly_the_protected_operations() {
     let spec = spec();
     let security = |path: &str, method: &str| spec["paths"][path][method].get("security").cloned();
     assert_eq!(security("/health", "get"), None);
-    for path in ["/me", "/team", "/admin", "/boss", "/profile"] {
+    for path in ["/me", "/team", "/admin", "/boss", "/profile", "/partners"] {
         assert_eq!(
             security(path, "get"),
             Some(json!([{"JwtBearer": []}])),
@@ -173,7 +179,7 @@ fn the_document_marks_exactly_the_protected_operations() {
     // The hidden parameter is no parameter of the document.
     assert_eq!(spec["paths"]["/me"]["get"].get("parameters"), None);
     // Every operation is in the document.
-    assert_eq!(spec["paths"].as_object().unwrap().len(), 9);
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 10);
 }
 
 #[tokio::test]
@@ -271,6 +277,45 @@ async fn roles_and_admin_policies_refuse_before_the_operation_runs() {
         .send()
         .await;
     resp.assert_text("boss alice").await;
+}
+
+/// `issuer = "..."` on an operation: only tokens of the issuers it names.
+#[tokio::test]
+async fn an_operation_names_the_issuers_it_accepts() {
+    let cli = client(app(), config());
+    for iss in ["https://partner.example", "https://idp.example"] {
+        let resp = cli
+            .get("/partners")
+            .header("Authorization", token(json!({"iss": iss})))
+            .send()
+            .await;
+        resp.assert_text("partner alice").await;
+    }
+    let resp = cli
+        .get("/partners")
+        .header(
+            "Authorization",
+            token(json!({"iss": "https://elsewhere.example"})),
+        )
+        .send()
+        .await;
+    assert_msg(resp, 422, "Invalid issuer").await;
+    let resp = cli
+        .get("/partners")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Token is missing the \"iss\" claim").await;
+    // Other operations take any issuer the manager accepts.
+    let resp = cli
+        .get("/me")
+        .header(
+            "Authorization",
+            token(json!({"iss": "https://elsewhere.example"})),
+        )
+        .send()
+        .await;
+    resp.assert_status_is_ok();
 }
 
 #[tokio::test]

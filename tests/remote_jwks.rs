@@ -134,9 +134,14 @@ fn signer_config(private: &str, kid: &str, issuer: Option<&str>) -> JwtConfig {
         public_key: Some(key(&private.replace(".pem", ".pub.pem"))),
         encode_kid: Some(kid.into()),
         encode_issuer: issuer.map(String::from),
+        // Issued to this API (the verifiers' `JWT_DECODE_AUDIENCE`).
+        encode_audience: Some(vec![API.into()]),
         ..JwtConfig::default()
     }
 }
+
+/// The audience the verifiers require: this API's client id at the provider.
+const API: &str = "api";
 
 /// The public JWK the provider publishes for `private` under `kid`.
 fn jwk(private: &str, kid: &str) -> Value {
@@ -151,11 +156,12 @@ async fn token(private: &str, kid: &str) -> String {
         .unwrap()
 }
 
-/// A verify-only service trusting the provider's JWK set by URL.
+/// A verify-only service trusting the provider's JWK set by URL, for tokens issued to it.
 fn remote_config(provider: &Provider) -> JwtConfig {
     JwtConfig {
         algorithm: "RS256".into(),
         decode_jwks_url: Some(provider.jwks_url()),
+        decode_audience: Some(vec![API.into()]),
         jwks_allow_http: true,
         ..JwtConfig::default()
     }
@@ -470,6 +476,7 @@ async fn oidc_discovery_gives_the_jwks_and_requires_the_issuer() {
     let issuer = provider.base.clone();
     let discovered = JwtConfig {
         algorithm: "RS256".into(),
+        decode_audience: Some(vec![API.into()]),
         jwks_allow_http: true,
         ..JwtConfig::default()
     };
@@ -539,6 +546,92 @@ async fn oidc_discovery_gives_the_jwks_and_requires_the_issuer() {
     assert!(err.contains("not both"), "{err}");
 }
 
+/// Like a trusted issuer, a remote key set names the audience its tokens must be issued to
+/// (RFC 8725 section 3.9): without one it refuses startup before any fetch, naming the option and
+/// the explicit opt-out.
+#[tokio::test]
+async fn a_remote_key_set_needs_an_audience() {
+    let provider = provider().await;
+    provider.set_keys(vec![jwk("rsa_a.pem", "a")]);
+    let bare = JwtConfig {
+        decode_audience: None,
+        ..remote_config(&provider)
+    };
+    let err = builder(bare.clone()).build_async().await.unwrap_err();
+    assert_eq!(err.option(), "JWT_DECODE_AUDIENCE");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("JWT_DECODE_AUDIENCE must be set when tokens are verified with a remote key set (JWT_DECODE_JWKS_URL)")
+            && text.contains("JWT_DECODE_ANY_AUDIENCE"),
+        "{text}"
+    );
+    let err = builder(JwtConfig {
+        decode_jwks_url: None,
+        ..bare.clone()
+    })
+    .issuer_discovery(provider.base.clone())
+    .build_async()
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("(JWT_DECODE_ISSUER_DISCOVERY)"), "{err}");
+    assert_eq!(provider.hits(), 0, "checked before any fetch");
+    assert_eq!(provider.state.discovery_hits.load(Ordering::SeqCst), 0);
+
+    // With it: a token the provider issued to another of its clients is refused.
+    let verifier_ = verifier(remote_config(&provider)).await;
+    assert_accepted(&verifier_, &token("rsa_a.pem", "a").await).await;
+    let for_other = manager(JwtConfig {
+        encode_audience: Some(vec!["other-client".into()]),
+        ..signer_config("rsa_a.pem", "a", None)
+    })
+    .create_access_token("alice")
+    .await
+    .unwrap();
+    assert_msg(
+        call(&verifier_, &for_other).await,
+        422,
+        "Audience doesn't match",
+    )
+    .await;
+
+    // The explicit opt-out, in code and from the environment, accepts any audience.
+    let any = builder(bare.clone())
+        .any_audience()
+        .build_async()
+        .await
+        .unwrap();
+    assert_accepted(&any, &for_other).await;
+    let from_env = JwtConfig::from_vars(
+        [
+            ("JWT_ALGORITHM", "RS256"),
+            ("JWT_DECODE_JWKS_URL", provider.jwks_url().as_str()),
+            ("JWT_JWKS_ALLOW_HTTP", "true"),
+            ("JWT_DECODE_ANY_AUDIENCE", "true"),
+        ],
+        &[],
+    )
+    .unwrap();
+    assert!(from_env.decode_any_audience);
+    assert_accepted(&verifier(from_env).await, &for_other).await;
+    // Both, or an empty audience: startup errors.
+    let both = builder(remote_config(&provider))
+        .any_audience()
+        .build_async()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        both.to_string(),
+        "JWT_DECODE_ANY_AUDIENCE is set together with JWT_DECODE_AUDIENCE: keep one"
+    );
+    let empty = startup_error(JwtConfig {
+        decode_audience: Some(vec![" ".into()]),
+        ..bare
+    })
+    .await;
+    assert_eq!(empty, "JWT_DECODE_AUDIENCE has an empty audience");
+}
+
 #[tokio::test]
 async fn own_tokens_beside_the_providers() {
     let provider = provider().await;
@@ -546,6 +639,8 @@ async fn own_tokens_beside_the_providers() {
     // This app signs HS256 tokens with its secret and also accepts the provider's RS256 tokens.
     let app = verifier(JwtConfig {
         decode_jwks_url: Some(provider.jwks_url()),
+        decode_audience: Some(vec![API.into()]),
+        encode_audience: Some(vec![API.into()]),
         jwks_allow_http: true,
         ..config()
     })
@@ -556,7 +651,7 @@ async fn own_tokens_beside_the_providers() {
     // A kid selects its key with its algorithm: an HS256 token naming the provider's kid is refused.
     let confused = sign(
         json!({"alg": "HS256", "typ": "JWT", "kid": "a"}),
-        claims("alice"),
+        claims_with("alice", json!({"aud": API})),
         SECRET,
     );
     assert_msg(
@@ -613,6 +708,7 @@ async fn two_issuers_side_by_side() {
     // The issuer's own rules: its audience.
     let no_audience = manager(JwtConfig {
         identity_claim: "email".into(),
+        encode_audience: None,
         ..signer_config("rsa_a.pem", "a", Some(&idp.base))
     })
     .create_access_token("alice")
@@ -703,6 +799,8 @@ async fn a_providers_token_is_never_re_minted() {
         implicit_refresh_window: Some(3600),
         ..JwtConfig {
             decode_jwks_url: Some(provider.jwks_url()),
+            decode_audience: Some(vec![API.into()]),
+            encode_audience: Some(vec![API.into()]),
             jwks_allow_http: true,
             ..config()
         }

@@ -28,6 +28,8 @@ pub(crate) struct PolicyArgs {
     pub all_roles: Option<(Span, RoleList)>,
     /// `role_claim = "..."`: the claim `roles`/`all_roles` read.
     pub role_claim: Option<LitStr>,
+    /// `issuer = "..."`: the issuers whose tokens the route accepts ([`parse_issuers`]).
+    pub issuers: Option<(LitStr, Vec<String>)>,
 }
 
 /// The names of `roles = ...` / `all_roles = ...`.
@@ -191,6 +193,73 @@ fn spaced_role(lit: &LitStr, name: &str, role: &str) -> syn::Error {
     )
 }
 
+// ---- `issuer = "..."` ----
+
+/// `issuer = "https://a, https://b"`: one issuer or a comma-separated list, each compared
+/// exactly with a token's `iss`. Refused here: an empty list, an issuer holding whitespace (a
+/// missing comma, or a stray space an exact comparison would never match), a repeat.
+fn parse_issuers(meta: &ParseNestedMeta) -> syn::Result<(LitStr, Vec<String>)> {
+    let value = meta.value()?;
+    if value.peek(syn::token::Bracket) {
+        let array: syn::ExprArray = value.parse()?;
+        let shown: Vec<String> = array
+            .elems
+            .iter()
+            .map(|e| match e {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => s.value(),
+                other => quote::ToTokens::to_token_stream(other).to_string(),
+            })
+            .collect();
+        return Err(syn::Error::new_spanned(
+            array,
+            format!(
+                "`issuer` takes one string: write `issuer = \"{}\"`",
+                shown.join(", ")
+            ),
+        ));
+    }
+    let lit: LitStr = value.parse()?;
+    let text = lit.value();
+    let mut issuers: Vec<String> = Vec::new();
+    for raw in text.split(',') {
+        let issuer = raw.trim();
+        if issuer.is_empty() {
+            continue;
+        }
+        if issuer.contains(char::is_whitespace) {
+            let words: Vec<&str> = text.split(',').flat_map(str::split_whitespace).collect();
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "an issuer holds no whitespace (`{issuer}`): separate the issuers with a \
+                     comma: `issuer = \"{}\"`",
+                    words.join(", ")
+                ),
+            ));
+        }
+        if issuers.iter().any(|i| i == issuer) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("issuer `{issuer}` is listed twice: name it once"),
+            ));
+        }
+        issuers.push(issuer.to_string());
+    }
+    if issuers.is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            "`issuer` cannot be empty: name the issuer whose tokens the route accepts \
+             (`issuer = \"https://auth.example.com\"`), or several, comma-separated",
+        ));
+    }
+    Ok((lit, issuers))
+}
+
+// ---- end of `issuer` ----
+
 fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) -> syn::Result<()> {
     let name = meta
         .path
@@ -287,6 +356,10 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
                 return Err(syn::Error::new(lit.span(), "`role_claim` cannot be empty"));
             }
             set_once(&mut args.role_claim, lit, &meta, &name)
+        }
+        "issuer" => {
+            let issuers = parse_issuers(&meta)?;
+            set_once(&mut args.issuers, issuers, &meta, &name)
         }
         _ => Err(meta.error("unsupported argument")),
     }
@@ -439,6 +512,36 @@ mod tests {
             "a role name holds no whitespace (`super\tuser`): separate the names with a comma: \
              `all_roles = \"admin, super, user, editor\"`"
         );
+    }
+
+    #[test]
+    fn issuers_are_checked_here() {
+        let a = parse(
+            quote!(issuer = " https://a.example ,https://b.example,"),
+            &G,
+        )
+        .unwrap();
+        assert_eq!(
+            a.issuers.unwrap().1,
+            ["https://a.example", "https://b.example"]
+        );
+        assert!(err(quote!(issuer = "")).starts_with("`issuer` cannot be empty"));
+        assert!(err(quote!(issuer = " , ")).starts_with("`issuer` cannot be empty"));
+        assert_eq!(
+            err(quote!(issuer = "https://a.example https://b.example")),
+            "an issuer holds no whitespace (`https://a.example https://b.example`): separate the \
+             issuers with a comma: `issuer = \"https://a.example, https://b.example\"`"
+        );
+        assert_eq!(
+            err(quote!(issuer = "https://a.example, https://a.example")),
+            "issuer `https://a.example` is listed twice: name it once"
+        );
+        assert_eq!(
+            err(quote!(issuer = ["https://a.example"])),
+            "`issuer` takes one string: write `issuer = \"https://a.example\"`"
+        );
+        assert!(err(quote!(issuer = "x", issuer = "y")).starts_with("duplicate `issuer`"));
+        assert!(err(quote!(isuer = "x")).contains("did you mean `issuer`?"));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
         "roles",
         "all_roles",
         "role_claim",
+        "issuer",
     ],
     refused: &[(
         "claim",
@@ -41,7 +42,7 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
 
 pub(crate) const ADMIN_REQUIRED: Grammar = Grammar {
     macro_name: "admin_required",
-    keys: &["claim", "fresh", "locations", "skip_revocation_check"],
+    keys: &["claim", "fresh", "locations", "skip_revocation_check", "issuer"],
     refused: &[
         (
             "refresh",
@@ -93,6 +94,9 @@ pub(crate) fn options_expr(args: &PolicyArgs) -> TokenStream {
             _ => format_ident!("Json"),
         });
         expr = quote!(#expr.locations(&[#(#private::Location::#variants),*]));
+    }
+    if let Some((_, issuers)) = &args.issuers {
+        expr = quote!(#expr.issuers(&[#(#issuers),*]));
     }
     expr
 }

@@ -69,6 +69,10 @@ env_table! {
     "JWT_DECODE_JWKS" => decode_jwks: parse_opt_string,
     "JWT_DECODE_JWKS_URL" => decode_jwks_url: parse_opt_string,
     "JWT_DECODE_ISSUER_DISCOVERY" => decode_issuer_discovery: parse_opt_string,
+    "JWT_DECODE_ANY_AUDIENCE" => decode_any_audience: parse_bool,
+    "JWT_DECODE_TRUST_APP_CLAIMS" => decode_trust_app_claims: parse_bool,
+    "JWT_DECODE_ACCESS_TOKEN_PROFILE" => decode_access_token_profile: parse_bool,
+    "JWT_TRUSTED_ISSUERS" => trusted_issuers: parse_json,
     "JWT_JWKS_REFRESH_MIN" => jwks_refresh_min: parse_seconds,
     "JWT_JWKS_REFRESH_MAX" => jwks_refresh_max: parse_seconds,
     "JWT_JWKS_REFETCH_INTERVAL" => jwks_refetch_interval: parse_seconds,
@@ -341,8 +345,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's twenty.
-        assert_eq!(JwtConfig::env_names().count(), 63);
+        // 43 options of the reference plus this port's twenty-four.
+        assert_eq!(JwtConfig::env_names().count(), 67);
     }
 
     #[test]

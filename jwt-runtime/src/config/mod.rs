@@ -142,6 +142,14 @@ pub struct JwtConfig {
     pub decode_jwks_url: Option<String>,
     /// `JWT_DECODE_ISSUER_DISCOVERY` (this port, feature `remote-jwks`): an OIDC issuer URL; its `/.well-known/openid-configuration` gives the `jwks_uri`, and tokens must carry that `iss`. Needs `JwtManagerBuilder::build_async`.
     pub decode_issuer_discovery: Option<String>,
+    /// `JWT_DECODE_ANY_AUDIENCE` (this port, feature `remote-jwks`): accept the tokens of the remote key set (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`) whatever their `aud`. Without it such a set needs `JWT_DECODE_AUDIENCE` (this API's client id at the provider): a provider signs tokens for all its clients, and a token it issued to any other of them would open this API too (RFC 8725 section 3.9). Only for a provider whose every token is meant for this API; not together with `JWT_DECODE_AUDIENCE`. The remote set's counterpart of [`TrustedIssuer::any_audience`].
+    pub decode_any_audience: bool,
+    /// `JWT_DECODE_TRUST_APP_CLAIMS` (this port, feature `remote-jwks`): let the remote key set's tokens satisfy this app's own claim policies: the admin claim of `#[admin_required]`, `fresh`, and `type: refresh` (refresh-only routes). Off by default: a provider's token is never fresh, never an administrator and never a refresh token here, whatever it claims. The remote set's counterpart of [`TrustedIssuer::trust_app_claims`].
+    pub decode_trust_app_claims: bool,
+    /// `JWT_DECODE_ACCESS_TOKEN_PROFILE` (this port, feature `remote-jwks`): the remote key set's tokens must follow the JWT access-token profile of RFC 9068: header `typ` `at+jwt` (or `application/at+jwt`), and claims `client_id`, `iat` and `jti`. The remote set's counterpart of [`TrustedIssuer::access_token_profile`].
+    pub decode_access_token_profile: bool,
+    /// `JWT_TRUSTED_ISSUERS` (this port, feature `remote-jwks`): other issuers whose tokens are accepted, as a JSON list of [`TrustedIssuer`] objects (`[{"issuer": "https://...", "audience": "my-api"}]`); added to those of `JwtManagerBuilder::trust_issuer`.
+    pub trusted_issuers: Vec<TrustedIssuer>,
     /// `JWT_JWKS_REFRESH_MIN` (this port): the shortest background refresh interval of a remote JWK set, in seconds (`5m` works); also the interval when the response has no `Cache-Control: max-age`, and the retry delay after a failed refresh.
     pub jwks_refresh_min: u64,
     /// `JWT_JWKS_REFRESH_MAX` (this port): the longest background refresh interval of a remote JWK set (a longer `max-age` is cut to it).
@@ -218,6 +226,10 @@ impl Default for JwtConfig {
             decode_jwks: None,
             decode_jwks_url: None,
             decode_issuer_discovery: None,
+            decode_any_audience: false,
+            decode_trust_app_claims: false,
+            decode_access_token_profile: false,
+            trusted_issuers: Vec::new(),
             jwks_refresh_min: 300,
             jwks_refresh_max: 86_400,
             jwks_refetch_interval: 10,
@@ -332,8 +344,8 @@ pub struct TrustedIssuer {
     #[serde(default)]
     pub algorithms: Vec<String>,
     /// Its tokens must carry an `aud` that intersects it. Required (a startup error names the
-    /// issuer) unless `any_audience`.
-    #[serde(default)]
+    /// issuer) unless `any_audience`. In a config file, a string or a list.
+    #[serde(default, deserialize_with = "one_or_many")]
     pub audience: Option<Vec<String>>,
     /// Accepts its tokens whatever their `aud` (no audience rule): only for a provider whose
     /// every token is meant for this API. Not together with `audience`.
@@ -342,6 +354,16 @@ pub struct TrustedIssuer {
     /// The claim holding the identity in its tokens (`sub` by default).
     #[serde(default = "default_identity_claim")]
     pub identity_claim: String,
+    /// Lets its tokens satisfy this app's own claim policies: the admin claim of
+    /// `#[admin_required]`, `fresh`, and `type: refresh` (refresh-only routes). Off by default:
+    /// its token is never fresh, never an administrator and never a refresh token here,
+    /// whatever it claims (its roles and scopes still count).
+    #[serde(default)]
+    pub trust_app_claims: bool,
+    /// Its tokens must follow the JWT access-token profile of RFC 9068: header `typ` `at+jwt`
+    /// (or `application/at+jwt`), and claims `client_id`, `iat` and `jti`.
+    #[serde(default)]
+    pub access_token_profile: bool,
 }
 
 fn default_identity_claim() -> String {
@@ -359,6 +381,8 @@ impl TrustedIssuer {
             audience: None,
             any_audience: false,
             identity_claim: default_identity_claim(),
+            trust_app_claims: false,
+            access_token_profile: false,
         }
     }
 
@@ -393,6 +417,33 @@ impl TrustedIssuer {
     /// Adds an accepted algorithm (by default each key's own `alg`).
     pub fn algorithm(mut self, alg: impl Into<String>) -> Self {
         self.algorithms.push(alg.into());
+        self
+    }
+
+    /// Lets its tokens satisfy this app's own claim policies (`#[admin_required]`'s claim,
+    /// `fresh`, `type: refresh`): only for an issuer that mints them with this app's meaning,
+    /// such as a sibling service built on this crate.
+    ///
+    /// ```
+    /// use jwt_runtime::keys::TrustedIssuer;
+    /// let sibling = TrustedIssuer::new("https://accounts.example").audience("my-api").trust_app_claims();
+    /// assert!(sibling.trust_app_claims);
+    /// ```
+    pub fn trust_app_claims(mut self) -> Self {
+        self.trust_app_claims = true;
+        self
+    }
+
+    /// Requires the JWT access-token profile of RFC 9068 of its tokens: `typ` `at+jwt` (or
+    /// `application/at+jwt`, any case) and the claims `client_id`, `iat` and `jti`.
+    ///
+    /// ```
+    /// use jwt_runtime::keys::TrustedIssuer;
+    /// let idp = TrustedIssuer::new("https://auth.example.com").audience("my-api").access_token_profile();
+    /// assert!(idp.access_token_profile);
+    /// ```
+    pub fn access_token_profile(mut self) -> Self {
+        self.access_token_profile = true;
         self
     }
 }

@@ -74,6 +74,13 @@ impl Engine {
         store: Box<dyn DynBlocklist>,
         hooks: Hooks,
     ) -> Result<Self, ConfigError> {
+        if let Some(issuer) = config.trusted_issuers.first() {
+            return Err(ConfigError::sentence(
+                format!("trusted issuer \"{}\" (JWT_TRUSTED_ISSUERS)", issuer.issuer),
+                "is fetched over the network when the manager is built: build it with \
+                 `JwtManagerBuilder::build_async().await`",
+            ));
+        }
         if let Some(option) = remote_option(&config) {
             return Err(if cfg!(feature = "remote-jwks") {
                 ConfigError::sentence(
@@ -97,6 +104,13 @@ impl Engine {
         hooks: Hooks,
         trusted: Vec<TrustedIssuer>,
     ) -> Result<Self, ConfigError> {
+        // `JWT_TRUSTED_ISSUERS` first, then the builder's.
+        let trusted: Vec<TrustedIssuer> = config
+            .trusted_issuers
+            .iter()
+            .cloned()
+            .chain(trusted)
+            .collect();
         #[cfg(feature = "remote-jwks")]
         {
             if remote_option(&config).is_some() || !trusted.is_empty() {
@@ -144,6 +158,19 @@ impl Engine {
         self.remote.is_some() && kid.is_some_and(|kid| !self.keys.has_kid(kid))
     }
 
+    /// Whether a verified token's own claims may satisfy this app's claim policies (the admin
+    /// claim, `fresh`, `type: refresh`): this app's own tokens; a trusted issuer's only with
+    /// [`TrustedIssuer::trust_app_claims`]; the remote key set's only with
+    /// `JWT_DECODE_TRUST_APP_CLAIMS`. A provider's `is_administrator` or `type` means nothing here.
+    pub(crate) fn trusts_app_claims(&self, token: &VerifiedJwt) -> bool {
+        match token.parts().trusted_issuer() {
+            Some(iss) => self
+                .issuer_named(Some(iss))
+                .is_some_and(|issuer| issuer.trust_app_claims),
+            None => self.config.decode_trust_app_claims || !self.is_foreign(token),
+        }
+    }
+
     /// The trusted issuer named `iss`: the one verified claims whose `iss` it is were verified
     /// by (a token naming a trusted issuer is verified with that issuer's keys and rules only,
     /// [`Engine::issuer_of`], and no trusted issuer is this app's own).
@@ -169,7 +196,25 @@ impl Engine {
             audience: issuer.audience.as_deref(),
             identity_claim: &issuer.identity_claim,
             trusted_issuer: Some(&issuer.iss[0]),
+            access_token_profile: issuer.access_token_profile,
             ..self.claim_rules()
+        }
+    }
+
+    /// The claim rules of a token verified under this app's own options: [`claim_rules`], with
+    /// the access-token profile of RFC 9068 when `JWT_DECODE_ACCESS_TOKEN_PROFILE` is on and the
+    /// token's `kid` names a key of the remote set (no key of this app's own: those sign this
+    /// app's tokens, which follow no such profile).
+    ///
+    /// [`claim_rules`]: Self::claim_rules
+    pub(crate) fn rules_for(&self, token: &str) -> ClaimRules<'_> {
+        let rules = self.claim_rules();
+        let profile = self.config.decode_access_token_profile
+            && self.remote.is_some()
+            && jws::peek_kid(token, rules.max_length).is_some_and(|kid| !self.keys.has_kid(&kid));
+        ClaimRules {
+            access_token_profile: profile,
+            ..rules
         }
     }
 
@@ -242,6 +287,7 @@ impl Engine {
             verify_sub: config.verify_sub,
             identity_claim: &config.identity_claim,
             trusted_issuer: None,
+            access_token_profile: false,
             max_length: config.max_token_length,
         }
     }
@@ -267,7 +313,7 @@ impl Engine {
                     token,
                     &self.keys,
                     remote_slice(&remote),
-                    &self.claim_rules(),
+                    &self.rules_for(token),
                     self.now(),
                     None,
                     ClaimsAs::Map,

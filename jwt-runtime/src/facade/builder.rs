@@ -129,6 +129,28 @@ impl JwtManagerBuilder {
         self
     }
 
+    /// Accepts the remote key set's tokens ([`jwks_url`](Self::jwks_url),
+    /// [`issuer_discovery`](Self::issuer_discovery)) whatever their `aud`
+    /// (`JWT_DECODE_ANY_AUDIENCE`). Without it, or `JWT_DECODE_AUDIENCE`, a remote key set refuses
+    /// startup: a provider signs tokens for all its clients, and a token it issued to another
+    /// one would open this API too (RFC 8725 section 3.9). Only for a provider whose every token
+    /// is meant for this API.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), jwt_runtime::ConfigError> {
+    /// use jwt_runtime::{JwtConfig, JwtManager};
+    /// let jwt = JwtManager::builder(JwtConfig { algorithm: "RS256".into(), ..JwtConfig::default() })
+    ///     .jwks_url("https://sidecar.internal/jwks.json")
+    ///     .any_audience()
+    ///     .build_async()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn any_audience(mut self) -> Self {
+        self.config.decode_any_audience = true;
+        self
+    }
+
     /// Also accepts the tokens of another issuer (feature `remote-jwks`): a token whose `iss` is
     /// `issuer.issuer` is verified with that issuer's JWK set (its `jwks_url`, or found by OIDC
     /// discovery), its algorithms, audience and identity claim, and never with this app's own

@@ -134,6 +134,19 @@ impl<P> JwtRequired<P> {
         self
     }
 
+    /// `issuer = "..."`: only tokens whose `iss` is one of `issuers` (this app's own
+    /// `JWT_ENCODE_ISSUER`, a trusted issuer's); any other is refused, 422 `Invalid issuer`.
+    ///
+    /// ```
+    /// use jwt_runtime::JwtRequired;
+    /// let partner_api = JwtRequired::new().issuers(&["https://partner.example"]);
+    /// assert_eq!(partner_api.options().accepted_issuers(), Some(&["https://partner.example"][..]));
+    /// ```
+    pub fn issuers(mut self, issuers: &'static [&'static str]) -> Self {
+        self.options = self.options.issuers(issuers);
+        self
+    }
+
     /// The group's options.
     pub fn options(&self) -> &VerifyOptions {
         &self.options

@@ -8,6 +8,7 @@ use std::future::Future;
 use poem::Request;
 use serde_json::Value;
 
+use super::manager::JwtManager;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 
 /// A check on a verified token, run after the whole pipeline and before the handler.
@@ -101,11 +102,20 @@ impl Default for AdminRequired {
     }
 }
 
+/// The admin claim is this app's own: a token issued elsewhere (a trusted issuer's, the remote
+/// key set's) is never an administrator here, whatever it claims, unless its issuer is trusted
+/// for this app's claims (`TrustedIssuer::trust_app_claims`, `JWT_DECODE_TRUST_APP_CLAIMS`).
 impl JwtPolicy for AdminRequired {
-    async fn check(&self, token: &VerifiedJwt, _: &Request) -> Result<(), JwtError> {
-        match token.claims().get(self.claim) {
-            Some(Value::Bool(true)) => Ok(()),
-            _ => Err(JwtError::Forbidden("Admins only!".into())),
+    async fn check(&self, token: &VerifiedJwt, req: &Request) -> Result<(), JwtError> {
+        let claims_admin = matches!(token.claims().get(self.claim), Some(Value::Bool(true)));
+        // A policy runs after the pipeline, under the manager; without one, nothing is trusted.
+        if claims_admin
+            && JwtManager::from_request_extensions(req)
+                .is_ok_and(|jwt| jwt.engine().trusts_app_claims(token))
+        {
+            Ok(())
+        } else {
+            Err(JwtError::Forbidden("Admins only!".into()))
         }
     }
 }

@@ -22,6 +22,10 @@ pub(crate) struct Issuer {
     algorithms: Vec<String>,
     pub(crate) audience: Option<Vec<String>>,
     pub(crate) identity_claim: String,
+    /// Its tokens may satisfy this app's own claim policies ([`TrustedIssuer::trust_app_claims`]).
+    pub(crate) trust_app_claims: bool,
+    /// Its tokens follow RFC 9068 ([`TrustedIssuer::access_token_profile`]).
+    pub(crate) access_token_profile: bool,
     remote: Arc<remote::RemoteJwks>,
 }
 
@@ -100,6 +104,8 @@ pub(crate) async fn open(
             algorithms: t.algorithms,
             audience: if t.any_audience { None } else { t.audience },
             identity_claim: t.identity_claim,
+            trust_app_claims: t.trust_app_claims,
+            access_token_profile: t.access_token_profile,
             remote: set,
         });
     }

@@ -39,6 +39,8 @@ pub(crate) struct ClaimRules<'a> {
     /// parts record it (their users are filed under it), and a `null` identity is missing there
     /// (it would name nobody; this app's own tokens accept it, as the reference).
     pub(crate) trusted_issuer: Option<&'a str>,
+    /// The JWT access-token profile of RFC 9068 ([`check_access_token_profile`]).
+    pub(crate) access_token_profile: bool,
     pub(crate) max_length: usize,
 }
 
@@ -320,13 +322,7 @@ pub(crate) fn validate_claims(
     let expired = numeric_date(facts.exp, "exp", "Expiration Time")?
         .is_some_and(|exp| exp <= now - rules.leeway);
     if let Some(issuer) = rules.issuer {
-        match parts.claims().get("iss") {
-            None => return Err(JwtError::invalid("Token is missing the \"iss\" claim")),
-            Some(iss) if !iss.as_str().is_some_and(|i| issuer.iter().any(|x| x == i)) => {
-                return Err(JwtError::invalid("Invalid issuer"))
-            }
-            Some(_) => {}
-        }
+        check_issuer(parts.claims(), issuer)?;
     }
     if let Some(audience) = rules.audience {
         let claimed: Vec<&str> = match parts.claims().get("aud") {
@@ -355,7 +351,57 @@ pub(crate) fn validate_claims(
             rules.identity_claim
         )));
     }
+    if rules.access_token_profile {
+        check_access_token_profile(parts)?;
+    }
     Ok(expired)
+}
+
+/// The token's `iss` is one of `accepted` (PyJWT's messages): the configured issuers, or the
+/// ones a route names.
+pub(crate) fn check_issuer<S: AsRef<str>>(
+    claims: &JsonObject,
+    accepted: &[S],
+) -> Result<(), JwtError> {
+    match claims.get("iss") {
+        None => Err(JwtError::invalid("Token is missing the \"iss\" claim")),
+        Some(iss)
+            if iss
+                .as_str()
+                .is_some_and(|i| accepted.iter().any(|x| x.as_ref() == i)) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(JwtError::invalid("Invalid issuer")),
+    }
+}
+
+/// The JWT access-token profile (RFC 9068 sections 2.1, 2.2, 4): the header `typ` is `at+jwt`,
+/// as a media type (RFC 7515 section 4.1.9: `application/` may be omitted, and media types
+/// compare without case), and `client_id` (a string), `iat` and `jti` are present. It keeps an
+/// ID token or another JWT of the same provider from passing as an access token (RFC 8725
+/// section 3.11).
+fn check_access_token_profile(parts: &TokenParts) -> Result<(), JwtError> {
+    let typ = parts.header().get("typ").and_then(Value::as_str);
+    let media = typ.map(|t| match t.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &t[12..],
+        _ => t,
+    });
+    if !media.is_some_and(|m| m.eq_ignore_ascii_case("at+jwt")) {
+        return Err(JwtError::invalid(
+            "Invalid token type: an access token has the header typ \"at+jwt\" (RFC 9068)",
+        ));
+    }
+    let claims = parts.claims();
+    for claim in ["client_id", "iat", "jti"] {
+        if !claims.contains_key(claim) {
+            return Err(JwtError::invalid(format!("Missing claim: {claim}")));
+        }
+    }
+    if !claims.get("client_id").is_some_and(Value::is_string) {
+        return Err(JwtError::invalid("Client ID must be a string"));
+    }
+    Ok(())
 }
 
 /// Base64url (no padding) of a JSON value, for building tokens.

@@ -187,6 +187,33 @@ async fn discover(fetcher: &Fetcher, issuer: &str, option: &str) -> Result<Strin
     Ok(jwks_uri.to_string())
 }
 
+/// The remote key set (named by `option`) names the audience its tokens must be issued to, or
+/// opts out explicitly: a provider signs tokens for all its clients, and without the check a
+/// token issued to any other of them would open this API (RFC 8725 section 3.9).
+fn check_audience(config: &JwtConfig, option: &str) -> Result<(), ConfigError> {
+    let audiences = config.decode_audience.as_deref().unwrap_or_default();
+    match (audiences.is_empty(), config.decode_any_audience) {
+        (true, false) => Err(ConfigError::sentence(
+            "JWT_DECODE_AUDIENCE",
+            format!(
+                "must be set when tokens are verified with a remote key set ({option}): this \
+                 API's client id at the provider; or set JWT_DECODE_ANY_AUDIENCE if every token \
+                 the provider signs is meant for this API (without an audience, a token it issued \
+                 to any other client is accepted here: RFC 8725 section 3.9)"
+            ),
+        )),
+        (false, true) => Err(ConfigError::sentence(
+            "JWT_DECODE_ANY_AUDIENCE",
+            "is set together with JWT_DECODE_AUDIENCE: keep one",
+        )),
+        _ if audiences.iter().any(|a| a.trim().is_empty()) => Err(ConfigError::sentence(
+            "JWT_DECODE_AUDIENCE",
+            "has an empty audience",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The checks of the options every remote key set uses.
 pub(crate) fn check_options(config: &JwtConfig, option: &str) -> Result<(), ConfigError> {
     if tokio::runtime::Handle::try_current().is_err() {
@@ -268,6 +295,7 @@ impl RemoteJwks {
             (Some(_), None) => "JWT_DECODE_JWKS_URL",
             (None, Some(_)) => "JWT_DECODE_ISSUER_DISCOVERY",
         };
+        check_audience(config, option)?;
         check_options(config, option)?;
         let discovered = issuer.clone();
         let remote = Self::open(config, option, url, issuer).await?;

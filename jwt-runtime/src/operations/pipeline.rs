@@ -39,6 +39,8 @@ pub struct VerifyOptions {
     verify_type: bool,
     skip_revocation_check: bool,
     locations: Option<&'static [Location]>,
+    /// `issuer = "..."`: the issuers whose tokens the route accepts.
+    issuers: Option<&'static [&'static str]>,
 }
 
 impl Default for VerifyOptions {
@@ -57,6 +59,7 @@ impl VerifyOptions {
             verify_type: true,
             skip_revocation_check: false,
             locations: None,
+            issuers: None,
         }
     }
 
@@ -94,6 +97,26 @@ impl VerifyOptions {
     pub const fn locations(mut self, locations: &'static [Location]) -> Self {
         self.locations = Some(locations);
         self
+    }
+
+    /// Accepts only tokens whose `iss` is one of `issuers` (`#[jwt_required(issuer = "...")]`):
+    /// a token of another issuer, trusted or not, or of none, is refused with 422 `Invalid
+    /// issuer` (`Token is missing the "iss" claim` without one), PyJWT's messages. An empty list
+    /// accepts no token.
+    ///
+    /// ```
+    /// use jwt_runtime::VerifyOptions;
+    /// const PARTNER_ONLY: VerifyOptions = VerifyOptions::new().issuers(&["https://partner.example"]);
+    /// assert_eq!(PARTNER_ONLY.accepted_issuers(), Some(&["https://partner.example"][..]));
+    /// ```
+    pub const fn issuers(mut self, issuers: &'static [&'static str]) -> Self {
+        self.issuers = Some(issuers);
+        self
+    }
+
+    /// The issuers the route accepts (`None`: any the manager accepts).
+    pub const fn accepted_issuers(&self) -> Option<&'static [&'static str]> {
+        self.issuers
     }
 
     /// Whether a missing token is allowed.
@@ -271,7 +294,7 @@ fn settle(
     now: f64,
     answers: &Answers,
 ) -> Result<Result<(), Refusal>, Wait> {
-    if let Err(refusal) = check_route_needs(token, expired, options, now) {
+    if let Err(refusal) = check_route_needs(engine, token, expired, options, now) {
         return Ok(Err(refusal));
     }
     if !options.skip_revocation_check {
@@ -487,6 +510,7 @@ async fn verify_found(
             let remote = engine.remote_keys_for(token).await;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
+            let rules = engine.rules_for(token);
             decode_uncached(token, location, key_for, &rules, now, csrf)
         }
         None => engine.verify_token(token, location, &rules, now, csrf),
@@ -509,8 +533,13 @@ fn decode_uncached<'k>(
     Ok((Arc::new(VerifiedJwt::new(parts, location)), decoded.expired))
 }
 
-/// Steps 3-4: not expired, the route's token type, freshness.
+/// Steps 3-4: not expired, the route's issuers, the route's token type, freshness. The `type`
+/// and `fresh` claims are this app's own: a token issued elsewhere is never fresh and never a
+/// refresh token unless its issuer is trusted for them ([`Engine::trusts_app_claims`]), so no
+/// provider's token opens a refresh route or a fresh one (and one claiming `type: refresh` is
+/// still refused on access routes).
 fn check_route_needs(
+    engine: &Engine,
     token: &Arc<VerifiedJwt>,
     expired: bool,
     options: &VerifyOptions,
@@ -519,16 +548,22 @@ fn check_route_needs(
     if expired {
         return Err(Refusal::with(JwtError::Expired, token));
     }
+    if let Some(issuers) = options.issuers {
+        jws::check_issuer(token.claims(), issuers).map_err(|e| Refusal::with(e, token))?;
+    }
+    // Asked only when a claim of the app's would open a route (a refresh or fresh route).
+    let app_claims = || engine.trusts_app_claims(token);
     if options.verify_type {
         let is_refresh = token.token_type() == TokenType::Refresh.as_str();
-        if options.refresh && !is_refresh {
+        // A refresh token of the provider's is no refresh token here, and still no access token.
+        if options.refresh && !(is_refresh && app_claims()) {
             return Err(JwtError::invalid("Only refresh tokens are allowed").into());
         }
         if !options.refresh && is_refresh {
             return Err(JwtError::invalid("Only non-refresh tokens are allowed").into());
         }
     }
-    if options.fresh && !token.parts().facts().fresh.at(now) {
+    if options.fresh && !(token.parts().facts().fresh.at(now) && app_claims()) {
         return Err(Refusal::with(JwtError::FreshRequired, token));
     }
     Ok(())

@@ -401,6 +401,33 @@ impl VerifiedJwt {
     pub fn jti(&self) -> Option<&str> {
         self.parts.facts.jti.as_deref()
     }
+
+    /// The trusted issuer (`JwtManagerBuilder::trust_issuer`, `JWT_TRUSTED_ISSUERS`) whose keys
+    /// and rules verified this token; `None` for a token verified under this app's own options.
+    /// A trusted issuer's identity names that issuer's user, not one of this app's: a user
+    /// loader that serves both keys its lookup by the pair, so that `alice` at the provider
+    /// never loads this app's `alice`.
+    ///
+    /// ```
+    /// use jwt_runtime::{user_lookup_loader, VerifiedJwt};
+    /// use poem::Request;
+    ///
+    /// struct User { id: String }
+    ///
+    /// #[user_lookup_loader]
+    /// async fn load_user(token: &VerifiedJwt, _req: &Request) -> Option<User> {
+    ///     let name = token.identity().as_str()?;
+    ///     Some(User {
+    ///         id: match token.trusted_issuer() {
+    ///             None => name.to_string(),                        // one of this app's users
+    ///             Some(issuer) => format!("{issuer}#{name}"),      // a provider's user
+    ///         },
+    ///     })
+    /// }
+    /// ```
+    pub fn trusted_issuer(&self) -> Option<&str> {
+        self.parts.trusted_issuer()
+    }
 }
 
 /// Which kind of token: the `type` claim the library writes, and what selects the refresh names
