@@ -13,6 +13,7 @@ mod header_errors;
 mod keys_and_rotation;
 mod lifecycle;
 mod locations;
+mod oauth;
 mod macro_arguments;
 mod misconfiguration;
 mod openapi;
