@@ -32,6 +32,8 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
         "roles",
         "all_roles",
         "role_claim",
+        "scopes",
+        "any_scopes",
     ],
     refused: &[(
         "claim",
@@ -41,7 +43,14 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
 
 pub(crate) const ADMIN_REQUIRED: Grammar = Grammar {
     macro_name: "admin_required",
-    keys: &["claim", "fresh", "locations", "skip_revocation_check"],
+    keys: &[
+        "claim",
+        "fresh",
+        "locations",
+        "skip_revocation_check",
+        "scopes",
+        "any_scopes",
+    ],
     refused: &[
         (
             "refresh",
@@ -93,6 +102,11 @@ pub(crate) fn options_expr(args: &PolicyArgs) -> TokenStream {
             _ => format_ident!("Json"),
         });
         expr = quote!(#expr.locations(&[#(#private::Location::#variants),*]));
+    }
+    if let Some(scopes) = &args.scopes {
+        let ctor = if scopes.any { quote!(any) } else { quote!(all) };
+        let names = &scopes.names;
+        expr = quote!(#expr.scopes(#private::Scopes::#ctor(&[#(#names),*])));
     }
     expr
 }

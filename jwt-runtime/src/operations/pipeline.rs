@@ -1,6 +1,6 @@
 //! The request pipeline, one function every protected route goes through, in the reference's
-//! order: locate the token, verify it (signature, claims, CSRF), its type, freshness, revocation,
-//! the application's claims check. (User loading and policies follow in the facade.)
+//! order: locate the token, verify it (signature, claims, CSRF), its type, freshness, scopes,
+//! revocation, the application's claims check. (User loading and policies follow in the facade.)
 //!
 //! Each step is written once. The steps after verification ([`settle`]) decide from what is at
 //! hand or name what they have to wait for ([`Wait`]); two drivers run them: [`verify_now`] as
@@ -20,7 +20,9 @@ use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine};
 use crate::jose::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::operations::session_check::{check_session, membership};
-use crate::vocabulary::{BlocklistError, JsonObject, JwtError, Location, TokenType, VerifiedJwt};
+use crate::vocabulary::{
+    BlocklistError, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
+};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
 ///
@@ -39,6 +41,7 @@ pub struct VerifyOptions {
     verify_type: bool,
     skip_revocation_check: bool,
     locations: Option<&'static [Location]>,
+    scopes: Option<Scopes>,
 }
 
 impl Default for VerifyOptions {
@@ -57,6 +60,7 @@ impl VerifyOptions {
             verify_type: true,
             skip_revocation_check: false,
             locations: None,
+            scopes: None,
         }
     }
 
@@ -94,6 +98,24 @@ impl VerifyOptions {
     pub const fn locations(mut self, locations: &'static [Location]) -> Self {
         self.locations = Some(locations);
         self
+    }
+
+    /// The OAuth scopes the token must hold (`#[jwt_required(scopes = "...")]`), checked after
+    /// its type and freshness: a token lacking them is refused with 403 (see [`Scopes`]).
+    ///
+    /// ```
+    /// use jwt_runtime::{Scopes, VerifyOptions};
+    /// const NOTES: VerifyOptions = VerifyOptions::new().scopes(Scopes::all(&["notes:read"]));
+    /// assert_eq!(NOTES.required_scopes().map(Scopes::names), Some(&["notes:read"][..]));
+    /// ```
+    pub const fn scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// The scopes the token must hold, if any.
+    pub const fn required_scopes(&self) -> Option<&Scopes> {
+        self.scopes.as_ref()
     }
 
     /// Whether a missing token is allowed.
@@ -509,7 +531,7 @@ fn decode_uncached<'k>(
     Ok((Arc::new(VerifiedJwt::new(parts, location)), decoded.expired))
 }
 
-/// Steps 3-4: not expired, the route's token type, freshness.
+/// Steps 3-4: not expired, the route's token type, freshness, scopes.
 fn check_route_needs(
     token: &Arc<VerifiedJwt>,
     expired: bool,
@@ -530,6 +552,11 @@ fn check_route_needs(
     }
     if options.fresh && !token.parts().facts().fresh.at(now) {
         return Err(Refusal::with(JwtError::FreshRequired, token));
+    }
+    if let Some(scopes) = &options.scopes {
+        if let Err(refused) = scopes.check(token.claims()) {
+            return Err(Refusal::with(refused, token));
+        }
     }
     Ok(())
 }
