@@ -140,7 +140,14 @@ async fn scopes_and_roles_on_one_route() {
     let no_role = json!({"scope": "notes:read"});
     expect(&cli, "/publish", no_role, 403, Some("Missing role: editor")).await;
     let no_scope = json!({"roles": ["editor"]});
-    expect(&cli, "/publish", no_scope, 403, Some("Missing scope: notes:read")).await;
+    expect(
+        &cli,
+        "/publish",
+        no_scope,
+        403,
+        Some("Missing scope: notes:read"),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -235,7 +242,11 @@ async fn challenges_name_the_error_and_keep_the_body() {
     assert_msg(resp, 401, "Missing Authorization Header").await;
     // A rejected token.
     let expired = token_with(json!({"exp": NOW - 1}));
-    let resp = cli.get("/edit").header("Authorization", expired).send().await;
+    let resp = cli
+        .get("/edit")
+        .header("Authorization", expired)
+        .send()
+        .await;
     assert_eq!(
         www_authenticate(&resp).as_deref(),
         Some(
@@ -245,8 +256,16 @@ async fn challenges_name_the_error_and_keep_the_body() {
     );
     assert_msg(resp, 401, "Token has expired").await;
     // A token that fails verification keeps the reference's 422, with the challenge.
-    let forged = bearer(&sign(json!({"alg": "HS256"}), claims("alice"), "x".repeat(32).as_str()));
-    let resp = cli.get("/edit").header("Authorization", forged).send().await;
+    let forged = bearer(&sign(
+        json!({"alg": "HS256"}),
+        claims("alice"),
+        "x".repeat(32).as_str(),
+    ));
+    let resp = cli
+        .get("/edit")
+        .header("Authorization", forged)
+        .send()
+        .await;
     assert_eq!(
         www_authenticate(&resp).as_deref(),
         Some(
@@ -400,7 +419,10 @@ async fn metadata_options_are_checked_at_startup() {
             ("JWT_BEARER_CHALLENGE", "true"),
             ("JWT_BEARER_REALM", "api"),
             ("JWT_RESOURCE", "https://api.example.com"),
-            ("JWT_AUTHORIZATION_SERVERS", "https://a.example, https://b.example"),
+            (
+                "JWT_AUTHORIZATION_SERVERS",
+                "https://a.example, https://b.example",
+            ),
             ("JWT_SCOPES_SUPPORTED", "read write"),
         ],
         &[],

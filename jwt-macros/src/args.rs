@@ -375,9 +375,8 @@ fn parse_scopes(meta: &ParseNestedMeta, name: &str) -> syn::Result<ScopeArg> {
             return Err(syn::Error::new(
                 lit.span(),
                 format!(
-                    "`{scope}` is not an OAuth scope name: `{}` is not allowed (RFC 6749 \
-                     section 3.3: printable ASCII except `\"` and `\\`)",
-                    bad.escape_default()
+                    "`{scope}` is not an OAuth scope name: {bad:?} is not allowed (RFC 6749 \
+                     section 3.3: printable ASCII except space, `\"` and `\\`)"
                 ),
             ));
         }
@@ -581,11 +580,21 @@ mod tests {
 
     #[test]
     fn scopes_are_checked_here() {
-        let a = parse(quote!(scopes = " notes:read  notes:write ", roles = "editor"), &G).unwrap();
+        let a = parse(
+            quote!(scopes = " notes:read  notes:write ", roles = "editor"),
+            &G,
+        )
+        .unwrap();
         let scopes = a.scopes.unwrap();
         assert!(!scopes.any);
         assert_eq!(scopes.names, ["notes:read", "notes:write"]);
-        assert!(parse(quote!(any_scopes = "a"), &G).unwrap().scopes.unwrap().any);
+        assert!(
+            parse(quote!(any_scopes = "a"), &G)
+                .unwrap()
+                .scopes
+                .unwrap()
+                .any
+        );
         assert_eq!(
             err(quote!(scopes = "notes:read, notes:write")),
             "scope names are separated by spaces, not commas, as OAuth writes them: \
@@ -601,8 +610,10 @@ mod tests {
             "`scopes` cannot be empty: name at least one scope, space-separated"
         );
         assert_eq!(err(quote!(scopes = "a b a")), "scope `a` is listed twice");
-        assert!(err(quote!(scopes = "caf\u{e9}")).starts_with("`caf\u{e9}` is not an OAuth scope name"));
-        assert!(err(quote!(scopes = "a\"b")).contains("`\\\"` is not allowed"));
+        assert!(
+            err(quote!(scopes = "caf\u{e9}")).starts_with("`caf\u{e9}` is not an OAuth scope name")
+        );
+        assert!(err(quote!(scopes = "a\"b")).contains("'\"' is not allowed"));
         assert!(err(quote!(scopes = "a", scopes = "b")).starts_with("duplicate `scopes`"));
         assert!(err(quote!(scopes = "a", any_scopes = "b"))
             .starts_with("`any_scopes` cannot be combined with `scopes`"));

@@ -128,7 +128,9 @@ fn split_url<'a>(option: &'static str, url: &'a str) -> Result<(&'a str, &'a str
         return Err(bad("holds whitespace, a quote or a backslash"));
     }
     if url.contains('#') {
-        return Err(bad("has a fragment; a resource identifier has none (RFC 9728)"));
+        return Err(bad(
+            "has a fragment; a resource identifier has none (RFC 9728)",
+        ));
     }
     let (scheme, rest) = url
         .split_once("://")
@@ -174,7 +176,9 @@ fn bearer_methods(config: &JwtConfig) -> Vec<&'static str> {
     {
         methods.push("header");
     }
-    if locations.iter().any(|l| l == Location::QueryString.as_str())
+    if locations
+        .iter()
+        .any(|l| l == Location::QueryString.as_str())
         && config.query_string_name == "access_token"
         && config.query_string_value_prefix.is_empty()
     {
@@ -193,7 +197,11 @@ fn metadata(config: &JwtConfig, resource: &str) -> Result<Metadata, ConfigError>
         split_url("JWT_RESOURCE_DOCUMENTATION", url)?;
     }
     for scope in &config.scopes_supported {
-        if scope.is_empty() || scope.chars().any(|c| !matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')) {
+        if scope.is_empty()
+            || scope
+                .chars()
+                .any(|c| !matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E'))
+        {
             return Err(ConfigError::new(
                 "JWT_SCOPES_SUPPORTED",
                 format!(
@@ -214,7 +222,10 @@ fn metadata(config: &JwtConfig, resource: &str) -> Result<Metadata, ConfigError>
     if !config.scopes_supported.is_empty() {
         document.insert("scopes_supported".into(), json!(config.scopes_supported));
     }
-    document.insert("bearer_methods_supported".into(), json!(bearer_methods(config)));
+    document.insert(
+        "bearer_methods_supported".into(),
+        json!(bearer_methods(config)),
+    );
     if let Some(url) = documentation {
         document.insert("resource_documentation".into(), url.into());
     }
@@ -236,7 +247,10 @@ mod tests {
         assert_eq!(path("https://a.example/api"), format!("{WELL_KNOWN}/api"));
         assert_eq!(path("https://a.example/api/"), format!("{WELL_KNOWN}/api/"));
         assert_eq!(path("https://a.example?x=1"), format!("{WELL_KNOWN}?x=1"));
-        assert_eq!(origin("https://a.example:8443/api"), "https://a.example:8443");
+        assert_eq!(
+            origin("https://a.example:8443/api"),
+            "https://a.example:8443"
+        );
     }
 
     #[test]

@@ -59,9 +59,9 @@ impl Engine {
         };
         match error {
             JwtError::NoAuthorization(_) => {}
-            JwtError::InsufficientScope { scopes, .. } => {
+            JwtError::InsufficientScope { scope, .. } => {
                 parts.extend(described("insufficient_scope"));
-                parts.push(format!("scope={}", quoted(&scopes.to_string())));
+                parts.push(format!("scope={}", quoted(scope)));
             }
             JwtError::InvalidToken(_) => parts.extend(described("invalid_token")),
             _ if status == StatusCode::UNAUTHORIZED => parts.extend(described("invalid_token")),

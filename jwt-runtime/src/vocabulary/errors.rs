@@ -8,8 +8,6 @@ use std::fmt;
 
 use poem::http::StatusCode;
 
-use super::scopes::Scopes;
-
 /// Declares [`ErrorKind`] from one table: variant, name (the key of `JWT_STATUS_CODES`), default
 /// status (the reference's), and the fixed message of kinds that have one.
 macro_rules! error_kinds {
@@ -76,7 +74,7 @@ error_kinds! {
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE, None;
     /// A policy refused a valid token.
     Forbidden => "forbidden", FORBIDDEN, None;
-    /// The token lacks a scope the route requires ([`Scopes`]).
+    /// The token lacks a scope the route requires ([`Scopes`](crate::Scopes)).
     InsufficientScope => "insufficient_scope", FORBIDDEN, None;
     /// The server is misconfigured.
     Misconfigured => "misconfigured", INTERNAL_SERVER_ERROR, None;
@@ -145,14 +143,14 @@ pub enum JwtError {
     PayloadTooLarge(Cow<'static, str>),
     /// A policy (such as `#[admin_required]`) refused a valid token: 403 with its message.
     Forbidden(Cow<'static, str>),
-    /// The token lacks a scope the route requires (`#[jwt_required(scopes = "...")]`): 403 with
-    /// a message naming what is missing. `scopes` is the route's requirement (the `scope` of an
-    /// RFC 6750 `insufficient_scope` challenge).
+    /// The token lacks a scope the route requires (`#[jwt_required(scopes = "...")]`, see
+    /// [`Scopes`](crate::Scopes)): 403 with a message naming what is missing.
     InsufficientScope {
         /// The refusal message (`Missing scope: notes:write`).
         message: Cow<'static, str>,
-        /// What the route requires.
-        scopes: Scopes,
+        /// The scopes the route requires, space-separated (the `scope` of an RFC 6750
+        /// `insufficient_scope` challenge).
+        scope: Cow<'static, str>,
     },
     /// The revocation store could not answer, so the token cannot be trusted (fail closed):
     /// 503 `Token revocation store unavailable`.

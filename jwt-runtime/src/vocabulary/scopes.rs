@@ -118,7 +118,7 @@ impl Scopes {
         };
         Err(JwtError::InsufficientScope {
             message: message.into(),
-            scopes: *self,
+            scope: self.to_string().into(),
         })
     }
 }
@@ -190,7 +190,7 @@ mod tests {
             err,
             JwtError::InsufficientScope {
                 message: "Missing scopes: a, b".into(),
-                scopes: all
+                scope: "a b".into()
             }
         );
         assert_eq!(all.to_string(), "a b");
