@@ -4,7 +4,10 @@
 
 use crate::support;
 
-use jwt_runtime::{jwt_required, Guarded, Identity, JwtConfig, JwtManager, JwtRequired, Scopes};
+use jwt_runtime::{
+    admin_required, jwt_required, Guarded, Identity, JwtConfig, JwtError, JwtManager, JwtRequired,
+    Scopes,
+};
 use poem::http::StatusCode;
 use poem::test::TestClient;
 use poem::{get, handler, EndpointExt, Route};
@@ -37,6 +40,12 @@ async fn publish() -> &'static str {
     "published"
 }
 
+#[admin_required(scopes = "notes:admin")]
+#[handler]
+async fn moderate() -> &'static str {
+    "moderated"
+}
+
 #[handler]
 async fn report(Guarded(who): Guarded<Identity>) -> String {
     format!("report for {who}")
@@ -48,6 +57,7 @@ fn app() -> Route {
         .at("/read", get(read))
         .at("/admin", get(admin))
         .at("/publish", get(publish))
+        .at("/moderate", get(moderate))
         .nest(
             "/reports",
             Route::new()
@@ -197,6 +207,73 @@ async fn a_route_group_requires_its_scopes() {
     const READERS: Scopes = Scopes::any(&["a", "b"]);
     assert!(READERS.is_any());
     assert_eq!(READERS.names(), ["a", "b"]);
+}
+
+#[tokio::test]
+async fn admin_routes_take_scopes_too() {
+    let cli = client(app(), config());
+    let both = json!({"scope": "notes:admin", "is_administrator": true});
+    expect(&cli, "/moderate", both, 200, None).await;
+    let admin_only = json!({"is_administrator": true});
+    expect(
+        &cli,
+        "/moderate",
+        admin_only,
+        403,
+        Some("Missing scope: notes:admin"),
+    )
+    .await;
+    let scoped = json!({"scope": "notes:admin"});
+    expect(&cli, "/moderate", scoped, 403, Some("Admins only!")).await;
+}
+
+#[tokio::test]
+async fn the_refusal_is_reshaped_like_any_other() {
+    // Its own kind: a status override and `on_error` see it.
+    let cli = client(
+        app(),
+        JwtConfig {
+            status_codes: [("insufficient_scope".to_string(), 401)].into(),
+            ..config()
+        },
+    );
+    expect(&cli, "/admin", json!({}), 401, Some("Missing scope: admin")).await;
+    let jwt = builder(challenge_config())
+        .on_error(|error, _| match error {
+            JwtError::InsufficientScope { message, scope } => Some(
+                poem::IntoResponse::into_response(poem::IntoResponse::with_status(
+                    poem::web::Json(json!({
+                        "error": "insufficient_scope", "detail": message, "scope": scope,
+                    })),
+                    StatusCode::FORBIDDEN,
+                )),
+            ),
+            _ => None,
+        })
+        .build()
+        .unwrap();
+    let cli = TestClient::new(app().with(jwt));
+    let resp = cli
+        .get("/edit")
+        .header("Authorization", token_with(json!({})))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::FORBIDDEN);
+    // The application's body, with the challenge added.
+    assert_eq!(
+        www_authenticate(&resp).as_deref(),
+        Some(
+            "Bearer realm=\"notes\", error=\"insufficient_scope\", \
+             error_description=\"Missing scopes: notes:read, notes:write\", \
+             scope=\"notes:read notes:write\""
+        )
+    );
+    resp.assert_json(json!({
+        "error": "insufficient_scope",
+        "detail": "Missing scopes: notes:read, notes:write",
+        "scope": "notes:read notes:write",
+    }))
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
