@@ -16,6 +16,7 @@ mod lifecycle;
 mod locations;
 mod macro_arguments;
 mod misconfiguration;
+mod oauth;
 mod openapi;
 mod properties;
 mod reissue;

@@ -328,6 +328,8 @@ fn every_option_has_its_reference_default() {
         "jwks_max_bytes": 1048576, "jwks_allow_http": false, "status_codes": {},
         "strict_key_length": false, "allow_tokens_without_jti": false,
         "verified_token_cache_size": 4096,
+        "bearer_challenge": false, "bearer_realm": null, "resource": null,
+        "authorization_servers": [], "scopes_supported": [], "resource_documentation": null,
     });
     assert_eq!(shown, expected);
 }

@@ -30,6 +30,18 @@ pub(crate) struct PolicyArgs {
     pub role_claim: Option<LitStr>,
     /// `issuer = "..."`: the issuers whose tokens the route accepts ([`parse_issuers`]).
     pub issuers: Option<(LitStr, Vec<String>)>,
+    /// `scopes = "..."` (all of them) / `any_scopes = "..."` (one of them): OAuth scopes.
+    pub scopes: Option<ScopeArg>,
+}
+
+/// A checked `scopes = "a b"` or `any_scopes = "a b"`.
+pub(crate) struct ScopeArg {
+    /// The argument's name, where combination errors point.
+    pub span: Span,
+    /// `any_scopes`.
+    pub any: bool,
+    /// The names, in the order written.
+    pub names: Vec<String>,
 }
 
 /// The names of `roles = ...` / `all_roles = ...`.
@@ -361,8 +373,132 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
             let issuers = parse_issuers(&meta)?;
             set_once(&mut args.issuers, issuers, &meta, &name)
         }
+        "scopes" | "any_scopes" => {
+            let arg = parse_scopes(&meta, &name)?;
+            if let Some(first) = &args.scopes {
+                let first_name = if first.any { "any_scopes" } else { "scopes" };
+                if first_name != name {
+                    return Err(syn::Error::new(
+                        arg.span,
+                        format!(
+                            "`{name}` cannot be combined with `{first_name}`: a route has one \
+                             scope requirement, all of `scopes` or one of `any_scopes`"
+                        ),
+                    ));
+                }
+            }
+            set_once(&mut args.scopes, arg, &meta, &name)
+        }
         _ => Err(meta.error("unsupported argument")),
     }
+}
+
+/// Whether `c` may appear in an OAuth scope name (RFC 6749 §3.3: `%x21 / %x23-5B / %x5D-7E`).
+fn is_scope_char(c: char) -> bool {
+    matches!(c, '\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// `scopes = "a b"` / `any_scopes = "a b"`: one string of space-separated scope names, as OAuth
+/// writes them; not empty, no repeats, no commas (a comma-separated list is refused with the
+/// space-separated one to write).
+fn parse_scopes(meta: &ParseNestedMeta, name: &str) -> syn::Result<ScopeArg> {
+    let span = meta.path.segments[0].ident.span();
+    let value = meta.value()?;
+    if value.peek(syn::token::Bracket) {
+        let array: syn::ExprArray = value.parse()?;
+        let names: Vec<String> = array
+            .elems
+            .iter()
+            .map(|e| match e {
+                Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => s.value(),
+                other => quote::ToTokens::to_token_stream(other).to_string(),
+            })
+            .collect();
+        return Err(syn::Error::new_spanned(
+            array,
+            format!(
+                "`{name}` takes one string of space-separated scope names, as OAuth writes \
+                 them: `{name} = \"{}\"`",
+                names.join(" ")
+            ),
+        ));
+    }
+    let lit: LitStr = value.parse()?;
+    let text = lit.value();
+    if text.contains(',') {
+        let suggestion: Vec<&str> = text
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|n| !n.is_empty())
+            .collect();
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "scope names are separated by spaces, not commas, as OAuth writes them: \
+                 `{name} = \"{}\"`",
+                suggestion.join(" ")
+            ),
+        ));
+    }
+    let mut names: Vec<String> = Vec::new();
+    for scope in text.split_whitespace() {
+        if let Some(bad) = scope.chars().find(|c| !is_scope_char(*c)) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "`{scope}` is not an OAuth scope name: {bad:?} is not allowed (RFC 6749 \
+                     section 3.3: printable ASCII except space, `\"` and `\\`)"
+                ),
+            ));
+        }
+        if names.iter().any(|n| n == scope) {
+            return Err(syn::Error::new(
+                lit.span(),
+                format!("scope `{scope}` is listed twice"),
+            ));
+        }
+        names.push(scope.to_string());
+    }
+    if names.is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("`{name}` cannot be empty: name at least one scope, space-separated"),
+        ));
+    }
+    Ok(ScopeArg {
+        span,
+        any: name == "any_scopes",
+        names,
+    })
+}
+
+/// Cross-argument rules of `scopes` / `any_scopes`.
+fn validate_scopes(args: &PolicyArgs) -> syn::Result<()> {
+    let Some(scopes) = &args.scopes else {
+        return Ok(());
+    };
+    let name = if scopes.any { "any_scopes" } else { "scopes" };
+    if args.refresh.is_some() {
+        return Err(syn::Error::new(
+            scopes.span,
+            format!(
+                "`{name}` cannot be combined with `refresh`: scopes are checked on access \
+                 tokens, and a refresh route only mints them"
+            ),
+        ));
+    }
+    if args.optional.is_some() {
+        return Err(syn::Error::new(
+            scopes.span,
+            format!(
+                "`{name}` cannot be combined with `optional`: an anonymous request holds no \
+                 scope, so the check could never run"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Cross-argument rules: contradictory policies are refused.
@@ -429,6 +565,7 @@ pub(crate) fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyA
     let mut parsed = PolicyArgs::default();
     syn::meta::parser(|meta| parse_one(&mut parsed, meta, grammar)).parse2(args)?;
     validate(&parsed)?;
+    validate_scopes(&parsed)?;
     Ok(parsed)
 }
 
@@ -542,6 +679,52 @@ mod tests {
         );
         assert!(err(quote!(issuer = "x", issuer = "y")).starts_with("duplicate `issuer`"));
         assert!(err(quote!(isuer = "x")).contains("did you mean `issuer`?"));
+    }
+
+    #[test]
+    fn scopes_are_checked_here() {
+        let a = parse(
+            quote!(scopes = " notes:read  notes:write ", roles = "editor"),
+            &G,
+        )
+        .unwrap();
+        let scopes = a.scopes.unwrap();
+        assert!(!scopes.any);
+        assert_eq!(scopes.names, ["notes:read", "notes:write"]);
+        assert!(
+            parse(quote!(any_scopes = "a"), &G)
+                .unwrap()
+                .scopes
+                .unwrap()
+                .any
+        );
+        assert_eq!(
+            err(quote!(scopes = "notes:read, notes:write")),
+            "scope names are separated by spaces, not commas, as OAuth writes them: \
+             `scopes = \"notes:read notes:write\"`"
+        );
+        assert_eq!(
+            err(quote!(any_scopes = ["a", "b"])),
+            "`any_scopes` takes one string of space-separated scope names, as OAuth writes \
+             them: `any_scopes = \"a b\"`"
+        );
+        assert_eq!(
+            err(quote!(scopes = " ")),
+            "`scopes` cannot be empty: name at least one scope, space-separated"
+        );
+        assert_eq!(err(quote!(scopes = "a b a")), "scope `a` is listed twice");
+        assert!(
+            err(quote!(scopes = "caf\u{e9}")).starts_with("`caf\u{e9}` is not an OAuth scope name")
+        );
+        assert!(err(quote!(scopes = "a\"b")).contains("'\"' is not allowed"));
+        assert!(err(quote!(scopes = "a", scopes = "b")).starts_with("duplicate `scopes`"));
+        assert!(err(quote!(scopes = "a", any_scopes = "b"))
+            .starts_with("`any_scopes` cannot be combined with `scopes`"));
+        assert!(err(quote!(refresh, scopes = "a"))
+            .starts_with("`scopes` cannot be combined with `refresh`"));
+        assert!(err(quote!(any_scopes = "a", optional))
+            .starts_with("`any_scopes` cannot be combined with `optional`"));
+        assert!(err(quote!(scope = "a")).contains("did you mean `scopes`?"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! - the token parameters become `__private::Protected<T>` extractors, as on a handler;
 //! - one hidden parameter, `__private::OpenApiSecurity<LOCATIONS, OPTIONAL, REFRESH>`, declares
-//!   the operation's security schemes in the document;
+//!   the operation's security schemes in the document (with the scopes of `scopes = "..."` /
+//!   `any_scopes = "..."` in its requirement);
 //! - `#[oai(transform = "...")]` names a generated function that wraps the operation's endpoint
 //!   in the pipeline (`call_protected`), chaining a `transform` the user wrote.
 
@@ -197,12 +198,45 @@ fn protect_operation(
     let refresh = args.refresh.is_some();
     let users = handler_fn::rewrite_params(&mut method.sig, optional, errors);
     let private = paths::private();
+    let (scope_attrs, scope_consts) = scope_requirement(&args, self_name, &method.sig.ident);
     method.sig.inputs.push(syn::parse_quote!(
+        #(#scope_attrs)*
         __jwt_security: #private::OpenApiSecurity<#bits, #optional, #refresh>
     ));
     let name = format_ident!("__jwt_openapi_{}_{}", self_name, method.sig.ident);
     let previous = set_transform(&mut method.attrs[oai], &name, errors);
-    Some(transform_fn(which, &args, &users, &name, previous))
+    let transform = transform_fn(which, &args, &users, &name, previous);
+    Some(quote!(#scope_consts #transform))
+}
+
+/// The scopes of `scopes = "..."` in the operation's security
+/// requirement: poem-openapi lists the values of the hidden parameter's `#[oai(scope = "...")]`
+/// attributes, each a path to a value implementing its `OAuthScopes`. Returns those attributes
+/// and the constants they name (emitted beside the impl).
+fn scope_requirement(
+    args: &PolicyArgs,
+    self_name: &str,
+    method: &syn::Ident,
+) -> (Vec<Attribute>, TokenStream) {
+    // A requirement lists what is needed together: one of `any_scopes` cannot be said there
+    // (poem-openapi writes one requirement per scheme), so those operations list none.
+    let Some(scopes) = args.scopes.as_ref().filter(|s| !s.any) else {
+        return (Vec::new(), TokenStream::new());
+    };
+    let private = paths::private();
+    let mut paths = Vec::new();
+    let mut consts = TokenStream::new();
+    for (i, scope) in scopes.names.iter().enumerate() {
+        let name = format_ident!("__JWT_OPENAPI_SCOPE_{}_{}_{}", self_name, method, i);
+        paths.push(LitStr::new(&name.to_string(), Span::call_site()));
+        consts.extend(quote! {
+            #[doc(hidden)]
+            #[allow(non_upper_case_globals)]
+            const #name: #private::OpenApiScope = #private::OpenApiScope(#scope);
+        });
+    }
+    // One attribute: poem-openapi reads (and removes) the first `#[oai]` of a parameter only.
+    (vec![syn::parse_quote!(#[oai(#(scope = #paths),*)])], consts)
 }
 
 /// Points the `#[oai(...)]` attribute's `transform` at `name`; returns the user's own transform.

@@ -33,6 +33,8 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
         "all_roles",
         "role_claim",
         "issuer",
+        "scopes",
+        "any_scopes",
     ],
     refused: &[(
         "claim",
@@ -42,7 +44,15 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
 
 pub(crate) const ADMIN_REQUIRED: Grammar = Grammar {
     macro_name: "admin_required",
-    keys: &["claim", "fresh", "locations", "skip_revocation_check", "issuer"],
+    keys: &[
+        "claim",
+        "fresh",
+        "locations",
+        "skip_revocation_check",
+        "issuer",
+        "scopes",
+        "any_scopes",
+    ],
     refused: &[
         (
             "refresh",
@@ -97,6 +107,11 @@ pub(crate) fn options_expr(args: &PolicyArgs) -> TokenStream {
     }
     if let Some((_, issuers)) = &args.issuers {
         expr = quote!(#expr.issuers(&[#(#issuers),*]));
+    }
+    if let Some(scopes) = &args.scopes {
+        let ctor = if scopes.any { quote!(any) } else { quote!(all) };
+        let names = &scopes.names;
+        expr = quote!(#expr.scopes(#private::Scopes::#ctor(&[#(#names),*])));
     }
     expr
 }

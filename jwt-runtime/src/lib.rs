@@ -29,12 +29,13 @@ pub use config::JwtConfig;
 pub use facade::{session_of, Login, RotatedRefreshToken, SessionTokens};
 pub use facade::{
     verify_jwt_in_request, AdminRequired, CurrentUser, Identity, Jwt, JwtClaims, JwtHeader,
-    JwtManager, JwtManagerBuilder, JwtManagerEndpoint, JwtPolicy, TokenLocation, UserRef,
+    JwtManager, JwtManagerBuilder, JwtManagerEndpoint, JwtPolicy, ResourceMetadata, TokenLocation,
+    UserRef,
 };
 pub use facade::{Guarded, JwtRequired, JwtRequiredEndpoint, NoPolicy, Roles};
 pub use operations::{CookieOptions, Fresh, TokenBuilder, VerifyOptions};
 pub use vocabulary::{
-    ConfigError, ErrorKind, Expiry, JsonObject, JwtError, Location, TokenType, VerifiedJwt,
+    ConfigError, ErrorKind, Expiry, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
 };
 
 // The macros, documented here (rustdoc shows these pages; the macro crate only points back).

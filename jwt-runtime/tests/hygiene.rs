@@ -31,6 +31,12 @@ mod hygienic {
         "admin"
     }
 
+    #[::jwt_runtime::jwt_required(scopes = "notes:read notes:write", roles = "editor")]
+    #[::poem::handler]
+    pub async fn scoped() -> &'static str {
+        "scoped"
+    }
+
     #[::jwt_runtime::jwt_required(optional)]
     #[::poem::handler]
     pub async fn maybe(jwt: ::std::option::Option<::jwt_runtime::Jwt<Claims>>) -> &'static str {
@@ -115,6 +121,7 @@ async fn hygienic_handlers_work() {
         .at("/admin", get(hygienic::admin))
         .at("/maybe", get(hygienic::maybe))
         .at("/me", get(hygienic::me))
+        .at("/scoped", get(hygienic::scoped))
         .at(
             "/typed",
             get(hygienic::typed::<hygienic::Claims>::default()),
@@ -135,6 +142,15 @@ async fn hygienic_handlers_work() {
         .assert_text("some")
         .await;
     cli.get("/maybe").send().await.assert_text("none").await;
+    // The token holds neither the scopes nor the role: the scopes are checked first.
+    let resp = cli
+        .get("/scoped")
+        .header("Authorization", &auth)
+        .send()
+        .await;
+    resp.assert_status(poem::http::StatusCode::FORBIDDEN);
+    resp.assert_text("{\"msg\":\"Missing scopes: notes:read, notes:write\"}\n")
+        .await;
     cli.get("/me")
         .header("Authorization", &auth)
         .send()

@@ -83,6 +83,12 @@ env_table! {
     "JWT_STRICT_KEY_LENGTH" => strict_key_length: parse_bool,
     "JWT_ALLOW_TOKENS_WITHOUT_JTI" => allow_tokens_without_jti: parse_bool,
     "JWT_VERIFIED_TOKEN_CACHE_SIZE" => verified_token_cache_size: parse_number,
+    "JWT_BEARER_CHALLENGE" => bearer_challenge: parse_bool,
+    "JWT_BEARER_REALM" => bearer_realm: parse_opt_string,
+    "JWT_RESOURCE" => resource: parse_opt_string,
+    "JWT_AUTHORIZATION_SERVERS" => authorization_servers: parse_list,
+    "JWT_SCOPES_SUPPORTED" => scopes_supported: parse_scope_list,
+    "JWT_RESOURCE_DOCUMENTATION" => resource_documentation: parse_opt_string,
 }
 
 fn parse_string(v: &str) -> Result<String, String> {
@@ -99,6 +105,11 @@ fn parse_list(v: &str) -> Result<Vec<String>, String> {
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect())
+}
+
+/// Space-separated, as OAuth writes scopes.
+fn parse_scope_list(v: &str) -> Result<Vec<String>, String> {
+    Ok(v.split_whitespace().map(String::from).collect())
 }
 
 fn parse_opt_list(v: &str) -> Result<Option<Vec<String>>, String> {
@@ -345,8 +356,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's twenty-four.
-        assert_eq!(JwtConfig::env_names().count(), 67);
+        // 43 options of the reference plus this port's thirty.
+        assert_eq!(JwtConfig::env_names().count(), 73);
     }
 
     #[test]

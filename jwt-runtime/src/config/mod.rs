@@ -170,6 +170,19 @@ pub struct JwtConfig {
     pub allow_tokens_without_jti: bool,
     /// `JWT_VERIFIED_TOKEN_CACHE_SIZE` (this port): how many distinct tokens keep their verified signature and parsed claims, so a client sending the same token again skips that work (every time, claim, CSRF, type, freshness and revocation check still runs); `0` turns the cache off. Bounded: expired entries leave first. Tokens verified with a decode-key loader, a remote JWK set or a trusted issuer's keys are never cached (those keys change).
     pub verified_token_cache_size: usize,
+    // OAuth resource server (this port): RFC 6750 challenges and RFC 9728 metadata.
+    /// `JWT_BEARER_CHALLENGE` (this port): add RFC 6750 `WWW-Authenticate: Bearer ...` challenges to refusals: the bare `Bearer realm="..."` when no token was sent, `error="invalid_token"` (with `error_description`, the body's message) on a 401 or a token that fails verification, `error="insufficient_scope"` with the route's `scope` on a missing scope. Bodies and statuses stay the reference's. Off by default: flask-jwt-extended sends no challenge.
+    pub bearer_challenge: bool,
+    /// `JWT_BEARER_REALM` (this port): the `realm` of the challenges (none when unset); needs `JWT_BEARER_CHALLENGE`.
+    pub bearer_realm: Option<String>,
+    /// `JWT_RESOURCE` (this port): this API's resource identifier (an https URL, RFC 9728), the `resource` of its protected-resource metadata. With it, the manager serves that document (`JwtManager::resource_metadata_endpoint`) and the challenges carry `resource_metadata="<its URL>"`.
+    pub resource: Option<String>,
+    /// `JWT_AUTHORIZATION_SERVERS` (this port): the issuers whose tokens this resource accepts, listed in the metadata (`authorization_servers`); comma-separated in the environment.
+    pub authorization_servers: Vec<String>,
+    /// `JWT_SCOPES_SUPPORTED` (this port): the scopes listed in the metadata (`scopes_supported`); space-separated in the environment.
+    pub scopes_supported: Vec<String>,
+    /// `JWT_RESOURCE_DOCUMENTATION` (this port): a URL of human-readable documentation, listed in the metadata.
+    pub resource_documentation: Option<String>,
 }
 
 impl Default for JwtConfig {
@@ -243,6 +256,12 @@ impl Default for JwtConfig {
             strict_key_length: false,
             allow_tokens_without_jti: false,
             verified_token_cache_size: 4096,
+            bearer_challenge: false,
+            bearer_realm: None,
+            resource: None,
+            authorization_servers: Vec::new(),
+            scopes_supported: Vec::new(),
+            resource_documentation: None,
         }
     }
 }

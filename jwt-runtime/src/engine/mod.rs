@@ -6,6 +6,7 @@
 
 pub(crate) mod hooks;
 pub(crate) mod locate;
+pub(crate) mod resource;
 mod respond;
 pub(crate) mod settings;
 mod token_cache;

@@ -1,22 +1,81 @@
 //! The one place a refusal becomes a response: it is logged (INFO, or ERROR for a server fault),
 //! then shaped by the application's callback for its kind, its `on_error` hook, or the default
 //! `{"<JWT_ERROR_MESSAGE_KEY>": "<message>"}` with the kind's (possibly overridden) status.
-//! The pipeline, the extractors, user loading and policies all call [`Engine::refuse`]. The
-//! answer to OPTIONS on a protected route ([`preflight_response`]) is built here too.
+//! The pipeline, the extractors, user loading and policies all call [`Engine::refuse`]. With
+//! `JWT_BEARER_CHALLENGE`, the response also gets its RFC 6750 challenge here
+//! ([`Engine::challenge`]). The answer to OPTIONS on a protected route ([`preflight_response`]) is
+//! built here too.
 
+use poem::http::header::WWW_AUTHENTICATE;
+use poem::http::{HeaderValue, StatusCode};
 use poem::{Request, Response};
 
 use super::Engine;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 
 impl Engine {
-    /// The default response for `error` under this config.
+    /// The default response for `error` under this config (with its challenge, when the
+    /// manager sends them).
     pub(crate) fn error_response(&self, error: &JwtError) -> Response {
-        crate::vocabulary::message_response(
+        let mut response = crate::vocabulary::message_response(
             self.settings.status(error.kind()),
             &self.config.error_message_key,
             error.public_message(),
-        )
+        );
+        self.add_challenge(&mut response, error);
+        response
+    }
+
+    /// Adds the challenge of `error` to `response`, unless it has one already.
+    fn add_challenge(&self, response: &mut Response, error: &JwtError) {
+        if response.headers().contains_key(WWW_AUTHENTICATE) {
+            return;
+        }
+        if let Some(value) = self.challenge(error, response.status()) {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
+        }
+    }
+
+    /// The RFC 6750 §3 challenge for a refusal with `status`, when `JWT_BEARER_CHALLENGE` is on:
+    /// `Bearer realm="..."` alone when no token was sent; `error="invalid_token"` when a token
+    /// fails verification (422 unless overridden) or is refused with 401; `error=
+    /// "insufficient_scope"` with the route's `scope` for a missing scope. Each error carries the
+    /// body's message as `error_description`, and every challenge the `resource_metadata` URL
+    /// when `JWT_RESOURCE` is set. Other refusals (a policy's 403, a store that is down) get none.
+    pub(crate) fn challenge(&self, error: &JwtError, status: StatusCode) -> Option<HeaderValue> {
+        let params = self.settings.resource.challenge.as_ref()?;
+        let mut parts: Vec<String> = Vec::new();
+        if let Some(realm) = &params.realm {
+            parts.push(format!("realm={}", quoted(realm)));
+        }
+        let described = |code: &str| {
+            [
+                format!("error=\"{code}\""),
+                format!(
+                    "error_description={}",
+                    quoted(&description(error.public_message()))
+                ),
+            ]
+        };
+        match error {
+            JwtError::NoAuthorization(_) => {}
+            JwtError::InsufficientScope { scope, .. } => {
+                parts.extend(described("insufficient_scope"));
+                parts.push(format!("scope={}", quoted(scope)));
+            }
+            JwtError::InvalidToken(_) => parts.extend(described("invalid_token")),
+            _ if status == StatusCode::UNAUTHORIZED => parts.extend(described("invalid_token")),
+            _ => return None,
+        }
+        if let Some(url) = &params.resource_metadata {
+            parts.push(format!("resource_metadata={}", quoted(url)));
+        }
+        let value = if parts.is_empty() {
+            "Bearer".to_string()
+        } else {
+            format!("Bearer {}", parts.join(", "))
+        };
+        HeaderValue::from_str(&value).ok()
     }
 
     /// Logs the refusal of `req` and turns it into its response. `token` is the verified token
@@ -27,10 +86,13 @@ impl Engine {
         error: &JwtError,
         token: Option<&VerifiedJwt>,
     ) -> poem::Error {
-        let response = self
-            .hooks
-            .response_for(error, token)
-            .unwrap_or_else(|| self.error_response(error));
+        let response = match self.hooks.response_for(error, token) {
+            Some(mut response) => {
+                self.add_challenge(&mut response, error);
+                response
+            }
+            None => self.error_response(error),
+        };
         log(req, error, response.status().as_u16());
         poem::Error::from_response(response)
     }
@@ -59,4 +121,53 @@ pub(crate) fn preflight_response() -> Response {
     Response::builder()
         .status(poem::http::StatusCode::NO_CONTENT)
         .finish()
+}
+
+/// `value` as an RFC 9110 quoted-string: `"` and `\` escaped with a backslash; a character a
+/// header value cannot carry (a control character, non-ASCII) becomes `?`.
+fn quoted(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            ' ' | '\t' | '!'..='~' => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A message as an RFC 6750 `error_description`, whose characters are `%x20-21 / %x23-5B /
+/// %x5D-7E`: `"` becomes `'`, `\` becomes `/`, anything else outside the set `?`.
+fn description(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            ' ' | '!' | '#'..='[' | ']'..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_values_are_quoted_strings() {
+        assert_eq!(quoted("api"), "\"api\"");
+        assert_eq!(quoted("a \"b\" \\ c"), "\"a \\\"b\\\" \\\\ c\"");
+        assert_eq!(quoted("caf\u{e9}\r\n"), "\"caf???\"");
+        assert_eq!(
+            description("Missing \"access_token\" in C:\\ \u{e9}\t"),
+            "Missing 'access_token' in C:/ ??"
+        );
+    }
 }

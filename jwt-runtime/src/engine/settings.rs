@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use poem::http::{HeaderName, Method, StatusCode};
 
+use super::resource::ResourceServer;
 use crate::config::JwtConfig;
 use crate::vocabulary::{ConfigError, ErrorKind, Location, TokenType};
 
@@ -50,6 +51,8 @@ pub(crate) struct Settings {
     access: TokenNames,
     refresh: TokenNames,
     statuses: BTreeMap<ErrorKind, StatusCode>,
+    /// RFC 6750 challenges and RFC 9728 metadata.
+    pub(crate) resource: ResourceServer,
 }
 
 impl Settings {
@@ -87,6 +90,7 @@ impl Settings {
             access: token_names(config, TokenType::Access)?,
             refresh: token_names(config, TokenType::Refresh)?,
             statuses: statuses(config)?,
+            resource: ResourceServer::resolve(config)?,
         })
     }
 

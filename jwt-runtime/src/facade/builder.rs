@@ -69,6 +69,12 @@ impl JwtManagerBuilder {
         }
     }
 
+    /// Changes the config before it is checked (for builder methods that set options).
+    pub(crate) fn map_config(mut self, change: impl FnOnce(&mut JwtConfig)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
     /// Checks the config, loads the keys, installs the crypto provider, gives the store the
     /// clock, and makes the manager.
     ///

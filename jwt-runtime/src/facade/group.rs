@@ -147,6 +147,19 @@ impl<P> JwtRequired<P> {
         self
     }
 
+    /// `scopes = "..."` / `any_scopes = "..."`: the OAuth scopes every request's token must hold
+    /// (see [`Scopes`](crate::Scopes)); checked in the pipeline, before the policy.
+    ///
+    /// ```
+    /// use jwt_runtime::{JwtRequired, Scopes};
+    /// let reports = JwtRequired::new().scopes(Scopes::all(&["reports:read"]));
+    /// assert_eq!(reports.options().required_scopes().unwrap().names(), ["reports:read"]);
+    /// ```
+    pub fn scopes(mut self, scopes: crate::vocabulary::Scopes) -> Self {
+        self.options = self.options.scopes(scopes);
+        self
+    }
+
     /// The group's options.
     pub fn options(&self) -> &VerifyOptions {
         &self.options

@@ -42,6 +42,21 @@ pub(crate) const QUERY_SCHEME: &str = "JwtQuery";
 #[derive(Debug, Clone, Copy)]
 pub struct OpenApiSecurity<const LOCATIONS: u8, const OPTIONAL: bool, const REFRESH: bool>(());
 
+/// One scope of an operation's `scopes = "..."`, as poem-openapi lists it in the operation's
+/// security requirement (`{"JwtBearer": ["notes:read"]}`).
+#[derive(Debug, Clone, Copy)]
+pub struct OpenApiScope(pub &'static str);
+
+impl poem_openapi::OAuthScopes for OpenApiScope {
+    fn meta() -> Vec<poem_openapi::registry::MetaOAuthScope> {
+        Vec::new()
+    }
+
+    fn name(&self) -> &'static str {
+        self.0
+    }
+}
+
 fn schemes(locations: u8, refresh: bool) -> Vec<(&'static str, MetaSecurityScheme)> {
     let mut out = Vec::new();
     if locations & HEADERS != 0 {

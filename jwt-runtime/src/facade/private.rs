@@ -12,7 +12,7 @@ pub use super::roles::Roles;
 pub use super::user::{IntoLookup, UserLookup};
 pub use crate::engine::hooks::AdditionalClaimsLoader;
 pub use crate::operations::pipeline::VerifyOptions;
-pub use crate::vocabulary::{BoxFuture, JsonObject, JwtError, Location, VerifiedJwt};
+pub use crate::vocabulary::{BoxFuture, JsonObject, JwtError, Location, Scopes, VerifiedJwt};
 pub use ::core::marker::{Send, Sync};
 pub use ::core::option::Option;
 pub use ::core::result::Result;
@@ -24,7 +24,7 @@ pub use serde_json::Value;
 
 use super::manager::JwtManager;
 #[cfg(feature = "openapi")]
-pub use super::openapi::OpenApiSecurity;
+pub use super::openapi::{OpenApiScope, OpenApiSecurity};
 use super::protection::run_protected;
 pub use super::protection::UserLoaderFn;
 use super::request_jwt;

@@ -1,6 +1,6 @@
 //! The request pipeline, one function every protected route goes through, in the reference's
-//! order: locate the token, verify it (signature, claims, CSRF), its type, freshness, revocation,
-//! the application's claims check. (User loading and policies follow in the facade.)
+//! order: locate the token, verify it (signature, claims, CSRF), its type, freshness, scopes,
+//! revocation, the application's claims check. (User loading and policies follow in the facade.)
 //!
 //! Each step is written once. The steps after verification ([`settle`]) decide from what is at
 //! hand or name what they have to wait for ([`Wait`]); two drivers run them: [`verify_now`] as
@@ -20,7 +20,9 @@ use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine};
 use crate::jose::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::operations::session_check::{check_session, membership};
-use crate::vocabulary::{BlocklistError, JsonObject, JwtError, Location, TokenType, VerifiedJwt};
+use crate::vocabulary::{
+    BlocklistError, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
+};
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
 ///
@@ -41,6 +43,7 @@ pub struct VerifyOptions {
     locations: Option<&'static [Location]>,
     /// `issuer = "..."`: the issuers whose tokens the route accepts.
     issuers: Option<&'static [&'static str]>,
+    scopes: Option<Scopes>,
 }
 
 impl Default for VerifyOptions {
@@ -60,6 +63,7 @@ impl VerifyOptions {
             skip_revocation_check: false,
             locations: None,
             issuers: None,
+            scopes: None,
         }
     }
 
@@ -117,6 +121,24 @@ impl VerifyOptions {
     /// The issuers the route accepts (`None`: any the manager accepts).
     pub const fn accepted_issuers(&self) -> Option<&'static [&'static str]> {
         self.issuers
+    }
+
+    /// The OAuth scopes the token must hold (`#[jwt_required(scopes = "...")]`), checked after
+    /// its type and freshness: a token lacking them is refused with 403 (see [`Scopes`]).
+    ///
+    /// ```
+    /// use jwt_runtime::{Scopes, VerifyOptions};
+    /// const NOTES: VerifyOptions = VerifyOptions::new().scopes(Scopes::all(&["notes:read"]));
+    /// assert_eq!(NOTES.required_scopes().map(Scopes::names), Some(&["notes:read"][..]));
+    /// ```
+    pub const fn scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// The scopes the token must hold, if any.
+    pub const fn required_scopes(&self) -> Option<&Scopes> {
+        self.scopes.as_ref()
     }
 
     /// Whether a missing token is allowed.
@@ -533,7 +555,7 @@ fn decode_uncached<'k>(
     Ok((Arc::new(VerifiedJwt::new(parts, location)), decoded.expired))
 }
 
-/// Steps 3-4: not expired, the route's issuers, the route's token type, freshness. The `type`
+/// Steps 3-4: not expired, the route's issuers, the route's token type, freshness, scopes. The `type`
 /// and `fresh` claims are this app's own: a token issued elsewhere is never fresh and never a
 /// refresh token unless its issuer is trusted for them ([`Engine::trusts_app_claims`]), so no
 /// provider's token opens a refresh route or a fresh one (and one claiming `type: refresh` is
@@ -566,6 +588,10 @@ fn check_route_needs(
     if options.fresh && !(token.parts().facts().fresh.at(now) && app_claims()) {
         return Err(Refusal::with(JwtError::FreshRequired, token));
     }
+    if let Some(scopes) = &options.scopes
+        && let Err(refused) = scopes.check(token.claims()) {
+            return Err(Refusal::with(refused, token));
+        }
     Ok(())
 }
 

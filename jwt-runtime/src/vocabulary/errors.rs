@@ -74,6 +74,8 @@ error_kinds! {
     PayloadTooLarge => "payload_too_large", PAYLOAD_TOO_LARGE, None;
     /// A policy refused a valid token.
     Forbidden => "forbidden", FORBIDDEN, None;
+    /// The token lacks a scope the route requires ([`Scopes`](crate::Scopes)).
+    InsufficientScope => "insufficient_scope", FORBIDDEN, None;
     /// The server is misconfigured.
     Misconfigured => "misconfigured", INTERNAL_SERVER_ERROR, None;
     /// A token could not be created.
@@ -141,6 +143,15 @@ pub enum JwtError {
     PayloadTooLarge(Cow<'static, str>),
     /// A policy (such as `#[admin_required]`) refused a valid token: 403 with its message.
     Forbidden(Cow<'static, str>),
+    /// The token lacks a scope the route requires (`#[jwt_required(scopes = "...")]`, see
+    /// [`Scopes`](crate::Scopes)): 403 with a message naming what is missing.
+    InsufficientScope {
+        /// The refusal message (`Missing scope: notes:write`).
+        message: Cow<'static, str>,
+        /// The scopes the route requires, space-separated (the `scope` of an RFC 6750
+        /// `insufficient_scope` challenge).
+        scope: Cow<'static, str>,
+    },
     /// The revocation store could not answer, so the token cannot be trusted (fail closed):
     /// 503 `Token revocation store unavailable`.
     RevocationUnavailable,
@@ -171,6 +182,7 @@ impl JwtError {
             JwtError::ClaimsVerificationFailed => ErrorKind::ClaimsVerificationFailed,
             JwtError::PayloadTooLarge(_) => ErrorKind::PayloadTooLarge,
             JwtError::Forbidden(_) => ErrorKind::Forbidden,
+            JwtError::InsufficientScope { .. } => ErrorKind::InsufficientScope,
             JwtError::RevocationUnavailable => ErrorKind::RevocationUnavailable,
             JwtError::UserLookup(_) => ErrorKind::UserLookup,
             JwtError::UserLookupFailed => ErrorKind::UserLookupFailed,
@@ -196,7 +208,8 @@ impl JwtError {
             | JwtError::UserLookup(m)
             | JwtError::Misconfigured(m)
             | JwtError::TokenCreation(m)
-            | JwtError::Cookie(m) => m,
+            | JwtError::Cookie(m)
+            | JwtError::InsufficientScope { message: m, .. } => m,
             other => other.kind().fixed_message().unwrap_or_default(),
         }
     }

@@ -5,6 +5,7 @@ mod clock;
 mod errors;
 mod expiry;
 mod location;
+mod scopes;
 mod token;
 mod token_info;
 
@@ -16,6 +17,7 @@ pub(crate) use errors::message_response;
 pub use errors::{BlocklistError, ConfigError, ErrorKind, JwtError};
 pub use expiry::Expiry;
 pub use location::Location;
+pub use scopes::Scopes;
 pub(crate) use token::{ClaimFacts, Freshness, NumericDate, TokenParts, TypeClaim};
 pub use token::{ReservedClaims, TokenType, VerifiedJwt, RESERVED_CLAIMS};
 pub(crate) use token_info::{issuer_user_key, user_key};
