@@ -15,6 +15,7 @@ mod lifecycle;
 mod locations;
 mod macro_arguments;
 mod misconfiguration;
+mod oidc_provider;
 mod openapi;
 mod properties;
 mod reissue;
