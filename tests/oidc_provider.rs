@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
 use poem::{get, handler, EndpointExt, Route};
-use serde_json::{json, Value};
+use serde_json::json;
 use support::logs::with_logs;
 use support::oidc_provider::{header, OidcProvider, ALGORITHMS, AUDIENCE};
 use support::{assert_msg, bearer};
