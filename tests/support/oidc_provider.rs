@@ -136,16 +136,6 @@ impl OidcProvider {
         assert!(response.status().is_success(), "{}", response.status());
         response.json().await.expect("a JWK set")
     }
-
-    /// The JWK set the provider publishes at its `jwks_uri`.
-    pub async fn jwks(&self) -> Value {
-        reqwest::get(format!("{}/jwks", self.issuer))
-            .await
-            .expect("the jwks endpoint answers")
-            .json()
-            .await
-            .expect("a JWK set")
-    }
 }
 
 impl Drop for OidcProvider {
