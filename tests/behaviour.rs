@@ -17,6 +17,7 @@ mod locations;
 mod macro_arguments;
 mod misconfiguration;
 mod oauth;
+mod oidc_provider;
 mod openapi;
 mod properties;
 mod reissue;

@@ -3,6 +3,7 @@
 
 pub mod fault_proxy;
 pub mod logs;
+pub mod oidc_provider;
 pub mod redis_cluster;
 pub mod redis_server;
 pub mod server;
