@@ -7,9 +7,15 @@
 //!
 //! ```text
 //! GET  /public   no token
-//! GET  /notes    a token of the provider for this audience (scope notes:read)
-//! POST /notes    {"text": "..."}, the same (scope notes:write)
+//! GET  /notes    a token of the provider for this audience with the scope notes:read
+//! POST /notes    {"text": "..."}, a token with the scope notes:write
+//! GET  /.well-known/oauth-protected-resource   RFC 9728 metadata: this API, its provider, scopes
 //! ```
+//!
+//! A refusal carries an RFC 6750 challenge (`WWW-Authenticate: Bearer realm="notes",
+//! error="insufficient_scope", scope="notes:write", resource_metadata="..."`) beside the usual
+//! `{"msg": ...}` body. `JWT_RESOURCE` is this API's URL as clients know it (by default the
+//! first audience when it is a URL, else `http://127.0.0.1:$PORT`).
 //!
 //! ```text
 //! OIDC_ISSUER=https://auth.example.com/realms/acme JWT_DECODE_AUDIENCE=https://notes.example/api \
@@ -24,10 +30,6 @@
 //! `JWT_DECODE_ALGORITHMS`. Plain `http` is allowed only for a loopback issuer (a provider on
 //! this machine, as in the tests); any other issuer must be `https`.
 //!
-//! Scopes (`notes:read`, `notes:write`), the `WWW-Authenticate` challenges of RFC 6750 and the
-//! protected-resource metadata of RFC 9728 (`/.well-known/oauth-protected-resource`) are each one
-//! line at the places marked "issue 25" below, once the library has them. Until then any valid
-//! token of the provider for this audience may read and write.
 
 mod common;
 
@@ -50,6 +52,9 @@ struct NewNote {
     text: Option<String>,
 }
 
+/// Where RFC 9728 clients look for the metadata of a resource at a host's root.
+const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
 /// The longest note accepted, in characters.
 const MAX_NOTE: usize = 1000;
 
@@ -58,16 +63,14 @@ async fn public() -> Json<Value> {
     Json(json!({ "msg": "anyone may read this" }))
 }
 
-// issue 25: the scope check goes here, on the attribute line: notes:read.
-#[jwt_required]
+#[jwt_required(scopes = "notes:read")]
 #[handler]
 async fn list_notes(identity: Identity, Data(notes): Data<&Notes>) -> Json<Value> {
     let notes = notes.0.lock().map(|n| n.clone()).unwrap_or_default();
     Json(json!({ "notes": notes, "reader": identity }))
 }
 
-// issue 25: the scope check goes here, on the attribute line: notes:write.
-#[jwt_required]
+#[jwt_required(scopes = "notes:write")]
 #[handler]
 async fn add_note(
     identity: Identity,
@@ -131,6 +134,21 @@ fn resource_server_config() -> (JwtConfig, String) {
         config.algorithm = "RS256".into();
     }
     config.jwks_allow_http = is_loopback_http(&issuer);
+    // RFC 6750 challenges and RFC 9728 metadata: this API, its provider, its scopes.
+    config.bearer_challenge = true;
+    config.bearer_realm.get_or_insert_with(|| "notes".into());
+    if config.resource.is_none() {
+        let audience = config.decode_audience.iter().flatten().next();
+        let url = audience.filter(|a| a.starts_with("https://") || is_loopback_http(a));
+        let port = std::env::var("PORT").unwrap_or_else(|_| "5000".into());
+        config.resource = Some(url.cloned().unwrap_or(format!("http://127.0.0.1:{port}")));
+    }
+    if config.authorization_servers.is_empty() {
+        config.authorization_servers = vec![issuer.clone()];
+    }
+    if config.scopes_supported.is_empty() {
+        config.scopes_supported = vec!["notes:read".into(), "notes:write".into()];
+    }
     if issuer.starts_with("http://") && !config.jwks_allow_http {
         fail(format!(
             "OIDC_ISSUER \"{issuer}\": plain http is allowed only for a loopback issuer \
@@ -146,7 +164,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (config, issuer) = resource_server_config();
     let jwt = JwtManager::builder(config)
         .issuer_discovery(issuer)
-        // issue 25: the RFC 6750 WWW-Authenticate challenges are switched on here.
         .build_async()
         .await
         .unwrap_or_else(|e| {
@@ -154,12 +171,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!("configuration error: {e}");
             std::process::exit(2)
         });
-    let app = Route::new()
+    // RFC 9728 section 3.1 puts the document of `https://host/api` at
+    // `/.well-known/oauth-protected-resource/api`; clients that only know the host ask the root.
+    let metadata_path = jwt.resource_metadata_path().unwrap_or_default().to_string();
+    let mut app = Route::new()
         .at("/public", get(public))
         .at("/notes", get(list_notes).post(add_note))
-        // issue 25: the RFC 9728 metadata route goes here: /.well-known/oauth-protected-resource.
-        .data(Notes::default())
-        .with(jwt);
+        .at(&metadata_path, jwt.resource_metadata_endpoint()?);
+    if metadata_path != WELL_KNOWN {
+        app = app.at(WELL_KNOWN, jwt.resource_metadata_endpoint()?);
+    }
+    let app = app.data(Notes::default()).with(jwt);
     common::serve(app).await?;
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! `tests/support/oidc-provider/`): the example finds the provider by discovery, and the provider's
 //! client-credentials tokens for its audience read and write notes; tokens for another audience,
 //! no token, and startup without an audience or with a plain-http issuer elsewhere than loopback
-//! are refused. Ignored unless run with `--ignored` ("needs node"; `.ci/run` installs it).
+//! are refused; scopes, the RFC 6750 challenge and the RFC 9728 document as a client sees them.
+//! Ignored unless run with `--ignored` ("needs node"; `.ci/run` installs it).
 
 use crate::support;
 
@@ -39,6 +40,24 @@ async fn resource_server_verifies_the_providers_tokens() {
         send(http.get(at("/notes"))).await,
         (401, json!({"msg": "Missing Authorization Header"}))
     );
+    // RFC 9728: the resource (the audience), its provider, its scopes; at the root and at the
+    // path section 3.1 gives for the resource `https://notes.example/api`.
+    let metadata = json!({
+        "resource": AUDIENCE,
+        "authorization_servers": [provider.issuer],
+        "scopes_supported": ["notes:read", "notes:write"],
+        "bearer_methods_supported": ["header"],
+    });
+    for path in [
+        "/.well-known/oauth-protected-resource",
+        "/.well-known/oauth-protected-resource/api",
+    ] {
+        assert_eq!(
+            send(http.get(at(path))).await,
+            (200, metadata.clone()),
+            "{path}"
+        );
+    }
 
     let writer = provider
         .token("ES256", AUDIENCE, "notes:read notes:write")
@@ -63,9 +82,33 @@ async fn resource_server_verifies_the_providers_tokens() {
         (400, json!({"msg": "text must hold 1 to 1000 characters"}))
     );
 
-    // A token with the read scope only. (Once the scope check lands, issue 25, it reads but gets
-    // 403 insufficient_scope on POST.)
+    // A token with the read scope only: it reads, and writing is refused with the scope named,
+    // in the body and in the RFC 6750 challenge.
     let reader = provider.token("ES256", AUDIENCE, "notes:read").await;
+    let write = http
+        .post(at("/notes"))
+        .bearer_auth(&reader)
+        .json(&json!({"text": "sneaky"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(write.status().as_u16(), 403);
+    let challenge = write
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        challenge.starts_with("Bearer realm=\"notes\", error=\"insufficient_scope\"")
+            && challenge.contains("scope=\"notes:write\"")
+            && challenge.contains("resource_metadata=\""),
+        "{challenge}"
+    );
+    assert_eq!(
+        write.json::<Value>().await.expect("json"),
+        json!({"msg": "Missing scope: notes:write"})
+    );
     assert_eq!(
         send(http.get(at("/notes")).bearer_auth(&reader)).await,
         (
