@@ -589,9 +589,10 @@ fn check_route_needs(
         return Err(Refusal::with(JwtError::FreshRequired, token));
     }
     if let Some(scopes) = &options.scopes
-        && let Err(refused) = scopes.check(token.claims()) {
-            return Err(Refusal::with(refused, token));
-        }
+        && let Err(refused) = scopes.check(token.claims())
+    {
+        return Err(Refusal::with(refused, token));
+    }
     Ok(())
 }
 
