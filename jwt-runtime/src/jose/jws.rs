@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::json::{parse_object, read_payload};
 pub(crate) use super::keys::KeyChoice;
-use super::keys::{DecodeKey, KeySet};
+use super::keys::{DecodeKey, InSet, KeySet};
 use super::verifiers;
 use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
 
@@ -26,6 +26,9 @@ use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
 pub(crate) struct Decoded {
     pub(crate) parts: TokenParts,
     pub(crate) expired: bool,
+    /// Whether the key that verified it is still in its set; `None` for a key that may differ
+    /// per request (a decode-key loader's): such a token is never cached.
+    pub(crate) key: Option<InSet>,
 }
 
 /// What a decode checks beyond the signature.
@@ -125,13 +128,13 @@ mod header_checks {
 
 /// The JWS layer, as PyJWT's `_load` and `_verify_signature` (same split, same messages): the
 /// header's `alg` must be allowed (`key_for` gives its pinned algorithm and key), unsupported
-/// header parameters are refused, and the signature must verify. Returns the header and the raw
-/// payload bytes.
+/// header parameters are refused, and the signature must verify. Returns the header, the raw
+/// payload bytes and the verifying key's [`InSet`] flag (when it has one).
 pub(crate) fn verify_jws<'k>(
     token: &str,
     max_length: usize,
     key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
-) -> Result<(Arc<JsonObject>, Vec<u8>), JwtError> {
+) -> Result<(Arc<JsonObject>, Vec<u8>, Option<InSet>), JwtError> {
     if token.len() > max_length {
         return Err(JwtError::invalid(format!(
             "Token is too long (over {max_length} bytes)"
@@ -172,7 +175,7 @@ pub(crate) fn verify_jws<'k>(
     if !valid {
         return Err(JwtError::invalid("Signature verification failed"));
     }
-    Ok((header, payload))
+    Ok((header, payload, choice.in_set.cloned()))
 }
 
 /// The `kid` of a token's header, unverified, when the header decodes (for choosing whether to
@@ -244,7 +247,7 @@ pub(crate) fn decode_with<'k>(
     csrf: Option<&str>,
     claims_as: ClaimsAs,
 ) -> Result<Decoded, JwtError> {
-    let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
+    let (header, payload, key) = verify_jws(token, rules.max_length, key_for)?;
     let mut parts = match claims_as {
         ClaimsAs::Map => {
             let claims = parse_object(&payload, "payload")?;
@@ -262,7 +265,11 @@ pub(crate) fn decode_with<'k>(
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;
     }
-    Ok(Decoded { parts, expired })
+    Ok(Decoded {
+        parts,
+        expired,
+        key,
+    })
 }
 
 /// The CSRF double submit: the value the request carries must equal the token's `csrf` claim,
@@ -296,6 +303,21 @@ fn numeric_date(date: NumericDate, name: &str, label: &str) -> Result<Option<f64
     }
 }
 
+/// The `iss` check (PyJWT's messages): present, and one of `accepted`.
+pub(crate) fn check_issuer(claims: &JsonObject, accepted: &[String]) -> Result<(), JwtError> {
+    match claims.get("iss") {
+        None => Err(JwtError::invalid("Token is missing the \"iss\" claim")),
+        Some(iss)
+            if !iss
+                .as_str()
+                .is_some_and(|i| accepted.iter().any(|x| x == i)) =>
+        {
+            Err(JwtError::invalid("Invalid issuer"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
 /// PyJWT's `_validate_claims` order: iat, nbf, exp, iss, aud, sub, jti; then the reference's
 /// identity-claim presence check. `Ok(true)`: every check passed but `exp` (the token expired).
 ///
@@ -320,13 +342,7 @@ pub(crate) fn validate_claims(
     let expired = numeric_date(facts.exp, "exp", "Expiration Time")?
         .is_some_and(|exp| exp <= now - rules.leeway);
     if let Some(issuer) = rules.issuer {
-        match parts.claims().get("iss") {
-            None => return Err(JwtError::invalid("Token is missing the \"iss\" claim")),
-            Some(iss) if !iss.as_str().is_some_and(|i| issuer.iter().any(|x| x == i)) => {
-                return Err(JwtError::invalid("Invalid issuer"))
-            }
-            Some(_) => {}
-        }
+        check_issuer(parts.claims(), issuer)?;
     }
     if let Some(audience) = rules.audience {
         let claimed: Vec<&str> = match parts.claims().get("aud") {
