@@ -51,11 +51,13 @@ impl InSet {
     }
 
     /// The key left its set, for good.
+    #[cfg_attr(not(any(test, feature = "remote-jwks")), allow(dead_code))]
     pub(crate) fn leave(&self) {
         self.0.store(false, std::sync::atomic::Ordering::Release);
     }
 
     /// Whether both are the flag of one key.
+    #[cfg(feature = "remote-jwks")]
     pub(crate) fn same(&self, other: &InSet) -> bool {
         std::sync::Arc::ptr_eq(&self.0, &other.0)
     }
@@ -95,6 +97,7 @@ pub(crate) struct DecodeKey {
     pub(crate) in_set: InSet,
     /// A remote key's JWK as published, which tells a key a refetch still lists (kept, with its
     /// verifier and its cached tokens) from a new one under the same `kid`; `None` otherwise.
+    #[cfg_attr(not(feature = "remote-jwks"), allow(dead_code))]
     pub(crate) published: Option<Box<str>>,
 }
 

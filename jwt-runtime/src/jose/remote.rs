@@ -5,7 +5,9 @@
 //! refetched when a token names an unknown `kid`: at most once per `JWT_JWKS_REFETCH_INTERVAL`,
 //! one fetch shared by the requests that wait for it, within `JWT_JWKS_TIMEOUT`. That refetch is
 //! the only network wait a request can have; a provider that is down leaves the last good set
-//! serving.
+//! serving. A key a fetch no longer lists leaves the set for good
+//! ([`InSet`](super::keys::InSet)): the tokens it verified are refused from then on, also those
+//! the verified-token cache holds.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

@@ -316,9 +316,10 @@ pub(crate) enum Resume {
 }
 
 /// Steps 1-6 as far as they go without waiting, the common case: a plain token in the
-/// `Authorization` header verified with the manager's own keys, a store that answers in place,
-/// no session to ask about, no claims hook. `Ok`: decided (the caller's answer, as [`verify`]
-/// gives it); `Err`: where [`verify_from`] resumes.
+/// `Authorization` header that the verified-token cache holds (whichever key verified it: the
+/// manager's own, its remote set's, a trusted issuer's) or that the manager's own keys verify
+/// alone, a store that answers in place, no session to ask about, no claims hook. `Ok`: decided
+/// (the caller's answer, as [`verify`] gives it); `Err`: where [`verify_from`] resumes.
 pub(crate) fn verify_now(
     engine: &Engine,
     req: &Request,
