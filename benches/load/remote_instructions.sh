@@ -26,7 +26,7 @@ trap 'rm -rf "$OUT"' EXIT
 
 count() { # server name, extra env...
   local name=$1; shift
-  env PORT=$PORT REMOTE=1 "$@" valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" \
+  env PORT=$PORT REMOTE=${REMOTE:-1} "$@" valgrind --tool=callgrind --callgrind-out-file="$OUT/cg.%p" \
     "$BIN" >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 600); do curl -s -o /dev/null "localhost:$PORT/unprotected" && break; sleep 0.1; done

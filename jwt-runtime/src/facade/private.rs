@@ -183,7 +183,7 @@ pub fn verify_jws_with_key(
             )),
         }
     })
-    .map(|(header, payload, _)| (std::sync::Arc::unwrap_or_clone(header), payload))
+    .map(|jws| (std::sync::Arc::unwrap_or_clone(jws.header), jws.payload))
 }
 
 /// The pipeline's verification step alone, for the benchmarks: the token as if it came in a

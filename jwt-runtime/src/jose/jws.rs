@@ -126,15 +126,23 @@ mod header_checks {
     }
 }
 
+/// A JWS whose signature verified: its header, its raw payload bytes and the verifying key's
+/// [`InSet`] flag (when it has one).
+#[derive(Debug)]
+pub(crate) struct Jws {
+    pub(crate) header: Arc<JsonObject>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) key: Option<InSet>,
+}
+
 /// The JWS layer, as PyJWT's `_load` and `_verify_signature` (same split, same messages): the
 /// header's `alg` must be allowed (`key_for` gives its pinned algorithm and key), unsupported
-/// header parameters are refused, and the signature must verify. Returns the header, the raw
-/// payload bytes and the verifying key's [`InSet`] flag (when it has one).
+/// header parameters are refused, and the signature must verify.
 pub(crate) fn verify_jws<'k>(
     token: &str,
     max_length: usize,
     key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
-) -> Result<(Arc<JsonObject>, Vec<u8>, Option<InSet>), JwtError> {
+) -> Result<Jws, JwtError> {
     if token.len() > max_length {
         return Err(JwtError::invalid(format!(
             "Token is too long (over {max_length} bytes)"
@@ -175,7 +183,11 @@ pub(crate) fn verify_jws<'k>(
     if !valid {
         return Err(JwtError::invalid("Signature verification failed"));
     }
-    Ok((header, payload, choice.in_set.cloned()))
+    Ok(Jws {
+        header,
+        payload,
+        key: choice.in_set.cloned(),
+    })
 }
 
 /// The `kid` of a token's header, unverified, when the header decodes (for choosing whether to
@@ -247,7 +259,11 @@ pub(crate) fn decode_with<'k>(
     csrf: Option<&str>,
     claims_as: ClaimsAs,
 ) -> Result<Decoded, JwtError> {
-    let (header, payload, key) = verify_jws(token, rules.max_length, key_for)?;
+    let Jws {
+        header,
+        payload,
+        key,
+    } = verify_jws(token, rules.max_length, key_for)?;
     let mut parts = match claims_as {
         ClaimsAs::Map => {
             let claims = parse_object(&payload, "payload")?;
