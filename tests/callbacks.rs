@@ -324,7 +324,7 @@ fn every_option_has_its_reference_default() {
         "decode_jwks_url": null, "decode_issuer_discovery": null, "decode_any_audience": false,
         "decode_trust_app_claims": false, "decode_access_token_profile": false,
         "trusted_issuers": [], "jwks_refresh_min": 300,
-        "jwks_refresh_max": 86400, "jwks_refetch_interval": 10, "jwks_timeout": 2,
+        "jwks_refresh_max": 600, "jwks_refetch_interval": 10, "jwks_timeout": 2,
         "jwks_max_bytes": 1048576, "jwks_allow_http": false, "status_codes": {},
         "strict_key_length": false, "allow_tokens_without_jti": false,
         "verified_token_cache_size": 4096,

@@ -157,15 +157,12 @@ async fn a_token_for_another_audience_is_refused() {
 
 /// One resource server accepting every algorithm the provider signs with, as a deployment lists
 /// them in `JWT_DECODE_ALGORITHMS`. The provider publishes its RSA key (used for RS256 and PS256)
-/// and its Ed25519 key without `alg`.
-///
-/// KNOWN GAP (issue 25, being fixed by helper "idp-cache"): today a remote key without `alg` is
-/// bound to `JWT_ALGORITHM` only, so the PS256 token (same RSA key as RS256) is refused with 422
-/// "The specified alg value is not allowed" and the Ed25519 key is skipped (RS256 does not suit
-/// it), its token refused as an unknown kid. `.ci/run` skips this test until that fix lands.
+/// and its Ed25519 key without `alg`: each is bound to every listed algorithm of its type (it
+/// failed when such a key was bound to `JWT_ALGORITHM` alone: PS256 422 "The specified alg value
+/// is not allowed", the Ed25519 key skipped).
 #[tokio::test]
 #[ignore = "needs node"]
-async fn known_gap_one_verifier_for_every_algorithm() {
+async fn one_verifier_for_every_algorithm() {
     let provider = OidcProvider::start();
     let verifier = discover(&provider, resource_server(&ALGORITHMS)).await;
     let mut refused = Vec::new();
@@ -286,4 +283,52 @@ async fn provider_down_after_startup_keeps_the_last_good_key_set() {
         verifier.decode_token(&known).expect("still verified")["aud"],
         json!(AUDIENCE)
     );
+}
+
+/// RFC 9068 held against the provider's real access tokens: with the profile required
+/// (`JWT_DECODE_ACCESS_TOKEN_PROFILE`) they pass (`typ: at+jwt`, `client_id`, `iat`, `jti`), and a
+/// route needing `notes:write` refuses a token the provider issued with `notes:read` only.
+#[tokio::test]
+#[ignore = "needs node"]
+async fn the_providers_tokens_follow_rfc_9068_and_carry_their_scopes() {
+    let provider = OidcProvider::start();
+    let verifier = discover(
+        &provider,
+        JwtConfig {
+            decode_access_token_profile: true,
+            ..resource_server(&["ES256"])
+        },
+    )
+    .await;
+    let reader = provider.token("ES256", AUDIENCE, "notes:read").await;
+    assert_accepted(&verifier, &reader, "ES256").await;
+
+    #[jwt_required(scopes = "notes:write")]
+    #[handler]
+    async fn write() -> &'static str {
+        "written"
+    }
+    let cli = poem::test::TestClient::new(
+        poem::Route::new()
+            .at("/write", poem::post(write))
+            .with(verifier.clone()),
+    );
+    let refused = cli
+        .post("/write")
+        .header("Authorization", format!("Bearer {reader}"))
+        .send()
+        .await;
+    refused.assert_status(poem::http::StatusCode::FORBIDDEN);
+    refused
+        .assert_json(serde_json::json!({"msg": "Missing scope: notes:write"}))
+        .await;
+    let writer = provider
+        .token("ES256", AUDIENCE, "notes:read notes:write")
+        .await;
+    cli.post("/write")
+        .header("Authorization", format!("Bearer {writer}"))
+        .send()
+        .await
+        .assert_text("written")
+        .await;
 }

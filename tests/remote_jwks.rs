@@ -469,6 +469,96 @@ async fn a_key_without_alg_is_bound_to_the_configured_algorithm() {
     assert_accepted(&verifier, &token("rsa_a.pem", "a").await).await;
 }
 
+/// A provider's signer for `alg` with the test key `private`, writing `kid`.
+fn signer_for(alg: &str, private: &str, kid: &str) -> JwtManager {
+    manager(JwtConfig {
+        algorithm: alg.into(),
+        ..signer_config(private, kid, None)
+    })
+}
+
+/// The JWK of `private` under `kid`, published without `alg` (as oidc-provider and Entra ID do).
+fn jwk_without_alg(alg: &str, private: &str, kid: &str) -> Value {
+    let mut jwk = serde_json::to_value(&signer_for(alg, private, kid).jwks().keys[0]).unwrap();
+    jwk.as_object_mut().unwrap().remove("alg");
+    jwk
+}
+
+/// RFC 7517 makes `alg` optional: a key without it verifies every algorithm its key type allows
+/// within JWT_DECODE_ALGORITHMS (an RSA key RS256 and PS256, an Ed25519 key EdDSA), never one
+/// outside the list, never HMAC, and a token's `alg` must fit the key its `kid` names.
+#[tokio::test]
+async fn a_key_without_alg_is_bound_to_every_allowed_algorithm_of_its_type() {
+    let provider = provider().await;
+    provider.set_keys(vec![
+        jwk_without_alg("RS256", "rsa_a.pem", "rsa"),
+        jwk_without_alg("EdDSA", "ed25519.pem", "ed"),
+        jwk_without_alg("ES256", "ec256.pem", "ec"),
+    ]);
+    let verifier = verifier(JwtConfig {
+        decode_algorithms: Some(vec!["RS256".into(), "PS256".into(), "EdDSA".into()]),
+        jwks_refetch_interval: 3600,
+        ..remote_config(&provider)
+    })
+    .await;
+    let signed = |alg: &str, private: &str, kid: &str| {
+        let signer = signer_for(alg, private, kid);
+        async move { signer.create_access_token("alice").await.unwrap() }
+    };
+    assert_accepted(&verifier, &signed("RS256", "rsa_a.pem", "rsa").await).await;
+    assert_accepted(&verifier, &signed("PS256", "rsa_a.pem", "rsa").await).await;
+    assert_accepted(&verifier, &signed("EdDSA", "ed25519.pem", "ed").await).await;
+    let not_allowed = "The specified alg value is not allowed";
+    // RS384 fits the RSA key but is not in the list; ES256 (the P-256 key's only algorithm) either.
+    assert_msg(
+        call(&verifier, &signed("RS384", "rsa_a.pem", "rsa").await).await,
+        422,
+        not_allowed,
+    )
+    .await;
+    assert_msg(
+        call(&verifier, &signed("ES256", "ec256.pem", "ec").await).await,
+        422,
+        not_allowed,
+    )
+    .await;
+    // An allowed algorithm that does not fit the key its kid names.
+    assert_msg(
+        call(&verifier, &signed("EdDSA", "ed25519.pem", "rsa").await).await,
+        422,
+        not_allowed,
+    )
+    .await;
+    assert_msg(
+        call(&verifier, &signed("PS256", "rsa_a.pem", "ed").await).await,
+        422,
+        not_allowed,
+    )
+    .await;
+    // Never HMAC with the public key's bytes, even with HS256 allowed.
+    let with_hmac = verifier_with_hs256(&provider).await;
+    let forged = sign(
+        json!({"alg": "HS256", "typ": "JWT", "kid": "rsa"}),
+        claims("alice"),
+        SECRET,
+    );
+    assert_msg(call(&with_hmac, &forged).await, 422, not_allowed).await;
+}
+
+async fn verifier_with_hs256(provider: &Provider) -> JwtManager {
+    verifier(JwtConfig {
+        decode_algorithms: Some(vec!["HS256".into(), "RS256".into()]),
+        jwks_refetch_interval: 3600,
+        ..JwtConfig {
+            decode_jwks_url: Some(provider.jwks_url()),
+            decode_audience: Some(vec![API.into()]),
+            jwks_allow_http: true,
+            ..config()
+        }
+    })
+    .await
+}
+
 #[tokio::test]
 async fn oidc_discovery_gives_the_jwks_and_requires_the_issuer() {
     let provider = provider().await;
@@ -829,4 +919,94 @@ async fn a_providers_token_is_never_re_minted() {
         foreign.0.headers().get("set-cookie").is_none(),
         "a provider's token is not re-minted"
     );
+}
+
+/// A provider's token is served from the verified-token cache while its key is in the set: two
+/// issuers publishing the same key under the same `kid` each keep their own entries, and when
+/// one of them drops the key, its cached tokens are refused from the next request on while the
+/// other's still pass.
+#[tokio::test]
+async fn a_cached_token_is_refused_once_its_issuer_drops_the_key() {
+    let (a, b) = (provider().await, provider().await);
+    a.set_keys(vec![jwk("rsa_a.pem", "k")]);
+    b.set_keys(vec![jwk("rsa_a.pem", "k")]);
+    let app = builder(JwtConfig {
+        jwks_allow_http: true,
+        jwks_refetch_interval: 0,
+        ..config()
+    })
+    .trust_issuer(
+        TrustedIssuer::new(a.base.clone())
+            .jwks_url(a.jwks_url())
+            .any_audience(),
+    )
+    .trust_issuer(
+        TrustedIssuer::new(b.base.clone())
+            .jwks_url(b.jwks_url())
+            .any_audience(),
+    )
+    .build_async()
+    .await
+    .unwrap();
+    let issued_by = |issuer: &str| {
+        let signer = signer("rsa_a.pem", "k", Some(issuer));
+        async move { signer.create_access_token("alice").await.unwrap() }
+    };
+    let (of_a, of_b) = (issued_by(&a.base).await, issued_by(&b.base).await);
+    for _ in 0..3 {
+        assert_accepted(&app, &of_a).await;
+        assert_accepted(&app, &of_b).await;
+    }
+    // A rotates key k out; a token naming a kid A's set lacks refetches A's set (only).
+    a.set_keys(vec![jwk("rsa_b.pem", "next")]);
+    let unknown = signer("rsa_b.pem", "unknown", Some(&a.base))
+        .create_access_token("alice")
+        .await
+        .unwrap();
+    assert_unknown_kid(&app, &unknown, "unknown").await;
+    assert_eq!((a.hits(), b.hits()), (2, 1));
+    assert_unknown_kid(&app, &of_a, "k").await;
+    assert_accepted(&app, &of_b).await;
+}
+
+/// The issuer is checked before the key set is refetched: a token of an issuer this service does
+/// not accept, naming a kid the set lacks, gets flask-jwt-extended's issuer error and costs the
+/// provider no request; the provider's own tokens with a new kid still refetch.
+#[tokio::test]
+async fn a_token_of_another_issuer_never_refetches_the_set() {
+    let provider = provider().await;
+    provider.set_keys(vec![jwk("rsa_a.pem", "a")]);
+    let verifier = builder(JwtConfig {
+        algorithm: "RS256".into(),
+        decode_audience: Some(vec![API.into()]),
+        jwks_allow_http: true,
+        jwks_refetch_interval: 0,
+        ..JwtConfig::default()
+    })
+    .issuer_discovery(provider.base.clone())
+    .build_async()
+    .await
+    .unwrap();
+    let hits = provider.hits();
+    let elsewhere = signer("rsa_b.pem", "unknown", Some("https://elsewhere.example"))
+        .create_access_token("alice")
+        .await
+        .unwrap();
+    assert_msg(call(&verifier, &elsewhere).await, 422, "Invalid issuer").await;
+    let without_iss = token("rsa_b.pem", "unknown").await;
+    assert_msg(
+        call(&verifier, &without_iss).await,
+        422,
+        "Token is missing the \"iss\" claim",
+    )
+    .await;
+    assert_eq!(provider.hits(), hits, "no refetch for a foreign issuer");
+
+    provider.set_keys(vec![jwk("rsa_a.pem", "a"), jwk("rsa_b.pem", "b")]);
+    let ours = signer("rsa_b.pem", "b", Some(&provider.base))
+        .create_access_token("alice")
+        .await
+        .unwrap();
+    assert_accepted(&verifier, &ours).await;
+    assert_eq!(provider.hits(), hits + 1);
 }

@@ -423,6 +423,16 @@ mod tests {
     }
 
     #[test]
+    fn a_withdrawn_provider_key_is_honoured_ten_minutes_at_most_by_default() {
+        // A provider's `Cache-Control: max-age` of a day is cut to this (common JWKS clients
+        // cache a set 5 to 10 minutes).
+        let from_env = JwtConfig::from_lookup(|_| None).unwrap();
+        assert_eq!(from_env.jwks_refresh_max, 600);
+        assert_eq!(JwtConfig::default().jwks_refresh_max, 600);
+        assert!(JwtConfig::default().jwks_refresh_min <= 600);
+    }
+
+    #[test]
     fn debug_redacts_secrets() {
         let c = JwtConfig::default().with_secret("top-secret-value");
         let shown = format!("{c:?}");

@@ -152,7 +152,7 @@ pub struct JwtConfig {
     pub trusted_issuers: Vec<TrustedIssuer>,
     /// `JWT_JWKS_REFRESH_MIN` (this port): the shortest background refresh interval of a remote JWK set, in seconds (`5m` works); also the interval when the response has no `Cache-Control: max-age`, and the retry delay after a failed refresh.
     pub jwks_refresh_min: u64,
-    /// `JWT_JWKS_REFRESH_MAX` (this port): the longest background refresh interval of a remote JWK set (a longer `max-age` is cut to it).
+    /// `JWT_JWKS_REFRESH_MAX` (this port): the longest background refresh interval of a remote JWK set (a longer `max-age` is cut to it), in seconds; 600 by default. A key the provider withdrew is honoured at most this long.
     pub jwks_refresh_max: u64,
     /// `JWT_JWKS_REFETCH_INTERVAL` (this port): at most one refetch of a remote JWK set per this many seconds for tokens naming an unknown `kid`.
     pub jwks_refetch_interval: u64,
@@ -244,7 +244,7 @@ impl Default for JwtConfig {
             decode_access_token_profile: false,
             trusted_issuers: Vec::new(),
             jwks_refresh_min: 300,
-            jwks_refresh_max: 86_400,
+            jwks_refresh_max: 600,
             jwks_refetch_interval: 10,
             jwks_timeout: 2,
             jwks_max_bytes: 1_048_576,

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::config::{JwtConfig, TrustedIssuer};
 use crate::jose::issuers::Issuer;
-use crate::jose::jws::{self, ClaimRules, ClaimsAs};
+use crate::jose::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
 use crate::jose::keys::{self, DecodeKey, KeySet, RemoteKeys};
 use crate::jose::remote;
 use crate::revocation::{DynBlocklist, TokenInfo};
@@ -29,6 +29,7 @@ use settings::Settings;
 use token_cache::VerifiedTokenCache;
 
 pub(crate) use respond::{preflight_response, refuse_without_engine};
+pub(crate) use token_cache::VerifiedBy;
 
 /// The option that names a remote key source, when one is set.
 fn remote_option(config: &JwtConfig) -> Option<&'static str> {
@@ -180,14 +181,26 @@ impl Engine {
         self.issuers.iter().find(|i| i.iss[0] == iss)
     }
 
-    /// The trusted issuer a token claims (by its unverified `iss`), if any.
-    pub(crate) fn issuer_of(&self, token: &str) -> Option<&Issuer> {
+    /// The trusted issuer a token claims (by its unverified `iss`), if any, with its place in
+    /// the list.
+    pub(crate) fn issuer_of(&self, token: &str) -> Option<(usize, &Issuer)> {
         if self.issuers.is_empty() {
             return None;
         }
         let (_, payload) = jws::peek(token, self.config.max_token_length).ok()?;
         let iss = payload.get("iss")?.as_str()?;
-        self.issuers.iter().find(|i| i.iss[0] == iss)
+        self.issuers
+            .iter()
+            .enumerate()
+            .find(|(_, i)| i.iss[0] == iss)
+    }
+
+    /// The claim rules of what verified a cached token.
+    fn rules_of(&self, by: VerifiedBy) -> Option<ClaimRules<'_>> {
+        match by {
+            VerifiedBy::Own => Some(self.claim_rules()),
+            VerifiedBy::Issuer(index) => self.issuers.get(index).map(|i| self.issuer_rules(i)),
+        }
     }
 
     /// The claim rules of a trusted issuer's tokens: its `iss`, its audience, its identity claim.
@@ -252,7 +265,7 @@ impl Engine {
         })
     }
 
-    /// Whether a remote key set is configured (its tokens are never cached: a key may leave it).
+    /// Whether a remote key set is configured.
     pub(crate) fn has_remote_keys(&self) -> bool {
         self.remote.is_some()
     }
@@ -264,12 +277,30 @@ impl Engine {
 
     /// The remote key set to verify `token` with: the current one, or, when the token's `kid`
     /// names no known key, the set after a rate-limited refetch (the one network wait a request
-    /// can have).
-    pub(crate) async fn remote_keys_for(&self, token: &str) -> Option<RemoteKeys> {
-        let remote = self.remote.as_ref()?;
-        match jws::peek_kid(token, self.config.max_token_length) {
-            Some(kid) if !self.keys.has_kid(&kid) => Some(remote.keys_for_kid(&kid).await),
-            _ => Some(remote.current()),
+    /// can have). A token whose unverified `iss` this manager does not accept
+    /// (`JWT_DECODE_ISSUER`, or the discovered issuer) never causes a refetch: it is refused with
+    /// the issuer error its claims check would give (a token that cannot pass must not cost the
+    /// provider a request).
+    pub(crate) async fn remote_keys_for(
+        &self,
+        token: &str,
+    ) -> Result<Option<RemoteKeys>, JwtError> {
+        let Some(remote) = self.remote.as_ref() else {
+            return Ok(None);
+        };
+        let max_length = self.config.max_token_length;
+        match jws::peek_kid(token, max_length) {
+            Some(kid) if !self.keys.has_kid(&kid) && !remote.has_kid(&kid) => {
+                if let Some(accepted) = self.config.decode_issuer.as_deref() {
+                    let Ok((_, claims)) = jws::peek(token, max_length) else {
+                        // An unreadable payload can never verify: the key error, no refetch.
+                        return Ok(Some(remote.current()));
+                    };
+                    jws::check_issuer(&claims, accepted)?;
+                }
+                Ok(Some(remote.keys_for_kid(&kid).await))
+            }
+            _ => Ok(Some(remote.current())),
         }
     }
 
@@ -297,7 +328,7 @@ impl Engine {
     /// token is an error.
     pub(crate) fn decode(&self, token: &str) -> Result<JsonObject, JwtError> {
         let decoded = match self.issuer_of(token) {
-            Some(issuer) => {
+            Some((_, issuer)) => {
                 let keys = issuer.current();
                 jws::decode_with(
                     token,
@@ -327,7 +358,7 @@ impl Engine {
         Ok(decoded.parts.into_claims())
     }
 
-    /// A token found at `location`, checked with the configured keys (see
+    /// A token found at `location`, checked with the configured keys (not the remote set; see
     /// [`jws::decode_with`]): the verified token and whether it expired. The signature check and
     /// the parsing are done once per distinct token ([`token_cache`]); the time, claim and CSRF
     /// checks run on every call.
@@ -339,10 +370,30 @@ impl Engine {
         now: f64,
         csrf: Option<&str>,
     ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
-        if let Some(verified) = self.verified_tokens.get(token.as_bytes()) {
+        let key_for = |header: &JsonObject| self.keys.decoding_for(header, &[]);
+        self.verify_with(token, location, VerifiedBy::Own, key_for, rules, now, csrf)
+    }
+
+    /// A token found at `location`, checked with the key `key_for` picks under `by`'s `rules`,
+    /// through the cache: served from it when these bytes verified before under `by` with a key
+    /// still in its set, else verified and kept ([`Engine::verify_and_keep`]).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn verify_with<'k>(
+        &self,
+        token: &str,
+        location: Location,
+        by: VerifiedBy,
+        key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
+        rules: &ClaimRules<'_>,
+        now: f64,
+        csrf: Option<&str>,
+    ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
+        if let Some((verified, cached_by)) = self.verified_tokens.get(token.as_bytes())
+            && cached_by == by
+        {
             return Self::recheck(verified, location, rules, now, csrf);
         }
-        self.verify_unseen(token, location, rules, now, csrf)
+        self.verify_and_keep(token, location, by, key_for, rules, now, csrf)
     }
 
     /// [`Engine::verify_token`] for a token just looked for in the cache and not found there.
@@ -354,11 +405,31 @@ impl Engine {
         now: f64,
         csrf: Option<&str>,
     ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
-        let decoded = jws::decode(token, &self.keys, &[], rules, now, csrf, ClaimsAs::Facts)?;
+        let key_for = |header: &JsonObject| self.keys.decoding_for(header, &[]);
+        self.verify_and_keep(token, location, VerifiedBy::Own, key_for, rules, now, csrf)
+    }
+
+    /// A token verified in full with the key `key_for` picks under `rules`; kept in the cache
+    /// as verified by `by` when it has not expired and its key has an [`InSet`] flag (a
+    /// decode-key loader's key has none: its tokens are verified on every request).
+    ///
+    /// [`InSet`]: crate::jose::keys::InSet
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn verify_and_keep<'k>(
+        &self,
+        token: &str,
+        location: Location,
+        by: VerifiedBy,
+        key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
+        rules: &ClaimRules<'_>,
+        now: f64,
+        csrf: Option<&str>,
+    ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
+        let decoded = jws::decode_with(token, key_for, rules, now, csrf, ClaimsAs::Facts)?;
         let verified = Arc::new(VerifiedJwt::new(Arc::new(decoded.parts), location));
-        if !decoded.expired {
+        if let (false, Some(key)) = (decoded.expired, decoded.key) {
             self.verified_tokens
-                .insert(token, verified.clone(), now - rules.leeway);
+                .insert(token, verified.clone(), by, key, now - rules.leeway);
         }
         Ok((verified, decoded.expired))
     }
@@ -385,20 +456,33 @@ impl Engine {
         self.hooks.decode_key.is_none() && self.remote.is_none() && self.issuers.is_empty()
     }
 
-    /// What the pipeline's verification of a header's token (`header_bytes`, the bytes after
-    /// `Bearer `) answers, when the cache alone can tell: these bytes verified before. A hit
-    /// means the bytes are a plain token, so the header was the common `Bearer <token>`. `None`:
-    /// verify the token the usual way. Only for a manager that verifies every token with its own
-    /// keys and cache ([`Engine::verifies_alone`], which the caller has checked).
-    pub(crate) fn cached_header_token(
+    /// What the pipeline's verification of `token` (found at `location`, with the CSRF value
+    /// submitted beside a cookie) answers when the cache alone can tell: these bytes verified
+    /// before, with a key still in its set, under the keys and rules that verify them now (those
+    /// the entry records: the token's `iss` picks the same ones every time). Its time, claim and
+    /// CSRF checks run again here. `None`: verify the token the usual way; always for this app's
+    /// own tokens while a decode-key loader is registered (it is asked first, on every request,
+    /// and may pick another key). A hit on a header's bytes (those after `Bearer `) means the
+    /// bytes are a plain token, so the header was the common `Bearer <token>`.
+    pub(crate) fn cached_token(
         &self,
-        header_bytes: &[u8],
-        rules: &ClaimRules<'_>,
+        token: &[u8],
+        location: Location,
         now: f64,
+        csrf: Option<&str>,
     ) -> Option<Result<(Arc<VerifiedJwt>, bool), JwtError>> {
-        debug_assert!(self.verifies_alone(), "the caller checks verifies_alone");
-        let verified = self.verified_tokens.get(header_bytes)?;
-        Some(Self::recheck(verified, Location::Headers, rules, now, None))
+        let (verified, by) = self.verified_tokens.get(token)?;
+        if by == VerifiedBy::Own && self.hooks.decode_key.is_some() {
+            return None;
+        }
+        let rules = self.rules_of(by)?;
+        Some(Self::recheck(verified, location, &rules, now, csrf))
+    }
+
+    /// How many tokens the verified-token cache holds (for the remote-key tests).
+    #[cfg(all(test, feature = "remote-jwks"))]
+    pub(crate) fn cached_tokens(&self) -> usize {
+        self.verified_tokens.len()
     }
 
     /// What the store is told about a token with these verified claims: a trusted issuer's

@@ -7,11 +7,16 @@
 //! runs the time checks (`exp`, `nbf`, `iat` against the clock), `aud`/`iss`/`sub`, the CSRF
 //! double submit, the token type, freshness, revocation and the policies on the cached claims.
 //!
-//! A hit means these exact bytes verified before under the same, immutable key set: the entry is
-//! found by the token's last [`KEY_LENGTH`] bytes (part of its signature: no search for the last
-//! dot, a short hash, and an attacker cannot choose a signature that verifies, so entries spread
-//! evenly) and the whole token is then compared in full. Tokens whose key comes from a
-//! decode-key loader are never cached (the loader may answer differently).
+//! A hit means these exact bytes verified before with a key that is still in its set, under the
+//! rules of the issuer that verified them: the entry is found by the token's last [`KEY_LENGTH`]
+//! bytes (part of its signature: no search for the last dot, a short hash, and an attacker cannot
+//! choose a signature that verifies, so entries spread evenly) and the whole token is then
+//! compared in full. Each entry records which keys and rules verified it ([`VerifiedBy`]: this
+//! app's own, or one trusted issuer's) and shares the verifying key's [`InSet`] flag: when an
+//! identity provider's key leaves its set, every token it verified stops hitting at once (one
+//! atomic load per hit), and the token is verified again (and refused). Tokens whose key comes
+//! from a decode-key loader are never cached (the loader may answer differently). Each manager
+//! has its own cache.
 //!
 //! Only tokens of plain bytes ([`all_plain`]: visible ASCII, no comma) are cached, and every
 //! token that verifies is one (base64url and dots). So a hit on the bytes that follow `Bearer `
@@ -28,7 +33,18 @@ use std::sync::{Arc, RwLock};
 use foldhash::fast::RandomState;
 
 use super::locate::all_plain;
+use crate::jose::keys::InSet;
 use crate::vocabulary::VerifiedJwt;
+
+/// Which keys and rules verified a cached token: this app's own (its keys, its remote JWK set,
+/// its claim rules), or those of the trusted issuer at this index of the manager's list. A token's
+/// bytes select the same one on every request (its `iss`), and a hit is only ever served under
+/// the one that verified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VerifiedBy {
+    Own,
+    Issuer(usize),
+}
 
 /// Longer tokens are verified on every request (they are unusual; this bounds the memory).
 pub(crate) const MAX_CACHED_LENGTH: usize = 2048;
@@ -41,9 +57,33 @@ pub(crate) struct VerifiedTokenCache {
     entries: RwLock<Entries>,
 }
 
-/// The token's last bytes -> (the whole token, its verified parts). A keyed hasher faster than
-/// SipHash on short keys (the key is hashed on every request).
-type Entries = HashMap<Box<[u8]>, (Box<[u8]>, Arc<VerifiedJwt>), RandomState>;
+/// The token's last bytes -> the entry. A keyed hasher faster than SipHash on short keys (the key
+/// is hashed on every request).
+type Entries = HashMap<Box<[u8]>, Entry, RandomState>;
+
+/// One verified token.
+#[derive(Debug)]
+struct Entry {
+    /// The whole token.
+    token: Box<[u8]>,
+    verified: Arc<VerifiedJwt>,
+    by: VerifiedBy,
+    /// Whether the key that verified it is still in its set.
+    key: InSet,
+}
+
+impl Entry {
+    /// Whether the entry can still be served some day: its key is in its set and it has not
+    /// expired (`exp` before `expired_before`).
+    fn may_serve(&self, expired_before: f64) -> bool {
+        self.key.holds()
+            && self
+                .verified
+                .parts()
+                .exp()
+                .is_none_or(|exp| exp > expired_before)
+    }
+}
 
 /// How many trailing bytes of a token find its entry: within the signature of every algorithm
 /// (HS256's is 43 characters), so tokens that differ only in header or payload share a key and
@@ -64,24 +104,33 @@ impl VerifiedTokenCache {
         }
     }
 
-    /// The verified token of these exact bytes, if they verified before: then they are a
-    /// non-empty run of [plain](all_plain) bytes.
-    pub(crate) fn get(&self, token: &[u8]) -> Option<Arc<VerifiedJwt>> {
+    /// The verified token of these exact bytes and what verified it, if they verified before
+    /// with a key still in its set: then they are a non-empty run of [plain](all_plain) bytes.
+    pub(crate) fn get(&self, token: &[u8]) -> Option<(Arc<VerifiedJwt>, VerifiedBy)> {
         if self.capacity == 0 || token.len() > MAX_CACHED_LENGTH {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         match entries.get(key_of(token)) {
-            Some((known, parts)) if **known == *token => Some(parts.clone()),
+            Some(entry) if *entry.token == *token && entry.key.holds() => {
+                Some((entry.verified.clone(), entry.by))
+            }
             _ => None,
         }
     }
 
-    /// Remembers that `token` verified into `verified`. `expired_before`: the time before which
-    /// an `exp` means the token can never be accepted again (`now - leeway`).
-    /// Tokens that are empty or not all [plain](all_plain) are not kept (no token that verifies
-    /// is).
-    pub(crate) fn insert(&self, token: &str, verified: Arc<VerifiedJwt>, expired_before: f64) {
+    /// Remembers that `token` verified into `verified`, by `by`'s keys and rules, with the key
+    /// whose flag is `key`. `expired_before`: the time before which an `exp` means the token can
+    /// never be accepted again (`now - leeway`). Tokens that are empty or not all
+    /// [plain](all_plain) are not kept (no token that verifies is).
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        verified: Arc<VerifiedJwt>,
+        by: VerifiedBy,
+        key: InSet,
+        expired_before: f64,
+    ) {
         if self.capacity == 0 || token.len() > MAX_CACHED_LENGTH {
             return;
         }
@@ -90,18 +139,19 @@ impl VerifiedTokenCache {
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= self.capacity {
-            entries.retain(|_, (_, verified)| {
-                verified
-                    .parts()
-                    .exp()
-                    .is_none_or(|exp| exp > expired_before)
-            });
+            entries.retain(|_, entry| entry.may_serve(expired_before));
             if entries.len() >= self.capacity {
                 entries.clear();
             }
         }
         let token = token.as_bytes();
-        entries.insert(key_of(token).into(), (token.into(), verified));
+        let entry = Entry {
+            token: token.into(),
+            verified,
+            by,
+            key,
+        };
+        entries.insert(key_of(token).into(), entry);
     }
 
     /// How many tokens are cached (for tests).
@@ -127,21 +177,56 @@ mod tests {
         Arc::new(VerifiedJwt::new(parts, Location::Headers))
     }
 
-    fn exp(verified: Option<Arc<VerifiedJwt>>) -> Option<f64> {
-        verified.and_then(|v| v.parts().exp())
+    fn exp(verified: Option<(Arc<VerifiedJwt>, VerifiedBy)>) -> Option<f64> {
+        verified.and_then(|(v, _)| v.parts().exp())
+    }
+
+    /// `token` verified by this app's own keys, with a key that never leaves.
+    fn put(cache: &VerifiedTokenCache, token: &str, verified: Arc<VerifiedJwt>, before: f64) {
+        cache.insert(token, verified, VerifiedBy::Own, InSet::new(), before);
+    }
+
+    #[test]
+    fn a_key_that_leaves_its_set_takes_its_tokens_with_it() {
+        let cache = VerifiedTokenCache::new(8);
+        let (a, b) = (InSet::new(), InSet::new());
+        cache.insert("t.a.1", parts(100.0), VerifiedBy::Own, a.clone(), 0.0);
+        cache.insert("t.a.2", parts(100.0), VerifiedBy::Issuer(0), a.clone(), 0.0);
+        cache.insert("t.b.1", parts(100.0), VerifiedBy::Issuer(1), b.clone(), 0.0);
+        assert_eq!(
+            cache.get(b"t.a.2").map(|(_, by)| by),
+            Some(VerifiedBy::Issuer(0))
+        );
+        assert_eq!(
+            cache.get(b"t.b.1").map(|(_, by)| by),
+            Some(VerifiedBy::Issuer(1))
+        );
+        a.leave();
+        // At once, every token key a verified, whoever's rules they were under; b's stay.
+        assert!(cache.get(b"t.a.1").is_none() && cache.get(b"t.a.2").is_none());
+        assert!(cache.get(b"t.b.1").is_some());
+        // A full cache lets them go before it considers starting over.
+        let small = VerifiedTokenCache::new(2);
+        let gone = InSet::new();
+        small.insert("x", parts(100.0), VerifiedBy::Own, gone.clone(), 0.0);
+        put(&small, "y", parts(100.0), 0.0);
+        gone.leave();
+        put(&small, "z", parts(100.0), 0.0);
+        assert_eq!(small.len(), 2);
+        assert!(small.get(b"y").is_some() && small.get(b"z").is_some());
     }
 
     #[test]
     fn a_full_cache_drops_expired_entries_first_then_starts_over() {
         let cache = VerifiedTokenCache::new(2);
-        cache.insert("a", parts(10.0), 0.0);
-        cache.insert("b", parts(100.0), 0.0);
+        put(&cache, "a", parts(10.0), 0.0);
+        put(&cache, "b", parts(100.0), 0.0);
         // Full: "a" expired before 50, so only it leaves.
-        cache.insert("c", parts(100.0), 50.0);
+        put(&cache, "c", parts(100.0), 50.0);
         assert!(cache.get(b"a").is_none());
         assert!(cache.get(b"b").is_some() && cache.get(b"c").is_some());
         // Full and nothing expired: it starts over with the new entry only.
-        cache.insert("d", parts(100.0), 50.0);
+        put(&cache, "d", parts(100.0), 50.0);
         assert_eq!(cache.len(), 1);
         assert!(cache.get(b"d").is_some());
     }
@@ -149,11 +234,11 @@ mod tests {
     #[test]
     fn disabled_and_long_tokens_are_never_cached() {
         let off = VerifiedTokenCache::new(0);
-        off.insert("a", parts(10.0), 0.0);
+        put(&off, "a", parts(10.0), 0.0);
         assert!(off.get(b"a").is_none());
         let on = VerifiedTokenCache::new(8);
         let long = "x".repeat(MAX_CACHED_LENGTH + 1);
-        on.insert(&long, parts(10.0), 0.0);
+        put(&on, &long, parts(10.0), 0.0);
         assert!(on.get(long.as_bytes()).is_none());
         assert_eq!(on.len(), 0);
     }
@@ -161,7 +246,7 @@ mod tests {
     #[test]
     fn only_the_exact_bytes_hit() {
         let cache = VerifiedTokenCache::new(8);
-        cache.insert("abc.def.ghi", parts(10.0), 0.0);
+        put(&cache, "abc.def.ghi", parts(10.0), 0.0);
         assert!(cache.get(b"abc.def.ghi").is_some());
         assert!(cache.get(b"abc.def.ghj").is_none());
         assert!(cache.get(b"abc.def.gh").is_none());
@@ -170,7 +255,7 @@ mod tests {
         assert!(cache.get(b"abd.def.ghi").is_none());
         assert!(cache.get(b"ghi").is_none());
         // A second token with that signature: each hits only itself.
-        cache.insert("xyz.def.ghi", parts(20.0), 0.0);
+        put(&cache, "xyz.def.ghi", parts(20.0), 0.0);
         assert_eq!(exp(cache.get(b"xyz.def.ghi")), Some(20.0));
         assert_eq!(exp(cache.get(b"abc.def.ghi")), Some(10.0));
     }
@@ -180,12 +265,12 @@ mod tests {
         let cache = VerifiedTokenCache::new(8);
         let tail = "s".repeat(KEY_LENGTH);
         let (one, other) = (format!("a.b.{tail}"), format!("a.c.{tail}"));
-        cache.insert(&one, parts(10.0), 0.0);
+        put(&cache, &one, parts(10.0), 0.0);
         assert!(cache.get(one.as_bytes()).is_some());
         assert!(cache.get(other.as_bytes()).is_none());
         assert!(cache.get(tail.as_bytes()).is_none());
         // They share an entry: the second replaces the first, and each still hits only itself.
-        cache.insert(&other, parts(20.0), 0.0);
+        put(&cache, &other, parts(20.0), 0.0);
         assert_eq!(exp(cache.get(other.as_bytes())), Some(20.0));
         assert!(cache.get(one.as_bytes()).is_none());
         assert_eq!(cache.len(), 1);
@@ -204,12 +289,12 @@ mod tests {
             format!("a.b\tc.{tail}"),
             String::new(),
         ] {
-            cache.insert(&token, parts(10.0), 0.0);
+            put(&cache, &token, parts(10.0), 0.0);
             assert!(cache.get(token.as_bytes()).is_none(), "{token:?}");
         }
         assert_eq!(cache.len(), 0);
         let plain = format!("a.b~!c.{tail}");
-        cache.insert(&plain, parts(10.0), 0.0);
+        put(&cache, &plain, parts(10.0), 0.0);
         assert!(cache.get(plain.as_bytes()).is_some());
     }
 }

@@ -176,13 +176,14 @@ pub fn verify_jws_with_key(
                 alg: algorithm,
                 key,
                 id: Some(KeyId::fresh()),
+                in_set: None,
             }),
             _ => Err(JwtError::InvalidToken(
                 "The specified alg value is not allowed".into(),
             )),
         }
     })
-    .map(|(header, payload)| (std::sync::Arc::unwrap_or_clone(header), payload))
+    .map(|jws| (std::sync::Arc::unwrap_or_clone(jws.header), jws.payload))
 }
 
 /// The pipeline's verification step alone, for the benchmarks: the token as if it came in a

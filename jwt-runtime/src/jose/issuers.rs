@@ -55,18 +55,7 @@ impl Issuer {
         let kid = header.get("kid").and_then(Value::as_str).ok_or_else(|| {
             JwtError::invalid("The token has no \"kid\" header to select its key")
         })?;
-        let key = keys
-            .iter()
-            .find(|k| k.kid.as_deref() == Some(kid))
-            .ok_or_else(|| {
-                JwtError::invalid(format!(
-                    "Unable to find a signing key that matches: \"{kid}\""
-                ))
-            })?;
-        if key.alg_name != alg {
-            return Err(not_allowed());
-        }
-        Ok(key.choice())
+        Ok(super::keys::select(keys.iter(), kid, alg)?.choice())
     }
 
     /// Its key set for a token naming `kid` (refetched, rate-limited, when unknown).
@@ -98,7 +87,13 @@ pub(crate) async fn open(
     for t in trusted {
         let option = option_of(&t);
         let discovery = t.jwks_url.is_none().then(|| t.issuer.clone());
-        let set = remote::RemoteJwks::open(config, &option, t.jwks_url, discovery).await?;
+        // A key published without `alg` may be bound to the issuer's algorithms, when listed.
+        let allowed = if t.algorithms.is_empty() {
+            super::keys::allowed_algorithms(config)
+        } else {
+            t.algorithms.clone()
+        };
+        let set = remote::RemoteJwks::open(config, &option, t.jwks_url, discovery, allowed).await?;
         issuers.push(Issuer {
             iss: vec![t.issuer],
             algorithms: t.algorithms,

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::json::{parse_object, read_payload};
 pub(crate) use super::keys::KeyChoice;
-use super::keys::{DecodeKey, KeySet};
+use super::keys::{DecodeKey, InSet, KeySet};
 use super::verifiers;
 use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
 
@@ -26,6 +26,9 @@ use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
 pub(crate) struct Decoded {
     pub(crate) parts: TokenParts,
     pub(crate) expired: bool,
+    /// Whether the key that verified it is still in its set; `None` for a key that may differ
+    /// per request (a decode-key loader's): such a token is never cached.
+    pub(crate) key: Option<InSet>,
 }
 
 /// What a decode checks beyond the signature.
@@ -125,15 +128,23 @@ mod header_checks {
     }
 }
 
+/// A JWS whose signature verified: its header, its raw payload bytes and the verifying key's
+/// [`InSet`] flag (when it has one).
+#[derive(Debug)]
+pub(crate) struct Jws {
+    pub(crate) header: Arc<JsonObject>,
+    pub(crate) payload: Vec<u8>,
+    pub(crate) key: Option<InSet>,
+}
+
 /// The JWS layer, as PyJWT's `_load` and `_verify_signature` (same split, same messages): the
 /// header's `alg` must be allowed (`key_for` gives its pinned algorithm and key), unsupported
-/// header parameters are refused, and the signature must verify. Returns the header and the raw
-/// payload bytes.
+/// header parameters are refused, and the signature must verify.
 pub(crate) fn verify_jws<'k>(
     token: &str,
     max_length: usize,
     key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
-) -> Result<(Arc<JsonObject>, Vec<u8>), JwtError> {
+) -> Result<Jws, JwtError> {
     if token.len() > max_length {
         return Err(JwtError::invalid(format!(
             "Token is too long (over {max_length} bytes)"
@@ -174,7 +185,11 @@ pub(crate) fn verify_jws<'k>(
     if !valid {
         return Err(JwtError::invalid("Signature verification failed"));
     }
-    Ok((header, payload))
+    Ok(Jws {
+        header,
+        payload,
+        key: choice.in_set.cloned(),
+    })
 }
 
 /// The `kid` of a token's header, unverified, when the header decodes (for choosing whether to
@@ -246,7 +261,11 @@ pub(crate) fn decode_with<'k>(
     csrf: Option<&str>,
     claims_as: ClaimsAs,
 ) -> Result<Decoded, JwtError> {
-    let (header, payload) = verify_jws(token, rules.max_length, key_for)?;
+    let Jws {
+        header,
+        payload,
+        key,
+    } = verify_jws(token, rules.max_length, key_for)?;
     let mut parts = match claims_as {
         ClaimsAs::Map => {
             let claims = parse_object(&payload, "payload")?;
@@ -264,7 +283,11 @@ pub(crate) fn decode_with<'k>(
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;
     }
-    Ok(Decoded { parts, expired })
+    Ok(Decoded {
+        parts,
+        expired,
+        key,
+    })
 }
 
 /// The CSRF double submit: the value the request carries must equal the token's `csrf` claim,

@@ -18,14 +18,49 @@ use super::verifiers::{self, KeyId};
 use crate::config::{DecodeKeyConfig, JwtConfig};
 use crate::vocabulary::{ConfigError, JsonObject, JwtError};
 
-/// The key a token's header selected, with its algorithm, and its [`KeyId`] when the key is one
-/// of the manager's (its verifier is then built once per thread and reused); `None` for a key
-/// that may differ per request (a decode-key loader's).
+/// The key a token's header selected, with its algorithm, its [`KeyId`] when the key is one
+/// of the manager's (its verifier is then built once per thread and reused) and its [`InSet`]
+/// flag (a token it verified may then be cached for as long as the flag holds); both `None` for
+/// a key that may differ per request (a decode-key loader's).
 #[derive(Clone, Copy)]
 pub(crate) struct KeyChoice<'k> {
     pub(crate) alg: jsonwebtoken::Algorithm,
     pub(crate) key: &'k jsonwebtoken::DecodingKey,
     pub(crate) id: Option<KeyId>,
+    pub(crate) in_set: Option<&'k InSet>,
+}
+
+/// Whether a key is still in the set it came from: one flag shared by the key and by every
+/// cached token it verified. A remote JWK set lowers it when a fetch no longer lists the key, so
+/// each such token is refused from that moment on (one atomic load per cache hit, no scan). The
+/// keys of the config never leave: their flag stays up for the manager's life.
+#[derive(Debug, Clone)]
+pub(crate) struct InSet(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl InSet {
+    /// The flag of a key just added to its set.
+    pub(crate) fn new() -> Self {
+        InSet(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+            true,
+        )))
+    }
+
+    /// Whether the key is still in its set.
+    pub(crate) fn holds(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The key left its set, for good.
+    #[cfg_attr(not(any(test, feature = "remote-jwks")), allow(dead_code))]
+    pub(crate) fn leave(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether both are the flag of one key.
+    #[cfg(feature = "remote-jwks")]
+    pub(crate) fn same(&self, other: &InSet) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 static INSTALL_PROVIDER: std::sync::Once = std::sync::Once::new();
@@ -58,6 +93,12 @@ pub(crate) struct DecodeKey {
     pub(crate) key: DecodingKey,
     /// This key's material, for reusing its verifier ([`super::verifiers`]).
     pub(crate) id: KeyId,
+    /// Whether the key is still in its set ([`InSet`]).
+    pub(crate) in_set: InSet,
+    /// A remote key's JWK as published, which tells a key a refetch still lists (kept, with its
+    /// verifier and its cached tokens) from a new one under the same `kid`; `None` otherwise.
+    #[cfg_attr(not(feature = "remote-jwks"), allow(dead_code))]
+    pub(crate) published: Option<Box<str>>,
 }
 
 impl DecodeKey {
@@ -67,7 +108,30 @@ impl DecodeKey {
             alg: self.alg,
             key: &self.key,
             id: Some(self.id),
+            in_set: Some(&self.in_set),
         }
+    }
+
+    /// A key of the config (never leaves its set).
+    fn local(kid: Option<String>, alg_name: String, alg: Algorithm, key: DecodingKey) -> Self {
+        DecodeKey {
+            kid,
+            alg_name,
+            alg,
+            key,
+            id: KeyId::fresh(),
+            in_set: InSet::new(),
+            published: None,
+        }
+    }
+
+    /// Whether `other` is this key as fetched again: same `kid`, algorithm and JWK.
+    #[cfg(feature = "remote-jwks")]
+    pub(crate) fn is_refetch_of(&self, other: &DecodeKey) -> bool {
+        self.published.is_some()
+            && self.published == other.published
+            && self.kid == other.kid
+            && self.alg_name == other.alg_name
     }
 }
 
@@ -256,6 +320,28 @@ fn missing_asymmetric(option: &str, alg_name: &str) -> ConfigError {
     )
 }
 
+/// The key named `kid` bound to `alg` (a remote key without `alg` is one key per algorithm it
+/// may verify, all under its `kid`): an unknown `kid` is PyJWT's "Unable to find a signing key"
+/// error, a known one under another algorithm "The specified alg value is not allowed".
+pub(crate) fn select<'k>(
+    keys: impl Iterator<Item = &'k DecodeKey>,
+    kid: &str,
+    alg: &str,
+) -> Result<&'k DecodeKey, JwtError> {
+    let mut named = false;
+    for key in keys.filter(|k| k.kid.as_deref() == Some(kid)) {
+        if key.alg_name == alg {
+            return Ok(key);
+        }
+        named = true;
+    }
+    Err(JwtError::invalid(if named {
+        "The specified alg value is not allowed".to_string()
+    } else {
+        format!("Unable to find a signing key that matches: \"{kid}\"")
+    }))
+}
+
 /// A key of `JWT_DECODE_KEYS`.
 fn named_key(config: &JwtConfig, spec: &DecodeKeyConfig) -> Result<DecodeKey, ConfigError> {
     let option = format!("JWT_DECODE_KEYS[{}]", spec.kid);
@@ -275,13 +361,12 @@ fn named_key(config: &JwtConfig, spec: &DecodeKeyConfig) -> Result<DecodeKey, Co
             .ok_or_else(|| missing_asymmetric(&option, &spec.algorithm))?;
         decoding_from_pem(&option, pem, &spec.algorithm, alg)?
     };
-    Ok(DecodeKey {
-        kid: Some(spec.kid.clone()),
-        alg_name: spec.algorithm.clone(),
+    Ok(DecodeKey::local(
+        Some(spec.kid.clone()),
+        spec.algorithm.clone(),
         alg,
         key,
-        id: KeyId::fresh(),
-    })
+    ))
 }
 
 /// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
@@ -340,20 +425,41 @@ fn jwks_keys(jwks: &str) -> Result<Vec<DecodeKey>, ConfigError> {
         let alg = parse_algorithm(&option, &alg_name)?;
         let key = DecodingKey::from_jwk(jwk).map_err(|e| key_error(&option, &alg_name, e))?;
         check_strength(&option, &alg_name, alg, jwk)?;
-        keys.push(DecodeKey {
-            kid: Some(kid),
-            alg_name,
-            alg,
-            key,
-            id: KeyId::fresh(),
-        });
+        keys.push(DecodeKey::local(Some(kid), alg_name, alg, key));
     }
     Ok(keys)
 }
 
-/// Why a key of a remote JWK set is skipped (warned about, never a startup error).
+/// The algorithms a public key of this type can verify, never an HMAC one: RSA keys the RS* and
+/// PS* families, EC keys the one algorithm of their curve, OKP keys on Ed25519 EdDSA.
 #[cfg(feature = "remote-jwks")]
-fn remote_key(raw: &Value, fallback_alg: &str) -> Result<DecodeKey, String> {
+fn algorithms_of(kty: &str, crv: Option<&str>) -> &'static [&'static str] {
+    match (kty, crv) {
+        ("RSA", _) => &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
+        ("EC", Some("P-256")) => &["ES256"],
+        ("EC", Some("P-384")) => &["ES384"],
+        ("OKP", Some("Ed25519")) => &["EdDSA"],
+        _ => &[],
+    }
+}
+
+/// The algorithms a remote key set's keys without `alg` may be bound to: `JWT_DECODE_ALGORITHMS`
+/// and `JWT_ALGORITHM` (the manager's allow-list), or a trusted issuer's own list.
+#[cfg(feature = "remote-jwks")]
+pub(crate) fn allowed_algorithms(config: &JwtConfig) -> Vec<String> {
+    let mut allowed = config.decode_algorithms.clone().unwrap_or_default();
+    if !allowed.contains(&config.algorithm) {
+        allowed.push(config.algorithm.clone());
+    }
+    allowed
+}
+
+/// The keys one JWK of a remote set gives, or why it is skipped (warned about, never a startup
+/// error): one key bound to its `alg`; for a JWK without `alg` (RFC 7517 makes it optional; Entra
+/// ID and oidc-provider publish such keys), one key per algorithm its key type can verify
+/// ([`algorithms_of`]) within `allowed`, each selected by the token's `alg` and `kid` together.
+#[cfg(feature = "remote-jwks")]
+fn remote_keys(raw: &Value, allowed: &[String]) -> Result<Vec<DecodeKey>, String> {
     let members = raw.as_object().ok_or("not a JSON object")?;
     let kid = members
         .get("kid")
@@ -377,58 +483,61 @@ fn remote_key(raw: &Value, fallback_alg: &str) -> Result<DecodeKey, String> {
         Some(Value::String(u)) if u == "sig" => {}
         Some(other) => return Err(format!("its \"use\" is {other}, not \"sig\"")),
     }
-    // A key without "alg" (Entra ID publishes such keys) is bound to JWT_ALGORITHM when its key
-    // type suits it; check_strength below checks the curve and the RSA size.
     let kty = members
         .get("kty")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let alg_name = match members.get("alg") {
-        Some(Value::String(a)) => a.clone(),
+    let alg_names: Vec<String> = match members.get("alg") {
+        Some(Value::String(a)) => vec![a.clone()],
         Some(other) => return Err(format!("its \"alg\" {other} is not a string")),
         None => {
-            let suits = match fallback_alg {
-                "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" => kty == "RSA",
-                "ES256" | "ES384" => kty == "EC",
-                "EdDSA" => kty == "OKP",
-                _ => false,
-            };
-            if !suits {
+            let crv = members.get("crv").and_then(Value::as_str);
+            let suited: Vec<String> = algorithms_of(kty, crv)
+                .iter()
+                .filter(|a| allowed.iter().any(|x| x == *a))
+                .map(|a| a.to_string())
+                .collect();
+            if suited.is_empty() {
                 return Err(format!(
-                    "it has no \"alg\" and its key type \"{kty}\" does not suit JWT_ALGORITHM \"{fallback_alg}\""
+                    "it has no \"alg\" and its key type \"{kty}\"{} suits none of the allowed \
+                     algorithms ({})",
+                    crv.map(|c| format!(" on \"{c}\"")).unwrap_or_default(),
+                    allowed.join(", ")
                 ));
             }
-            fallback_alg.to_string()
+            suited
         }
     };
-    let alg = parse_algorithm("alg", &alg_name).map_err(|e| e.reason().to_string())?;
-    if is_hmac(alg) {
-        return Err("symmetric keys are not accepted from a JWK set".into());
-    }
-    let mut jwk: Jwk = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
-    if jwk.common.key_algorithm.is_none() {
+    let published: Box<str> = raw.to_string().into();
+    let mut keys = Vec::with_capacity(alg_names.len());
+    for alg_name in alg_names {
+        let alg = parse_algorithm("alg", &alg_name).map_err(|e| e.reason().to_string())?;
+        if is_hmac(alg) {
+            return Err("symmetric keys are not accepted from a JWK set".into());
+        }
+        let mut jwk: Jwk = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
         jwk.common.key_algorithm = serde_json::from_value(Value::from(alg_name.clone())).ok();
+        let key = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
+        // The curve and the RSA size.
+        check_strength("key", &alg_name, alg, &jwk).map_err(|e| e.reason().to_string())?;
+        keys.push(DecodeKey {
+            published: Some(published.clone()),
+            ..DecodeKey::local(Some(kid.clone()), alg_name, alg, key)
+        });
     }
-    let key = DecodingKey::from_jwk(&jwk).map_err(|e| e.to_string())?;
-    check_strength("key", &alg_name, alg, &jwk).map_err(|e| e.reason().to_string())?;
-    Ok(DecodeKey {
-        kid: Some(kid),
-        alg_name,
-        alg,
-        key,
-        id: KeyId::fresh(),
-    })
+    Ok(keys)
 }
 
-/// The usable keys of a remote JWK set (`source` names it in warnings). Unlike `JWT_DECODE_JWKS`,
-/// where such a key is a startup error, a key with private members, a symmetric key, a key whose
-/// `use` is not `sig`, a key with an unknown or unsuitable `alg`, a key without `kid` or a
-/// repeated `kid` is skipped with a warning: the set is the provider's, and one odd key must not
-/// stop every other from verifying. A set with no usable key at all is an error.
+/// The usable keys of a remote JWK set (`source` names it in warnings; `allowed`: the algorithms
+/// a key without `alg` may be bound to). Unlike `JWT_DECODE_JWKS`, where such a key is a startup
+/// error, a key with private members, a symmetric key, a key whose `use` is not `sig`, a key with
+/// an unknown or unsuitable `alg`, a key without `kid` or a repeated `kid` is skipped with a
+/// warning: the set is the provider's, and one odd key must not stop every other from
+/// verifying. A set with no usable key at all is an error.
 #[cfg(feature = "remote-jwks")]
 pub(crate) fn remote_key_set(
     body: &[u8],
-    fallback_alg: &str,
+    allowed: &[String],
     source: &str,
 ) -> Result<Vec<DecodeKey>, String> {
     let raw: Value =
@@ -443,11 +552,11 @@ pub(crate) fn remote_key_set(
             .get("kid")
             .and_then(Value::as_str)
             .map_or_else(|| format!("#{index}"), |k| format!("\"{k}\""));
-        match remote_key(raw_key, fallback_alg) {
-            Ok(key) if keys.iter().any(|k| k.kid == key.kid) => {
+        match remote_keys(raw_key, allowed) {
+            Ok(found) if keys.iter().any(|k| found.iter().any(|f| f.kid == k.kid)) => {
                 tracing::warn!(target: "jwt_runtime", "JWK set {source}: key {name} skipped: its kid is used twice");
             }
-            Ok(key) => keys.push(key),
+            Ok(found) => keys.extend(found),
             Err(why) => {
                 tracing::warn!(target: "jwt_runtime", "JWK set {source}: key {name} skipped: {why}");
             }
@@ -523,13 +632,7 @@ impl KeySet {
                 }
             };
             if let Some(key) = key {
-                decoding.push(DecodeKey {
-                    kid: None,
-                    alg_name: name.clone(),
-                    alg,
-                    key,
-                    id: KeyId::fresh(),
-                });
+                decoding.push(DecodeKey::local(None, name.clone(), alg, key));
             }
         }
         decoding.extend(named);
@@ -591,16 +694,7 @@ impl KeySet {
         let mut all = self.decoding.iter().chain(remote);
         let named = !remote.is_empty() || self.decoding.iter().any(|k| k.kid.is_some());
         let found = match header.get("kid").and_then(Value::as_str) {
-            Some(kid) if named => {
-                let key = all.find(|k| k.kid.as_deref() == Some(kid)).ok_or_else(|| {
-                    JwtError::invalid(format!(
-                        "Unable to find a signing key that matches: \"{kid}\""
-                    ))
-                })?;
-                (key.alg_name == alg)
-                    .then_some(key)
-                    .ok_or_else(not_allowed)?
-            }
+            Some(kid) if named => select(all, kid, alg)?,
             _ => all
                 .find(|k| k.kid.is_none() && k.alg_name == alg)
                 .ok_or_else(|| {

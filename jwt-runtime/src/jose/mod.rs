@@ -26,5 +26,9 @@ pub(crate) mod remote {
         pub(crate) async fn keys_for_kid(&self, _kid: &str) -> RemoteKeys {
             match *self {}
         }
+
+        pub(crate) fn has_kid(&self, _kid: &str) -> bool {
+            match *self {}
+        }
     }
 }

@@ -5,7 +5,9 @@
 //! refetched when a token names an unknown `kid`: at most once per `JWT_JWKS_REFETCH_INTERVAL`,
 //! one fetch shared by the requests that wait for it, within `JWT_JWKS_TIMEOUT`. That refetch is
 //! the only network wait a request can have; a provider that is down leaves the last good set
-//! serving.
+//! serving. A key a fetch no longer lists leaves the set for good
+//! ([`InSet`](super::keys::InSet)): the tokens it verified are refused from then on, also those
+//! the verified-token cache holds.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::keys::{non_empty, remote_key_set, RemoteKeys};
+use super::keys::{allowed_algorithms, non_empty, remote_key_set, DecodeKey, RemoteKeys};
 use crate::config::JwtConfig;
 use crate::vocabulary::ConfigError;
 
@@ -253,7 +255,8 @@ pub(crate) fn check_options(config: &JwtConfig, option: &str) -> Result<(), Conf
 pub(crate) struct RemoteJwks {
     url: String,
     fetcher: Fetcher,
-    fallback_alg: String,
+    /// The algorithms a key published without `alg` may be bound to.
+    allowed: Vec<String>,
     keys: RwLock<RemoteKeys>,
     /// Bumped whenever a new set is stored.
     generation: AtomicU64,
@@ -298,7 +301,8 @@ impl RemoteJwks {
         check_audience(config, option)?;
         check_options(config, option)?;
         let discovered = issuer.clone();
-        let remote = Self::open(config, option, url, issuer).await?;
+        let allowed = allowed_algorithms(config);
+        let remote = Self::open(config, option, url, issuer, allowed).await?;
         if let Some(issuer) = discovered {
             match &mut config.decode_issuer {
                 None => config.decode_issuer = Some(vec![issuer]),
@@ -315,12 +319,14 @@ impl RemoteJwks {
     }
 
     /// Fetches one key set: from `url`, or from the `jwks_uri` that discovery of `issuer` gives;
-    /// starts its background refresh. `option` names the source in errors.
+    /// starts its background refresh. `option` names the source in errors; `allowed`: the
+    /// algorithms a key published without `alg` may be bound to.
     pub(crate) async fn open(
         config: &JwtConfig,
         option: &str,
         url: Option<String>,
         issuer: Option<String>,
+        allowed: Vec<String>,
     ) -> Result<Arc<Self>, ConfigError> {
         let fetcher = Fetcher::new(config, option)?;
         let url = match (url, issuer) {
@@ -344,7 +350,7 @@ impl RemoteJwks {
                 format!("cannot fetch the JWK set {url}: {why}"),
             )
         })?;
-        let keys = remote_key_set(&fetched.body, &config.algorithm, &url).map_err(|why| {
+        let keys = remote_key_set(&fetched.body, &allowed, &url).map_err(|why| {
             ConfigError::new(
                 option.to_string(),
                 format!("cannot use the JWK set {url}: {why}"),
@@ -354,7 +360,7 @@ impl RemoteJwks {
         let remote = Arc::new(RemoteJwks {
             url,
             fetcher,
-            fallback_alg: config.algorithm.clone(),
+            allowed,
             keys: RwLock::new(Arc::new(keys)),
             generation: AtomicU64::new(0),
             fetches: AtomicU64::new(1),
@@ -417,16 +423,49 @@ impl RemoteJwks {
     async fn fetch(&self, timeout: Duration) -> Result<Option<u64>, String> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = self.fetcher.get(&self.url, timeout).await?;
-        let keys = remote_key_set(&fetched.body, &self.fallback_alg, &self.url)?;
+        let keys = remote_key_set(&fetched.body, &self.allowed, &self.url)?;
         tracing::debug!(target: "jwt_runtime", url = %self.url, keys = keys.len(), "remote JWK set refreshed");
-        *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
-        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.store(keys);
         Ok(fetched.max_age)
+    }
+
+    /// Makes `fetched` the current set. A key it lists again (same `kid`, algorithm and JWK) is
+    /// kept as it was, with its verifier and the tokens it verified; every key it no longer lists
+    /// leaves ([`InSet::leave`](super::keys::InSet::leave)), so each token that key verified is
+    /// refused from now on, cached or not.
+    fn store(&self, fetched: Vec<DecodeKey>) {
+        let mut current = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        let keys: Vec<DecodeKey> = fetched
+            .into_iter()
+            .map(|key| {
+                current
+                    .iter()
+                    .find(|old| old.is_refetch_of(&key))
+                    .cloned()
+                    .unwrap_or(key)
+            })
+            .collect();
+        for old in current.iter() {
+            if !keys.iter().any(|key| key.in_set.same(&old.in_set)) {
+                old.in_set.leave();
+            }
+        }
+        *current = Arc::new(keys);
+        self.generation.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The last good set.
     pub(crate) fn current(&self) -> RemoteKeys {
         self.keys.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Whether the current set has a key named `kid`.
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .any(|k| k.kid.as_deref() == Some(kid))
     }
 
     /// The set for a token naming `kid`: the current one when it has `kid`; otherwise the set

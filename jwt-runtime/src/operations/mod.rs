@@ -6,6 +6,8 @@ pub(crate) mod mint;
 pub(crate) mod pipeline;
 #[cfg(test)]
 mod pipeline_equivalence;
+#[cfg(all(test, feature = "remote-jwks"))]
+mod remote_cache;
 pub(crate) mod rotation;
 pub(crate) mod session_check;
 

@@ -17,8 +17,8 @@ use poem::http::Method;
 use poem::Request;
 
 use crate::engine::locate::{header_token_bytes, locate, plain_token};
-use crate::engine::{remote_slice, Engine};
-use crate::jose::jws::{self, ClaimRules, ClaimsAs, KeyChoice};
+use crate::engine::{remote_slice, Engine, VerifiedBy};
+use crate::jose::jws::{self, KeyChoice};
 use crate::operations::session_check::{check_session, membership};
 use crate::vocabulary::{
     BlocklistError, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
@@ -361,9 +361,10 @@ pub(crate) enum Resume {
 }
 
 /// Steps 1-6 as far as they go without waiting, the common case: a plain token in the
-/// `Authorization` header verified with the manager's own keys, a store that answers in place,
-/// no session to ask about, no claims hook. `Ok`: decided (the caller's answer, as [`verify`]
-/// gives it); `Err`: where [`verify_from`] resumes.
+/// `Authorization` header that the verified-token cache holds (whichever key verified it: the
+/// manager's own, its remote set's, a trusted issuer's) or that the manager's own keys verify
+/// alone, a store that answers in place, no session to ask about, no claims hook. `Ok`: decided
+/// (the caller's answer, as [`verify`] gives it); `Err`: where [`verify_from`] resumes.
 pub(crate) fn verify_now(
     engine: &Engine,
     req: &Request,
@@ -377,18 +378,19 @@ pub(crate) fn verify_now(
         return Err(Resume::Locate);
     };
     let now = engine.now();
-    if !engine.verifies_alone() {
-        return Err(Resume::Header(now));
-    }
-    let rules = engine.claim_rules();
     // A repeated token is found by the header's bytes, before they are checked as text.
-    let verified = match engine.cached_header_token(bytes, &rules, now) {
+    let verified = match engine.cached_token(bytes, Location::Headers, now, None) {
         Some(verified) => verified,
-        None => match plain_token(bytes) {
-            Some(token) => engine.verify_unseen(token, Location::Headers, &rules, now, None),
+        None if engine.verifies_alone() => match plain_token(bytes) {
+            Some(token) => {
+                let rules = engine.claim_rules();
+                engine.verify_unseen(token, Location::Headers, &rules, now, None)
+            }
             // Not the common `Bearer <token>`: the full rules read the header.
             None => return Err(Resume::Locate),
         },
+        // Keys that may route it elsewhere or have to be waited for.
+        None => return Err(Resume::Header(now)),
     };
     let (token, expired) = match verified {
         Ok(verified) => verified,
@@ -497,16 +499,20 @@ async fn verify_found(
     csrf: Option<&str>,
     now: f64,
 ) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
+    // A token verified before, under the keys and rules that verify it now.
+    if let Some(cached) = engine.cached_token(token.as_bytes(), location, now, csrf) {
+        return cached;
+    }
     let rules = engine.claim_rules();
     // A trusted issuer's token (by its unverified `iss`) is verified with that issuer's keys and
     // rules only.
-    if let Some(issuer) = engine.issuer_of(token) {
+    if let Some((index, issuer)) = engine.issuer_of(token) {
         let kid = jws::peek_kid(token, rules.max_length);
         let keys = issuer.keys_for(kid.as_deref()).await;
         let key_for = |header: &JsonObject| issuer.decoding_for(header, &keys);
-        // A provider's key set changes: its tokens are not cached.
         let rules = engine.issuer_rules(issuer);
-        return decode_uncached(token, location, key_for, &rules, now, csrf);
+        let by = VerifiedBy::Issuer(index);
+        return engine.verify_and_keep(token, location, by, key_for, &rules, now, csrf);
     }
     // The decode-key loader sees the unverified header and payload, as in the reference.
     let loaded_key = match &engine.hooks.decode_key {
@@ -517,42 +523,29 @@ async fn verify_found(
         None => None,
     };
     match &loaded_key {
-        // A loaded key may differ from request to request: never cached.
+        // A loaded key may differ from request to request: it has no `InSet` flag, so its
+        // tokens are never kept.
         Some(key) => {
             let key_for = |header: &JsonObject| {
-                engine
-                    .keys
-                    .allowed_alg(header)
-                    .map(|alg| KeyChoice { alg, key, id: None })
+                engine.keys.allowed_alg(header).map(|alg| KeyChoice {
+                    alg,
+                    key,
+                    id: None,
+                    in_set: None,
+                })
             };
-            decode_uncached(token, location, key_for, &rules, now, csrf)
+            engine.verify_and_keep(token, location, VerifiedBy::Own, key_for, &rules, now, csrf)
         }
-        // A remote key set changes (a key may leave it): never cached either.
+        // A remote key's tokens are kept while the key is in the provider's set.
         None if engine.has_remote_keys() => {
-            let remote = engine.remote_keys_for(token).await;
+            let remote = engine.remote_keys_for(token).await?;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
             let rules = engine.rules_for(token);
-            decode_uncached(token, location, key_for, &rules, now, csrf)
+            engine.verify_with(token, location, VerifiedBy::Own, key_for, &rules, now, csrf)
         }
         None => engine.verify_token(token, location, &rules, now, csrf),
     }
-}
-
-/// A token found at `location` and verified with keys that may change (a provider's, a loaded or
-/// a remote key), so never cached: the verified token and whether it expired, as the pipeline
-/// carries them.
-fn decode_uncached<'k>(
-    token: &str,
-    location: Location,
-    key_for: impl Fn(&JsonObject) -> Result<KeyChoice<'k>, JwtError>,
-    rules: &ClaimRules<'_>,
-    now: f64,
-    csrf: Option<&str>,
-) -> Result<(Arc<VerifiedJwt>, bool), JwtError> {
-    let decoded = jws::decode_with(token, key_for, rules, now, csrf, ClaimsAs::Facts)?;
-    let parts = Arc::new(decoded.parts);
-    Ok((Arc::new(VerifiedJwt::new(parts, location)), decoded.expired))
 }
 
 /// Steps 3-4: not expired, the route's issuers, the route's token type, freshness, scopes. The `type`
