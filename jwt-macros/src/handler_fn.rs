@@ -177,7 +177,9 @@ fn no_handler(mut item: ItemFn, macro_name: &str, optional: bool, errors: &mut E
             item.sig.ident.span(),
             format!(
                 "`#[{macro_name}]` must be placed above `#[handler]`: no `#[handler]` attribute \
-                 follows it on this function"
+                 follows it on this function (when `#[handler]` is above it, the errors that \
+                 follow about this handler's parameters come from that order: `#[handler]` \
+                 expanded first, unprotected, and they go away with it)"
             ),
         ));
         return item;
