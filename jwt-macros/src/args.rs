@@ -205,6 +205,24 @@ fn spaced_role(lit: &LitStr, name: &str, role: &str) -> syn::Error {
     )
 }
 
+/// `[..]` written where one string is expected: the array (where the error points) and its items
+/// as text (string literals by their value), for the error to show the string to write instead.
+fn array_items(value: syn::parse::ParseStream) -> syn::Result<(syn::ExprArray, Vec<String>)> {
+    let array: syn::ExprArray = value.parse()?;
+    let items = array
+        .elems
+        .iter()
+        .map(|e| match e {
+            Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => s.value(),
+            other => quote::ToTokens::to_token_stream(other).to_string(),
+        })
+        .collect();
+    Ok((array, items))
+}
+
 // ---- `issuer = "..."` ----
 
 /// `issuer = "https://a, https://b"`: one issuer or a comma-separated list, each compared
@@ -213,23 +231,12 @@ fn spaced_role(lit: &LitStr, name: &str, role: &str) -> syn::Error {
 fn parse_issuers(meta: &ParseNestedMeta) -> syn::Result<(LitStr, Vec<String>)> {
     let value = meta.value()?;
     if value.peek(syn::token::Bracket) {
-        let array: syn::ExprArray = value.parse()?;
-        let shown: Vec<String> = array
-            .elems
-            .iter()
-            .map(|e| match e {
-                Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) => s.value(),
-                other => quote::ToTokens::to_token_stream(other).to_string(),
-            })
-            .collect();
+        let (array, items) = array_items(value)?;
         return Err(syn::Error::new_spanned(
             array,
             format!(
                 "`issuer` takes one string: write `issuer = \"{}\"`",
-                shown.join(", ")
+                items.join(", ")
             ),
         ));
     }
@@ -317,18 +324,7 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
         "locations" => {
             let value = meta.value()?;
             if value.peek(syn::token::Bracket) {
-                let array: syn::ExprArray = value.parse()?;
-                let names: Vec<String> = array
-                    .elems
-                    .iter()
-                    .map(|e| match e {
-                        Expr::Lit(syn::ExprLit {
-                            lit: syn::Lit::Str(s),
-                            ..
-                        }) => s.value(),
-                        other => quote::ToTokens::to_token_stream(other).to_string(),
-                    })
-                    .collect();
+                let (array, names) = array_items(value)?;
                 return Err(syn::Error::new_spanned(
                     array,
                     format!(
@@ -405,18 +401,7 @@ fn parse_scopes(meta: &ParseNestedMeta, name: &str) -> syn::Result<ScopeArg> {
     let span = meta.path.segments[0].ident.span();
     let value = meta.value()?;
     if value.peek(syn::token::Bracket) {
-        let array: syn::ExprArray = value.parse()?;
-        let names: Vec<String> = array
-            .elems
-            .iter()
-            .map(|e| match e {
-                Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) => s.value(),
-                other => quote::ToTokens::to_token_stream(other).to_string(),
-            })
-            .collect();
+        let (array, names) = array_items(value)?;
         return Err(syn::Error::new_spanned(
             array,
             format!(
