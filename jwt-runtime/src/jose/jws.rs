@@ -14,10 +14,10 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::json::{parse_object, read_payload};
-pub(crate) use super::keys::KeyChoice;
 use super::keys::{DecodeKey, InSet, KeySet};
+pub(crate) use super::keys::{KeyChoice, KeyOrigin};
 use super::verifiers;
-use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
+use crate::vocabulary::{JsonObject, JwtError, KeySource, NumericDate, TokenParts};
 
 /// A token whose signature and claims verified: its parts (JOSE header, claims) and whether it
 /// has expired (every other check passed; the caller refuses it as expired with this payload,
@@ -42,7 +42,12 @@ pub(crate) struct ClaimRules<'a> {
     /// parts record it (their users are filed under it), and a `null` identity is missing there
     /// (it would name nobody; this app's own tokens accept it, as the reference).
     pub(crate) trusted_issuer: Option<&'a str>,
-    /// The JWT access-token profile of RFC 9068 ([`check_access_token_profile`]).
+    /// What a remote-set token's users are filed under when no issuer rule names its issuer
+    /// (`issuer` is `None`): the JWK set's URL ([`KeySource::Remote`]).
+    pub(crate) remote_set: Option<&'a str>,
+    /// The JWT access-token profile of RFC 9068 ([`check_access_token_profile`]), for tokens
+    /// issued elsewhere only ([`KeySource::is_foreign`]): this app's own keys sign tokens that
+    /// follow no such profile.
     pub(crate) access_token_profile: bool,
     pub(crate) max_length: usize,
 }
@@ -135,6 +140,8 @@ pub(crate) struct Jws {
     pub(crate) header: Arc<JsonObject>,
     pub(crate) payload: Vec<u8>,
     pub(crate) key: Option<InSet>,
+    /// Where the verifying key came from.
+    pub(crate) origin: KeyOrigin,
 }
 
 /// The JWS layer, as PyJWT's `_load` and `_verify_signature` (same split, same messages): the
@@ -189,6 +196,7 @@ pub(crate) fn verify_jws<'k>(
         header,
         payload,
         key: choice.in_set.cloned(),
+        origin: choice.origin,
     })
 }
 
@@ -265,6 +273,7 @@ pub(crate) fn decode_with<'k>(
         header,
         payload,
         key,
+        origin,
     } = verify_jws(token, rules.max_length, key_for)?;
     let mut parts = match claims_as {
         ClaimsAs::Map => {
@@ -276,9 +285,13 @@ pub(crate) fn decode_with<'k>(
             TokenParts::unparsed(header, json, facts)
         }
     };
-    if let Some(issuer) = rules.trusted_issuer {
-        parts.verified_by(issuer);
-    }
+    let source = match (rules.trusted_issuer, origin) {
+        (Some(issuer), _) => KeySource::Issuer(issuer.into()),
+        (None, KeyOrigin::Fetched) => KeySource::Remote(remote_set_name(&parts, rules).into()),
+        (None, KeyOrigin::Loaded) => KeySource::Loader,
+        (None, KeyOrigin::Config) => KeySource::Own,
+    };
+    parts.verified_by(source);
     let expired = validate_claims(&parts, rules, now)?;
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;
@@ -288,6 +301,21 @@ pub(crate) fn decode_with<'k>(
         expired,
         key,
     })
+}
+
+/// The name a remote-set token's users are filed under: its `iss` when an issuer rule applies
+/// (the claims check that follows refuses the token unless it is one of the rule's; a rule of one
+/// issuer names it without reading the claims), else the JWK set's URL.
+fn remote_set_name<'r>(parts: &'r TokenParts, rules: &ClaimRules<'r>) -> &'r str {
+    match rules.issuer {
+        Some([only]) => only,
+        Some(_) => parts
+            .claims()
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+        None => rules.remote_set.unwrap_or_default(),
+    }
 }
 
 /// The CSRF double submit: the value the request carries must equal the token's `csrf` claim,
@@ -374,7 +402,7 @@ pub(crate) fn validate_claims(
             rules.identity_claim
         )));
     }
-    if rules.access_token_profile {
+    if rules.access_token_profile && parts.source().is_foreign() {
         check_access_token_profile(parts)?;
     }
     Ok(expired)
