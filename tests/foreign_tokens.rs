@@ -408,6 +408,25 @@ async fn a_foreign_token_without_its_identity_claim_is_refused() {
     resp.assert_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// The remote key set's tokens name a provider's user too: a `null` identity names nobody there
+/// and is refused, as a trusted issuer's is.
+#[tokio::test]
+async fn a_remote_sets_token_with_a_null_identity_is_refused() {
+    let idp = provider("rsa_a.pem", "a").await;
+    let config = JwtConfig {
+        decode_jwks_url: Some(idp.jwks_url()),
+        decode_audience: Some(vec!["api".into()]),
+        verify_sub: false,
+        ..app_config()
+    };
+    let app = builder(config).build_async().await.unwrap();
+    let null = idp.token(json!({"aud": "api", "sub": null, "jti": "r-1"}));
+    assert_eq!(
+        me_with(&app, &null).await,
+        Err("{\"msg\":\"Missing claim: sub\"}\n".into())
+    );
+}
+
 // ---- the stores keep the key as it is ----
 
 /// A trusted issuer's user logged out on one instance, checked on another and on one started

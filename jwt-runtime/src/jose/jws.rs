@@ -39,8 +39,9 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
     /// The trusted issuer these are the rules of (`None`: this app's own tokens). Its tokens'
-    /// parts record it (their users are filed under it), and a `null` identity is missing there
-    /// (it would name nobody; this app's own tokens accept it, as the reference).
+    /// parts record it (their users are filed under it). A `null` identity is missing in a token
+    /// issued elsewhere (a trusted issuer's, the remote set's: it would name nobody; this app's
+    /// own tokens accept it, as the reference).
     pub(crate) trusted_issuer: Option<&'a str>,
     /// What a remote-set token's users are filed under when no issuer rule names its issuer
     /// (`issuer` is `None`): the JWK set's URL ([`KeySource::Remote`]).
@@ -396,7 +397,7 @@ pub(crate) fn validate_claims(
     if facts.jti_not_string {
         return Err(JwtError::invalid("JWT ID must be a string"));
     }
-    if !facts.has_identity || (rules.trusted_issuer.is_some() && facts.identity.is_null()) {
+    if !facts.has_identity || (parts.source().is_foreign() && facts.identity.is_null()) {
         return Err(JwtError::invalid(format!(
             "Missing claim: {}",
             rules.identity_claim
@@ -516,5 +517,72 @@ mod tests {
                 "Invalid header padding"
             );
         }
+    }
+    /// What a decode records as the token's source comes from the key chosen for it and the
+    /// rules it was verified under, never from its `kid`; a remote-set token is named by its
+    /// verified `iss` under an issuer rule (one issuer or several), else by the JWK set's URL.
+    #[test]
+    fn the_key_chosen_says_where_a_token_comes_from() {
+        crate::jose::keys::install_crypto_provider();
+        let secret = "k".repeat(32);
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        let claims = serde_json::json!({"sub": "alice", "iss": "https://b.example"});
+        let signing = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+        let token = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
+        let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
+        let issuers = [
+            "https://a.example".to_string(),
+            "https://b.example".to_string(),
+        ];
+        let source = |origin, issuer: Option<&[String]>, trusted_issuer| {
+            let rules = ClaimRules {
+                leeway: 0.0,
+                issuer,
+                audience: None,
+                verify_sub: true,
+                identity_claim: "sub",
+                trusted_issuer,
+                remote_set: Some("https://b.example/jwks"),
+                access_token_profile: false,
+                max_length: 8192,
+            };
+            let choice = |_: &JsonObject| {
+                Ok(KeyChoice {
+                    alg: jsonwebtoken::Algorithm::HS256,
+                    key: &key,
+                    id: None,
+                    in_set: None,
+                    origin,
+                })
+            };
+            let decoded = decode_with(&token, choice, &rules, 0.0, None, ClaimsAs::Facts).unwrap();
+            decoded.parts.source().clone()
+        };
+        let b = || Box::<str>::from("https://b.example");
+        assert_eq!(
+            source(KeyOrigin::Config, Some(&issuers), None),
+            KeySource::Own
+        );
+        assert_eq!(source(KeyOrigin::Loaded, None, None), KeySource::Loader);
+        assert_eq!(
+            source(KeyOrigin::Fetched, Some(&issuers), None),
+            KeySource::Remote(b())
+        );
+        assert_eq!(
+            source(KeyOrigin::Fetched, Some(&issuers[1..]), None),
+            KeySource::Remote(b())
+        );
+        assert_eq!(
+            source(KeyOrigin::Fetched, None, None),
+            KeySource::Remote("https://b.example/jwks".into())
+        );
+        assert_eq!(
+            source(
+                KeyOrigin::Fetched,
+                Some(&issuers[1..]),
+                Some("https://b.example")
+            ),
+            KeySource::Issuer(b())
+        );
     }
 }
