@@ -270,7 +270,7 @@ async fn a_remote_key_named_like_an_own_key_still_verifies_a_foreign_token() {
         }],
         ..app_config()
     };
-    let app = builder(config).build_async().await.unwrap();
+    let app = builder(config.clone()).build_async().await.unwrap();
     let access = idp.token(json!({"aud": "api", "sub": "mallory", "jti": "k-1", "is_administrator": true, "fresh": true}));
     assert_eq!(
         call(&app, "GET", "/me", &access).await,
@@ -292,6 +292,24 @@ async fn a_remote_key_named_like_an_own_key_still_verifies_a_foreign_token() {
         call(&app, "GET", "/whoami", &access).await,
         (200, format!("{}#mallory", idp.jwks_url()))
     );
+    // And the RFC 9068 profile of the remote set applies to it.
+    let profiled = JwtConfig {
+        decode_access_token_profile: true,
+        ..config
+    };
+    let app = builder(profiled).build_async().await.unwrap();
+    assert_eq!(
+        call(&app, "GET", "/me", &access).await,
+        (
+            422,
+            msg("Invalid token type: an access token has the header typ \"at+jwt\" (RFC 9068)")
+        )
+    );
+    let at = idp.token_typed(
+        "at+jwt",
+        json!({"aud": "api", "sub": "mallory", "jti": "k-3", "client_id": "c"}),
+    );
+    assert_eq!(call(&app, "GET", "/me", &at).await, (200, "mallory".into()));
 }
 
 /// The remote key set's users are the provider's for a user loader: `trusted_issuer()` names the
