@@ -291,6 +291,76 @@ async fn own_and_foreign_users_never_share_a_cut_off() {
     assert_eq!(me_with(&app, &own_u1).await, Ok("u-1".into()));
 }
 
+/// The remote key set's users (`JWT_DECODE_JWKS_URL`) are the provider's, filed under the set's
+/// issuer (the token's verified `iss` under `JWT_DECODE_ISSUER`, else the JWK set's URL): the
+/// provider's `alice` and this app's `alice` never share a "log out everywhere" cut-off.
+#[tokio::test]
+async fn a_remote_sets_users_are_filed_apart_from_local_ones() {
+    let idp = provider("rsa_a.pem", "a").await;
+    for with_issuer in [true, false] {
+        let (now, read) = clock();
+        let config = JwtConfig {
+            decode_jwks_url: Some(idp.jwks_url()),
+            decode_issuer: with_issuer.then(|| vec![idp.base.clone()]),
+            decode_audience: Some(vec!["api".into()]),
+            ..app_config()
+        };
+        let app = builder(config).clock(read).build_async().await.unwrap();
+        let filed_under = if with_issuer {
+            idp.base.clone()
+        } else {
+            idp.jwks_url()
+        };
+        let theirs = |jti: &str| idp.token(json!({"aud": "api", "sub": "alice", "jti": jti}));
+        let ours = |jti: &str| {
+            hs256(claims_with(
+                "alice",
+                json!({"aud": "api", "iss": idp.base, "jti": jti, "iat": now.load(Ordering::SeqCst)}),
+            ))
+        };
+        assert_eq!(me_with(&app, &theirs("r-1")).await, Ok("alice".into()));
+        assert_eq!(me_with(&app, &ours("o-1")).await, Ok("alice".into()));
+
+        // The provider's alice logs out everywhere: this app's alice stays.
+        log_out_everywhere(&app, "/logout_everywhere", &theirs("r-1")).await;
+        assert_eq!(me_with(&app, &theirs("r-2")).await, Err(REVOKED.into()));
+        assert_eq!(
+            me_with(&app, &ours("o-1")).await,
+            Ok("alice".into()),
+            "a provider's logout revoked a local user's token ({filed_under})"
+        );
+        // This app's alice logs out everywhere: a new provider login stays.
+        now.store(NOW + 1, Ordering::SeqCst);
+        let later = idp.token(json!({"aud": "api", "sub": "alice", "jti": "r-3", "iat": NOW + 1}));
+        assert_eq!(me_with(&app, &later).await, Ok("alice".into()));
+        app.revoke_all_for_user(&json!("alice")).await.unwrap();
+        assert_eq!(me_with(&app, &ours("o-2")).await, Err(REVOKED.into()));
+        assert_eq!(
+            me_with(&app, &later).await,
+            Ok("alice".into()),
+            "a local user's logout revoked a provider's token ({filed_under})"
+        );
+        // The provider's user by name, without a token: under the set's issuer (or URL).
+        app.revoke_all_for_user(UserRef::of_issuer(&filed_under, &json!("alice")))
+            .await
+            .unwrap();
+        assert_eq!(me_with(&app, &later).await, Err(REVOKED.into()));
+        now.store(NOW + 2, Ordering::SeqCst);
+        assert_eq!(me_with(&app, &ours("o-3")).await, Ok("alice".into()));
+        // Any other name is not one of this manager's issuers.
+        let other = if with_issuer {
+            idp.jwks_url()
+        } else {
+            idp.base.clone()
+        };
+        let err = app
+            .revoke_all_for_user(UserRef::of_issuer(&other, &json!("alice")))
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), jwt_runtime::ErrorKind::Misconfigured);
+    }
+}
+
 #[tokio::test]
 async fn a_foreign_token_is_never_filed_under_null() {
     let idp = provider("rsa_a.pem", "a").await;
@@ -336,6 +406,25 @@ async fn a_foreign_token_without_its_identity_claim_is_refused() {
         .send()
         .await;
     resp.assert_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The remote key set's tokens name a provider's user too: a `null` identity names nobody there
+/// and is refused, as a trusted issuer's is.
+#[tokio::test]
+async fn a_remote_sets_token_with_a_null_identity_is_refused() {
+    let idp = provider("rsa_a.pem", "a").await;
+    let config = JwtConfig {
+        decode_jwks_url: Some(idp.jwks_url()),
+        decode_audience: Some(vec!["api".into()]),
+        verify_sub: false,
+        ..app_config()
+    };
+    let app = builder(config).build_async().await.unwrap();
+    let null = idp.token(json!({"aud": "api", "sub": null, "jti": "r-1"}));
+    assert_eq!(
+        me_with(&app, &null).await,
+        Err("{\"msg\":\"Missing claim: sub\"}\n".into())
+    );
 }
 
 // ---- the stores keep the key as it is ----

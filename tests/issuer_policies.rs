@@ -252,6 +252,93 @@ async fn a_remote_key_sets_token_never_satisfies_this_apps_own_claims() {
     assert!(from_env.decode_trust_app_claims);
 }
 
+/// A token verified by a key of the remote set is the provider's, whatever its `kid`: a provider
+/// key named like one of this app's own keys (another algorithm) does not make its tokens this
+/// app's (the key that verified the token says where it came from, not its `kid`).
+#[tokio::test]
+async fn a_remote_key_named_like_an_own_key_still_verifies_a_foreign_token() {
+    let idp = provider("rsa_a.pem", "a").await;
+    let config = JwtConfig {
+        decode_jwks_url: Some(idp.jwks_url()),
+        decode_audience: Some(vec!["api".into()]),
+        // This app's own key `a`, an HMAC key: the provider's `a` is RS256.
+        decode_keys: vec![jwt_runtime::keys::DecodeKeyConfig {
+            kid: "a".into(),
+            algorithm: "HS256".into(),
+            public_key: None,
+            secret: Some("s".repeat(32)),
+        }],
+        ..app_config()
+    };
+    let app = builder(config.clone()).build_async().await.unwrap();
+    let access = idp.token(json!({"aud": "api", "sub": "mallory", "jti": "k-1", "is_administrator": true, "fresh": true}));
+    assert_eq!(
+        call(&app, "GET", "/me", &access).await,
+        (200, "mallory".into())
+    );
+    assert_eq!(
+        call(&app, "GET", "/admin", &access).await,
+        (403, msg("Admins only!"))
+    );
+    assert_eq!(
+        call(&app, "GET", "/fresh", &access).await,
+        (401, msg("Fresh token required"))
+    );
+    let foreign = idp.token(claims_everything("k-2"));
+    assert_claims_mean_nothing(&app, &foreign).await;
+    // Its user is the provider's, for the user loader too (filed under the JWK set's URL: no
+    // issuer rule names the provider).
+    assert_eq!(
+        call(&app, "GET", "/whoami", &access).await,
+        (200, format!("{}#mallory", idp.jwks_url()))
+    );
+    // And the RFC 9068 profile of the remote set applies to it.
+    let profiled = JwtConfig {
+        decode_access_token_profile: true,
+        ..config
+    };
+    let app = builder(profiled).build_async().await.unwrap();
+    assert_eq!(
+        call(&app, "GET", "/me", &access).await,
+        (
+            422,
+            msg("Invalid token type: an access token has the header typ \"at+jwt\" (RFC 9068)")
+        )
+    );
+    let at = idp.token_typed(
+        "at+jwt",
+        json!({"aud": "api", "sub": "mallory", "jti": "k-3", "client_id": "c"}),
+    );
+    assert_eq!(call(&app, "GET", "/me", &at).await, (200, "mallory".into()));
+}
+
+/// The remote key set's users are the provider's for a user loader: `trusted_issuer()` names the
+/// set's issuer (the token's verified `iss`), so the provider's `mallory` never loads this app's.
+#[tokio::test]
+async fn a_user_loader_tells_a_remote_sets_user_from_a_local_one() {
+    let idp = provider("rsa_a.pem", "a").await;
+    let config = JwtConfig {
+        decode_jwks_url: Some(idp.jwks_url()),
+        decode_issuer: Some(vec![idp.base.clone()]),
+        decode_audience: Some(vec!["api".into()]),
+        ..app_config()
+    };
+    let app = builder(config).build_async().await.unwrap();
+    let theirs = idp.token(json!({"aud": "api", "sub": "mallory", "jti": "u-1"}));
+    let ours = hs256(claims_with(
+        "mallory",
+        json!({"aud": "api", "iss": idp.base}),
+    ));
+    assert_eq!(
+        call(&app, "GET", "/whoami", &ours).await,
+        (200, "mallory".into())
+    );
+    assert_eq!(
+        call(&app, "GET", "/whoami", &theirs).await,
+        (200, format!("{}#mallory", idp.base))
+    );
+}
+
 /// `issuer = "..."` on a handler and `JwtRequired::issuers` on a group: only those issuers'
 /// tokens, trusted or this app's own; 422 with PyJWT's messages otherwise.
 #[tokio::test]

@@ -878,11 +878,29 @@ async fn two_issuers_side_by_side() {
     assert!(err.to_string().contains("this app's own issuer"), "{err}");
 }
 
-/// Implicit cookie refresh re-mints only this app's own tokens, never a provider's.
+/// Implicit cookie refresh re-mints only this app's own tokens, never a provider's, also when
+/// the provider's key is named like one of this app's own keys (the key that verified the token
+/// tells, not its `kid`).
 #[tokio::test]
 async fn a_providers_token_is_never_re_minted() {
+    for own_key_named_a in [false, true] {
+        providers_token_is_never_re_minted(own_key_named_a).await;
+    }
+}
+
+async fn providers_token_is_never_re_minted(own_key_named_a: bool) {
     let provider = provider().await;
     provider.set_keys(vec![jwk("rsa_a.pem", "a")]);
+    let decode_keys = if own_key_named_a {
+        vec![jwt_runtime::keys::DecodeKeyConfig {
+            kid: "a".into(),
+            algorithm: "HS256".into(),
+            public_key: None,
+            secret: Some("s".repeat(32)),
+        }]
+    } else {
+        Vec::new()
+    };
     let app = verifier(JwtConfig {
         token_location: vec!["cookies".into()],
         cookie_csrf_protect: false,
@@ -892,6 +910,7 @@ async fn a_providers_token_is_never_re_minted() {
             decode_audience: Some(vec![API.into()]),
             encode_audience: Some(vec![API.into()]),
             jwks_allow_http: true,
+            decode_keys,
             ..config()
         }
     })

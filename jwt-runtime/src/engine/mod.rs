@@ -22,7 +22,8 @@ use crate::jose::keys::{self, DecodeKey, KeySet, RemoteKeys};
 use crate::jose::remote;
 use crate::revocation::{DynBlocklist, TokenInfo};
 use crate::vocabulary::{
-    issuer_user_key, ClaimFacts, Clock, ConfigError, JsonObject, JwtError, Location, VerifiedJwt,
+    issuer_user_key, ClaimFacts, Clock, ConfigError, JsonObject, JwtError, KeySource, Location,
+    VerifiedJwt,
 };
 use hooks::Hooks;
 use settings::Settings;
@@ -151,13 +152,10 @@ impl Engine {
     }
 
     /// Whether a verified token was issued elsewhere: by a trusted issuer, or signed with a key of
-    /// the remote JWK set. Such a token is never re-minted as this app's own (implicit refresh).
+    /// the remote JWK set (as recorded when its key was chosen, whatever its `kid`). Such a token
+    /// is never re-minted as this app's own (implicit refresh, rotation).
     pub(crate) fn is_foreign(&self, token: &VerifiedJwt) -> bool {
-        if token.parts().trusted_issuer().is_some() {
-            return true;
-        }
-        let kid = token.header().get("kid").and_then(Value::as_str);
-        self.remote.is_some() && kid.is_some_and(|kid| !self.keys.has_kid(kid))
+        token.parts().source().is_foreign()
     }
 
     /// Whether a verified token's own claims may satisfy this app's claim policies (the admin
@@ -165,11 +163,12 @@ impl Engine {
     /// [`TrustedIssuer::trust_app_claims`]; the remote key set's only with
     /// `JWT_DECODE_TRUST_APP_CLAIMS`. A provider's `is_administrator` or `type` means nothing here.
     pub(crate) fn trusts_app_claims(&self, token: &VerifiedJwt) -> bool {
-        match token.parts().trusted_issuer() {
-            Some(iss) => self
+        match token.parts().source() {
+            KeySource::Own | KeySource::Loader => true,
+            KeySource::Remote(_) => self.config.decode_trust_app_claims,
+            KeySource::Issuer(iss) => self
                 .issuer_named(Some(iss))
                 .is_some_and(|issuer| issuer.trust_app_claims),
-            None => self.config.decode_trust_app_claims || !self.is_foreign(token),
         }
     }
 
@@ -215,23 +214,6 @@ impl Engine {
         }
     }
 
-    /// The claim rules of a token verified under this app's own options: [`claim_rules`], with
-    /// the access-token profile of RFC 9068 when `JWT_DECODE_ACCESS_TOKEN_PROFILE` is on and the
-    /// token's `kid` names a key of the remote set (no key of this app's own: those sign this
-    /// app's tokens, which follow no such profile).
-    ///
-    /// [`claim_rules`]: Self::claim_rules
-    pub(crate) fn rules_for(&self, token: &str) -> ClaimRules<'_> {
-        let rules = self.claim_rules();
-        let profile = self.config.decode_access_token_profile
-            && self.remote.is_some()
-            && jws::peek_kid(token, rules.max_length).is_some_and(|kid| !self.keys.has_kid(&kid));
-        ClaimRules {
-            access_token_profile: profile,
-            ..rules
-        }
-    }
-
     fn assemble(
         config: JwtConfig,
         clock: Arc<dyn Clock>,
@@ -268,6 +250,23 @@ impl Engine {
     /// Whether a remote key set is configured.
     pub(crate) fn has_remote_keys(&self) -> bool {
         self.remote.is_some()
+    }
+
+    /// The remote set's JWK set URL (`JWT_DECODE_JWKS_URL`), which names its users when no
+    /// issuer rule does (see [`KeySource::Remote`]).
+    fn remote_set_url(&self) -> Option<&str> {
+        keys::non_empty(&self.config.decode_jwks_url).map(str::trim)
+    }
+
+    /// Whether the remote set's users can be filed under `name`: one of the issuers its tokens
+    /// may name (`JWT_DECODE_ISSUER`, the discovered issuer), or its JWK set URL when no issuer
+    /// rule applies.
+    fn names_remote_set(&self, name: &str) -> bool {
+        self.remote.is_some()
+            && match self.config.decode_issuer.as_deref() {
+                Some(accepted) => accepted.iter().any(|iss| iss == name),
+                None => self.remote_set_url() == Some(name),
+            }
     }
 
     /// The remote key set as it is now (no network).
@@ -309,7 +308,9 @@ impl Engine {
         self.clock.now()
     }
 
-    /// What a decode checks beyond the signature, from the config.
+    /// What a decode checks beyond the signature, from the config: this app's own tokens' rules
+    /// and the remote key set's (whose tokens alone are held to the access-token profile of
+    /// `JWT_DECODE_ACCESS_TOKEN_PROFILE`: the JWS layer records which keys verified a token).
     pub(crate) fn claim_rules(&self) -> ClaimRules<'_> {
         let config = &self.config;
         ClaimRules {
@@ -319,7 +320,8 @@ impl Engine {
             verify_sub: config.verify_sub,
             identity_claim: &config.identity_claim,
             trusted_issuer: None,
-            access_token_profile: false,
+            remote_set: self.remote_set_url(),
+            access_token_profile: config.decode_access_token_profile,
             max_length: config.max_token_length,
         }
     }
@@ -345,7 +347,7 @@ impl Engine {
                     token,
                     &self.keys,
                     remote_slice(&remote),
-                    &self.rules_for(token),
+                    &self.claim_rules(),
                     self.now(),
                     None,
                     ClaimsAs::Map,
@@ -500,21 +502,27 @@ impl Engine {
 
     /// [`Engine::token_info`] of a verified token, built once per token (a repeated token's
     /// cached parts keep it) from the facts read with it, with the identity claim of the issuer
-    /// that verified it.
+    /// that verified it; a foreign token's user is filed under its issuer
+    /// ([`KeySource::provider`]: a trusted issuer, or the remote set's name).
     pub(crate) fn info_of<'t>(&self, token: &'t VerifiedJwt) -> &'t TokenInfo {
         token.parts().store_info(|parts| {
             TokenInfo::from_facts(
                 parts.facts(),
                 self.config.decode_leeway,
-                parts.trusted_issuer(),
+                parts.source().provider(),
             )
         })
     }
 
-    /// The key a trusted issuer's user is filed under, `None` when `issuer` is not trusted.
+    /// The key a foreign user is filed under: a trusted issuer's, or the remote set's (under
+    /// one of its issuers, or its JWK set URL without an issuer rule); `None` when `issuer`
+    /// names neither.
     pub(crate) fn issuer_user(&self, issuer: &str, identity: &Value) -> Option<String> {
-        let issuer = self.issuer_named(Some(issuer))?;
-        Some(issuer_user_key(&issuer.iss[0], identity))
+        if let Some(trusted) = self.issuer_named(Some(issuer)) {
+            return Some(issuer_user_key(&trusted.iss[0], identity));
+        }
+        self.names_remote_set(issuer)
+            .then(|| issuer_user_key(issuer, identity))
     }
 }
 

@@ -28,7 +28,7 @@ pub use super::openapi::{OpenApiScope, OpenApiSecurity};
 use super::protection::run_protected;
 pub use super::protection::UserLoaderFn;
 use super::request_jwt;
-use crate::jose::jws::KeyChoice;
+use crate::jose::jws::{KeyChoice, KeyOrigin};
 use crate::jose::verifiers::KeyId;
 
 /// The policy macros under their own names. `#[jwt_runtime::openapi]` glob-imports this module
@@ -177,6 +177,7 @@ pub fn verify_jws_with_key(
                 key,
                 id: Some(KeyId::fresh()),
                 in_set: None,
+                origin: KeyOrigin::Config,
             }),
             _ => Err(JwtError::InvalidToken(
                 "The specified alg value is not allowed".into(),

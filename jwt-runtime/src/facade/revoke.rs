@@ -1,5 +1,6 @@
 //! [`UserRef`]: whose tokens "log out everywhere" ([`JwtManager::revoke_all_for_user`])
-//! revokes: one of this app's users, or a trusted issuer's, never both.
+//! revokes: one of this app's users, or a provider's (a trusted issuer's, the remote key set's),
+//! never both.
 
 use serde_json::Value;
 
@@ -10,7 +11,8 @@ use crate::vocabulary::{JwtError, VerifiedJwt};
 use crate::JwtManager;
 
 /// A user whose tokens [`JwtManager::revoke_all_for_user`] revokes. This app's own users and a
-/// trusted issuer's users (`JwtManagerBuilder::trust_issuer`) are kept apart: the same name at
+/// provider's users (a trusted issuer's, `JwtManagerBuilder::trust_issuer`, or the remote key
+/// set's, `JWT_DECODE_JWKS_URL` / `JWT_DECODE_ISSUER_DISCOVERY`) are kept apart: the same name at
 /// two issuers is two people, and logging one out never logs out the other.
 ///
 /// - The user a verified token belongs to, from the handler: `&identity` (an [`Identity`](crate::Identity)),
@@ -19,7 +21,7 @@ use crate::JwtManager;
 /// - One of this app's own users by identity, without a token (an admin acting on a user id):
 ///   `&json!("alice")` (a [`Value`]). Never a provider's user, whose identity lives under its
 ///   issuer: pass `&identity`, not `identity.value()`, from a handler that may see them.
-/// - A trusted issuer's user without a token: [`UserRef::of_issuer`].
+/// - A provider's user without a token: [`UserRef::of_issuer`].
 ///
 /// ```
 /// use jwt_runtime::{jwt_required, Identity, JwtManager};
@@ -47,8 +49,15 @@ enum Whose<'a> {
 }
 
 impl<'a> UserRef<'a> {
-    /// The user of a trusted issuer whose tokens carry `identity` in that issuer's identity
-    /// claim (`TrustedIssuer::identity_claim`), for when no token is at hand.
+    /// The user of a provider whose tokens carry `identity` in that provider's identity claim
+    /// (`TrustedIssuer::identity_claim`; `JWT_IDENTITY_CLAIM` for the remote key set), for when
+    /// no token is at hand. `issuer` is what [`VerifiedJwt::trusted_issuer`] gives for the
+    /// user's tokens:
+    ///
+    /// - a trusted issuer;
+    /// - for the remote key set, one of the issuers its tokens may name (the discovered issuer
+    ///   of `JWT_DECODE_ISSUER_DISCOVERY`, or one of `JWT_DECODE_ISSUER`), or, for a
+    ///   `JWT_DECODE_JWKS_URL` without `JWT_DECODE_ISSUER`, that URL as configured.
     ///
     /// ```
     /// # async fn run(jwt: jwt_runtime::JwtManager) -> Result<(), jwt_runtime::JwtError> {
@@ -59,8 +68,8 @@ impl<'a> UserRef<'a> {
     /// # Ok(()) }
     /// ```
     ///
-    /// [`JwtManager::revoke_all_for_user`] answers 500 (`Misconfigured`) when `issuer` is not
-    /// one this manager trusts.
+    /// [`JwtManager::revoke_all_for_user`] answers 500 (`Misconfigured`) when `issuer` names
+    /// none of this manager's providers.
     pub fn of_issuer(issuer: &'a str, identity: &'a Value) -> Self {
         UserRef(Whose::Issuer { issuer, identity })
     }
@@ -75,8 +84,10 @@ impl<'a> UserRef<'a> {
                 engine.issuer_user(issuer, identity).ok_or_else(|| {
                     JwtError::Misconfigured(
                         format!(
-                            "\"{issuer}\" is not a trusted issuer of this manager \
-                             (JwtManagerBuilder::trust_issuer)"
+                            "\"{issuer}\" is neither a trusted issuer of this manager \
+                             (JwtManagerBuilder::trust_issuer) nor an issuer of its remote key \
+                             set (JWT_DECODE_ISSUER, JWT_DECODE_ISSUER_DISCOVERY; its \
+                             JWT_DECODE_JWKS_URL without an issuer rule)"
                         )
                         .into(),
                     )
@@ -93,7 +104,7 @@ impl<'a> From<&'a Value> for UserRef<'a> {
     }
 }
 
-/// The user the verified token belongs to (this app's, or a trusted issuer's).
+/// The user the verified token belongs to (this app's, or a provider's).
 impl<'a> From<&'a VerifiedJwt> for UserRef<'a> {
     fn from(token: &'a VerifiedJwt) -> Self {
         UserRef(Whose::Token(token))

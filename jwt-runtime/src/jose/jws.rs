@@ -14,10 +14,10 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::json::{parse_object, read_payload};
-pub(crate) use super::keys::KeyChoice;
 use super::keys::{DecodeKey, InSet, KeySet};
+pub(crate) use super::keys::{KeyChoice, KeyOrigin};
 use super::verifiers;
-use crate::vocabulary::{JsonObject, JwtError, NumericDate, TokenParts};
+use crate::vocabulary::{JsonObject, JwtError, KeySource, NumericDate, TokenParts};
 
 /// A token whose signature and claims verified: its parts (JOSE header, claims) and whether it
 /// has expired (every other check passed; the caller refuses it as expired with this payload,
@@ -39,10 +39,16 @@ pub(crate) struct ClaimRules<'a> {
     pub(crate) verify_sub: bool,
     pub(crate) identity_claim: &'a str,
     /// The trusted issuer these are the rules of (`None`: this app's own tokens). Its tokens'
-    /// parts record it (their users are filed under it), and a `null` identity is missing there
-    /// (it would name nobody; this app's own tokens accept it, as the reference).
+    /// parts record it (their users are filed under it). A `null` identity is missing in a token
+    /// issued elsewhere (a trusted issuer's, the remote set's: it would name nobody; this app's
+    /// own tokens accept it, as the reference).
     pub(crate) trusted_issuer: Option<&'a str>,
-    /// The JWT access-token profile of RFC 9068 ([`check_access_token_profile`]).
+    /// What a remote-set token's users are filed under when no issuer rule names its issuer
+    /// (`issuer` is `None`): the JWK set's URL ([`KeySource::Remote`]).
+    pub(crate) remote_set: Option<&'a str>,
+    /// The JWT access-token profile of RFC 9068 ([`check_access_token_profile`]), for tokens
+    /// issued elsewhere only ([`KeySource::is_foreign`]): this app's own keys sign tokens that
+    /// follow no such profile.
     pub(crate) access_token_profile: bool,
     pub(crate) max_length: usize,
 }
@@ -135,6 +141,8 @@ pub(crate) struct Jws {
     pub(crate) header: Arc<JsonObject>,
     pub(crate) payload: Vec<u8>,
     pub(crate) key: Option<InSet>,
+    /// Where the verifying key came from.
+    pub(crate) origin: KeyOrigin,
 }
 
 /// The JWS layer, as PyJWT's `_load` and `_verify_signature` (same split, same messages): the
@@ -189,6 +197,7 @@ pub(crate) fn verify_jws<'k>(
         header,
         payload,
         key: choice.in_set.cloned(),
+        origin: choice.origin,
     })
 }
 
@@ -265,6 +274,7 @@ pub(crate) fn decode_with<'k>(
         header,
         payload,
         key,
+        origin,
     } = verify_jws(token, rules.max_length, key_for)?;
     let mut parts = match claims_as {
         ClaimsAs::Map => {
@@ -276,9 +286,13 @@ pub(crate) fn decode_with<'k>(
             TokenParts::unparsed(header, json, facts)
         }
     };
-    if let Some(issuer) = rules.trusted_issuer {
-        parts.verified_by(issuer);
-    }
+    let source = match (rules.trusted_issuer, origin) {
+        (Some(issuer), _) => KeySource::Issuer(issuer.into()),
+        (None, KeyOrigin::Fetched) => KeySource::Remote(remote_set_name(&parts, rules).into()),
+        (None, KeyOrigin::Loaded) => KeySource::Loader,
+        (None, KeyOrigin::Config) => KeySource::Own,
+    };
+    parts.verified_by(source);
     let expired = validate_claims(&parts, rules, now)?;
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;
@@ -288,6 +302,21 @@ pub(crate) fn decode_with<'k>(
         expired,
         key,
     })
+}
+
+/// The name a remote-set token's users are filed under: its `iss` when an issuer rule applies
+/// (the claims check that follows refuses the token unless it is one of the rule's; a rule of one
+/// issuer names it without reading the claims), else the JWK set's URL.
+fn remote_set_name<'r>(parts: &'r TokenParts, rules: &ClaimRules<'r>) -> &'r str {
+    match rules.issuer {
+        Some([only]) => only,
+        Some(_) => parts
+            .claims()
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+        None => rules.remote_set.unwrap_or_default(),
+    }
 }
 
 /// The CSRF double submit: the value the request carries must equal the token's `csrf` claim,
@@ -368,13 +397,13 @@ pub(crate) fn validate_claims(
     if facts.jti_not_string {
         return Err(JwtError::invalid("JWT ID must be a string"));
     }
-    if !facts.has_identity || (rules.trusted_issuer.is_some() && facts.identity.is_null()) {
+    if !facts.has_identity || (parts.source().is_foreign() && facts.identity.is_null()) {
         return Err(JwtError::invalid(format!(
             "Missing claim: {}",
             rules.identity_claim
         )));
     }
-    if rules.access_token_profile {
+    if rules.access_token_profile && parts.source().is_foreign() {
         check_access_token_profile(parts)?;
     }
     Ok(expired)
@@ -488,5 +517,72 @@ mod tests {
                 "Invalid header padding"
             );
         }
+    }
+    /// What a decode records as the token's source comes from the key chosen for it and the
+    /// rules it was verified under, never from its `kid`; a remote-set token is named by its
+    /// verified `iss` under an issuer rule (one issuer or several), else by the JWK set's URL.
+    #[test]
+    fn the_key_chosen_says_where_a_token_comes_from() {
+        crate::jose::keys::install_crypto_provider();
+        let secret = "k".repeat(32);
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        let claims = serde_json::json!({"sub": "alice", "iss": "https://b.example"});
+        let signing = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+        let token = jsonwebtoken::encode(&header, &claims, &signing).unwrap();
+        let key = jsonwebtoken::DecodingKey::from_secret(secret.as_bytes());
+        let issuers = [
+            "https://a.example".to_string(),
+            "https://b.example".to_string(),
+        ];
+        let source = |origin, issuer: Option<&[String]>, trusted_issuer| {
+            let rules = ClaimRules {
+                leeway: 0.0,
+                issuer,
+                audience: None,
+                verify_sub: true,
+                identity_claim: "sub",
+                trusted_issuer,
+                remote_set: Some("https://b.example/jwks"),
+                access_token_profile: false,
+                max_length: 8192,
+            };
+            let choice = |_: &JsonObject| {
+                Ok(KeyChoice {
+                    alg: jsonwebtoken::Algorithm::HS256,
+                    key: &key,
+                    id: None,
+                    in_set: None,
+                    origin,
+                })
+            };
+            let decoded = decode_with(&token, choice, &rules, 0.0, None, ClaimsAs::Facts).unwrap();
+            decoded.parts.source().clone()
+        };
+        let b = || Box::<str>::from("https://b.example");
+        assert_eq!(
+            source(KeyOrigin::Config, Some(&issuers), None),
+            KeySource::Own
+        );
+        assert_eq!(source(KeyOrigin::Loaded, None, None), KeySource::Loader);
+        assert_eq!(
+            source(KeyOrigin::Fetched, Some(&issuers), None),
+            KeySource::Remote(b())
+        );
+        assert_eq!(
+            source(KeyOrigin::Fetched, Some(&issuers[1..]), None),
+            KeySource::Remote(b())
+        );
+        assert_eq!(
+            source(KeyOrigin::Fetched, None, None),
+            KeySource::Remote("https://b.example/jwks".into())
+        );
+        assert_eq!(
+            source(
+                KeyOrigin::Fetched,
+                Some(&issuers[1..]),
+                Some("https://b.example")
+            ),
+            KeySource::Issuer(b())
+        );
     }
 }

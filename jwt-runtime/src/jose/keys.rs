@@ -21,13 +21,26 @@ use crate::vocabulary::{ConfigError, JsonObject, JwtError};
 /// The key a token's header selected, with its algorithm, its [`KeyId`] when the key is one
 /// of the manager's (its verifier is then built once per thread and reused) and its [`InSet`]
 /// flag (a token it verified may then be cached for as long as the flag holds); both `None` for
-/// a key that may differ per request (a decode-key loader's).
+/// a key that may differ per request (a decode-key loader's). Its [`KeyOrigin`] says where the
+/// key came from, which the verified token records.
 #[derive(Clone, Copy)]
 pub(crate) struct KeyChoice<'k> {
     pub(crate) alg: jsonwebtoken::Algorithm,
     pub(crate) key: &'k jsonwebtoken::DecodingKey,
     pub(crate) id: Option<KeyId>,
     pub(crate) in_set: Option<&'k InSet>,
+    pub(crate) origin: KeyOrigin,
+}
+
+/// Where a chosen key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyOrigin {
+    /// The config (this app's own keys).
+    Config,
+    /// A JWK set fetched from a provider (the remote set, a trusted issuer's).
+    Fetched,
+    /// A decode-key loader.
+    Loaded,
 }
 
 /// Whether a key is still in the set it came from: one flag shared by the key and by every
@@ -96,8 +109,8 @@ pub(crate) struct DecodeKey {
     /// Whether the key is still in its set ([`InSet`]).
     pub(crate) in_set: InSet,
     /// A remote key's JWK as published, which tells a key a refetch still lists (kept, with its
-    /// verifier and its cached tokens) from a new one under the same `kid`; `None` otherwise.
-    #[cfg_attr(not(feature = "remote-jwks"), allow(dead_code))]
+    /// verifier and its cached tokens) from a new one under the same `kid`; `None` for a key of
+    /// the config (so it also tells a fetched key, [`KeyOrigin::Fetched`], from an own one).
     pub(crate) published: Option<Box<str>>,
 }
 
@@ -109,6 +122,12 @@ impl DecodeKey {
             key: &self.key,
             id: Some(self.id),
             in_set: Some(&self.in_set),
+            // Only a fetched key has a published JWK.
+            origin: if self.published.is_some() {
+                KeyOrigin::Fetched
+            } else {
+                KeyOrigin::Config
+            },
         }
     }
 

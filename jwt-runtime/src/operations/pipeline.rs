@@ -18,7 +18,7 @@ use poem::Request;
 
 use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine, VerifiedBy};
-use crate::jose::jws::{self, KeyChoice};
+use crate::jose::jws::{self, KeyChoice, KeyOrigin};
 use crate::operations::session_check::{check_session, membership};
 use crate::vocabulary::{
     BlocklistError, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
@@ -532,6 +532,7 @@ async fn verify_found(
                     key,
                     id: None,
                     in_set: None,
+                    origin: KeyOrigin::Loaded,
                 })
             };
             engine.verify_and_keep(token, location, VerifiedBy::Own, key_for, &rules, now, csrf)
@@ -541,7 +542,6 @@ async fn verify_found(
             let remote = engine.remote_keys_for(token).await?;
             let key_for =
                 |header: &JsonObject| engine.keys.decoding_for(header, remote_slice(&remote));
-            let rules = engine.rules_for(token);
             engine.verify_with(token, location, VerifiedBy::Own, key_for, &rules, now, csrf)
         }
         None => engine.verify_token(token, location, &rules, now, csrf),

@@ -18,7 +18,7 @@ pub use errors::{BlocklistError, ConfigError, ErrorKind, JwtError};
 pub use expiry::Expiry;
 pub use location::Location;
 pub use scopes::Scopes;
-pub(crate) use token::{ClaimFacts, Freshness, NumericDate, TokenParts, TypeClaim};
+pub(crate) use token::{ClaimFacts, Freshness, KeySource, NumericDate, TokenParts, TypeClaim};
 pub use token::{ReservedClaims, TokenType, VerifiedJwt, RESERVED_CLAIMS};
 pub(crate) use token_info::{issuer_user_key, user_key};
 pub use token_info::{TokenInfo, MAX_JTI_LENGTH};

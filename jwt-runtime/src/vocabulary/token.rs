@@ -207,9 +207,43 @@ pub(crate) struct TokenParts {
     facts: ClaimFacts,
     /// What the revocation store is told, built on the first revocation check.
     store_info: OnceLock<TokenInfo>,
-    /// The trusted issuer whose keys and rules verified the token; `None`: this app's own keys
-    /// and options (its own tokens, a remote key set's, a key loader's).
-    trusted_issuer: Option<Box<str>>,
+    /// Which keys verified the token, recorded when its key was chosen.
+    source: KeySource,
+}
+
+/// Which keys verified a token, recorded by the JWS layer from the key it chose (never guessed
+/// afterwards from the header's `kid`). A token issued elsewhere (the remote set's, a trusted
+/// issuer's) is never re-minted here, its claims mean nothing to this app's own policies unless
+/// trusted for them, and its users are filed under the issuer it names
+/// ([`KeySource::provider`]), apart from this app's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum KeySource {
+    /// This app's own keys (`JWT_SECRET_KEY`, `JWT_PUBLIC_KEY`, `JWT_DECODE_KEYS`, ...).
+    Own,
+    /// The key a decode-key loader gave: this app's own tokens, as in the reference.
+    Loader,
+    /// A key of the remote set (`JWT_DECODE_JWKS_URL`, `JWT_DECODE_ISSUER_DISCOVERY`); its
+    /// users are filed under this name: the token's verified `iss` when an issuer rule
+    /// (`JWT_DECODE_ISSUER`, or the discovered issuer) applies, else the JWK set's URL.
+    Remote(Box<str>),
+    /// A trusted issuer's keys and rules; its `iss`.
+    Issuer(Box<str>),
+}
+
+impl KeySource {
+    /// The issuer a foreign token's users are filed under (a trusted issuer, or the remote set's
+    /// name); `None` for this app's own tokens.
+    pub(crate) fn provider(&self) -> Option<&str> {
+        match self {
+            KeySource::Own | KeySource::Loader => None,
+            KeySource::Remote(name) | KeySource::Issuer(name) => Some(name),
+        }
+    }
+
+    /// Whether the token was issued elsewhere.
+    pub(crate) fn is_foreign(&self) -> bool {
+        self.provider().is_some()
+    }
 }
 
 impl TokenParts {
@@ -220,7 +254,7 @@ impl TokenParts {
             header,
             claims: Claims::Parsed(claims),
             store_info: OnceLock::new(),
-            trusted_issuer: None,
+            source: KeySource::Own,
         }
     }
 
@@ -235,18 +269,18 @@ impl TokenParts {
             },
             facts,
             store_info: OnceLock::new(),
-            trusted_issuer: None,
+            source: KeySource::Own,
         }
     }
 
-    /// Records that the trusted issuer `issuer`'s keys and rules verified these parts.
-    pub(crate) fn verified_by(&mut self, issuer: &str) {
-        self.trusted_issuer = Some(issuer.into());
+    /// Records which keys verified these parts.
+    pub(crate) fn verified_by(&mut self, source: KeySource) {
+        self.source = source;
     }
 
-    /// The trusted issuer whose keys and rules verified the token; `None`: this app's own.
-    pub(crate) fn trusted_issuer(&self) -> Option<&str> {
-        self.trusted_issuer.as_deref()
+    /// Which keys verified the token.
+    pub(crate) fn source(&self) -> &KeySource {
+        &self.source
     }
 
     /// The JOSE header.
@@ -402,11 +436,21 @@ impl VerifiedJwt {
         self.parts.facts.jti.as_deref()
     }
 
-    /// The trusted issuer (`JwtManagerBuilder::trust_issuer`, `JWT_TRUSTED_ISSUERS`) whose keys
-    /// and rules verified this token; `None` for a token verified under this app's own options.
-    /// A trusted issuer's identity names that issuer's user, not one of this app's: a user
-    /// loader that serves both keys its lookup by the pair, so that `alice` at the provider
-    /// never loads this app's `alice`.
+    /// The issuer this token's user belongs to when it was issued elsewhere; `None` for this
+    /// app's own tokens (its own keys, or a decode-key loader's). A foreign token's identity
+    /// names that issuer's user, not one of this app's: a user loader that serves both keys its
+    /// lookup by the pair, so that `alice` at the provider never loads this app's `alice`
+    /// ("log out everywhere" files them apart the same way).
+    ///
+    /// - A trusted issuer's token (`JwtManagerBuilder::trust_issuer`, `JWT_TRUSTED_ISSUERS`):
+    ///   that issuer.
+    /// - A token verified by a key of the remote set (`JWT_DECODE_ISSUER_DISCOVERY`,
+    ///   `JWT_DECODE_JWKS_URL`): its verified `iss` when an issuer rule applies (the discovered
+    ///   issuer, or `JWT_DECODE_ISSUER`), else the JWK set's URL (`JWT_DECODE_JWKS_URL` as
+    ///   configured), the only name the set has then.
+    ///
+    /// Which keys verified the token is recorded when its key is chosen, not read from its
+    /// `kid`.
     ///
     /// ```
     /// use jwt_runtime::{user_lookup_loader, VerifiedJwt};
@@ -426,7 +470,7 @@ impl VerifiedJwt {
     /// }
     /// ```
     pub fn trusted_issuer(&self) -> Option<&str> {
-        self.parts.trusted_issuer()
+        self.parts.source().provider()
     }
 }
 

@@ -28,8 +28,8 @@ pub struct TokenInfo {
     pub token_type: String,
     /// Whose token it is, as text: for this app's own tokens the identity (a string as is,
     /// anything else as JSON; one that starts with `iss:` gets a second `iss:` in front), for a
-    /// trusted issuer's token `iss:` and the JSON array of the issuer and the identity in that
-    /// issuer's identity claim (`iss:["https://idp.example","alice@example.com"]`). Own and
+    /// provider's token (a trusted issuer's, or the remote key set's) `iss:` and the JSON array
+    /// of the issuer and the identity in that issuer's identity claim (`iss:["https://idp.example","alice@example.com"]`). Own and
     /// foreign users never share a key, so never a "log out everywhere" cut-off.
     pub user: String,
     /// `iat`, seconds (0 when absent).
@@ -42,15 +42,15 @@ pub struct TokenInfo {
 }
 
 impl TokenInfo {
-    /// Reads the fields from verified claims of this app's own token (or of a remote key set's:
-    /// `JWT_DECODE_JWKS_URL`); `leeway` is the verifier's `JWT_DECODE_LEEWAY`.
+    /// Reads the fields from verified claims of this app's own token (its user as one of this
+    /// app's); `leeway` is the verifier's `JWT_DECODE_LEEWAY`.
     pub fn from_claims(claims: &JsonObject, identity_claim: &str, leeway: u64) -> Self {
         Self::from_facts(&ClaimFacts::read(claims, identity_claim), leeway, None)
     }
 
     /// What [`TokenInfo::from_claims`] reads, from the facts read with the token (whose
-    /// identity claim is the store's); `issuer`: the trusted issuer that verified it, whose users
-    /// are filed apart from this app's ([`issuer_user_key`]).
+    /// identity claim is the store's); `issuer`: the provider whose user it is (a trusted issuer,
+    /// the remote key set's name), whose users are filed apart from this app's ([`issuer_user_key`]).
     pub(crate) fn from_facts(facts: &ClaimFacts, leeway: u64, issuer: Option<&str>) -> Self {
         let expires_at = facts.exp.seconds().map(|f| f as i64);
         TokenInfo {
