@@ -500,20 +500,6 @@ impl Engine {
         )
     }
 
-    /// [`Engine::token_info`] of a verified token, built once per token (a repeated token's
-    /// cached parts keep it) from the facts read with it, with the identity claim of the issuer
-    /// that verified it; a foreign token's user is filed under its issuer
-    /// ([`KeySource::provider`]: a trusted issuer, or the remote set's name).
-    pub(crate) fn info_of<'t>(&self, token: &'t VerifiedJwt) -> &'t TokenInfo {
-        token.parts().store_info(|parts| {
-            TokenInfo::from_facts(
-                parts.facts(),
-                self.config.decode_leeway,
-                parts.source().provider(),
-            )
-        })
-    }
-
     /// The key a foreign user is filed under: a trusted issuer's, or the remote set's (under
     /// one of its issuers, or its JWK set URL without an issuer rule); `None` when `issuer`
     /// names neither.

@@ -79,7 +79,7 @@ impl<'a> UserRef<'a> {
     pub(crate) fn key(self, engine: &Engine) -> Result<String, JwtError> {
         match self.0 {
             Whose::Own(identity) => Ok(user_key(identity)),
-            Whose::Token(token) => Ok(engine.info_of(token).user.clone()),
+            Whose::Token(token) => Ok(token.parts().store_info().user.clone()),
             Whose::Issuer { issuer, identity } => {
                 engine.issuer_user(issuer, identity).ok_or_else(|| {
                     JwtError::Misconfigured(

@@ -292,7 +292,7 @@ pub(crate) fn decode_with<'k>(
         (None, KeyOrigin::Loaded) => KeySource::Loader,
         (None, KeyOrigin::Config) => KeySource::Own,
     };
-    parts.verified_by(source);
+    parts.verified_by(source, rules.leeway as u64);
     let expired = validate_claims(&parts, rules, now)?;
     if let Some(submitted) = csrf {
         check_csrf(parts.claims(), submitted)?;

@@ -231,7 +231,7 @@ impl Answers {
     async fn ask_store(&mut self, engine: &Engine, token: &VerifiedJwt, question: StoreQuestion) {
         match question {
             StoreQuestion::Revoked => {
-                self.revoked = Some(engine.store.is_revoked(engine.info_of(token)).await);
+                self.revoked = Some(engine.store.is_revoked(token.parts().store_info()).await);
             }
             StoreQuestion::Session { rotates } => {
                 self.session = Some(check_session(engine, token, rotates).await);
@@ -251,7 +251,7 @@ fn revocation(
     rotates: bool,
     answers: &Answers,
 ) -> Result<Result<(), JwtError>, StoreQuestion> {
-    let info = engine.info_of(token);
+    let info = token.parts().store_info();
     if info.jti.is_none() && engine.requires_jti() {
         return Ok(Err(JwtError::invalid("Missing claim: jti")));
     }

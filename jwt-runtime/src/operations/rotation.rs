@@ -64,7 +64,7 @@ pub(crate) async fn rotate(
     });
     let step = RotationStep {
         session,
-        user: engine.info_of(token).user.clone(),
+        user: token.parts().store_info().user.clone(),
         used,
         new: uuid::Uuid::new_v4().to_string(),
         now,

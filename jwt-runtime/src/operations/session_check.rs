@@ -75,7 +75,7 @@ pub(crate) async fn check_session(
     };
     let check = RefreshCheck {
         session: session.into_owned(),
-        user: engine.info_of(token).user.clone(),
+        user: token.parts().store_info().user.clone(),
         jti: jti.to_string(),
         now: engine.now().floor() as i64,
         grace: engine.config.refresh_rotation_grace,

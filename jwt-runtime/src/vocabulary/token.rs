@@ -205,8 +205,9 @@ pub(crate) struct TokenParts {
     header: Arc<JsonObject>,
     claims: Claims,
     facts: ClaimFacts,
-    /// What the revocation store is told, built on the first revocation check.
-    store_info: OnceLock<TokenInfo>,
+    /// What the revocation store is told about the token: read from `facts` when the token is
+    /// verified ([`TokenParts::verified_by`]), with the keys that verified it.
+    store_info: TokenInfo,
     /// Which keys verified the token, recorded when its key was chosen.
     source: KeySource,
 }
@@ -253,7 +254,7 @@ impl TokenParts {
             facts: ClaimFacts::read(&claims, identity_claim),
             header,
             claims: Claims::Parsed(claims),
-            store_info: OnceLock::new(),
+            store_info: TokenInfo::default(),
             source: KeySource::Own,
         }
     }
@@ -268,13 +269,15 @@ impl TokenParts {
                 parsed: OnceLock::new(),
             },
             facts,
-            store_info: OnceLock::new(),
+            store_info: TokenInfo::default(),
             source: KeySource::Own,
         }
     }
 
-    /// Records which keys verified these parts.
-    pub(crate) fn verified_by(&mut self, source: KeySource) {
+    /// Records which keys verified these parts, and what the revocation store is told of them
+    /// (a provider's users filed under its name; kept until `exp + leeway`).
+    pub(crate) fn verified_by(&mut self, source: KeySource, leeway: u64) {
+        self.store_info = TokenInfo::from_facts(&self.facts, leeway, source.provider());
         self.source = source;
     }
 
@@ -311,10 +314,9 @@ impl TokenParts {
         &self.facts
     }
 
-    /// What the revocation store is told about this token, built by `make` the first time.
-    /// The engine that owns these parts always builds it from the same settings.
-    pub(crate) fn store_info(&self, make: impl FnOnce(&TokenParts) -> TokenInfo) -> &TokenInfo {
-        self.store_info.get_or_init(|| make(self))
+    /// What the revocation store is told about this token.
+    pub(crate) fn store_info(&self) -> &TokenInfo {
+        &self.store_info
     }
 
     /// The `exp` claim, when it is a valid date.

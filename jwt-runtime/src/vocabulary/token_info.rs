@@ -20,7 +20,7 @@ pub const MAX_JTI_LENGTH: usize = 128;
 /// assert_eq!((info.user.as_str(), info.token_type.as_str(), info.expires_at), ("alice", "refresh", Some(20)));
 /// assert_eq!(info.retain_until, Some(25));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenInfo {
     /// The token's unique id; `None` for foreign tokens without one.
     pub jti: Option<String>,
