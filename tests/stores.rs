@@ -2183,7 +2183,7 @@ async fn redis_session_liveness_is_served_from_the_mirror_without_a_round_trip()
     // No heartbeat within the test: only the requests' own commands cross the proxy.
     let (jwt, cli) = rotating_instance_via(&proxy, &prefix, Duration::from_secs(3600)).await;
     let user = unique("alice");
-    let login = jwt.login(&json!(user)).await.unwrap();
+    let login = jwt.login(json!(user)).await.unwrap();
     // Warm: the first request learns the session is live.
     assert_eq!(get_status(&cli, &login.access_token).await, 200);
     const N: u64 = 200;
@@ -2235,7 +2235,7 @@ async fn redis_session_liveness_is_served_from_the_mirror_without_a_round_trip()
     }
     assert_eq!(proxy.bytes_sent() - before, 0);
     // Ended here: refused here at once (no wait for the event to come back).
-    let second = jwt.login(&json!(user)).await.unwrap();
+    let second = jwt.login(json!(user)).await.unwrap();
     assert_eq!(get_status(&cli, &second.access_token).await, 200);
     assert!(jwt
         .end_session(&json!(user), &second.session)
@@ -2243,7 +2243,7 @@ async fn redis_session_liveness_is_served_from_the_mirror_without_a_round_trip()
         .unwrap());
     assert_eq!(get_status(&cli, &second.access_token).await, 401);
     // "Log out everywhere" elsewhere ends the sessions here too.
-    let third = jwt.login(&json!(user)).await.unwrap();
+    let third = jwt.login(json!(user)).await.unwrap();
     assert_eq!(get_status(&cli, &third.access_token).await, 200);
     tokio::time::sleep(Duration::from_millis(1100)).await; // the cut-off is in whole seconds
     other.revoke_all_for_user(&json!(user)).await.unwrap();
@@ -2266,7 +2266,7 @@ async fn redis_session_ended_while_the_subscription_was_down_is_refused() {
     let proxy = support::fault_proxy::FaultProxy::start(REDIS).await;
     let (jwt, cli) = rotating_instance_via(&proxy, &prefix, Duration::from_millis(100)).await;
     let user = unique("alice");
-    let login = jwt.login(&json!(user)).await.unwrap();
+    let login = jwt.login(json!(user)).await.unwrap();
     assert_eq!(get_status(&cli, &login.access_token).await, 200);
     assert_eq!(get_status(&cli, &login.access_token).await, 200);
     // The link goes silent; within the heartbeat the mirror turns stale, and "live" is no

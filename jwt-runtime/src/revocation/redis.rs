@@ -22,6 +22,12 @@
 //!   replica that had not caught up): after resubscribing, the instance writes back, with the
 //!   same scripts, every revocation its mirror holds that Redis lost (a jti with its
 //!   `retain_until` and TTL, a user's cut-off), so instances started later see them too;
+//! - sessions (`JWT_REFRESH_ROTATION`) are answered from the mirror too: the scripts that end
+//!   one publish `session <until> <id>` in the same atomic step; an instance keeps every end it
+//!   hears (refused even while the mirror is stale, and across a Redis that lost it) and the
+//!   "live" answers Redis gave it under an unbroken, current subscription (until the session's
+//!   `until`; dropped when the subscription is re-established; an end always wins). A session
+//!   not in the mirror, or "live" while the mirror is stale, is asked of Redis;
 //! - every command runs within [`command_timeout`](RedisBlocklistOptions::command_timeout),
 //!   under the "known down" rule shared with the SQL store (`known_down.rs`): once Redis
 //!   refused or did not answer, requests that need it fail closed at once for a moment, while

@@ -8,6 +8,8 @@
 //! `until`; a user's sessions are indexed in the sorted set `<prefix>sessions:<user>`, scored by
 //! `until`. A script runs alone on the server, so two instances racing with one refresh token
 //! see one another: one rotates, the other gets the same replacement or the reuse.
+//! Every script that ends a session publishes `session <until> <id>` (`-`: kept forever) on the
+//! store's channel, so the instances' mirrors refuse it without asking.
 
 use super::{BlocklistError, Rotation, SessionInfo, Standing};
 
