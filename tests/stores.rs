@@ -2302,3 +2302,51 @@ async fn redis_session_ended_while_the_subscription_was_down_is_refused() {
         assert_eq!(get_status(&cli, &login.access_token).await, 401);
     }
 }
+
+/// A session an instance knows ended is not started anew when Redis lost it: a refresh token
+/// minted before rotation was on (adopted into the session `jti:<its jti>`, started by its first
+/// use when Redis does not hold it) is answered "ended" by the instance that heard of the end.
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_does_not_start_anew_an_adopted_session_it_lost_after_it_ended() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let store = redis_store(&prefix, "redis://127.0.0.1:6379").await;
+    let user = unique("alice");
+    let jti = unique("legacy");
+    let session = jwt_runtime::stores::adopted_session(&jti);
+    let now = real_now();
+    let step = |used: &str, new: &str| RotationStep {
+        session: session.clone(),
+        user: user.clone(),
+        used: used.into(),
+        new: new.into(),
+        now,
+        grace: 10,
+        retain_until: Some(now + 900),
+        adopt: true,
+    };
+    assert_eq!(
+        store.rotate(&step(&jti, "r1")).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert!(store.end_session(&user, &session).await.unwrap());
+    // Redis loses the session (a restart without persistence, a failover).
+    let key = format!("{prefix}session:{session}");
+    assert_eq!(redis_query(&["DEL", &key]).await.as_deref(), Some("1"));
+    assert_eq!(
+        store.rotate(&step(&jti, "r2")).await.unwrap(),
+        Rotation::Ended
+    );
+    let check = RefreshCheck {
+        session: session.clone(),
+        user: user.clone(),
+        jti: jti.clone(),
+        now,
+        grace: 10,
+        adopt: true,
+    };
+    assert_eq!(store.check_refresh(&check).await.unwrap(), Standing::Ended);
+    assert!(!store.session_is_live(&session).await.unwrap());
+    assert_eq!(redis_query(&["EXISTS", &key]).await.as_deref(), Some("0"));
+}
