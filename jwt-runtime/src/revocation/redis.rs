@@ -249,6 +249,10 @@ redis.call('PUBLISH', ARGV[2], event)
 return event
 ";
 
+/// How many sessions an instance's mirror holds before it stops keeping new "live" answers
+/// (they are then asked of Redis); ends are always kept.
+const MAX_LIVE_SESSIONS: usize = 100_000;
+
 /// A TTL beyond this (about 34,000 years) is stored without expiry (Redis rejects TTLs that
 /// overflow its millisecond clock).
 const MAX_TTL: i64 = 1 << 40;
@@ -348,8 +352,15 @@ impl Mirror {
         if epoch != self.epoch {
             return;
         }
-        if matches!(self.sessions.get(session), Some(SessionSeen::Ended(_))) {
-            return;
+        match self.sessions.get(session) {
+            Some(SessionSeen::Ended(_)) => return,
+            // A cache of answers: past its bound a new "live" is not kept (asked again).
+            None if matches!(seen, SessionSeen::Live(_))
+                && self.sessions.len() >= MAX_LIVE_SESSIONS =>
+            {
+                return
+            }
+            _ => {}
         }
         self.sessions.insert(session.to_string(), seen);
     }
