@@ -554,3 +554,58 @@ async fn redis_cluster_gets_back_what_it_lost_from_the_instances_that_hold_it() 
     };
     assert!(later.is_revoked(&bobs).await.unwrap());
 }
+
+/// A session this instance knows ended stays refused whatever Redis lost: through a Redis
+/// killed and restarted empty, its tokens get 401 from the mirror (not a 503 for the outage,
+/// never a 200), and after it too. A session Redis lost while live is refused (fail closed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn redis_restarted_without_its_data_does_not_bring_back_an_ended_session() {
+    let server = RedisServer::start();
+    let mut config = config();
+    config.refresh_rotation = true;
+    let jwt = builder(config)
+        .blocklist(redis_store(&server.url()).await)
+        .build()
+        .expect("valid test config");
+    let cli = poem::test::TestClient::new(app().with(jwt.clone()));
+    let user = serde_json::json!(unique("alice"));
+    let ended = jwt.login(&user).await.unwrap();
+    let live = jwt.login(&user).await.unwrap();
+    assert_eq!(get_protected(&cli, &ended.access_token).await.0, 200);
+    assert_eq!(get_protected(&cli, &live.access_token).await.0, 200);
+    assert!(jwt.end_session(&user, &ended.session).await.unwrap());
+    assert_eq!(get_protected(&cli, &ended.access_token).await.0, 401);
+
+    let restarted = tokio::spawn(restart_empty(server, Duration::from_millis(500)));
+    let through = hammer(
+        &cli,
+        &[&ended.access_token],
+        Duration::from_secs(10),
+        || restarted.is_finished(),
+    )
+    .await;
+    let _server = restarted.await.unwrap();
+    let after = hammer(
+        &cli,
+        &[&ended.access_token],
+        Duration::from_millis(1500),
+        || false,
+    )
+    .await;
+    eprintln!("ended session, through the restart: {through:?}; after it: {after:?}");
+    assert!(through.requests > 0 && after.requests > 0);
+    assert_eq!(
+        (
+            through.statuses.keys().collect::<Vec<_>>(),
+            after.statuses.keys().collect::<Vec<_>>()
+        ),
+        (vec![&401], vec![&401]),
+        "an ended session must be refused (401) throughout: {through:?} then {after:?}"
+    );
+    // Redis lost the live one: refused, never served from a "live" known before the outage.
+    assert_eq!(
+        status_within(&cli, &live.access_token, 401, Duration::from_secs(5)).await,
+        401
+    );
+}

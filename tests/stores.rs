@@ -2118,3 +2118,235 @@ async fn postgres_upgrades_a_sessions_table_of_an_earlier_version() {
     require_service("PostgreSQL", POSTGRES);
     old_sessions_table_contract(&postgres_url(), &unique("old_sessions")).await;
 }
+
+/// An instance with rotation on over a Redis store reached through a counting proxy
+/// (heartbeat every `heartbeat`, so its probes do not blur the count), and its test client.
+async fn rotating_instance_via(
+    proxy: &support::fault_proxy::FaultProxy,
+    prefix: &str,
+    heartbeat: Duration,
+) -> (JwtManager, poem::test::TestClient<impl poem::Endpoint>) {
+    let options = RedisBlocklistOptions::default()
+        .prefix(prefix)
+        .heartbeat(heartbeat, Duration::from_millis(200));
+    let store =
+        RedisBlocklist::connect_with(&format!("redis://127.0.0.1:{}", proxy.port()), options)
+            .await
+            .expect("connect to Redis through the proxy");
+    assert!(store.wait_until_current(Duration::from_secs(5)).await);
+    let mut config = config();
+    config.refresh_rotation = true;
+    let jwt = builder(config).blocklist(store).build().unwrap();
+    let cli = poem::test::TestClient::new(app().with(jwt.clone()));
+    (jwt, cli)
+}
+
+async fn get_status<E: poem::Endpoint>(cli: &poem::test::TestClient<E>, token: &str) -> u16 {
+    cli.get("/protected")
+        .header("Authorization", bearer(token))
+        .send()
+        .await
+        .0
+        .status()
+        .as_u16()
+}
+
+/// Requests `GET /protected` until `done` holds for the status, at most `limit`; every status
+/// seen.
+async fn statuses_until<E: poem::Endpoint>(
+    cli: &poem::test::TestClient<E>,
+    token: &str,
+    limit: Duration,
+    done: impl Fn(u16) -> bool,
+) -> Vec<u16> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let status = get_status(cli, token).await;
+        seen.push(status);
+        if done(status) || tokio::time::Instant::now() >= deadline {
+            return seen;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Under rotation, the liveness of a token's session is answered from the mirror: once it is
+/// warm, protected requests send Redis nothing (each sent an `HMGET` before). A session ended
+/// on another instance is refused here within the pub/sub delivery.
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_session_liveness_is_served_from_the_mirror_without_a_round_trip() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let proxy = support::fault_proxy::FaultProxy::start(REDIS).await;
+    // No heartbeat within the test: only the requests' own commands cross the proxy.
+    let (jwt, cli) = rotating_instance_via(&proxy, &prefix, Duration::from_secs(3600)).await;
+    let user = unique("alice");
+    let login = jwt.login(json!(user)).await.unwrap();
+    // Warm: the first request learns the session is live.
+    assert_eq!(get_status(&cli, &login.access_token).await, 200);
+    const N: u64 = 200;
+    let before = proxy.bytes_sent();
+    let started = std::time::Instant::now();
+    for _ in 0..N {
+        assert_eq!(get_status(&cli, &login.access_token).await, 200);
+    }
+    let took = started.elapsed();
+    let sent = proxy.bytes_sent() - before;
+    println!(
+        "session liveness: {sent} bytes sent to Redis over {N} protected requests ({} per request), {:?} per request",
+        sent as f64 / N as f64,
+        took / N as u32
+    );
+    assert_eq!(
+        sent,
+        0,
+        "{sent} bytes sent to Redis over {N} requests ({} per request): liveness must come from the mirror",
+        sent / N
+    );
+
+    // Another instance (its own store, its own connections) ends the session.
+    let other = builder({
+        let mut config = config();
+        config.refresh_rotation = true;
+        config
+    })
+    .blocklist(redis_store(&prefix, "redis://127.0.0.1:6379").await)
+    .build()
+    .unwrap();
+    assert!(other
+        .end_session(&json!(user), &login.session)
+        .await
+        .unwrap());
+    let seen = statuses_until(&cli, &login.access_token, Duration::from_secs(2), |s| {
+        s == 401
+    })
+    .await;
+    assert_eq!(
+        seen.last(),
+        Some(&401),
+        "ended elsewhere, still served: {seen:?}"
+    );
+    // Refused from the mirror too: no round trip for an ended session either.
+    let before = proxy.bytes_sent();
+    for _ in 0..10 {
+        assert_eq!(get_status(&cli, &login.access_token).await, 401);
+    }
+    assert_eq!(proxy.bytes_sent() - before, 0);
+    // Ended here: refused here at once (no wait for the event to come back).
+    let second = jwt.login(json!(user)).await.unwrap();
+    assert_eq!(get_status(&cli, &second.access_token).await, 200);
+    assert!(jwt
+        .end_session(&json!(user), &second.session)
+        .await
+        .unwrap());
+    assert_eq!(get_status(&cli, &second.access_token).await, 401);
+    // "Log out everywhere" elsewhere ends the sessions here too.
+    let third = jwt.login(json!(user)).await.unwrap();
+    assert_eq!(get_status(&cli, &third.access_token).await, 200);
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the cut-off is in whole seconds
+    other.revoke_all_for_user(&json!(user)).await.unwrap();
+    let seen = statuses_until(&cli, &third.access_token, Duration::from_secs(2), |s| {
+        s == 401
+    })
+    .await;
+    assert_eq!(seen.last(), Some(&401), "{seen:?}");
+}
+
+/// A session ended elsewhere while this instance's subscription was down is never served from
+/// what the mirror knew before: while the link is down the mirror is not used for "live"
+/// (Redis is asked, and through a dead link that fails closed: 503), and once the
+/// subscription is back the session is refused (401), never accepted.
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_session_ended_while_the_subscription_was_down_is_refused() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let proxy = support::fault_proxy::FaultProxy::start(REDIS).await;
+    let (jwt, cli) = rotating_instance_via(&proxy, &prefix, Duration::from_millis(100)).await;
+    let user = unique("alice");
+    let login = jwt.login(json!(user)).await.unwrap();
+    assert_eq!(get_status(&cli, &login.access_token).await, 200);
+    assert_eq!(get_status(&cli, &login.access_token).await, 200);
+    // The link goes silent; within the heartbeat the mirror turns stale, and "live" is no
+    // longer served from it.
+    proxy.swallow(true);
+    let seen = statuses_until(&cli, &login.access_token, Duration::from_secs(5), |s| {
+        s == 503
+    })
+    .await;
+    assert_eq!(seen.last(), Some(&503), "{seen:?}");
+    // Ended on another instance, which reaches Redis directly: this one hears nothing.
+    let other = builder({
+        let mut config = config();
+        config.refresh_rotation = true;
+        config
+    })
+    .blocklist(redis_store(&prefix, "redis://127.0.0.1:6379").await)
+    .build()
+    .unwrap();
+    assert!(other
+        .end_session(&json!(user), &login.session)
+        .await
+        .unwrap());
+    assert_eq!(get_status(&cli, &login.access_token).await, 503);
+    proxy.swallow(false);
+    let seen = statuses_until(&cli, &login.access_token, Duration::from_secs(5), |s| {
+        s == 401
+    })
+    .await;
+    assert_eq!(seen.last(), Some(&401), "{seen:?}");
+    assert!(seen.iter().all(|s| *s == 503 || *s == 401), "{seen:?}");
+    for _ in 0..10 {
+        assert_eq!(get_status(&cli, &login.access_token).await, 401);
+    }
+}
+
+/// A session an instance knows ended is not started anew when Redis lost it: a refresh token
+/// minted before rotation was on (adopted into the session `jti:<its jti>`, started by its first
+/// use when Redis does not hold it) is answered "ended" by the instance that heard of the end.
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_does_not_start_anew_an_adopted_session_it_lost_after_it_ended() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let store = redis_store(&prefix, "redis://127.0.0.1:6379").await;
+    let user = unique("alice");
+    let jti = unique("legacy");
+    let session = jwt_runtime::stores::adopted_session(&jti);
+    let now = real_now();
+    let step = |used: &str, new: &str| RotationStep {
+        session: session.clone(),
+        user: user.clone(),
+        used: used.into(),
+        new: new.into(),
+        now,
+        grace: 10,
+        retain_until: Some(now + 900),
+        adopt: true,
+    };
+    assert_eq!(
+        store.rotate(&step(&jti, "r1")).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert!(store.end_session(&user, &session).await.unwrap());
+    // Redis loses the session (a restart without persistence, a failover).
+    let key = format!("{prefix}session:{session}");
+    assert_eq!(redis_query(&["DEL", &key]).await.as_deref(), Some("1"));
+    assert_eq!(
+        store.rotate(&step(&jti, "r2")).await.unwrap(),
+        Rotation::Ended
+    );
+    let check = RefreshCheck {
+        session: session.clone(),
+        user: user.clone(),
+        jti: jti.clone(),
+        now,
+        grace: 10,
+        adopt: true,
+    };
+    assert_eq!(store.check_refresh(&check).await.unwrap(), Standing::Ended);
+    assert!(!store.session_is_live(&session).await.unwrap());
+    assert_eq!(redis_query(&["EXISTS", &key]).await.as_deref(), Some("0"));
+}

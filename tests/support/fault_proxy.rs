@@ -8,6 +8,7 @@
 //! - [`FaultProxy::strand_open_connections`]: the connections open now, for good (an expired
 //!   NAT entry, a peer that vanished), while new connections work.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -28,6 +29,8 @@ struct Link {
 pub struct FaultProxy {
     port: u16,
     link: Arc<watch::Sender<Link>>,
+    /// Bytes forwarded from the clients to the target so far.
+    sent: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -44,6 +47,8 @@ impl FaultProxy {
         let port = listener.local_addr().expect("local address").port();
         let link = Arc::new(watch::Sender::new(Link::default()));
         let state = link.clone();
+        let sent = Arc::new(AtomicU64::new(0));
+        let counter = sent.clone();
         let target = target.to_string();
         let task = tokio::spawn(async move {
             // Aborting the task drops the JoinSet, which closes every proxied connection.
@@ -56,6 +61,7 @@ impl FaultProxy {
                 });
                 let state = state.subscribe();
                 let target = target.clone();
+                let counter = counter.clone();
                 links.spawn(async move {
                     let Ok(server) = TcpStream::connect(&target).await else {
                         return;
@@ -64,18 +70,29 @@ impl FaultProxy {
                     let (server_read, server_write) = server.into_split();
                     // Either direction ending closes both sockets.
                     tokio::select! {
-                        _ = pump(client_read, server_write, state.clone(), number) => {}
-                        _ = pump(server_read, client_write, state, number) => {}
+                        _ = pump(client_read, server_write, state.clone(), number, Some(counter)) => {}
+                        _ = pump(server_read, client_write, state, number, None) => {}
                     }
                 });
             }
         });
-        FaultProxy { port, link, task }
+        FaultProxy {
+            port,
+            link,
+            sent,
+            task,
+        }
     }
 
     /// The proxy's port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Bytes the clients sent to the target so far (commands, for a store): a test counts
+    /// round trips with it.
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
     }
 
     /// Holds (`true`) or forwards (`false`) the bytes of every connection from now on.
@@ -96,6 +113,7 @@ async fn pump(
     mut to: tokio::net::tcp::OwnedWriteHalf,
     mut link: watch::Receiver<Link>,
     number: u64,
+    sent: Option<Arc<AtomicU64>>,
 ) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -112,6 +130,9 @@ async fn pump(
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;
+        }
+        if let Some(sent) = &sent {
+            sent.fetch_add(n as u64, Ordering::SeqCst);
         }
     }
 }

@@ -19,7 +19,7 @@ use poem::Request;
 use crate::engine::locate::{header_token_bytes, locate, plain_token};
 use crate::engine::{remote_slice, Engine, VerifiedBy};
 use crate::jose::jws::{self, KeyChoice, KeyOrigin};
-use crate::operations::session_check::{check_session, membership};
+use crate::operations::session_check::{check_session, check_session_now, membership};
 use crate::vocabulary::{
     BlocklistError, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
 };
@@ -255,27 +255,29 @@ fn revocation(
     if info.jti.is_none() && engine.requires_jti() {
         return Ok(Err(JwtError::invalid("Missing claim: jti")));
     }
+    // The session's verdict, when it is at hand (a store answering in place, or awaited).
+    let session = match &answers.session {
+        Some(verdict) => Some(verdict.clone()),
+        None if membership(engine, token).is_none() => Some(Ok(())),
+        None => check_session_now(engine, token, rotates),
+    };
     let in_place;
     let revoked = match &answers.revoked {
         Some(answer) => answer.as_ref().copied(),
-        None => {
-            in_place = engine
-                .store
-                .is_revoked_now(info)
-                .ok_or(StoreQuestion::Revoked)?;
-            in_place.as_ref().copied()
-        }
+        None => match engine.store.is_revoked_now(info) {
+            Some(answer) => {
+                in_place = answer;
+                in_place.as_ref().copied()
+            }
+            // A session known ended refuses without asking (as a store whose mirror is stale
+            // still refuses what it holds).
+            None => return session.filter(Result::is_err).ok_or(StoreQuestion::Revoked),
+        },
     };
     if let Err(refused) = revocation_verdict(revoked) {
         return Ok(Err(refused));
     }
-    if membership(engine, token).is_none() {
-        return Ok(Ok(()));
-    }
-    match &answers.session {
-        Some(verdict) => Ok(verdict.clone()),
-        None => Err(StoreQuestion::Session { rotates }),
-    }
+    session.ok_or(StoreQuestion::Session { rotates })
 }
 
 /// Step 5 on its own, awaited: for what re-issues a token (rotation, implicit refresh) from one

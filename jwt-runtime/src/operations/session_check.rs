@@ -52,49 +52,81 @@ pub(crate) fn membership<'a>(engine: &Engine, token: &'a VerifiedJwt) -> Option<
     }
 }
 
-/// The session part of step 5. `rotates`: the route exchanges this refresh token (its rotation
-/// decides, atomically, whether a retired one gets its replacement); elsewhere a retired refresh
-/// token is refused and a reused one ends its session.
+/// What the session part of step 5 needs to know about a token.
+enum SessionQuestion<'a> {
+    /// Nothing: rotation is off, the token belongs to no session, or its rotation decides.
+    Nothing,
+    /// Whether its session is live.
+    Live(Cow<'a, str>),
+    /// How the refresh token stands in its session (applied atomically by the store).
+    Standing(RefreshCheck),
+}
+
+/// What step 5 asks about `token`'s session. `rotates`: the route exchanges this refresh token
+/// (its rotation decides, atomically, whether a retired one gets its replacement); elsewhere a
+/// retired refresh token is refused and a reused one ends its session.
+fn question<'a>(engine: &Engine, token: &'a VerifiedJwt, rotates: bool) -> SessionQuestion<'a> {
+    match membership(engine, token) {
+        None => SessionQuestion::Nothing,
+        Some(Membership::Token(session)) => SessionQuestion::Live(Cow::Borrowed(session)),
+        Some(Membership::Refresh { adopt: true, .. }) if rotates => SessionQuestion::Nothing,
+        Some(Membership::Refresh { session, .. }) if rotates => SessionQuestion::Live(session),
+        Some(Membership::Refresh {
+            session,
+            jti,
+            adopt,
+        }) => SessionQuestion::Standing(RefreshCheck {
+            session: session.into_owned(),
+            user: token.parts().store_info().user.clone(),
+            jti: jti.to_string(),
+            now: engine.now().floor() as i64,
+            grace: engine.config.refresh_rotation_grace,
+            adopt,
+        }),
+    }
+}
+
+/// The session part of step 5, from what the store has at hand
+/// ([`session_is_live_now`](crate::stores::Blocklist::session_is_live_now)): `None` when it has
+/// to be asked ([`check_session`]).
+pub(crate) fn check_session_now(
+    engine: &Engine,
+    token: &VerifiedJwt,
+    rotates: bool,
+) -> Option<Result<(), JwtError>> {
+    match question(engine, token, rotates) {
+        SessionQuestion::Nothing => Some(Ok(())),
+        SessionQuestion::Live(session) => engine.store.session_is_live_now(&session).map(live),
+        SessionQuestion::Standing(_) => None,
+    }
+}
+
+/// The session part of step 5, asking the store.
 pub(crate) async fn check_session(
     engine: &Engine,
     token: &VerifiedJwt,
     rotates: bool,
 ) -> Result<(), JwtError> {
-    let (session, jti, adopt) = match membership(engine, token) {
-        None => return Ok(()),
-        Some(Membership::Token(session)) => return session_live(engine, session).await,
-        Some(Membership::Refresh { adopt: true, .. }) if rotates => return Ok(()),
-        Some(Membership::Refresh { session, .. }) if rotates => {
-            return session_live(engine, &session).await
-        }
-        Some(Membership::Refresh {
-            session,
-            jti,
-            adopt,
-        }) => (session, jti, adopt),
-    };
-    let check = RefreshCheck {
-        session: session.into_owned(),
-        user: token.parts().store_info().user.clone(),
-        jti: jti.to_string(),
-        now: engine.now().floor() as i64,
-        grace: engine.config.refresh_rotation_grace,
-        adopt,
-    };
-    match engine
-        .store
-        .check_refresh(&check)
-        .await
-        .map_err(unavailable)?
-    {
-        Standing::Current => Ok(()),
-        Standing::Retired | Standing::Ended => Err(JwtError::Revoked),
-        Standing::Reused => Err(reused(&check.session)),
+    match question(engine, token, rotates) {
+        SessionQuestion::Nothing => Ok(()),
+        SessionQuestion::Live(session) => live(engine.store.session_is_live(&session).await),
+        SessionQuestion::Standing(check) => match engine
+            .store
+            .check_refresh(&check)
+            .await
+            .map_err(unavailable)?
+        {
+            Standing::Current => Ok(()),
+            Standing::Retired | Standing::Ended => Err(JwtError::Revoked),
+            Standing::Reused => Err(reused(&check.session)),
+        },
     }
 }
 
-async fn session_live(engine: &Engine, session: &str) -> Result<(), JwtError> {
-    match engine.store.session_is_live(session).await {
+/// Whether the store's answer about a session's liveness lets its token through; a store
+/// error refuses (fail closed). The one verdict for an answer at hand and an awaited one.
+fn live(answer: Result<bool, BlocklistError>) -> Result<(), JwtError> {
+    match answer {
         Ok(true) => Ok(()),
         Ok(false) => Err(JwtError::Revoked),
         Err(e) => Err(unavailable(e)),

@@ -45,6 +45,13 @@ impl MemoryBlocklist {
         Self::default()
     }
 
+    /// Whether `session` is live now.
+    fn live(&self, session: &str) -> bool {
+        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.seconds();
+        state.sessions.get(session).is_some_and(|f| f.is_live(now))
+    }
+
     /// How many token revocations are held (those past `retain_until` are dropped as new ones
     /// arrive).
     pub fn len(&self) -> usize {
@@ -158,9 +165,11 @@ impl Blocklist for MemoryBlocklist {
     }
 
     async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
-        let state = self.state.read().unwrap_or_else(|p| p.into_inner());
-        let now = self.clock.seconds();
-        Ok(state.sessions.get(session).is_some_and(|f| f.is_live(now)))
+        Ok(self.live(session))
+    }
+
+    fn session_is_live_now(&self, session: &str) -> Option<Result<bool, BlocklistError>> {
+        Some(Ok(self.live(session)))
     }
 
     async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {

@@ -22,6 +22,12 @@
 //!   replica that had not caught up): after resubscribing, the instance writes back, with the
 //!   same scripts, every revocation its mirror holds that Redis lost (a jti with its
 //!   `retain_until` and TTL, a user's cut-off), so instances started later see them too;
+//! - sessions (`JWT_REFRESH_ROTATION`) are answered from the mirror too: the scripts that end
+//!   one publish `session <until> <id>` in the same atomic step; an instance keeps every end it
+//!   hears (refused even while the mirror is stale, and across a Redis that lost it) and the
+//!   "live" answers Redis gave it under an unbroken, current subscription (until the session's
+//!   `until`; dropped when the subscription is re-established; an end always wins). A session
+//!   not in the mirror, or "live" while the mirror is stale, is asked of Redis;
 //! - every command runs within [`command_timeout`](RedisBlocklistOptions::command_timeout),
 //!   under the "known down" rule shared with the SQL store (`known_down.rs`): once Redis
 //!   refused or did not answer, requests that need it fail closed at once for a moment, while
@@ -243,9 +249,26 @@ redis.call('PUBLISH', ARGV[2], event)
 return event
 ";
 
+/// How many sessions an instance's mirror holds before it stops keeping new "live" answers
+/// (they are then asked of Redis); ends are always kept.
+const MAX_LIVE_SESSIONS: usize = 100_000;
+
 /// A TTL beyond this (about 34,000 years) is stored without expiry (Redis rejects TTLs that
 /// overflow its millisecond clock).
 const MAX_TTL: i64 = 1 << 40;
+
+/// What an instance knows of a session (`JWT_REFRESH_ROTATION`), each with the session's
+/// `until` (None: kept forever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SessionSeen {
+    /// Redis answered "live" while the mirror was current: live until `until`, unless an end
+    /// event arrives. Dropped whenever the subscription is re-established (an end may have been
+    /// missed meanwhile).
+    Live(Option<i64>),
+    /// Ended (an event, or an end made here): refused for good, kept while the mirror is stale
+    /// and across a Redis that lost it, like a revocation.
+    Ended(Option<i64>),
+}
 
 #[derive(Default)]
 struct Mirror {
@@ -253,6 +276,12 @@ struct Mirror {
     jtis: HashMap<String, Option<i64>>,
     /// user -> revoked_before.
     users: HashMap<String, i64>,
+    /// session id -> what is known of it.
+    sessions: HashMap<String, SessionSeen>,
+    /// Bumped whenever the subscription is (re)established: an answer about a session read
+    /// from Redis under an earlier one may predate an end this mirror never heard of, and is
+    /// not kept.
+    epoch: u64,
 }
 
 impl Mirror {
@@ -279,6 +308,10 @@ impl Mirror {
                     *entry = (*entry).max(before);
                 }
             }
+            (Some("session"), Some(until), Some(session)) => {
+                self.sessions
+                    .insert(session.to_string(), SessionSeen::Ended(until.parse().ok()));
+            }
             _ => tracing::warn!(target: "jwt_runtime", "ignoring a malformed blocklist event"),
         }
     }
@@ -294,9 +327,55 @@ impl Mirror {
     }
 
     /// Drops the revocations whose `retain_until` has passed (their tokens are no longer
-    /// accepted).
+    /// accepted), and the sessions past their `until` (no longer live anyway).
     fn drop_expired(&mut self, now: i64) {
         self.jtis.retain(|_, until| until.is_none_or(|u| u >= now));
+        self.sessions.retain(|_, seen| match seen {
+            SessionSeen::Live(until) | SessionSeen::Ended(until) => until.is_none_or(|u| u >= now),
+        });
+    }
+
+    /// Whether `session` is live, from what the mirror knows: `Some(false)` for one it knows
+    /// ended (whether the mirror is `current` or not), `Some(true)` for one Redis said is live,
+    /// until its `until`, only while the mirror is `current`; `None`: ask Redis.
+    fn session_live(&self, session: &str, now: i64, current: bool) -> Option<bool> {
+        match self.sessions.get(session)? {
+            SessionSeen::Ended(_) => Some(false),
+            SessionSeen::Live(until) => (current && until.is_none_or(|u| u >= now)).then_some(true),
+        }
+    }
+
+    /// Keeps what Redis answered about `session` (live until `until`, or ended) under the
+    /// subscription `epoch`: not if the subscription was re-established since, and never over
+    /// an end.
+    fn learn_session(&mut self, session: &str, seen: SessionSeen, epoch: u64) {
+        if epoch != self.epoch {
+            return;
+        }
+        match self.sessions.get(session) {
+            Some(SessionSeen::Ended(_)) => return,
+            // A cache of answers: past its bound a new "live" is not kept (asked again).
+            None if matches!(seen, SessionSeen::Live(_))
+                && self.sessions.len() >= MAX_LIVE_SESSIONS =>
+            {
+                return
+            }
+            _ => {}
+        }
+        self.sessions.insert(session.to_string(), seen);
+    }
+
+    /// A session ended here (a reuse, `end_session`): refused at once, before its event
+    /// comes back.
+    fn end_session(&mut self, session: &str) {
+        self.sessions
+            .entry(session.to_string())
+            .and_modify(|seen| {
+                if let SessionSeen::Live(until) = *seen {
+                    *seen = SessionSeen::Ended(until);
+                }
+            })
+            .or_insert(SessionSeen::Ended(None));
     }
 
     /// What `self` holds that `stored` (Redis's contents) lacks or keeps for less long: jtis
@@ -319,7 +398,11 @@ impl Mirror {
             .filter(|(user, before)| stored.users.get(*user).is_none_or(|kept| kept < before))
             .map(|(user, before)| (user.clone(), *before))
             .collect();
-        Mirror { jtis, users }
+        Mirror {
+            jtis,
+            users,
+            ..Mirror::default()
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -767,6 +850,13 @@ async fn follow(
             let entry = loaded.users.entry(user).or_insert(before);
             *entry = (*entry).max(before);
         }
+        // The ends it knows stay; what Redis said was live may have ended meanwhile.
+        loaded.sessions = mirror
+            .sessions
+            .drain()
+            .filter(|(_, seen)| matches!(seen, SessionSeen::Ended(_)))
+            .collect();
+        loaded.epoch = mirror.epoch.wrapping_add(1);
         loaded.drop_expired(now);
         *mirror = loaded;
         lost
@@ -931,6 +1021,11 @@ impl Blocklist for RedisBlocklist {
     }
 
     async fn rotate(&self, step: &RotationStep) -> Result<Rotation, BlocklistError> {
+        // An end this instance knows stands even where Redis lost the session (an adopted
+        // session would otherwise start anew).
+        if self.known_ended(&step.session) {
+            return Ok(Rotation::Ended);
+        }
         let (until, ttl) = self.retention(step.retain_until);
         let mut eval = redis::cmd("EVAL");
         eval.arg(ROTATE_SCRIPT)
@@ -945,13 +1040,21 @@ impl Blocklist for RedisBlocklist {
             .arg(ttl)
             .arg(&step.session)
             .arg(&step.user)
-            .arg(if step.adopt { "1" } else { "" });
+            .arg(if step.adopt { "1" } else { "" })
+            .arg(self.channel());
         let mut conn = self.conn.clone();
         let outcome: String = self.timed(eval.query_async(&mut conn)).await?;
-        parse_outcome(&outcome)
+        let outcome = parse_outcome(&outcome)?;
+        if outcome == Rotation::Reused {
+            self.ended_here(&step.session);
+        }
+        Ok(outcome)
     }
 
     async fn check_refresh(&self, check: &RefreshCheck) -> Result<Standing, BlocklistError> {
+        if self.known_ended(&check.session) {
+            return Ok(Standing::Ended);
+        }
         let mut eval = redis::cmd("EVAL");
         eval.arg(CHECK_SCRIPT)
             .arg(1)
@@ -960,22 +1063,62 @@ impl Blocklist for RedisBlocklist {
             .arg(check.now)
             .arg(check.grace)
             .arg(&check.user)
-            .arg(if check.adopt { "1" } else { "" });
+            .arg(if check.adopt { "1" } else { "" })
+            .arg(&check.session)
+            .arg(self.channel());
         let mut conn = self.conn.clone();
         let standing: String = self.timed(eval.query_async(&mut conn)).await?;
-        parse_standing(&standing)
+        let standing = parse_standing(&standing)?;
+        if standing == Standing::Reused {
+            self.ended_here(&check.session);
+        }
+        Ok(standing)
     }
 
     async fn session_is_live(&self, session: &str) -> Result<bool, BlocklistError> {
+        if let Some(live) = self.mirror_session(session) {
+            return Ok(live);
+        }
+        // The subscription this answer is read under, when the mirror is current: the answer
+        // is kept only if no end could have been missed since.
+        let epoch = {
+            let mirror = self.shared.mirror.read().unwrap_or_else(|p| p.into_inner());
+            self.is_mirror_current().then_some(mirror.epoch)
+        };
         let mut conn = self.conn.clone();
         let mut hmget = redis::cmd("HMGET");
         hmget
             .arg(self.session_key(session))
             .arg("ended")
             .arg("until");
-        let fields: (Option<String>, Option<String>) =
+        let (ended, until): (Option<String>, Option<String>) =
             self.timed(hmget.query_async(&mut conn)).await?;
-        Ok(is_live(fields, self.shared.clock.seconds()))
+        let now = self.shared.clock.seconds();
+        let until_seconds = until.as_deref().and_then(|u| u.parse::<i64>().ok());
+        let ended_for_good = ended.as_deref() == Some("1");
+        let live = is_live((ended, until), now);
+        if let Some(epoch) = epoch {
+            let seen = if live {
+                Some(SessionSeen::Live(until_seconds))
+            } else if ended_for_good {
+                Some(SessionSeen::Ended(until_seconds))
+            } else {
+                // Unknown or expired: nothing to keep.
+                None
+            };
+            if let Some(seen) = seen {
+                self.shared
+                    .mirror
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .learn_session(session, seen, epoch);
+            }
+        }
+        Ok(live)
+    }
+
+    fn session_is_live_now(&self, session: &str) -> Option<Result<bool, BlocklistError>> {
+        self.mirror_session(session).map(Ok)
     }
 
     async fn sessions(&self, user: &str) -> Result<Vec<SessionInfo>, BlocklistError> {
@@ -1005,10 +1148,16 @@ impl Blocklist for RedisBlocklist {
             .arg(1)
             .arg(self.session_key(session))
             .arg(user)
-            .arg(self.shared.clock.seconds());
+            .arg(self.shared.clock.seconds())
+            .arg(session)
+            .arg(self.channel());
         let mut conn = self.conn.clone();
-        let ended: i64 = self.timed(eval.query_async(&mut conn)).await?;
-        Ok(ended == 1)
+        let event: String = self.timed(eval.query_async(&mut conn)).await?;
+        if event.is_empty() {
+            return Ok(false);
+        }
+        self.apply_here(std::iter::once(event));
+        Ok(true)
     }
 }
 
@@ -1026,10 +1175,49 @@ impl RedisBlocklist {
             .arg(self.sessions_key(user))
             .arg(self.session_key(""))
             .arg(issued_before)
-            .arg(self.shared.clock.seconds());
+            .arg(self.shared.clock.seconds())
+            .arg(self.channel());
         let mut conn = self.conn.clone();
-        self.timed(eval.query_async::<i64>(&mut conn)).await?;
+        let events: Vec<String> = self.timed(eval.query_async(&mut conn)).await?;
+        self.apply_here(events);
         Ok(())
+    }
+
+    /// The mirror's answer about `session` (see [`Mirror::session_live`]); a poisoned mirror
+    /// says "not live" (fail closed). `None`: ask Redis.
+    fn mirror_session(&self, session: &str) -> Option<bool> {
+        let now = self.shared.clock.seconds();
+        match self.shared.mirror.read() {
+            Ok(mirror) => mirror.session_live(session, now, self.is_mirror_current()),
+            Err(_) => Some(false),
+        }
+    }
+
+    /// Whether the mirror knows `session` ended.
+    fn known_ended(&self, session: &str) -> bool {
+        let mirror = self.shared.mirror.read().unwrap_or_else(|p| p.into_inner());
+        matches!(mirror.sessions.get(session), Some(SessionSeen::Ended(_)))
+    }
+
+    /// A session this instance ended (a reuse it detected): refused here at once.
+    fn ended_here(&self, session: &str) {
+        self.shared
+            .mirror
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .end_session(session);
+    }
+
+    /// Events this instance published, applied to its own mirror at once.
+    fn apply_here(&self, events: impl IntoIterator<Item = String>) {
+        let mut mirror = self
+            .shared
+            .mirror
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        for event in events {
+            mirror.apply(&event);
+        }
     }
 
     fn session_key(&self, session: &str) -> String {

@@ -8,15 +8,33 @@
 //! `until`; a user's sessions are indexed in the sorted set `<prefix>sessions:<user>`, scored by
 //! `until`. A script runs alone on the server, so two instances racing with one refresh token
 //! see one another: one rotates, the other gets the same replacement or the reuse.
+//! Every script that ends a session publishes `session <until> <id>` (`-`: kept forever) on the
+//! store's channel, so the instances' mirrors refuse it without asking.
 
 use super::{BlocklistError, Rotation, SessionInfo, Standing};
+
+/// `announce_end(channel, id, until)`: publishes that a session ended, `session <until> <id>`
+/// (`-` for a session kept forever), so every instance's mirror refuses it at once.
+macro_rules! announce_lua {
+    () => {
+        r"
+local function announce_end(channel, id, keep)
+  if not keep or keep == '' then keep = '-' end
+  redis.call('PUBLISH', channel, 'session ' .. keep .. ' ' .. id)
+  return 'session ' .. keep .. ' ' .. id
+end
+"
+    };
+}
 
 /// The rules of [`Family::standing`](super::Family::standing), restated in Lua: the start of
 /// every script that reads a session. `standing(key, user, jti, now, grace)` answers
 /// `current`, `retired`, `reused` or `ended`, and the fields it read.
 macro_rules! standing_lua {
     () => {
-        r"
+        concat!(
+            announce_lua!(),
+            r"
 local function has(list, x)
   for v in string.gmatch(list or '', '%S+') do
     if v == x then return true end
@@ -34,10 +52,12 @@ local function standing(key, user, jti, now, grace)
   end
   return 'reused', f
 end
-local function reuse(key, now, jti)
+local function reuse(key, now, jti, keep, channel, id)
   redis.call('HSET', key, 'ended', '1', 'reused_at', now, 'ended_at', now, 'reused_jti', jti)
+  announce_end(channel, id, keep)
 end
 "
+        )
     };
 }
 
@@ -70,7 +90,8 @@ return 1
 );
 
 /// KEYS = session, user index; ARGV = used, new, now, grace, until or '', ttl or '', id, user,
-/// adopt (`1`: start the session with `used` as its current token when it does not exist).
+/// adopt (`1`: start the session with `used` as its current token when it does not exist),
+/// channel.
 /// Returns `rotated`, `shared <jti>`, `reused` or `ended`.
 pub(super) const ROTATE_SCRIPT: &str = concat!(
     standing_lua!(),
@@ -83,7 +104,7 @@ end
 local s, f = standing(KEYS[1], ARGV[8], ARGV[1], now, tonumber(ARGV[4]))
 if s == 'ended' then return 'ended' end
 if s == 'reused' then
-  reuse(KEYS[1], ARGV[3], ARGV[1])
+  reuse(KEYS[1], ARGV[3], ARGV[1], f[5], ARGV[10], ARGV[7])
   return 'reused'
 end
 local outcome
@@ -116,7 +137,7 @@ return outcome
 );
 
 /// KEYS = session; ARGV = jti, now, grace, user, adopt (`1`: an unknown session is the token's
-/// own, not yet started). Returns `current` (marked presented), `retired`, `reused` (the session
+/// own, not yet started), id, channel. Returns `current` (marked presented), `retired`, `reused` (the session
 /// is ended) or `ended`.
 pub(super) const CHECK_SCRIPT: &str = concat!(
     standing_lua!(),
@@ -126,35 +147,43 @@ local s, f = standing(KEYS[1], ARGV[4], ARGV[1], tonumber(ARGV[2]), tonumber(ARG
 if s == 'current' then
   if f[7] ~= '1' then redis.call('HSET', KEYS[1], 'seen', '1') end
 elseif s == 'reused' then
-  reuse(KEYS[1], ARGV[2], ARGV[1])
+  reuse(KEYS[1], ARGV[2], ARGV[1], f[5], ARGV[7], ARGV[6])
 end
 return s
 "
 );
 
-/// KEYS = user index; ARGV = session key prefix, issued_before, now. Ends the user's live
-/// sessions not refreshed after the cut-off ("log out everywhere"); returns how many.
-pub(super) const END_USER_SCRIPT: &str = r"
-local ended = 0
+/// KEYS = user index; ARGV = session key prefix, issued_before, now, channel. Ends the user's
+/// live sessions not refreshed after the cut-off ("log out everywhere"); returns the events it
+/// published.
+pub(super) const END_USER_SCRIPT: &str = concat!(
+    announce_lua!(),
+    r"
+local ended = {}
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local key = ARGV[1] .. id
-  local f = redis.call('HMGET', key, 'last', 'ended')
+  local f = redis.call('HMGET', key, 'last', 'ended', 'until')
   if f[1] and f[2] == '0' and tonumber(f[1]) <= tonumber(ARGV[2]) then
     redis.call('HSET', key, 'ended', '1', 'ended_at', ARGV[3])
-    ended = ended + 1
+    table.insert(ended, announce_end(ARGV[4], id, f[3]))
   end
 end
 return ended
-";
+"
+);
 
-/// KEYS = session; ARGV = user, now. Returns 1 when a live session of that user was ended.
-pub(super) const END_SCRIPT: &str = r"
+/// KEYS = session; ARGV = user, now, id, channel. Returns the event it published when a live
+/// session of that user was ended, `''` otherwise.
+pub(super) const END_SCRIPT: &str = concat!(
+    announce_lua!(),
+    r"
 local f = redis.call('HMGET', KEYS[1], 'user', 'ended', 'until')
-if not f[1] or f[1] ~= ARGV[1] or f[2] == '1' then return 0 end
-if f[3] ~= '' and tonumber(f[3]) < tonumber(ARGV[2]) then return 0 end
+if not f[1] or f[1] ~= ARGV[1] or f[2] == '1' then return '' end
+if f[3] ~= '' and tonumber(f[3]) < tonumber(ARGV[2]) then return '' end
 redis.call('HSET', KEYS[1], 'ended', '1', 'ended_at', ARGV[2])
-return 1
-";
+return announce_end(ARGV[4], ARGV[3], f[3])
+"
+);
 
 /// `ended`, `until`, `created`, `last`, `label` of a session hash.
 pub(super) type SessionFields = (
