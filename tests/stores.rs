@@ -2350,3 +2350,40 @@ async fn redis_does_not_start_anew_an_adopted_session_it_lost_after_it_ended() {
     assert!(!store.session_is_live(&session).await.unwrap());
     assert_eq!(redis_query(&["EXISTS", &key]).await.as_deref(), Some("0"));
 }
+
+/// A "live" answer is served from the mirror for a minute at most: a session ended by an instance
+/// that does not publish ends (an earlier version, during a rolling upgrade; here by hand, on the
+/// session's hash) is refused once that minute has passed, not only when the session's `until`
+/// does (weeks later).
+#[tokio::test]
+#[ignore = "needs Redis"]
+async fn redis_live_session_answers_are_asked_again_after_a_minute() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let mut settings = config();
+    settings.refresh_rotation = true;
+    let clock = TestClock::at(NOW);
+    let jwt = JwtManager::builder(settings)
+        .clock(clock.clone())
+        .blocklist(redis_store(&prefix, "redis://127.0.0.1:6379").await)
+        .build()
+        .unwrap();
+    let cli = poem::test::TestClient::new(app().with(jwt.clone()));
+    let login = jwt.login(json!(unique("alice"))).await.unwrap();
+    assert_eq!(get_status(&cli, &login.access_token).await, 200);
+    // Ended without a publish, as an instance of an earlier version ends it.
+    let key = format!("{prefix}session:{}", login.session);
+    redis_query(&["HSET", &key, "ended", "1"]).await;
+    clock.set(NOW + 30);
+    assert_eq!(
+        get_status(&cli, &login.access_token).await,
+        200,
+        "within the minute, the mirror's answer stands"
+    );
+    clock.set(NOW + 61);
+    assert_eq!(
+        get_status(&cli, &login.access_token).await,
+        401,
+        "after a minute, Redis is asked again"
+    );
+}

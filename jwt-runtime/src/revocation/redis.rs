@@ -253,6 +253,10 @@ return event
 /// (they are then asked of Redis); ends are always kept.
 const MAX_LIVE_SESSIONS: usize = 100_000;
 
+/// How long (seconds) a "live" answer of Redis about a session is served from the mirror before
+/// Redis is asked again.
+const LIVE_ANSWER_MAX_AGE: i64 = 60;
+
 /// A TTL beyond this (about 34,000 years) is stored without expiry (Redis rejects TTLs that
 /// overflow its millisecond clock).
 const MAX_TTL: i64 = 1 << 40;
@@ -1099,7 +1103,12 @@ impl Blocklist for RedisBlocklist {
         let live = is_live((ended, until), now);
         if let Some(epoch) = epoch {
             let seen = if live {
-                Some(SessionSeen::Live(until_seconds))
+                // Kept a minute at most: an end published by an instance that does not publish
+                // ends (an older version, during a rolling upgrade) is then heard from Redis.
+                let asked_again = now.saturating_add(LIVE_ANSWER_MAX_AGE);
+                Some(SessionSeen::Live(Some(
+                    until_seconds.map_or(asked_again, |until| until.min(asked_again)),
+                )))
             } else if ended_for_good {
                 Some(SessionSeen::Ended(until_seconds))
             } else {
