@@ -247,7 +247,10 @@ fn protected_operations_document_every_refusal_of_their_protection() {
     let spec = spec();
     assert_eq!(statuses(&spec, "/health", "get"), ["200"]);
     assert_eq!(statuses(&spec, "/me", "get"), ["200", "401", "422", "503"]);
-    assert_eq!(statuses(&spec, "/team", "get"), ["200", "401", "422", "503"]);
+    assert_eq!(
+        statuses(&spec, "/team", "get"),
+        ["200", "401", "422", "503"]
+    );
     for (path, method) in [("/admin", "get"), ("/boss", "get"), ("/notes", "post")] {
         assert_eq!(
             statuses(&spec, path, method),
@@ -268,8 +271,8 @@ fn protected_operations_document_every_refusal_of_their_protection() {
     );
 
     // The body schema, with the reference's messages as examples.
-    let schema = &spec["paths"]["/me"]["get"]["responses"]["401"]["content"]["application/json"]
-        ["schema"];
+    let schema =
+        &spec["paths"]["/me"]["get"]["responses"]["401"]["content"]["application/json"]["schema"];
     assert_eq!(schema["type"], "object");
     assert_eq!(schema["required"], json!(["msg"]));
     assert_eq!(schema["properties"]["msg"]["type"], "string");
@@ -278,7 +281,11 @@ fn protected_operations_document_every_refusal_of_their_protection() {
         json!({"msg": "Missing Authorization Header"})
     );
     let me = description(&spec, "/me", "get", "401");
-    for msg in ["Missing Authorization Header", "Token has expired", "Token has been revoked"] {
+    for msg in [
+        "Missing Authorization Header",
+        "Token has expired",
+        "Token has been revoked",
+    ] {
         assert!(me.contains(msg), "{me}");
     }
     assert!(!me.contains("Fresh token required"), "{me}");
@@ -337,6 +344,55 @@ fn protected_operations_document_every_refusal_of_their_protection() {
     assert!(!description(&spec, "/greeting", "get", "401").contains("Missing"));
 }
 
+/// Each documented example is what the operation answers to the request that causes it.
+#[tokio::test]
+async fn the_documented_examples_are_what_the_operations_answer() {
+    let spec = spec();
+    let cli = client(app(), config());
+    let access = token(json!({}));
+    let refresh = token(json!({"type": "refresh"}));
+    let expired = token(json!({"exp": NOW - 1}));
+    let cases: [(&str, &str, Option<&str>, &str); 10] = [
+        ("/me", "get", None, "401"),
+        ("/cookie", "post", None, "401"),
+        ("/refresh", "post", None, "401"),
+        ("/greeting", "get", Some(&expired), "401"),
+        ("/me", "get", Some(&refresh), "422"),
+        ("/refresh", "post", Some(&access), "422"),
+        ("/admin", "get", Some(&access), "403"),
+        ("/boss", "get", Some(&access), "403"),
+        ("/notes", "post", Some(&access), "403"),
+        ("/team", "get", Some(&access), "401"),
+    ];
+    for (path, method, auth, status) in cases {
+        let mut req = match method {
+            "get" => cli.get(path),
+            _ => cli.post(path),
+        };
+        if let Some(auth) = auth {
+            req = req.header("Authorization", auth);
+        }
+        let resp = req.send().await;
+        assert_eq!(resp.0.status().as_str(), status, "{path}");
+        let body: Value = serde_json::from_str(&resp.0.into_body().into_string().await.unwrap())
+            .expect("a JSON refusal");
+        let documented = &spec["paths"][path][method]["responses"][status];
+        let described = documented["description"].as_str().unwrap_or_default();
+        let msg = body["msg"].as_str().unwrap_or_default();
+        assert!(
+            described.contains(msg),
+            "{path} {status}: {msg:?} not in {described:?}"
+        );
+        if path != "/team" {
+            assert_eq!(
+                example(&spec, path, method, status),
+                body,
+                "{path} {status}"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_policy_is_in_the_operation_description() {
     let spec = spec();
@@ -349,7 +405,11 @@ fn the_policy_is_in_the_operation_description() {
         )
     };
     assert!(!text("/health", "get").contains("JWT"));
-    assert!(text("/me", "get").contains("JWT policy: an access token"), "{}", text("/me", "get"));
+    assert!(
+        text("/me", "get").contains("JWT policy: an access token"),
+        "{}",
+        text("/me", "get")
+    );
     assert!(text("/team", "get").contains("fresh"));
     assert!(text("/admin", "get").contains("roles: admin"));
     assert!(text("/boss", "get").contains("admin"));
@@ -362,7 +422,10 @@ fn the_policy_is_in_the_operation_description() {
     let notes = &spec["paths"]["/notes"]["post"];
     assert_eq!(notes["summary"], "Writes a note.");
     let description = notes["description"].as_str().unwrap();
-    assert!(description.starts_with("Needs the `notes:write` scope."), "{description}");
+    assert!(
+        description.starts_with("Needs the `notes:write` scope."),
+        "{description}"
+    );
     assert!(description.contains("scopes: notes:write"), "{description}");
 }
 
@@ -779,7 +842,51 @@ async fn the_example_over_a_socket() {
         json!([{"JwtBearer": []}, {"JwtAccessCookie": []}, {}])
     );
     assert_eq!(doc["paths"]["/api/login"]["post"].get("security"), None);
+    // The document's examples are the refusals above.
+    let example = |path: &str, status: &str| {
+        doc["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"]
+            ["example"]
+            .clone()
+    };
+    assert_eq!(
+        example("/api/admin", "403"),
+        json!({"msg": "Missing role: admin"})
+    );
+    assert_eq!(
+        example("/api/me", "401"),
+        json!({"msg": "Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie \"access_token_cookie\")"})
+    );
     let ui = get("/docs").send().await.unwrap();
     assert_eq!(ui.status(), 200);
     assert!(ui.text().await.unwrap().contains("swagger"));
+}
+
+/// The example's document (and this module's) pass an independent validator of OpenAPI
+/// documents, `openapi-spec-validator` (`pip install openapi-spec-validator`).
+#[tokio::test]
+#[ignore = "needs openapi-spec-validator"]
+async fn the_documents_pass_openapi_spec_validator() {
+    let s = support::server::start("openapi");
+    let example = reqwest::get(format!("{}/openapi.json", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (name, doc) in [("example", example), ("tests", service().spec())] {
+        let path =
+            std::env::temp_dir().join(format!("{}.json", unique(&format!("openapi-{name}"))));
+        std::fs::write(&path, doc).unwrap();
+        let out = std::process::Command::new("openapi-spec-validator")
+            .arg(&path)
+            .output()
+            .expect("openapi-spec-validator on PATH (pip install openapi-spec-validator)");
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

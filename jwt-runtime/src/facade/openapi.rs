@@ -263,7 +263,11 @@ impl<R: ApiResponse, P: OpenApiRefusals> ApiResponse for OpenApiResponses<R, P> 
     fn meta() -> MetaResponses {
         let mut meta = R::meta();
         for refusal in refusals(P::FLAGS, P::FORBIDDEN) {
-            if !meta.responses.iter().any(|own| own.status == refusal.status) {
+            if !meta
+                .responses
+                .iter()
+                .any(|own| own.status == refusal.status)
+            {
                 meta.responses.push(refusal);
             }
         }
@@ -304,7 +308,7 @@ fn refusal(status: u16, lead: &str, causes: &[String], example: &str) -> MetaRes
     let quoted: Vec<String> = causes.iter().map(|c| format!("`{c}`")).collect();
     MetaResponse {
         description: intern(format!(
-            "{lead} (JWT protection; default statuses and message key): {}.",
+            "{lead}. The JWT protection's messages (default status and message key): {}.",
             quoted.join(", ")
         )),
         status: Some(status),
