@@ -445,4 +445,47 @@ mod tests {
         assert!(!<All as ApiExtractor>::has_security_fallback());
         assert!(<OpenApiSecurity<HEADERS, true, false> as ApiExtractor>::has_security_fallback());
     }
+
+    struct Own;
+    impl ApiResponse for Own {
+        fn meta() -> MetaResponses {
+            MetaResponses {
+                responses: vec![MetaResponse {
+                    description: "mine",
+                    status: Some(401),
+                    status_range: None,
+                    content: Vec::new(),
+                    headers: Vec::new(),
+                }],
+            }
+        }
+        fn register(_: &mut Registry) {}
+    }
+    struct Scoped;
+    impl OpenApiRefusals for Scoped {
+        const FLAGS: u16 = HEADERS as u16 | OPTIONAL | SKIP_REVOCATION;
+        const FORBIDDEN: &'static [&'static str] = &["Missing scope: a"];
+    }
+
+    #[test]
+    fn the_operation_keeps_its_own_statuses_and_gets_only_what_its_flags_allow() {
+        let meta = <OpenApiResponses<Own, Scoped> as ApiResponse>::meta();
+        let statuses: Vec<_> = meta.responses.iter().map(|r| r.status).collect();
+        // Its own 401; no 503 without a revocation check; no 500 without a user loader.
+        assert_eq!(statuses, [Some(401), Some(403), Some(422)]);
+        assert_eq!(meta.responses[0].description, "mine");
+        let optional = refusals(u16::from(HEADERS) | OPTIONAL, &[]);
+        assert!(!optional[0]
+            .description
+            .contains("Missing Authorization Header"));
+        let required = refusals(u16::from(HEADERS), &[]);
+        assert!(required[0]
+            .description
+            .contains("Missing Authorization Header"));
+        // Each distinct description is leaked once.
+        assert!(std::ptr::eq(
+            refusals(u16::from(HEADERS), &[])[0].description,
+            required[0].description
+        ));
+    }
 }
