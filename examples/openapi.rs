@@ -1,7 +1,9 @@
 //! Beyond the tutorial: a poem-openapi API protected by the same macros, with Swagger UI.
 //! `#[jwt_runtime::openapi]` above `#[OpenApi]` reads `#[jwt_required]` / `#[admin_required]` on
-//! the operations; the document at `/openapi.json` declares the bearer and cookie schemes and
-//! marks the protected operations (Swagger UI's "Authorize" button fills the header in).
+//! the operations; the document at `/openapi.json` declares the bearer and cookie schemes, marks
+//! the protected operations (Swagger UI's "Authorize" button fills the header in), and lists on
+//! each what its protection can answer (401/403/422/503 with `{"msg": ...}` and the message as
+//! example) and its policy (`JWT policy: ...` in its description).
 //!
 //! ```text
 //! cargo run --example openapi --features openapi

@@ -12,7 +12,7 @@ use jwt_runtime::{user_lookup_loader, CurrentUser, Identity, Jwt, JwtClaims, Ver
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, Request, Route};
 use poem_openapi::payload::PlainText;
-use poem_openapi::{OpenApi, OpenApiService};
+use poem_openapi::{ApiResponse, OpenApi, OpenApiService};
 use serde_json::{json, Value};
 use support::*;
 
@@ -44,6 +44,18 @@ fn count_calls<E: Endpoint + 'static>(ep: E) -> impl Endpoint {
         TRANSFORMED.fetch_add(1, Ordering::SeqCst);
         Ok(req)
     })
+}
+
+/// An operation's own responses: its 401 stays the operation's.
+#[derive(ApiResponse)]
+enum OwnResponse {
+    /// It worked.
+    #[oai(status = 200)]
+    Ok(PlainText<&'static str>),
+    /// The operation's own 401.
+    #[oai(status = 401)]
+    #[allow(dead_code)] // only documented
+    Denied,
 }
 
 struct Api;
@@ -115,6 +127,26 @@ impl Api {
     async fn refresh(&self, identity: Identity) -> PlainText<String> {
         PlainText(format!("refresh {identity}"))
     }
+
+    /// Writes a note.
+    ///
+    /// Needs the `notes:write` scope.
+    #[jwt_required(scopes = "notes:write")]
+    #[oai(path = "/notes", method = "post")]
+    async fn notes(&self) -> poem::Result<PlainText<&'static str>> {
+        // `?` and `return` in a protected operation's body keep their meaning.
+        let n: u8 = "1".parse().map_err(poem::error::BadRequest)?;
+        if n == 2 {
+            return Ok(PlainText("two"));
+        }
+        Ok(PlainText("written"))
+    }
+
+    #[jwt_required(skip_revocation_check)]
+    #[oai(path = "/own", method = "get")]
+    async fn own(&self) -> OwnResponse {
+        OwnResponse::Ok(PlainText("own"))
+    }
 }
 
 fn service() -> OpenApiService<Api, ()> {
@@ -146,9 +178,12 @@ fn the_document_declares_the_schemes_of_the_locations() {
     assert_eq!(schemes["JwtAccessCookie"]["in"], "cookie");
     assert_eq!(schemes["JwtAccessCookie"]["name"], "access_token_cookie");
     assert_eq!(schemes["JwtRefreshCookie"]["name"], "refresh_token_cookie");
+    // Refresh operations' header token: Swagger UI's Authorize holds both tokens.
+    assert_eq!(schemes["JwtRefreshBearer"]["scheme"], "bearer");
+    assert_eq!(schemes["JwtRefreshBearer"]["bearerFormat"], "JWT");
     assert_eq!(schemes["JwtQuery"]["in"], "query");
     assert_eq!(schemes["JwtQuery"]["name"], "jwt");
-    assert_eq!(schemes.as_object().unwrap().len(), 4, "{schemes}");
+    assert_eq!(schemes.as_object().unwrap().len(), 5, "{schemes}");
 }
 
 #[test]
@@ -174,12 +209,248 @@ fn the_document_marks_exactly_the_protected_operations() {
     );
     assert_eq!(
         security("/refresh", "post"),
-        Some(json!([{"JwtBearer": []}, {"JwtRefreshCookie": []}, {"JwtQuery": []}]))
+        Some(json!([{"JwtRefreshBearer": []}, {"JwtRefreshCookie": []}, {"JwtQuery": []}]))
     );
     // The hidden parameter is no parameter of the document.
     assert_eq!(spec["paths"]["/me"]["get"].get("parameters"), None);
     // Every operation is in the document.
-    assert_eq!(spec["paths"].as_object().unwrap().len(), 10);
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 12);
+}
+
+/// The statuses an operation's document lists, in order.
+fn statuses(spec: &Value, path: &str, method: &str) -> Vec<String> {
+    let mut codes: Vec<String> = spec["paths"][path][method]["responses"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{path} has responses"))
+        .keys()
+        .cloned()
+        .collect();
+    codes.sort();
+    codes
+}
+
+/// The example body of one documented refusal.
+fn example(spec: &Value, path: &str, method: &str, status: &str) -> Value {
+    spec["paths"][path][method]["responses"][status]["content"]["application/json"]["schema"]
+        ["example"]
+        .clone()
+}
+
+fn description<'a>(spec: &'a Value, path: &str, method: &str, status: &str) -> &'a str {
+    spec["paths"][path][method]["responses"][status]["description"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} {status} has a description"))
+}
+
+#[test]
+fn protected_operations_document_every_refusal_of_their_protection() {
+    let spec = spec();
+    assert_eq!(statuses(&spec, "/health", "get"), ["200"]);
+    assert_eq!(statuses(&spec, "/me", "get"), ["200", "401", "422", "503"]);
+    assert_eq!(
+        statuses(&spec, "/team", "get"),
+        ["200", "401", "422", "503"]
+    );
+    for (path, method) in [("/admin", "get"), ("/boss", "get"), ("/notes", "post")] {
+        assert_eq!(
+            statuses(&spec, path, method),
+            ["200", "401", "403", "422", "503"],
+            "{path}"
+        );
+    }
+    // A user loader can fail.
+    assert_eq!(
+        statuses(&spec, "/profile", "get"),
+        ["200", "401", "422", "500", "503"]
+    );
+    // No revocation check, no store to be unavailable; the operation's own 401 is kept.
+    assert_eq!(statuses(&spec, "/own", "get"), ["200", "401", "422"]);
+    assert_eq!(
+        description(&spec, "/own", "get", "401"),
+        "The operation's own 401."
+    );
+
+    // The body schema, with the reference's messages as examples.
+    let schema =
+        &spec["paths"]["/me"]["get"]["responses"]["401"]["content"]["application/json"]["schema"];
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["required"], json!(["msg"]));
+    assert_eq!(schema["properties"]["msg"]["type"], "string");
+    assert_eq!(
+        example(&spec, "/me", "get", "401"),
+        json!({"msg": "Missing Authorization Header"})
+    );
+    let me = description(&spec, "/me", "get", "401");
+    for msg in [
+        "Missing Authorization Header",
+        "Token has expired",
+        "Token has been revoked",
+    ] {
+        assert!(me.contains(msg), "{me}");
+    }
+    assert!(!me.contains("Fresh token required"), "{me}");
+    assert!(!me.contains("CSRF"), "{me}");
+    assert!(description(&spec, "/team", "get", "401").contains("Fresh token required"));
+    assert!(description(&spec, "/own", "get", "422").contains("Signature verification failed"));
+    assert_eq!(
+        example(&spec, "/me", "get", "422"),
+        json!({"msg": "Only non-refresh tokens are allowed"})
+    );
+    assert_eq!(
+        example(&spec, "/refresh", "post", "422"),
+        json!({"msg": "Only refresh tokens are allowed"})
+    );
+    assert_eq!(
+        example(&spec, "/me", "get", "503"),
+        json!({"msg": "Token revocation store unavailable"})
+    );
+    assert_eq!(
+        example(&spec, "/profile", "get", "500"),
+        json!({"msg": "User lookup failed"})
+    );
+    assert!(description(&spec, "/profile", "get", "401").contains("Error loading the user"));
+    // Cookies: the cookie's own missing message, and CSRF.
+    assert_eq!(
+        example(&spec, "/cookie", "post", "401"),
+        json!({"msg": "Missing cookie \"access_token_cookie\""})
+    );
+    assert!(description(&spec, "/cookie", "post", "401").contains("Missing CSRF token"));
+    assert_eq!(
+        example(&spec, "/refresh", "post", "401"),
+        json!({"msg": "Missing JWT in headers, cookies or query_string (Missing Authorization Header; Missing cookie \"refresh_token_cookie\"; Missing 'jwt' query paramater)"})
+    );
+    // What each policy answers.
+    assert_eq!(
+        example(&spec, "/admin", "get", "403"),
+        json!({"msg": "Missing role: admin"})
+    );
+    assert_eq!(
+        example(&spec, "/boss", "get", "403"),
+        json!({"msg": "Admins only!"})
+    );
+    assert_eq!(
+        example(&spec, "/notes", "post", "403"),
+        json!({"msg": "Missing scope: notes:write"})
+    );
+    // Optional: only what a sent token causes (no missing token).
+    assert_eq!(
+        statuses(&spec, "/greeting", "get"),
+        ["200", "401", "422", "503"]
+    );
+    assert_eq!(
+        example(&spec, "/greeting", "get", "401"),
+        json!({"msg": "Token has expired"})
+    );
+    assert!(!description(&spec, "/greeting", "get", "401").contains("Missing"));
+}
+
+/// Each documented example is what the operation answers to the request that causes it.
+#[tokio::test]
+async fn the_documented_examples_are_what_the_operations_answer() {
+    let spec = spec();
+    let cli = client(app(), config());
+    let access = token(json!({}));
+    let refresh = token(json!({"type": "refresh"}));
+    let expired = token(json!({"exp": NOW - 1}));
+    let cases: [(&str, &str, Option<&str>, &str); 10] = [
+        ("/me", "get", None, "401"),
+        ("/cookie", "post", None, "401"),
+        ("/refresh", "post", None, "401"),
+        ("/greeting", "get", Some(&expired), "401"),
+        ("/me", "get", Some(&refresh), "422"),
+        ("/refresh", "post", Some(&access), "422"),
+        ("/admin", "get", Some(&access), "403"),
+        ("/boss", "get", Some(&access), "403"),
+        ("/notes", "post", Some(&access), "403"),
+        ("/team", "get", Some(&access), "401"),
+    ];
+    for (path, method, auth, status) in cases {
+        let mut req = match method {
+            "get" => cli.get(path),
+            _ => cli.post(path),
+        };
+        if let Some(auth) = auth {
+            req = req.header("Authorization", auth);
+        }
+        let resp = req.send().await;
+        assert_eq!(resp.0.status().as_str(), status, "{path}");
+        let body: Value = serde_json::from_str(&resp.0.into_body().into_string().await.unwrap())
+            .expect("a JSON refusal");
+        let documented = &spec["paths"][path][method]["responses"][status];
+        let described = documented["description"].as_str().unwrap_or_default();
+        let msg = body["msg"].as_str().unwrap_or_default();
+        assert!(
+            described.contains(msg),
+            "{path} {status}: {msg:?} not in {described:?}"
+        );
+        if path != "/team" {
+            assert_eq!(
+                example(&spec, path, method, status),
+                body,
+                "{path} {status}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_policy_is_in_the_operation_description() {
+    let spec = spec();
+    let text = |path: &str, method: &str| {
+        let op = &spec["paths"][path][method];
+        format!(
+            "{} {}",
+            op["summary"].as_str().unwrap_or_default(),
+            op["description"].as_str().unwrap_or_default()
+        )
+    };
+    assert!(!text("/health", "get").contains("JWT"));
+    assert!(
+        text("/me", "get").contains("JWT policy: an access token"),
+        "{}",
+        text("/me", "get")
+    );
+    assert!(text("/team", "get").contains("fresh"));
+    assert!(text("/admin", "get").contains("roles: admin"));
+    assert!(text("/boss", "get").contains("admin"));
+    assert!(
+        text("/partners", "get").contains("issuers: https://partner.example, https://idp.example")
+    );
+    assert!(text("/refresh", "post").contains("a refresh token"));
+    assert!(text("/greeting", "get").contains("optional"));
+    // A documented operation keeps its summary and description; the policy follows them.
+    let notes = &spec["paths"]["/notes"]["post"];
+    assert_eq!(notes["summary"], "Writes a note.");
+    let description = notes["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("Needs the `notes:write` scope."),
+        "{description}"
+    );
+    assert!(description.contains("scopes: notes:write"), "{description}");
+}
+
+#[tokio::test]
+async fn a_documented_operation_still_answers_as_before() {
+    let cli = client(app(), config());
+    let written = cli
+        .post("/notes")
+        .header("Authorization", token(json!({"scope": "notes:write"})))
+        .send()
+        .await;
+    written.assert_status_is_ok();
+    written.assert_text("written").await;
+    let refused = cli
+        .post("/notes")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    assert_msg(refused, 403, "Missing scope: notes:write").await;
+    let own = cli
+        .get("/own")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    own.assert_text("own").await;
 }
 
 #[tokio::test]
@@ -571,7 +842,51 @@ async fn the_example_over_a_socket() {
         json!([{"JwtBearer": []}, {"JwtAccessCookie": []}, {}])
     );
     assert_eq!(doc["paths"]["/api/login"]["post"].get("security"), None);
+    // The document's examples are the refusals above.
+    let example = |path: &str, status: &str| {
+        doc["paths"][path]["get"]["responses"][status]["content"]["application/json"]["schema"]
+            ["example"]
+            .clone()
+    };
+    assert_eq!(
+        example("/api/admin", "403"),
+        json!({"msg": "Missing role: admin"})
+    );
+    assert_eq!(
+        example("/api/me", "401"),
+        json!({"msg": "Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie \"access_token_cookie\")"})
+    );
     let ui = get("/docs").send().await.unwrap();
     assert_eq!(ui.status(), 200);
     assert!(ui.text().await.unwrap().contains("swagger"));
+}
+
+/// The example's document (and this module's) pass an independent validator of OpenAPI
+/// documents, `openapi-spec-validator` (`pip install openapi-spec-validator`).
+#[tokio::test]
+#[ignore = "needs openapi-spec-validator"]
+async fn the_documents_pass_openapi_spec_validator() {
+    let s = support::server::start("openapi");
+    let example = reqwest::get(format!("{}/openapi.json", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for (name, doc) in [("example", example), ("tests", service().spec())] {
+        let path =
+            std::env::temp_dir().join(format!("{}.json", unique(&format!("openapi-{name}"))));
+        std::fs::write(&path, doc).unwrap();
+        let out = std::process::Command::new("openapi-spec-validator")
+            .arg(&path)
+            .output()
+            .expect("openapi-spec-validator on PATH (pip install openapi-spec-validator)");
+        let _ = std::fs::remove_file(&path);
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

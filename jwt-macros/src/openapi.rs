@@ -7,14 +7,19 @@
 //!   the operation's security schemes in the document (with the scopes of `scopes = "..."` /
 //!   `any_scopes = "..."` in its requirement);
 //! - `#[oai(transform = "...")]` names a generated function that wraps the operation's endpoint
-//!   in the pipeline (`call_protected`), chaining a `transform` the user wrote.
+//!   in the pipeline (`call_protected`), chaining a `transform` the user wrote;
+//! - the return type `R` becomes `__private::OpenApiResponses<R, Refusals>` (the body, unchanged,
+//!   runs in an `async` block typed `R`): its `ApiResponse::meta` adds the refusals the
+//!   arguments make possible (a generated `Refusals` type says which) to `R`'s own responses;
+//! - a last paragraph of the method's docs, `JWT policy: ...`, puts the policy in the operation's
+//!   description.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl, LitStr, Meta, Token};
 
-use crate::args::{self, Grammar, PolicyArgs};
+use crate::args::{self, Grammar, PolicyArgs, RoleList};
 use crate::expand::Errors;
 use crate::handler_fn;
 use crate::paths;
@@ -206,7 +211,180 @@ fn protect_operation(
     let name = format_ident!("__jwt_openapi_{}_{}", self_name, method.sig.ident);
     let previous = set_transform(&mut method.attrs[oai], &name, errors);
     let transform = transform_fn(which, &args, &users, &name, previous);
-    Some(quote!(#scope_consts #transform))
+    let marker = format_ident!("__JwtOpenApi_{}_{}", self_name, method.sig.ident);
+    let refusals = refusals_type(which, &args, bits, !users.is_empty(), &marker);
+    document_policy(which, &args, &mut method.attrs);
+    wrap_return(method, &marker);
+    Some(quote!(#scope_consts #transform #refusals))
+}
+
+/// The type that tells the operation's `OpenApiResponses` what its protection can refuse.
+fn refusals_type(
+    which: Macro,
+    args: &PolicyArgs,
+    locations: u8,
+    users: bool,
+    marker: &syn::Ident,
+) -> TokenStream {
+    let private = paths::private();
+    let mut flags = Vec::new();
+    let mut bit = |on: bool, name: &str| {
+        if on {
+            let ident = format_ident!("{}", name);
+            flags.push(quote!(#private::#ident));
+        }
+    };
+    bit(args.optional.is_some(), "OPENAPI_OPTIONAL");
+    bit(args.refresh.is_some(), "OPENAPI_REFRESH");
+    bit(args.fresh.is_some(), "OPENAPI_FRESH");
+    bit(
+        args.skip_revocation_check.is_some(),
+        "OPENAPI_SKIP_REVOCATION",
+    );
+    bit(
+        args.verify_type.as_ref().is_some_and(|v| !v.value),
+        "OPENAPI_NO_TYPE_CHECK",
+    );
+    bit(users, "OPENAPI_USERS");
+    let locations = u16::from(locations);
+    let forbidden = forbidden_messages(which, args);
+    quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        pub struct #marker;
+
+        #[automatically_derived]
+        impl #private::OpenApiRefusals for #marker {
+            const FLAGS: u16 = #locations #(| #flags)*;
+            const FORBIDDEN: &'static [&'static str] = &[#(#forbidden),*];
+        }
+    }
+}
+
+/// The 403 messages the operation's policies answer (the runtime's own wording).
+fn forbidden_messages(which: Macro, args: &PolicyArgs) -> Vec<String> {
+    let mut out = Vec::new();
+    if matches!(which, Macro::AdminRequired) {
+        out.push("Admins only!".to_string());
+    }
+    let roles = |list: &RoleList, all: bool| match list {
+        RoleList::Names(names) if names.len() == 1 => format!("Missing role: {}", names[0]),
+        RoleList::Names(names) if all => format!("Missing roles: {}", names.join(", ")),
+        RoleList::Names(names) => {
+            format!("One of these roles is required: {}", names.join(", "))
+        }
+        RoleList::Typed(_) => "Missing role: <role>".to_string(),
+    };
+    if let Some((_, list)) = &args.roles {
+        out.push(roles(list, false));
+    }
+    if let Some((_, list)) = &args.all_roles {
+        out.push(roles(list, true));
+    }
+    if args.policy.is_some() {
+        out.push("<the policy's message>".to_string());
+    }
+    if let Some(scopes) = &args.scopes {
+        out.push(match scopes.names.as_slice() {
+            [one] => format!("Missing scope: {one}"),
+            names if scopes.any => {
+                format!("One of these scopes is required: {}", names.join(", "))
+            }
+            names => format!("Missing scopes: {}", names.join(", ")),
+        });
+    }
+    out
+}
+
+/// Appends `JWT policy: ...` to the method's docs: the last paragraph of the operation's
+/// description (its summary when the method has no docs).
+fn document_policy(which: Macro, args: &PolicyArgs, attrs: &mut Vec<Attribute>) {
+    let mut parts = Vec::new();
+    let token = if args.refresh.is_some() {
+        "a refresh token"
+    } else {
+        "an access token"
+    };
+    let locations = args
+        .locations
+        .as_ref()
+        .map(|(_, names)| names.join(", "))
+        .unwrap_or_else(|| DEFAULT_LOCATIONS.to_string());
+    parts.push(format!("{token} in {locations}"));
+    if args.optional.is_some() {
+        parts.push("optional (a request without a token is served)".to_string());
+    }
+    if args.fresh.is_some() {
+        parts.push("fresh token required".to_string());
+    }
+    if matches!(which, Macro::AdminRequired) {
+        let claim = args
+            .claim
+            .as_ref()
+            .map(LitStr::value)
+            .unwrap_or_else(|| "is_administrator".to_string());
+        parts.push(format!("administrators only (claim `{claim}`)"));
+    }
+    let role_names = |list: &RoleList| match list {
+        RoleList::Names(names) => names.join(", "),
+        RoleList::Typed(values) => values
+            .iter()
+            .map(|v| quote!(#v).to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    if let Some((_, list)) = &args.roles {
+        parts.push(format!("roles: {} (any)", role_names(list)));
+    }
+    if let Some((_, list)) = &args.all_roles {
+        parts.push(format!("roles: {} (all)", role_names(list)));
+    }
+    if let Some(claim) = &args.role_claim {
+        parts.push(format!("role claim `{}`", claim.value()));
+    }
+    if let Some(policy) = &args.policy {
+        parts.push(format!("policy `{}`", quote!(#policy)));
+    }
+    if let Some(scopes) = &args.scopes {
+        let mode = if scopes.any { "any" } else { "all" };
+        parts.push(format!("scopes: {} ({mode})", scopes.names.join(", ")));
+    }
+    if let Some((_, issuers)) = &args.issuers {
+        parts.push(format!("issuers: {}", issuers.join(", ")));
+    }
+    if args.skip_revocation_check.is_some() {
+        parts.push("no revocation check".to_string());
+    }
+    if args.verify_type.as_ref().is_some_and(|v| !v.value) {
+        parts.push("any token type".to_string());
+    }
+    let text = format!(" JWT policy: {}.", parts.join("; "));
+    if attrs.iter().any(|a| a.path().is_ident("doc")) {
+        attrs.push(syn::parse_quote!(#[doc = ""]));
+    }
+    attrs.push(syn::parse_quote!(#[doc = #text]));
+}
+
+/// `-> R` becomes `-> OpenApiResponses<R, marker>`, the body an `async` block typed `R`.
+fn wrap_return(method: &mut ImplItemFn, marker: &syn::Ident) {
+    if method.sig.asyncness.is_none() {
+        // poem-openapi refuses it with its own error.
+        return;
+    }
+    let private = paths::private();
+    let ret: syn::Type = match &method.sig.output {
+        syn::ReturnType::Default => syn::parse_quote!(()),
+        syn::ReturnType::Type(_, ty) => (**ty).clone(),
+    };
+    let span = syn::spanned::Spanned::span(&ret);
+    let wrapped = quote_spanned!(span=> #private::OpenApiResponses<#ret, #marker>);
+    method.sig.output = syn::parse_quote!(-> #wrapped);
+    let block = &method.block;
+    method.block = syn::parse_quote!({
+        #private::OpenApiResponses::new(
+            #private::operation_body::<#ret, _>(async move #block).await
+        )
+    });
 }
 
 /// The scopes of `scopes = "..."` in the operation's security

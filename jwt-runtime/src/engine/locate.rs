@@ -393,7 +393,9 @@ pub(crate) async fn locate(
     Ok(Err(missing_message(locations, &reasons)))
 }
 
-fn missing_message(locations: &[Location], reasons: &[String]) -> String {
+/// The refusal when no location holds a token: the one location's reason, or the reference's combined
+/// "Missing JWT in ..." (also the example of a documented OpenAPI operation's 401).
+pub(crate) fn missing_message(locations: &[Location], reasons: &[String]) -> String {
     match (locations, reasons) {
         ([_], [only]) => only.clone(),
         ([init @ .., last], _) => {
