@@ -205,11 +205,15 @@ fn spaced_role(lit: &LitStr, name: &str, role: &str) -> syn::Error {
     )
 }
 
-/// `[..]` written where one string is expected: the array (where the error points) and its items
-/// as text (string literals by their value), for the error to show the string to write instead.
-fn array_items(value: syn::parse::ParseStream) -> syn::Result<(syn::ExprArray, Vec<String>)> {
+/// `[..]` written where one string is expected: an error on the array whose `message` shows the
+/// string to write instead, its items (string literals by their value) joined by `separator`.
+fn refuse_array(
+    value: syn::parse::ParseStream,
+    separator: &str,
+    message: impl FnOnce(String) -> String,
+) -> syn::Result<syn::Error> {
     let array: syn::ExprArray = value.parse()?;
-    let items = array
+    let items: Vec<String> = array
         .elems
         .iter()
         .map(|e| match e {
@@ -220,7 +224,10 @@ fn array_items(value: syn::parse::ParseStream) -> syn::Result<(syn::ExprArray, V
             other => quote::ToTokens::to_token_stream(other).to_string(),
         })
         .collect();
-    Ok((array, items))
+    Ok(syn::Error::new_spanned(
+        &array,
+        message(items.join(separator)),
+    ))
 }
 
 // ---- `issuer = "..."` ----
@@ -231,14 +238,9 @@ fn array_items(value: syn::parse::ParseStream) -> syn::Result<(syn::ExprArray, V
 fn parse_issuers(meta: &ParseNestedMeta) -> syn::Result<(LitStr, Vec<String>)> {
     let value = meta.value()?;
     if value.peek(syn::token::Bracket) {
-        let (array, items) = array_items(value)?;
-        return Err(syn::Error::new_spanned(
-            array,
-            format!(
-                "`issuer` takes one string: write `issuer = \"{}\"`",
-                items.join(", ")
-            ),
-        ));
+        return Err(refuse_array(value, ", ", |items| {
+            format!("`issuer` takes one string: write `issuer = \"{items}\"`")
+        })?);
     }
     let lit: LitStr = value.parse()?;
     let text = lit.value();
@@ -324,14 +326,9 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
         "locations" => {
             let value = meta.value()?;
             if value.peek(syn::token::Bracket) {
-                let (array, names) = array_items(value)?;
-                return Err(syn::Error::new_spanned(
-                    array,
-                    format!(
-                        "`locations` takes one string: write `locations = \"{}\"`",
-                        names.join(", ")
-                    ),
-                ));
+                return Err(refuse_array(value, ", ", |items| {
+                    format!("`locations` takes one string: write `locations = \"{items}\"`")
+                })?);
             }
             let lit: LitStr = value.parse()?;
             let names = parse_locations(&lit)?;
@@ -401,15 +398,12 @@ fn parse_scopes(meta: &ParseNestedMeta, name: &str) -> syn::Result<ScopeArg> {
     let span = meta.path.segments[0].ident.span();
     let value = meta.value()?;
     if value.peek(syn::token::Bracket) {
-        let (array, names) = array_items(value)?;
-        return Err(syn::Error::new_spanned(
-            array,
+        return Err(refuse_array(value, " ", |items| {
             format!(
                 "`{name}` takes one string of space-separated scope names, as OAuth writes \
-                 them: `{name} = \"{}\"`",
-                names.join(" ")
-            ),
-        ));
+                 them: `{name} = \"{items}\"`"
+            )
+        })?);
     }
     let lit: LitStr = value.parse()?;
     let text = lit.value();
