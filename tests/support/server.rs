@@ -64,14 +64,7 @@ fn example_command(example: &str) -> Command {
 /// instead (it is stopped then).
 pub fn exit_message(example: &str, env: &[(&str, &str)]) -> Option<String> {
     let port = free_port();
-    let mut child = example_command(example)
-        .env("PORT", port.to_string())
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start example {example}: {e}"));
+    let mut child = spawn_example(example, env, port, Stdio::piped());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(Some(_)) = child.try_wait() {
@@ -131,17 +124,22 @@ fn free_port() -> u16 {
     }
 }
 
-/// One start on a fresh port: `None` when the example exited before listening.
-fn try_start(example: &str, env: &[(&str, &str)]) -> Option<Server> {
-    let port = free_port();
-    let mut child = example_command(example)
+/// `example` started on `port` with `env` (its stdout dropped, its stderr to `stderr`).
+fn spawn_example(example: &str, env: &[(&str, &str)], port: u16, stderr: Stdio) -> Child {
+    example_command(example)
         .env("PORT", port.to_string())
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
-        .unwrap_or_else(|e| panic!("start example {example}: {e}"));
+        .unwrap_or_else(|e| panic!("start example {example}: {e}"))
+}
+
+/// One start on a fresh port: `None` when the example exited before listening.
+fn try_start(example: &str, env: &[(&str, &str)]) -> Option<Server> {
+    let port = free_port();
+    let mut child = spawn_example(example, env, port, Stdio::null());
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(Some(_)) = child.try_wait() {
