@@ -63,8 +63,9 @@ pub use jwt_macros::openapi;
 /// [`JwtManagerBuilder::blocklist`].
 pub mod stores {
     pub use crate::revocation::{
-        adopted_session, Blocklist, BlocklistError, MemoryBlocklist, NewSession, RefreshCheck,
-        Rotation, RotationStep, SessionInfo, Standing, TokenInfo, MAX_JTI_LENGTH,
+        adopted_session, Blocklist, BlocklistError, MemoryBlocklist, NewSession, ProofRecord,
+        RefreshCheck, Rotation, RotationStep, SessionInfo, Standing, TokenInfo, MAX_JTI_LENGTH,
+        MAX_MEMORY_PROOFS,
     };
     #[cfg(feature = "redis")]
     pub use crate::revocation::{RedisBlocklist, RedisBlocklistOptions};

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use super::{
-    Blocklist, BlocklistError, Family, NewSession, RefreshCheck, Rotation, RotationStep,
-    SessionInfo, Standing, StoreClock, TokenInfo,
+    Blocklist, BlocklistError, Family, NewSession, ProofLog, ProofRecord, RefreshCheck, Rotation,
+    RotationStep, SessionInfo, Standing, StoreClock, TokenInfo, MAX_MEMORY_PROOFS,
 };
 
 /// Revocations held in memory (the default store). Entries are dropped once their token can no
@@ -37,6 +37,8 @@ struct State {
     users: HashMap<String, i64>,
     /// session id -> its refresh-token family (`JWT_REFRESH_ROTATION`).
     sessions: HashMap<String, Family>,
+    /// DPoP proofs seen (RFC 9449 §11.1), bounded by [`MAX_MEMORY_PROOFS`].
+    proofs: ProofLog,
 }
 
 impl MemoryBlocklist {
@@ -75,6 +77,13 @@ impl MemoryBlocklist {
             .get(&token.user)
             .is_some_and(|before| token.issued_at <= *before);
         by_jti || by_user
+    }
+
+    /// Records a DPoP proof (in place).
+    fn record(&self, proof: &ProofRecord) -> Result<bool, BlocklistError> {
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        let now = self.clock.seconds();
+        state.proofs.record(proof, now, MAX_MEMORY_PROOFS)
     }
 }
 
@@ -195,5 +204,17 @@ impl Blocklist for MemoryBlocklist {
             }
             _ => Ok(false),
         }
+    }
+
+    fn keeps_proofs(&self) -> bool {
+        true
+    }
+
+    async fn record_proof(&self, proof: &ProofRecord) -> Result<bool, BlocklistError> {
+        self.record(proof)
+    }
+
+    fn record_proof_now(&self, proof: &ProofRecord) -> Option<Result<bool, BlocklistError>> {
+        Some(self.record(proof))
     }
 }

@@ -10,6 +10,7 @@
 #[cfg(any(feature = "redis", feature = "sqlx"))]
 mod known_down;
 mod memory;
+mod proofs;
 #[cfg(feature = "redis")]
 mod redis;
 #[cfg(feature = "redis")]
@@ -32,6 +33,8 @@ pub use crate::vocabulary::{TokenInfo, MAX_JTI_LENGTH};
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBlocklist, RedisBlocklistOptions};
 pub use memory::MemoryBlocklist;
+pub(crate) use proofs::ProofLog;
+pub use proofs::{ProofRecord, MAX_MEMORY_PROOFS};
 pub(crate) use sessions::Family;
 pub use sessions::{
     adopted_session, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo, Standing,
@@ -249,6 +252,49 @@ pub trait Blocklist: Send + Sync + 'static {
         let _ = (user, session);
         async { Err(sessions_unsupported()) }
     }
+
+    /// Whether the store records DPoP proofs ([`record_proof`](Self::record_proof)), which a
+    /// manager with DPoP on needs (it refuses to build over a store that does not). Default
+    /// `false`.
+    fn keeps_proofs(&self) -> bool {
+        false
+    }
+
+    /// Records a DPoP proof, atomically: `Ok(true)` the first time it is seen (on any instance
+    /// sharing the store), `Ok(false)` when it was recorded before (a replay, RFC 9449 §11.1).
+    /// The record is kept at least until `proof.retain_until`. A store that cannot answer
+    /// returns an error, and the proof is refused (fail closed). Default: unsupported.
+    ///
+    /// ```
+    /// use jwt_runtime::stores::{Blocklist, MemoryBlocklist, ProofRecord};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let store = MemoryBlocklist::new();
+    /// let proof = ProofRecord { key: "0".repeat(64), retain_until: i64::MAX };
+    /// assert!(store.record_proof(&proof).await.unwrap());
+    /// assert!(!store.record_proof(&proof).await.unwrap(), "a replay");
+    /// # }
+    /// ```
+    fn record_proof(
+        &self,
+        proof: &ProofRecord,
+    ) -> impl Future<Output = Result<bool, BlocklistError>> + Send {
+        let _ = proof;
+        async { Err(proofs_unsupported()) }
+    }
+
+    /// [`record_proof`](Self::record_proof) done in place, when the store can without waiting
+    /// (in memory): `Some` with exactly what `record_proof` would answer, having recorded it.
+    /// `None`, the default, means "call `record_proof`".
+    fn record_proof_now(&self, proof: &ProofRecord) -> Option<Result<bool, BlocklistError>> {
+        let _ = proof;
+        None
+    }
+}
+
+fn proofs_unsupported() -> BlocklistError {
+    BlocklistError::new("this store does not record DPoP proofs (JWT_DPOP)")
 }
 
 fn sessions_unsupported() -> BlocklistError {
@@ -296,6 +342,12 @@ pub(crate) trait DynBlocklist: Send + Sync + 'static {
         user: &'a str,
         session: &'a str,
     ) -> BoxFuture<'a, Result<bool, BlocklistError>>;
+    fn keeps_proofs(&self) -> bool;
+    fn record_proof<'a>(
+        &'a self,
+        proof: &'a ProofRecord,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>>;
+    fn record_proof_now(&self, proof: &ProofRecord) -> Option<Result<bool, BlocklistError>>;
 }
 
 impl<B: Blocklist> DynBlocklist for B {
@@ -375,5 +427,20 @@ impl<B: Blocklist> DynBlocklist for B {
         session: &'a str,
     ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
         Box::pin(Blocklist::end_session(self, user, session))
+    }
+
+    fn keeps_proofs(&self) -> bool {
+        Blocklist::keeps_proofs(self)
+    }
+
+    fn record_proof<'a>(
+        &'a self,
+        proof: &'a ProofRecord,
+    ) -> BoxFuture<'a, Result<bool, BlocklistError>> {
+        Box::pin(Blocklist::record_proof(self, proof))
+    }
+
+    fn record_proof_now(&self, proof: &ProofRecord) -> Option<Result<bool, BlocklistError>> {
+        Blocklist::record_proof_now(self, proof)
     }
 }
