@@ -609,3 +609,100 @@ async fn redis_restarted_without_its_data_does_not_bring_back_an_ended_session()
         401
     );
 }
+
+// ---- DPoP replay records (RFC 9449 §11.1) under faults ----
+
+/// A proof record `store` answers `want` for, within `limit` (the store recovering after a
+/// fault); the last answer.
+async fn proof_answer_within(
+    store: &impl Blocklist,
+    proof: &jwt_runtime::stores::ProofRecord,
+    want: bool,
+    limit: Duration,
+) -> Result<bool, jwt_runtime::stores::BlocklistError> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let answer = store.record_proof(proof).await;
+        if answer == Ok(want) || Instant::now() >= deadline {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A proof store that cannot answer refuses every proof with an error (the pipeline's 503),
+/// never "first time": over a half-open link (within a bound, then at once), and over a
+/// refused one. Once the link heals, a proof recorded before is still a replay.
+async fn proof_fault_contract(proxy: FaultProxy, store: &impl Blocklist) {
+    let seen = crate::stores::proof_until(NOW + 60);
+    assert_eq!(store.record_proof(&seen).await, Ok(true));
+
+    proxy.swallow(true);
+    let started = Instant::now();
+    let fresh = crate::stores::proof_until(NOW + 60);
+    let answer = tokio::time::timeout(Duration::from_secs(40), store.record_proof(&fresh))
+        .await
+        .expect("the call ends");
+    assert!(answer.is_err(), "fail closed, not a guess: {answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited {:?}",
+        started.elapsed()
+    );
+    for proof in [&seen, &crate::stores::proof_until(NOW + 60)] {
+        let answer = store.record_proof(proof).await;
+        assert!(answer.is_err(), "fail closed: {answer:?}");
+    }
+
+    // Healed: served again; what was recorded before is still a replay (and no late answer to
+    // a command sent into the dead link is taken for another's).
+    proxy.swallow(false);
+    assert_eq!(
+        proof_answer_within(store, &seen, false, Duration::from_secs(10)).await,
+        Ok(false)
+    );
+    assert_eq!(
+        store
+            .record_proof(&crate::stores::proof_until(NOW + 60))
+            .await,
+        Ok(true)
+    );
+
+    // Refused: the proxy gone, its port closed.
+    drop(proxy);
+    for _ in 0..3 {
+        let answer = store
+            .record_proof(&crate::stores::proof_until(NOW + 60))
+            .await;
+        assert!(answer.is_err(), "fail closed: {answer:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_down_refuses_dpop_proofs() {
+    require_service("PostgreSQL", POSTGRES);
+    let (proxy, _table, mut store) = postgres_through_a_proxy().await;
+    store.use_clock(Arc::new(|| NOW as f64));
+    proof_fault_contract(proxy, &store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs redis-server"]
+async fn redis_down_refuses_dpop_proofs_even_with_fail_open() {
+    let server = RedisServer::start();
+    let proxy = FaultProxy::start(&format!(
+        "127.0.0.1:{}",
+        server.url().rsplit(':').next().unwrap()
+    ))
+    .await;
+    let mut store = RedisBlocklist::connect_with(
+        &format!("redis://127.0.0.1:{}", proxy.port()),
+        // Lets tokens through when Redis is down; never proofs.
+        RedisBlocklistOptions::default().fail_open(true),
+    )
+    .await
+    .expect("connect to Redis");
+    store.use_clock(Arc::new(|| NOW as f64));
+    proof_fault_contract(proxy, &store).await;
+}

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jwt_runtime::stores::{
-    Blocklist, BlocklistError, NewSession, RedisBlocklist, RedisBlocklistOptions, RefreshCheck,
-    Rotation, RotationStep, SessionInfo, SqlBlocklist, Standing, TokenInfo,
+    Blocklist, BlocklistError, MemoryBlocklist, NewSession, ProofRecord, RedisBlocklist,
+    RedisBlocklistOptions, RefreshCheck, Rotation, RotationStep, SessionInfo, SqlBlocklist,
+    Standing, TokenInfo,
 };
 use jwt_runtime::{jwt_required, Identity, Jwt, JwtManager};
 use poem::{delete, get, handler, web::Json, EndpointExt, Route};
@@ -364,7 +365,11 @@ async fn postgres_store_contract_and_http_flow() {
         .is_revoked(&TokenInfo::from_claims(&claims, "sub", 0))
         .await
         .unwrap());
-    for t in [table.clone(), format!("{table}_users")] {
+    for t in [
+        table.clone(),
+        format!("{table}_users"),
+        format!("{table}_dpop_proofs"),
+    ] {
         sqlx::query(&format!("DROP TABLE {t}"))
             .execute(store.pool())
             .await
@@ -1724,6 +1729,15 @@ async fn redis_cluster_keeps_the_store_contract_sessions_and_shares_revocations(
     let grace = leeway_contract(&a).await;
     session_contract(&a).await;
     long_type_contract(&a).await;
+    let a = at_now(a);
+    proof_contract(&a).await;
+    let proof = proof_until(NOW + 60);
+    assert!(a.record_proof(&proof).await.unwrap());
+    assert_eq!(
+        cluster.query(&["EXISTS", &format!("{tagged}dpop:{}", proof.key)]),
+        "1",
+        "a proof's key carries the store's hash tag"
+    );
     assert_eq!(
         cluster.query(&["GET", &format!("{tagged}user:bob")]),
         NOW.to_string(),
@@ -1759,7 +1773,12 @@ async fn redis_cluster_keeps_the_store_contract_sessions_and_shares_revocations(
         .map(|p| format!("redis://127.0.0.1:{p}"))
         .collect();
     seeds.push(format!("redis://127.0.0.1:{owner}"));
-    let b = cluster_store(&seeds, &prefix).await;
+    let b = at_now(cluster_store(&seeds, &prefix).await);
+    assert!(
+        !b.record_proof(&proof).await.unwrap(),
+        "a proof recorded through A is a replay through B"
+    );
+    proof_sharing_contract(&a, &b).await;
     let token = info(&unique("jti"), "gina", NOW);
     assert!(!b.is_revoked(&token).await.unwrap());
     a.revoke(&token).await.unwrap();
@@ -1778,6 +1797,8 @@ async fn redis_cluster_keeps_the_store_contract_sessions_and_shares_revocations(
     assert!(revoked_within(&a, &henry, true).await);
 
     // Two instances racing with one refresh token: one rotates, never both.
+    let racer = || async { Arc::new(at_now(cluster_store(&seeds, &prefix).await)) };
+    proof_race_contract(racer().await, racer().await).await;
     let seeds_for_race = seeds.clone();
     race_contract(|| {
         let seeds = seeds_for_race.clone();
@@ -2386,4 +2407,292 @@ async fn redis_live_session_answers_are_asked_again_after_a_minute() {
         401,
         "after a minute, Redis is asked again"
     );
+}
+
+// ---- DPoP replay records (RFC 9449 §11.1) ----
+
+/// A proof's name as the pipeline makes it (64 hex digits), unique to this run.
+pub(crate) fn proof_key() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{nanos:032x}{:016x}{:016x}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A new proof, acceptable until `retain_until`.
+pub(crate) fn proof_until(retain_until: i64) -> ProofRecord {
+    ProofRecord {
+        key: proof_key(),
+        retain_until,
+    }
+}
+
+/// `store` on a frozen clock at `NOW` (as the manager hands it its own).
+fn at_now<B: Blocklist>(mut store: B) -> B {
+    store.use_clock(Arc::new(|| NOW as f64));
+    store
+}
+
+/// The replay record every store keeps: a proof is accepted once, a replay refused (also with
+/// a later `retain_until`: the record never moves back), and proofs do not affect one another.
+async fn proof_contract(store: &impl Blocklist) {
+    assert!(store.keeps_proofs());
+    let a = proof_until(NOW + 60);
+    let b = proof_until(NOW + 60);
+    assert!(store.record_proof(&a).await.unwrap(), "first time");
+    assert!(!store.record_proof(&a).await.unwrap(), "a replay");
+    assert!(store.record_proof(&b).await.unwrap(), "another proof");
+    assert!(!store.record_proof(&a).await.unwrap(), "still a replay");
+    let later = ProofRecord {
+        retain_until: NOW + 600,
+        ..a.clone()
+    };
+    assert!(!store.record_proof(&later).await.unwrap());
+    assert!(!store.record_proof(&b).await.unwrap());
+}
+
+/// Expiry by the store's clock: a record holds through its `retain_until` (inclusive, as long
+/// as the proof is acceptable), then the same proof name is taken over, and the new record holds
+/// until its own `retain_until`.
+async fn proof_expiry_contract(mut store: impl Blocklist) {
+    let clock = TestClock::at(NOW);
+    store.use_clock(Arc::new(clock.clone()));
+    let first = proof_until(NOW + 10);
+    assert!(store.record_proof(&first).await.unwrap());
+    clock.set(NOW + 10);
+    assert!(
+        !store.record_proof(&first).await.unwrap(),
+        "kept through retain_until"
+    );
+    clock.set(NOW + 11);
+    let again = ProofRecord {
+        retain_until: NOW + 71,
+        ..first.clone()
+    };
+    assert!(
+        store.record_proof(&again).await.unwrap(),
+        "an expired record is taken over"
+    );
+    assert!(!store.record_proof(&again).await.unwrap());
+    clock.set(NOW + 71);
+    assert!(
+        !store.record_proof(&first).await.unwrap(),
+        "the takeover holds until its own retain_until"
+    );
+}
+
+/// Two instances (each its own connections) on one store see each other's proofs, both ways.
+async fn proof_sharing_contract<B: Blocklist>(one: &B, two: &B) {
+    for round in 0..4 {
+        let (first, second) = if round % 2 == 0 {
+            (one, two)
+        } else {
+            (two, one)
+        };
+        let proof = proof_until(NOW + 60);
+        assert!(first.record_proof(&proof).await.unwrap());
+        assert!(
+            !second.record_proof(&proof).await.unwrap(),
+            "a proof recorded on one instance is a replay on the other"
+        );
+        assert!(!first.record_proof(&proof).await.unwrap());
+    }
+}
+
+/// Many tasks on two instances record one proof at once: exactly one is told "first time".
+async fn proof_race_contract<B: Blocklist>(one: Arc<B>, two: Arc<B>) {
+    for _ in 0..5 {
+        let proof = proof_until(NOW + 60);
+        let tasks: Vec<_> = (0..24)
+            .map(|i| {
+                let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+                let proof = proof.clone();
+                tokio::spawn(async move { store.record_proof(&proof).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        let firsts = answers
+            .iter()
+            .filter(|answer| matches!(answer, Ok(true)))
+            .count();
+        assert!(answers.iter().all(Result::is_ok), "{answers:?}");
+        assert_eq!(
+            firsts, 1,
+            "exactly one racer records the proof: {answers:?}"
+        );
+    }
+}
+
+/// How many proof records `store`'s table holds.
+async fn proof_rows(store: &SqlBlocklist) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM {}_dpop_proofs", store.table());
+    sqlx::query_scalar(&sql)
+        .fetch_one(store.pool())
+        .await
+        .expect("the proofs table")
+}
+
+/// The proofs table stays bounded: once proofs expired, the store deletes their rows by itself
+/// as it records new ones (every 256 proofs an instance records, up to 1024 expired rows).
+async fn proofs_table_stays_bounded(mut store: SqlBlocklist) {
+    let clock = TestClock::at(NOW);
+    store.use_clock(Arc::new(clock.clone()));
+    let before = proof_rows(&store).await;
+    for _ in 0..600 {
+        assert!(store.record_proof(&proof_until(NOW + 10)).await.unwrap());
+    }
+    assert_eq!(
+        proof_rows(&store).await,
+        before + 600,
+        "unexpired: all kept"
+    );
+    clock.set(NOW + 11);
+    for _ in 0..300 {
+        assert!(store.record_proof(&proof_until(NOW + 71)).await.unwrap());
+    }
+    assert_eq!(
+        proof_rows(&store).await,
+        300,
+        "the 600 expired records were pruned, the 300 live ones kept"
+    );
+}
+
+#[tokio::test]
+async fn memory_records_dpop_proofs_once() {
+    proof_contract(&at_now(MemoryBlocklist::new())).await;
+    proof_expiry_contract(MemoryBlocklist::new()).await;
+}
+
+#[tokio::test]
+async fn sqlite_records_dpop_proofs_once_in_their_own_table() {
+    let store = at_now(SqlBlocklist::connect("sqlite::memory:").await.unwrap());
+    proof_contract(&store).await;
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT proof_key, retain_until FROM jwt_token_blocklist_dpop_proofs")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 2, "one row per proof: {rows:?}");
+    assert!(rows
+        .iter()
+        .all(|(key, until)| key.len() == 64 && *until == NOW + 60));
+    proof_expiry_contract(SqlBlocklist::connect("sqlite::memory:").await.unwrap()).await;
+    proofs_table_stays_bounded(SqlBlocklist::connect("sqlite::memory:").await.unwrap()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_file_two_instances_share_dpop_proofs_and_one_wins_a_race() {
+    let path = std::env::temp_dir().join(format!("{}.db", unique("proofs")));
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    // Two pools on one file, as two app instances.
+    let one = at_now(SqlBlocklist::connect(&url).await.unwrap());
+    let two = at_now(SqlBlocklist::connect(&url).await.unwrap());
+    proof_sharing_contract(&one, &two).await;
+    proof_race_contract(Arc::new(one), Arc::new(two)).await;
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL"]
+async fn postgres_records_dpop_proofs_once_shared_by_instances() {
+    require_service("PostgreSQL", POSTGRES);
+    let table = unique("blocklist");
+    let connect = || async {
+        at_now(
+            SqlBlocklist::connect_with_table(&postgres_url(), &table)
+                .await
+                .expect("connect to PostgreSQL"),
+        )
+    };
+    let (one, two) = (connect().await, connect().await);
+    proof_contract(&one).await;
+    proof_sharing_contract(&one, &two).await;
+    proof_expiry_contract(connect().await).await;
+    proof_race_contract(Arc::new(one), Arc::new(two)).await;
+    // A fresh table for the pruning count.
+    let pruned = SqlBlocklist::connect_with_table(&postgres_url(), &unique("blocklist"))
+        .await
+        .expect("connect to PostgreSQL");
+    proofs_table_stays_bounded(pruned).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Redis"]
+async fn redis_records_dpop_proofs_once_shared_by_instances() {
+    require_service("Redis", REDIS);
+    let prefix = format!("{}:", unique("jwt_test"));
+    let url = "redis://127.0.0.1:6379";
+    let one = at_now(redis_store(&prefix, url).await);
+    let two = at_now(redis_store(&prefix, url).await);
+    proof_contract(&one).await;
+    assert!(
+        one.record_proof_now(&proof_until(NOW + 60)).is_none(),
+        "never answered locally: the record is shared"
+    );
+    proof_sharing_contract(&one, &two).await;
+
+    // One key per proof under the store's prefix, living one second past retain_until by the
+    // store's clock (frozen at NOW), however far that is from Redis's own clock.
+    let proof = proof_until(NOW + 60);
+    assert!(one.record_proof(&proof).await.unwrap());
+    let key = format!("{prefix}dpop:{}", proof.key);
+    let ttl: i64 = redis_query(&["TTL", &key]).await.unwrap().parse().unwrap();
+    assert!((60..=61).contains(&ttl), "TTL {ttl}");
+
+    // Expired (here: its TTL cut short by hand), the proof's name is taken over.
+    redis_query(&["PEXPIRE", &key, "1"]).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while redis_query(&["EXISTS", &key]).await.as_deref() != Some("0")
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(two.record_proof(&proof).await.unwrap(), "taken over");
+    assert!(!one.record_proof(&proof).await.unwrap());
+    // A proof already past its window by the store's clock is kept a second at most.
+    let stale = proof_until(NOW - 100);
+    assert!(one.record_proof(&stale).await.unwrap());
+    let ttl: i64 = redis_query(&["TTL", &format!("{prefix}dpop:{}", stale.key)])
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ttl <= 1, "TTL {ttl}");
+
+    proof_race_contract(Arc::new(one), Arc::new(two)).await;
+}
+
+/// An instance started (or resubscribing) loads revocations only: the DPoP proofs under the
+/// same prefix, as many as requests within their window, are not fetched with them.
+#[tokio::test]
+#[ignore = "needs redis-server"]
+async fn redis_mirror_load_does_not_fetch_the_dpop_proofs() {
+    let server = support::redis_server::RedisServer::start();
+    let store = at_now(redis_store("jwt:blocklist:", &server.url()).await);
+    for _ in 0..1500 {
+        assert!(store.record_proof(&proof_until(NOW + 60)).await.unwrap());
+    }
+    let revoked = info(&unique("jti"), "alice", NOW);
+    store.revoke(&revoked).await.unwrap();
+    server.query(&["CONFIG", "RESETSTAT"]);
+    let later = redis_store("jwt:blocklist:", &server.url()).await;
+    assert!(later.is_revoked(&revoked).await.unwrap(), "loaded");
+    let stats = server.query(&["INFO", "commandstats"]);
+    let mget_calls: u64 = stats
+        .lines()
+        .find_map(|line| line.strip_prefix("cmdstat_mget:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|calls| calls.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(mget_calls, 1, "one page of revocations, no proofs: {stats}");
 }

@@ -43,6 +43,11 @@
 //!   also closes a dead command connection instead of retransmitting into it for minutes;
 //! - a background task reconnects and reloads by itself, with a backoff capped at 1 s (or at
 //!   `reconnect_delay` when that is longer); nothing here panics.
+//! - DPoP proofs (RFC 9449 §11.1, [`Blocklist::record_proof`]) are not mirrored: each is one
+//!   `SET <prefix>dpop:<key> 1 NX EX <ttl>` (the TTL runs until the proof's `retain_until` by
+//!   the store's clock, plus a second), so two instances racing with one proof get one `OK`
+//!   between them. A proof Redis cannot answer for is refused, even with `fail_open` (a replay
+//!   record that guesses "first time" is no record). The mirror's load skips these keys;
 //! - over a Redis Cluster (`RedisBlocklist::connect_cluster`, feature `redis-cluster`) every
 //!   key carries the prefix as one hash tag (`{jwt:blocklist:}jti:<jti>`), so the scripts stay
 //!   atomic on the slot's primary; the load's `SCAN` runs in a script routed by a key of that
@@ -77,8 +82,8 @@ use super::redis_sessions::{
     CHECK_SCRIPT, END_SCRIPT, END_USER_SCRIPT, ROTATE_SCRIPT, START_SCRIPT,
 };
 use super::{
-    Blocklist, BlocklistError, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo,
-    Standing, StoreClock, TokenInfo,
+    Blocklist, BlocklistError, NewSession, ProofRecord, RefreshCheck, Rotation, RotationStep,
+    SessionInfo, Standing, StoreClock, TokenInfo,
 };
 
 /// Options of a [`RedisBlocklist`].
@@ -722,6 +727,33 @@ fn user_key(prefix: &str, user: &str) -> String {
     format!("{prefix}user:{user}")
 }
 
+/// The key of a recorded DPoP proof.
+fn proof_key(prefix: &str, key: &str) -> String {
+    format!("{prefix}dpop:{key}")
+}
+
+/// The command that records `proof` at `now` (store clock): `SET <prefix>dpop:<key> 1 NX EX
+/// <ttl>`, the TTL running one second past `retain_until` (as for revocations: `now` is rounded
+/// down), at least a second; without `EX` when it would overflow Redis's clock. Relative, not
+/// `EXAT`: Redis counts down in its own time what the store's clock says is left, so a frozen or
+/// skewed clock keeps records exactly as long as it says.
+fn proof_command(prefix: &str, proof: &ProofRecord, now: i64) -> redis::Cmd {
+    let (_, ttl) = retention(Some(proof.retain_until), now);
+    let mut set = redis::cmd("SET");
+    set.arg(proof_key(prefix, &proof.key)).arg(1).arg("NX");
+    if !ttl.is_empty() {
+        set.arg("EX").arg(ttl);
+    }
+    set
+}
+
+/// The `SCAN` pattern of the mirror's load: only the keys it loads (`jti:`, `user:`), so that
+/// the DPoP proofs (`dpop:`, as many as requests within their window) and the sessions are not
+/// fetched with them.
+fn load_pattern(prefix: &str) -> String {
+    format!("{}[ju]*", glob_escape(prefix))
+}
+
 /// Marks the mirror stale when dropped: when the task keeping it is aborted or unwinds.
 struct StaleOnExit(Arc<Shared>);
 
@@ -809,7 +841,7 @@ async fn follow(
     // Load what already exists only after subscribing: nothing falls in between.
     let mut loaded = Mirror::default();
     let mut cursor: u64 = 0;
-    let pattern = format!("{}*", glob_escape(&options.key_prefix));
+    let pattern = load_pattern(&options.key_prefix);
     loop {
         let (next, keys) = conn
             .scan_page(cursor, &pattern, &options.key_prefix)
@@ -1151,6 +1183,30 @@ impl Blocklist for RedisBlocklist {
         Ok(live)
     }
 
+    fn keeps_proofs(&self) -> bool {
+        true
+    }
+
+    /// Records a DPoP proof in Redis, shared by every instance: `SET <prefix>dpop:<key> 1 NX EX
+    /// <ttl>`, one round trip, atomic (two instances racing with one proof get one `true`
+    /// between them), kept until `retain_until` by the store's clock. No mirror answers for it
+    /// (there is no `record_proof_now`), and when Redis cannot answer the proof is refused
+    /// with an error whatever [`fail_open`](RedisBlocklistOptions::fail_open) says.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), jwt_runtime::stores::BlocklistError> {
+    /// use jwt_runtime::stores::{Blocklist, ProofRecord, RedisBlocklist};
+    /// let one = RedisBlocklist::connect("redis://127.0.0.1:6379").await?;
+    /// let two = RedisBlocklist::connect("redis://127.0.0.1:6379").await?;
+    /// let proof = ProofRecord { key: "ab".repeat(32), retain_until: 1_700_000_060 };
+    /// assert!(one.record_proof(&proof).await?);
+    /// assert!(!two.record_proof(&proof).await?, "a replay, on another instance");
+    /// # Ok(()) }
+    /// ```
+    async fn record_proof(&self, proof: &ProofRecord) -> Result<bool, BlocklistError> {
+        self.set_proof(proof).await
+    }
+
     async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
         let mut eval = redis::cmd("EVAL");
         eval.arg(END_SCRIPT)
@@ -1171,6 +1227,21 @@ impl Blocklist for RedisBlocklist {
 }
 
 impl RedisBlocklist {
+    /// Records a DPoP proof: one `SET NX` with a TTL until its `retain_until` (see
+    /// [`proof_command`]). `OK` means no instance recorded it before; an empty answer, a replay.
+    async fn set_proof(&self, proof: &ProofRecord) -> Result<bool, BlocklistError> {
+        let command = proof_command(&self.options.key_prefix, proof, self.shared.clock.seconds());
+        let mut conn = self.conn.clone();
+        let answer: redis::Value = self.timed(command.query_async(&mut conn)).await?;
+        match answer {
+            redis::Value::Okay => Ok(true),
+            redis::Value::Nil => Ok(false),
+            other => Err(BlocklistError::new(format!(
+                "redis blocklist: unexpected answer to SET NX for a DPoP proof: {other:?}"
+            ))),
+        }
+    }
+
     /// Ends the live sessions of `user` not refreshed after `issued_before` (all their tokens
     /// fall under the cut-off).
     async fn end_sessions_before(
@@ -1299,6 +1370,41 @@ mod tests {
         users.sort();
         assert_eq!(users, [("gone".to_string(), 10), ("lower".to_string(), 20)]);
         assert!(held.missing_from(&held).is_empty());
+    }
+
+    fn args(command: &redis::Cmd) -> Vec<String> {
+        command
+            .args_iter()
+            .map(|arg| match arg {
+                redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+                redis::Arg::Cursor => "<cursor>".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_proof_is_one_set_nx_until_one_second_past_retain_until() {
+        let proof = ProofRecord {
+            key: "ab".repeat(32),
+            retain_until: 1_060,
+        };
+        let key = format!("p:dpop:{}", "ab".repeat(32));
+        assert_eq!(
+            args(&proof_command("p:", &proof, 1_000)),
+            ["SET", key.as_str(), "1", "NX", "EX", "61"]
+        );
+        // Already past: kept a second (the pipeline refuses it by its iat anyway).
+        assert_eq!(args(&proof_command("p:", &proof, 2_000))[5], "1");
+        let forever = ProofRecord {
+            retain_until: i64::MAX,
+            ..proof
+        };
+        assert_eq!(args(&proof_command("p:", &forever, 0)).len(), 4);
+    }
+
+    #[test]
+    fn the_load_matches_revocations_only_not_proofs_or_sessions() {
+        assert_eq!(load_pattern("a*b:"), "a\\*b:[ju]*");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! closed when it does not answer: a half-open link never keeps a slot of the pool.
 
 use std::future::Future;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,10 +18,11 @@ use sqlx::AnyPool;
 
 use super::known_down::{Failure, KnownDown};
 use super::{
-    Blocklist, BlocklistError, NewSession, RefreshCheck, Rotation, RotationStep, SessionInfo,
-    Standing, StoreClock, TokenInfo,
+    Blocklist, BlocklistError, NewSession, ProofRecord, RefreshCheck, Rotation, RotationStep,
+    SessionInfo, Standing, StoreClock, TokenInfo,
 };
 
+mod proofs;
 mod sessions;
 
 /// Options of a [`SqlBlocklist`].
@@ -102,6 +104,12 @@ enum Dialect {
 /// (`reused`: a retired refresh token came back, `reused_jti` names it; `ended`: its user ended
 /// it).
 ///
+/// DPoP proofs (RFC 9449 §11.1, [`Blocklist::record_proof`]) live in `<table>_dpop_proofs`
+/// (`proof_key` primary key, `retain_until`): one atomic insert-if-absent per proof, which also
+/// takes over a record that expired. Unlike revocations these rows are deleted by the store:
+/// every 256 proofs it records, an instance deletes up to 1024 rows whose `retain_until` has
+/// passed, so the table stays bounded under a flood of proofs.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use jwt_runtime::stores::{Blocklist, SqlBlocklist, TokenInfo};
@@ -118,6 +126,8 @@ pub struct SqlBlocklist {
     clock: StoreClock,
     command_timeout: Duration,
     health: Arc<KnownDown>,
+    /// DPoP proofs recorded by this instance (its clones included): every so many, it prunes.
+    proofs_recorded: Arc<AtomicU64>,
 }
 
 fn err(e: sqlx::Error) -> BlocklistError {
@@ -227,6 +237,7 @@ impl SqlBlocklist {
             clock: StoreClock::default(),
             command_timeout,
             health: Arc::new(KnownDown::new("sql blocklist")),
+            proofs_recorded: Arc::new(AtomicU64::new(0)),
         };
         store.migrate(dialect).await?;
         Ok(store)
@@ -249,7 +260,11 @@ impl SqlBlocklist {
                 "CREATE TABLE IF NOT EXISTS {t}_users (user_identity TEXT PRIMARY KEY, revoked_before BIGINT NOT NULL)"
             ),
         ];
-        for statement in statements.into_iter().chain(self.session_tables()) {
+        for statement in statements
+            .into_iter()
+            .chain(self.session_tables())
+            .chain(self.proof_tables())
+        {
             self.execute(&statement).await?;
         }
         self.upgrade(dialect).await
@@ -459,5 +474,36 @@ impl Blocklist for SqlBlocklist {
 
     async fn end_session(&self, user: &str, session: &str) -> Result<bool, BlocklistError> {
         self.guarded(self.end_one_session(user, session)).await
+    }
+
+    fn keeps_proofs(&self) -> bool {
+        true
+    }
+
+    /// Records a DPoP proof in `<table>_dpop_proofs`, shared by every instance on the
+    /// database: one atomic insert-if-absent (two instances racing with one proof get one
+    /// `true` between them), which takes over a record whose `retain_until` has passed by the
+    /// store's clock. Every 256th call of an instance also deletes up to 1024 expired rows. A
+    /// database that cannot answer refuses the proof with an error.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use jwt_runtime::stores::{Blocklist, ProofRecord, SqlBlocklist};
+    /// let store = SqlBlocklist::connect("sqlite::memory:").await.unwrap();
+    /// let proof = ProofRecord { key: "ab".repeat(32), retain_until: i64::MAX };
+    /// assert!(store.record_proof(&proof).await.unwrap());
+    /// assert!(!store.record_proof(&proof).await.unwrap(), "a replay");
+    /// # }
+    /// ```
+    async fn record_proof(&self, proof: &ProofRecord) -> Result<bool, BlocklistError> {
+        let now = self.clock.seconds();
+        let first = self.guarded(self.insert_proof(proof, now)).await?;
+        if self.prune_due()
+            && let Err(e) = self.guarded(self.prune_proofs(now)).await
+        {
+            // The answer stands; the next pruning deletes what this one left.
+            tracing::warn!(target: "jwt_runtime", reason = %e, "sql blocklist: pruning expired DPoP proofs failed");
+        }
+        Ok(first)
     }
 }
