@@ -1798,7 +1798,7 @@ async fn redis_cluster_keeps_the_store_contract_sessions_and_shares_revocations(
 
     // Two instances racing with one refresh token: one rotates, never both.
     let racer = || async { Arc::new(at_now(cluster_store(&seeds, &prefix).await)) };
-    proof_race_contract(racer().await, racer().await).await;
+    proof_race_contract(racer().await, racer().await, false).await;
     let seeds_for_race = seeds.clone();
     race_contract(|| {
         let seeds = seeds_for_race.clone();
@@ -2507,9 +2507,18 @@ async fn proof_sharing_contract<B: Blocklist>(one: &B, two: &B) {
 }
 
 /// Many tasks on two instances record one proof at once: exactly one is told "first time".
-async fn proof_race_contract<B: Blocklist>(one: Arc<B>, two: Arc<B>) {
-    for _ in 0..5 {
+/// With `takeover` (stores whose expiry follows their clock to the second, on `NOW`), every
+/// other round races over an expired record of the proof: one takes it over, never two.
+async fn proof_race_contract<B: Blocklist>(one: Arc<B>, two: Arc<B>, takeover: bool) {
+    for round in 0..6 {
         let proof = proof_until(NOW + 60);
+        if takeover && round % 2 == 1 {
+            let expired = ProofRecord {
+                retain_until: NOW - 1,
+                ..proof.clone()
+            };
+            assert!(one.record_proof(&expired).await.unwrap());
+        }
         let tasks: Vec<_> = (0..24)
             .map(|i| {
                 let store = if i % 2 == 0 { one.clone() } else { two.clone() };
@@ -2598,7 +2607,7 @@ async fn sqlite_file_two_instances_share_dpop_proofs_and_one_wins_a_race() {
     let one = at_now(SqlBlocklist::connect(&url).await.unwrap());
     let two = at_now(SqlBlocklist::connect(&url).await.unwrap());
     proof_sharing_contract(&one, &two).await;
-    proof_race_contract(Arc::new(one), Arc::new(two)).await;
+    proof_race_contract(Arc::new(one), Arc::new(two), true).await;
     let _ = std::fs::remove_file(path);
 }
 
@@ -2618,7 +2627,7 @@ async fn postgres_records_dpop_proofs_once_shared_by_instances() {
     proof_contract(&one).await;
     proof_sharing_contract(&one, &two).await;
     proof_expiry_contract(connect().await).await;
-    proof_race_contract(Arc::new(one), Arc::new(two)).await;
+    proof_race_contract(Arc::new(one), Arc::new(two), true).await;
     // A fresh table for the pruning count.
     let pruned = SqlBlocklist::connect_with_table(&postgres_url(), &unique("blocklist"))
         .await
@@ -2669,7 +2678,7 @@ async fn redis_records_dpop_proofs_once_shared_by_instances() {
         .unwrap();
     assert!(ttl <= 1, "TTL {ttl}");
 
-    proof_race_contract(Arc::new(one), Arc::new(two)).await;
+    proof_race_contract(Arc::new(one), Arc::new(two), false).await;
 }
 
 /// An instance started (or resubscribing) loads revocations only: the DPoP proofs under the

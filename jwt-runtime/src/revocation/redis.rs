@@ -98,7 +98,8 @@ pub struct RedisBlocklistOptions {
     /// Prefix of every key and of the pub/sub channel (default `jwt:blocklist:`).
     pub key_prefix: String,
     /// When Redis cannot answer: `false` (default) refuses the request with 503, `true` lets the
-    /// token through and logs a warning.
+    /// token through and logs a warning. Revocation checks only: a DPoP proof Redis cannot
+    /// record is always refused.
     pub fail_open: bool,
     /// How long one Redis command may take (default 1 s). Past it (or when Redis refuses the
     /// connection) the request fails closed, and Redis counts as down for a moment (250 ms):
@@ -732,8 +733,8 @@ fn proof_key(prefix: &str, key: &str) -> String {
     format!("{prefix}dpop:{key}")
 }
 
-/// The command that records `proof` at `now` (store clock): `SET <prefix>dpop:<key> 1 NX EX
-/// <ttl>`, the TTL running one second past `retain_until` (as for revocations: `now` is rounded
+/// The command that records `proof` at `now` (store clock):
+/// `SET <prefix>dpop:<key> 1 NX EX <ttl>`, the TTL running one second past `retain_until` (as for revocations: `now` is rounded
 /// down), at least a second; without `EX` when it would overflow Redis's clock. Relative, not
 /// `EXAT`: Redis counts down in its own time what the store's clock says is left, so a frozen or
 /// skewed clock keeps records exactly as long as it says.
@@ -1187,8 +1188,8 @@ impl Blocklist for RedisBlocklist {
         true
     }
 
-    /// Records a DPoP proof in Redis, shared by every instance: `SET <prefix>dpop:<key> 1 NX EX
-    /// <ttl>`, one round trip, atomic (two instances racing with one proof get one `true`
+    /// Records a DPoP proof in Redis, shared by every instance:
+    /// `SET <prefix>dpop:<key> 1 NX EX <ttl>`, one round trip, atomic (two instances racing with one proof get one `true`
     /// between them), kept until `retain_until` by the store's clock. No mirror answers for it
     /// (there is no `record_proof_now`), and when Redis cannot answer the proof is refused
     /// with an error whatever [`fail_open`](RedisBlocklistOptions::fail_open) says.
@@ -1377,7 +1378,7 @@ mod tests {
             .args_iter()
             .map(|arg| match arg {
                 redis::Arg::Simple(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-                redis::Arg::Cursor => "<cursor>".into(),
+                _ => "<not a plain argument>".into(),
             })
             .collect()
     }

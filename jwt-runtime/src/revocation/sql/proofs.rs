@@ -2,8 +2,14 @@
 //! proof (`proof_key` primary key, `retain_until`).
 //!
 //! A proof is recorded with one statement, atomic on SQLite and PostgreSQL alike:
-//! `INSERT ... ON CONFLICT (proof_key) DO UPDATE SET retain_until = excluded.retain_until WHERE
-//! <table>.retain_until < $now`. It changes one row when the proof is new, or when its record
+//!
+//! ```sql
+//! INSERT INTO <table>_dpop_proofs (proof_key, retain_until) VALUES ($1, $2)
+//! ON CONFLICT (proof_key) DO UPDATE SET retain_until = excluded.retain_until
+//! WHERE <table>_dpop_proofs.retain_until < $now
+//! ```
+//!
+//! It changes one row when the proof is new, or when its record
 //! expired (taken over), and none for a replay: two instances racing with one proof see one row
 //! changed between them (PostgreSQL re-checks the `WHERE` on the row the other one wrote).
 //!
@@ -71,7 +77,9 @@ impl SqlBlocklist {
     /// Whether this recording is the one that prunes (every [`PRUNE_EVERY`]th of the instance,
     /// the first included).
     pub(super) fn prune_due(&self) -> bool {
-        self.proofs_recorded.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == 0
+        self.proofs_recorded
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY)
     }
 
     /// Deletes up to [`PRUNE_BATCH`] proofs expired at `now`; how many were deleted. The outer
