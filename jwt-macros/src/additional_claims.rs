@@ -29,6 +29,30 @@ fn unsized_type(ty: &Type) -> bool {
     }
 }
 
+/// The second argument: a shared reference to a sized type.
+fn state_argument(arg: &FnArg) -> syn::Result<State<'_>> {
+    let ty = match arg {
+        FnArg::Typed(arg) => &*arg.ty,
+        FnArg::Receiver(receiver) => return Err(syn::Error::new(receiver.span(), WRONG_ARGS)),
+    };
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() && unsized_type(&r.elem) => {
+            Err(syn::Error::new_spanned(
+                &r.elem,
+                "application state is one registered value of a sized type: wrap it in a struct \
+                 (`struct Tenant(String)`, then `&Tenant`) and register that with \
+                 `JwtManagerBuilder::data(value)`",
+            ))
+        }
+        Type::Reference(r) if r.mutability.is_none() => Ok(State { ty: &r.elem }),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "the state argument of an `#[additional_claims]` loader is a shared reference `&T`, \
+             to a value registered with `JwtManagerBuilder::data(value)`",
+        )),
+    }
+}
+
 /// Checks the signature; returns the state argument's type, if it has one.
 fn check(item: &ItemFn) -> syn::Result<Option<State<'_>>> {
     if !item.sig.generics.params.is_empty() {
@@ -38,50 +62,25 @@ fn check(item: &ItemFn) -> syn::Result<Option<State<'_>>> {
         ));
     }
     let mut inputs = item.sig.inputs.iter();
-    let state =
-        match (inputs.next(), inputs.next(), inputs.next()) {
-            (_, _, Some(extra)) => return Err(syn::Error::new(extra.span(), WRONG_ARGS)),
-            (None, _, _) => {
+    let state = match (inputs.next(), inputs.next(), inputs.next()) {
+        (Some(FnArg::Typed(identity)), state, None) => {
+            if !matches!(*identity.ty, Type::Reference(_)) {
                 return Err(syn::Error::new(
-                    item.sig.paren_token.span.join(),
-                    WRONG_ARGS,
-                ))
+                    identity.ty.span(),
+                    "the identity argument must be `&serde_json::Value`",
+                ));
             }
-            (Some(FnArg::Receiver(receiver)), _, _) | (_, Some(FnArg::Receiver(receiver)), _) => {
-                return Err(syn::Error::new(receiver.span(), WRONG_ARGS))
-            }
-            (Some(FnArg::Typed(identity)), state, None) => {
-                if !matches!(*identity.ty, Type::Reference(_)) {
-                    return Err(syn::Error::new(
-                        identity.ty.span(),
-                        "the identity argument must be `&serde_json::Value`",
-                    ));
-                }
-                match state {
-                    None => None,
-                    Some(FnArg::Typed(state)) => match &*state.ty {
-                        Type::Reference(r) if r.mutability.is_none() => {
-                            if unsized_type(&r.elem) {
-                                return Err(syn::Error::new_spanned(
-                                    &r.elem,
-                                    "application state is one registered value of a sized type: \
-                                 wrap it in a struct (`struct Tenant(String)`, then `&Tenant`) \
-                                 and register that with `JwtManagerBuilder::data(value)`",
-                                ));
-                            }
-                            Some(State { ty: &r.elem })
-                        }
-                        other => return Err(syn::Error::new_spanned(
-                            other,
-                            "the state argument of an `#[additional_claims]` loader is a shared \
-                             reference `&T`, to a value registered with \
-                             `JwtManagerBuilder::data(value)`",
-                        )),
-                    },
-                    Some(FnArg::Receiver(_)) => None,
-                }
-            }
-        };
+            state.map(state_argument).transpose()?
+        }
+        (_, _, Some(extra)) => return Err(syn::Error::new(extra.span(), WRONG_ARGS)),
+        (Some(receiver), _, _) => return Err(syn::Error::new(receiver.span(), WRONG_ARGS)),
+        (None, _, _) => {
+            return Err(syn::Error::new(
+                item.sig.paren_token.span.join(),
+                WRONG_ARGS,
+            ))
+        }
+    };
     if let ReturnType::Default = item.sig.output {
         return Err(syn::Error::new(
             item.sig.ident.span(),
