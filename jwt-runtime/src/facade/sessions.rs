@@ -149,8 +149,9 @@ impl Login {
         self
     }
 
-    /// Claims the handler already has (the user it just checked: a role, a tenant), for both
-    /// tokens of this login, so the login needs no second lookup of the user. They combine with
+    /// Claims the handler already has (read with the user it just checked: a role, a tenant),
+    /// for both tokens of this login: what the handler read need not be read again by a loader
+    /// (a loader that looks the user up still runs, once per token). They combine with
     /// the additional-claims loader as [`TokenBuilder::additional_claims`] does (and the
     /// reference's `additional_claims` argument): the loader still runs, and these go over its
     /// claims where both set one. They belong to this login's tokens only: tokens minted later
