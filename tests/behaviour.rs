@@ -7,6 +7,7 @@
 mod support;
 
 mod callbacks;
+mod claims_sources;
 mod foreign_tokens;
 mod generic_handlers;
 mod header_errors;

@@ -149,3 +149,72 @@ fn rotated_refresh_cookies_in_headless_chromium() {
     assert_eq!(sessions.len(), 1, "{result}");
     assert_eq!(sessions[0]["current"], true, "{result}");
 }
+
+/// Runs headless Chromium on `url` with `args` (and a throwaway profile); its output.
+fn chromium_run(name: &str, url: &str, args: &[&str]) -> std::process::Output {
+    let browser = chromium()
+        .expect("Chromium is not on PATH (apt-get install chromium), or set CHROMIUM=<path>");
+    let profile = std::env::temp_dir().join(format!(
+        "jwt-runtime-chromium-{name}-{}",
+        std::process::id()
+    ));
+    let output = Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--virtual-time-budget=15000",
+        ])
+        .args(args)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(url)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", browser.display()));
+    let _ = std::fs::remove_dir_all(&profile);
+    output
+}
+
+/// Swagger UI of the `openapi` example with the admin operation opened (deep link): the page
+/// shows the operation's lock (its security requirement), its policy and its documented refusals
+/// with their example bodies, and a screenshot of it is taken. `UPDATE_SCREENSHOTS=1` writes the
+/// screenshot to docs/openapi-swagger.png (the README's picture).
+#[test]
+#[ignore = "needs Chromium"]
+fn swagger_ui_shows_the_security_and_the_refusals() {
+    let server = support::server::start("openapi");
+    let url = format!("{}/docs/#/default/get_api_admin", server.base);
+    let size = "--window-size=1280,1900";
+
+    let dom = chromium_run("swagger-dom", &url, &[size, "--dump-dom"]);
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for shown in [
+        "/api/admin",
+        "JWT policy: an access token in headers, cookies; roles: admin (any).",
+        "authorization__btn",
+        "Missing role: admin",
+        "Token revocation store unavailable",
+    ] {
+        assert!(dom.contains(shown), "Swagger UI does not show {shown:?}");
+    }
+
+    let shot = std::env::temp_dir().join(format!("jwt-runtime-swagger-{}.png", std::process::id()));
+    let screenshot = format!("--screenshot={}", shot.display());
+    let out = chromium_run("swagger-shot", &url, &[size, &screenshot]);
+    let png = std::fs::read(&shot).unwrap_or_else(|e| {
+        panic!(
+            "no screenshot ({e}); chromium stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let _ = std::fs::remove_file(&shot);
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "not a PNG");
+    if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi-swagger.png");
+        std::fs::write(docs, &png).unwrap();
+    }
+}

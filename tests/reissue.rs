@@ -9,7 +9,7 @@ use crate::support;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use jwt_runtime::hooks::{AdditionalClaimsLoader, BoxFuture};
+use jwt_runtime::hooks::{AdditionalClaimsLoader, AppData, BoxFuture};
 use jwt_runtime::{
     admin_required, jwt_required, AdminRequired, ErrorKind, Expiry, Identity, JsonObject,
     JwtConfig, JwtError, JwtManager, Roles, RotatedRefreshToken,
@@ -43,7 +43,11 @@ impl Privileges {
 }
 
 impl AdditionalClaimsLoader for Privileges {
-    fn load<'a>(&'a self, _identity: &'a Value) -> BoxFuture<'a, Result<JsonObject, JwtError>> {
+    fn load<'a>(
+        &'a self,
+        _identity: &'a Value,
+        _data: &'a AppData,
+    ) -> BoxFuture<'a, Result<JsonObject, JwtError>> {
         let admin = self.admin.load(Ordering::SeqCst);
         let roles: Vec<&str> = if self.editor.load(Ordering::SeqCst) {
             vec!["editor"]
@@ -175,7 +179,11 @@ async fn implicit_refresh_copies_no_claim_of_the_old_token() {
     // `fresh: true` or another `type` cannot make a re-issued token fresh or a refresh token.
     struct Sneaky;
     impl AdditionalClaimsLoader for Sneaky {
-        fn load<'a>(&'a self, _: &'a Value) -> BoxFuture<'a, Result<JsonObject, JwtError>> {
+        fn load<'a>(
+            &'a self,
+            _: &'a Value,
+            _: &'a AppData,
+        ) -> BoxFuture<'a, Result<JsonObject, JwtError>> {
             Box::pin(async {
                 let claims =
                     json!({"fresh": true, "type": "refresh", "sub": "mallory", "tenant": "acme"});

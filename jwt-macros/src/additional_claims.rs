@@ -9,7 +9,52 @@ use syn::{FnArg, ItemFn, ReturnType, Type};
 use crate::expand;
 use crate::paths;
 
-fn check(item: &ItemFn) -> syn::Result<()> {
+/// The loader's second argument: application state `&T`, read from the manager's data.
+struct State<'a> {
+    /// `T`, where the user wrote it (errors about it point there).
+    ty: &'a Type,
+}
+
+const WRONG_ARGS: &str = "an `#[additional_claims]` loader takes the identity and, optionally, \
+     application state: `(identity: &serde_json::Value)` or `(identity: &serde_json::Value, state: &T)` \
+     with `T` registered by `JwtManagerBuilder::data(value)`";
+
+/// `str`, a slice or a trait object: a type no value of which can be registered as state.
+fn unsized_type(ty: &Type) -> bool {
+    match ty {
+        Type::Slice(_) | Type::TraitObject(_) => true,
+        Type::Path(p) => p.qself.is_none() && p.path.is_ident("str"),
+        Type::Paren(inner) => unsized_type(&inner.elem),
+        _ => false,
+    }
+}
+
+/// The second argument: a shared reference to a sized type.
+fn state_argument(arg: &FnArg) -> syn::Result<State<'_>> {
+    let ty = match arg {
+        FnArg::Typed(arg) => &*arg.ty,
+        FnArg::Receiver(receiver) => return Err(syn::Error::new(receiver.span(), WRONG_ARGS)),
+    };
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() && unsized_type(&r.elem) => {
+            Err(syn::Error::new_spanned(
+                &r.elem,
+                "application state is one registered value of a sized type: wrap it in a struct \
+                 (`struct Tenant(String)`, then `&Tenant`) and register that with \
+                 `JwtManagerBuilder::data(value)`",
+            ))
+        }
+        Type::Reference(r) if r.mutability.is_none() => Ok(State { ty: &r.elem }),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "the state argument of an `#[additional_claims]` loader is a shared reference `&T`, \
+             to a value registered with `JwtManagerBuilder::data(value)`",
+        )),
+    }
+}
+
+/// Checks the signature; returns the state argument's type, if it has one.
+fn check(item: &ItemFn) -> syn::Result<Option<State<'_>>> {
     if !item.sig.generics.params.is_empty() {
         return Err(syn::Error::new(
             item.sig.generics.span(),
@@ -17,27 +62,32 @@ fn check(item: &ItemFn) -> syn::Result<()> {
         ));
     }
     let mut inputs = item.sig.inputs.iter();
-    let wrong = "an `#[additional_claims]` loader takes one argument, the identity: `identity: &serde_json::Value`";
-    match (inputs.next(), inputs.next()) {
-        (Some(FnArg::Typed(arg)), None) => {
-            if !matches!(*arg.ty, Type::Reference(_)) {
+    let state = match (inputs.next(), inputs.next(), inputs.next()) {
+        (Some(FnArg::Typed(identity)), state, None) => {
+            if !matches!(*identity.ty, Type::Reference(_)) {
                 return Err(syn::Error::new(
-                    arg.ty.span(),
+                    identity.ty.span(),
                     "the identity argument must be `&serde_json::Value`",
                 ));
             }
+            state.map(state_argument).transpose()?
         }
-        (Some(extra), Some(_)) => return Err(syn::Error::new(extra.span(), wrong)),
-        (Some(receiver), None) => return Err(syn::Error::new(receiver.span(), wrong)),
-        (None, _) => return Err(syn::Error::new(item.sig.paren_token.span.join(), wrong)),
-    }
+        (_, _, Some(extra)) => return Err(syn::Error::new(extra.span(), WRONG_ARGS)),
+        (Some(receiver), _, _) => return Err(syn::Error::new(receiver.span(), WRONG_ARGS)),
+        (None, _, _) => {
+            return Err(syn::Error::new(
+                item.sig.paren_token.span.join(),
+                WRONG_ARGS,
+            ))
+        }
+    };
     if let ReturnType::Default = item.sig.output {
         return Err(syn::Error::new(
             item.sig.ident.span(),
             "an `#[additional_claims]` loader must return the claims: a `serde_json::Value` object or a `serde_json::Map`",
         ));
     }
-    Ok(())
+    Ok(state)
 }
 
 /// Expands `#[additional_claims]` on `item`.
@@ -51,10 +101,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             .into_compile_error();
         return quote!(#err #item_fn);
     }
-    if let Err(e) = check(&item_fn) {
-        let err = e.into_compile_error();
-        return quote!(#err #item_fn);
-    }
+    let (state_ty, state_span) = match check(&item_fn) {
+        Ok(state) => (
+            state.as_ref().map(|s| s.ty.clone()),
+            state.map(|s| s.ty.span()),
+        ),
+        Err(e) => {
+            let err = e.into_compile_error();
+            return quote!(#err #item_fn);
+        }
+    };
     let private = paths::private();
     let ident = item_fn.sig.ident.clone();
     let vis = std::mem::replace(&mut item_fn.vis, syn::Visibility::Inherited);
@@ -69,6 +125,20 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         ReturnType::Default => item_fn.sig.ident.span(),
     };
     let convert = quote_spanned!(ret_span=> #private::IntoClaims::into_claims(__jwt_claims));
+    // With state: read it from the manager's data (spanned at the user's `T`, so a type that
+    // cannot be state is reported there), and declare it so that `build()` checks it.
+    let (read_state, state_arg, required) = match (&state_ty, state_span) {
+        (Some(ty), Some(span)) => (
+            quote_spanned!(span=> let __jwt_state = #private::AppData::get::<#ty>(__jwt_data)?;),
+            quote!(, __jwt_state),
+            quote_spanned! {span=>
+                fn required_data(&self) -> #private::Vec<#private::DataKey> {
+                    #private::state_of::<#ty>()
+                }
+            },
+        ),
+        _ => (quote!(), quote!(), quote!()),
+    };
     quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
@@ -80,13 +150,16 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 fn load<'__jwt_a>(
                     &'__jwt_a self,
                     __jwt_identity: &'__jwt_a #private::Value,
+                    __jwt_data: &'__jwt_a #private::AppData,
                 ) -> #private::BoxFuture<'__jwt_a, #private::Result<#private::JsonObject, #private::JwtError>> {
                     #item_fn
                     #private::Box::pin(async move {
-                        let __jwt_claims = #ident(__jwt_identity)#awaited;
+                        #read_state
+                        let __jwt_claims = #ident(__jwt_identity #state_arg)#awaited;
                         #convert
                     })
                 }
+                #required
             }
         };
     }

@@ -76,6 +76,7 @@ pub mod stores {
 /// The traits an application implements to hook into the runtime (most are written for you by
 /// the macros or accepted as closures by [`JwtManagerBuilder`]).
 pub mod hooks {
+    pub use crate::engine::app_data::{AppData, DataKey};
     pub use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, TokenVerifier};
     pub use crate::facade::{app_data, FromGuarded, MissingAppData, UserLookup};
     pub use crate::vocabulary::{BoxFuture, Clock, SystemClock};

@@ -89,6 +89,22 @@ mod hygienic {
         );
         ::serde_json_crate::Value::Object(claims)
     }
+
+    /// State the loader below reads.
+    pub struct Tenant(pub &'static str);
+
+    #[::jwt_runtime::additional_claims]
+    pub async fn tenant(
+        _identity: &::serde_json_crate::Value,
+        tenant: &Tenant,
+    ) -> ::serde_json_crate::Map<::std::string::String, ::serde_json_crate::Value> {
+        let mut claims = ::serde_json_crate::Map::new();
+        claims.insert(
+            <::std::string::String as ::std::convert::From<&str>>::from("tenant"),
+            <::serde_json_crate::Value as ::std::convert::From<&str>>::from(tenant.0),
+        );
+        claims
+    }
 }
 
 extern crate serde_json as serde_json_crate;
@@ -168,4 +184,17 @@ async fn hygienic_handlers_work() {
         .send()
         .await
         .assert_status(poem::http::StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_hygienic_loader_reads_its_state() {
+    let jwt = jwt_runtime::JwtManager::builder(
+        jwt_runtime::JwtConfig::default().with_secret("k".repeat(32)),
+    )
+    .data(hygienic::Tenant("acme"))
+    .additional_claims(hygienic::tenant)
+    .build()
+    .unwrap();
+    let token = jwt.create_access_token("alice").await.unwrap();
+    assert_eq!(jwt.decode_token(&token).unwrap()["tenant"], "acme");
 }

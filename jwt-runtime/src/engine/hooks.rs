@@ -10,6 +10,8 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use poem::Response;
 use serde_json::Value;
 
+use super::app_data::AppData;
+pub use super::claims_loader::AdditionalClaimsLoader;
 use crate::vocabulary::{BoxFuture, JsonObject, JwtError, VerifiedJwt};
 
 /// A response built from the token's verified header and payload (expired, needs-fresh,
@@ -18,32 +20,6 @@ pub(crate) type TokenResponder = dyn Fn(&JsonObject, &JsonObject) -> Response + 
 
 /// A response built from the error message (invalid-token and unauthorized callbacks).
 pub(crate) type MessageResponder = dyn Fn(&str) -> Response + Send + Sync;
-
-/// flask-jwt-extended's `additional_claims_loader`: claims added to every new token.
-///
-/// Write it with `#[additional_claims]` on an `async fn(identity: &serde_json::Value) -> R`
-/// (R: a `serde_json::Map`, a `Value` object, or any map that serializes to one), or implement it
-/// by hand. Its claims go over the reserved ones; the call site's `additional_claims` go over its.
-///
-/// A re-issued token (implicit cookie refresh, refresh-token rotation) gets this loader's claims
-/// anew, called with the identity claim's value: no claim is copied from the old token, so a
-/// privilege the application withdrew is gone from the next re-issued token.
-///
-/// ```
-/// use jwt_runtime::{hooks::AdditionalClaimsLoader, JsonObject, JwtError};
-/// use jwt_runtime::hooks::BoxFuture;
-///
-/// struct Tenant;
-/// impl AdditionalClaimsLoader for Tenant {
-///     fn load<'a>(&'a self, _identity: &'a serde_json::Value) -> BoxFuture<'a, Result<JsonObject, JwtError>> {
-///         Box::pin(async { Ok(serde_json::json!({"tenant": "acme"}).as_object().cloned().unwrap_or_default()) })
-///     }
-/// }
-/// ```
-pub trait AdditionalClaimsLoader: Send + Sync + 'static {
-    /// The claims for a token of `identity`.
-    fn load<'a>(&'a self, identity: &'a Value) -> BoxFuture<'a, Result<JsonObject, JwtError>>;
-}
 
 /// Reshapes an error response: gets the error and, where flask-jwt-extended passes it, the verified
 /// token; `None` keeps the default response.
@@ -203,6 +179,8 @@ pub(crate) struct Hooks {
     pub(crate) additional_headers: Option<Arc<HeadersLoader>>,
     pub(crate) encode_key: Option<Arc<EncodeKeyLoader>>,
     pub(crate) decode_key: Option<Arc<dyn DecodeKeyLoader>>,
+    /// The application state loaders read ([`JwtManagerBuilder::data`](crate::JwtManagerBuilder::data)).
+    pub(crate) data: AppData,
 }
 
 impl Hooks {
@@ -250,6 +228,7 @@ impl std::fmt::Debug for Hooks {
                 &set(self.token_verification.is_some()),
             )
             .field("decode_key", &set(self.decode_key.is_some()))
+            .field("data", &self.data)
             .finish_non_exhaustive()
     }
 }

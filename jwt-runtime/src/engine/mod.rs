@@ -4,6 +4,8 @@
 //! verified-token cache, the application's [`hooks`], and [`respond`], the one place that logs a
 //! refusal and shapes its response.
 
+pub(crate) mod app_data;
+pub(crate) mod claims_loader;
 pub(crate) mod hooks;
 pub(crate) mod locate;
 pub(crate) mod resource;

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::manager::JwtManager;
 use crate::config::{JwtConfig, TrustedIssuer};
+use crate::engine::claims_loader::check_required_data;
 use crate::engine::hooks::{AdditionalClaimsLoader, DecodeKeyLoader, Hooks, TokenVerifier};
 use crate::engine::Engine;
 use crate::revocation::{Blocklist, DynBlocklist, MemoryBlocklist};
@@ -69,6 +70,14 @@ impl JwtManagerBuilder {
         }
     }
 
+    /// The hooks' own requirements: the state the additional-claims loader reads is registered.
+    fn check_hooks(&self) -> Result<(), ConfigError> {
+        match &self.hooks.additional_claims {
+            Some(loader) => check_required_data(loader.as_ref(), &self.hooks.data),
+            None => Ok(()),
+        }
+    }
+
     /// Changes the config before it is checked (for builder methods that set options).
     pub(crate) fn map_config(mut self, change: impl FnOnce(&mut JwtConfig)) -> Self {
         change(&mut self.config);
@@ -91,6 +100,7 @@ impl JwtManagerBuilder {
                  `JwtManagerBuilder::build_async().await`",
             ));
         }
+        self.check_hooks()?;
         let engine = Engine::new(self.config, self.clock, self.store, self.hooks)?
             .store_registered(self.store_registered);
         Ok(JwtManager::from_engine(Arc::new(engine)))
@@ -106,6 +116,7 @@ impl JwtManagerBuilder {
     /// Every error of `build`, and a [`ConfigError`] naming the option and the URL when the
     /// discovery document or the JWK set cannot be fetched or used.
     pub async fn build_async(self) -> Result<JwtManager, ConfigError> {
+        self.check_hooks()?;
         let engine = Engine::new_async(
             self.config,
             self.clock,
@@ -211,10 +222,81 @@ impl JwtManagerBuilder {
         self
     }
 
-    /// The additional-claims loader (the reference's `additional_claims_loader`), usually an
-    /// `#[additional_claims]` function.
+    /// The additional-claims loader (the reference's `additional_claims_loader`): an
+    /// `#[additional_claims]` function, an async closure of the identity (an owned
+    /// `serde_json::Value`), or a type implementing [`AdditionalClaimsLoader`]. It runs for every
+    /// new token, re-issued ones included; the call site's claims go over its.
+    ///
+    /// ```
+    /// use jwt_runtime::{JwtConfig, JwtManager};
+    /// use serde_json::{json, Value};
+    /// use std::sync::Arc;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config = JwtConfig::default().with_secret("a-32-byte-secret-for-the-example");
+    /// // An async closure; comparisons need no type annotation.
+    /// let jwt = JwtManager::builder(config.clone())
+    ///     .additional_claims(async |identity| json!({"is_administrator": identity == "admin"}))
+    ///     .build()?;
+    /// let token = jwt.create_access_token("admin").await?;
+    /// assert_eq!(jwt.decode_token(&token)?["is_administrator"], true);
+    ///
+    /// // A closure returning a future that owns a clone of captured state.
+    /// let tenants = Arc::new(vec![("alice", "acme")]);
+    /// let jwt = JwtManager::builder(config)
+    ///     .additional_claims(move |identity: Value| {
+    ///         let tenants = tenants.clone();
+    ///         async move {
+    ///             let tenant = tenants.iter().find(|(user, _)| identity == *user).map(|(_, t)| *t);
+    ///             json!({"tenant": tenant})
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// let token = jwt.create_access_token("alice").await?;
+    /// assert_eq!(jwt.decode_token(&token)?["tenant"], "acme");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn additional_claims(mut self, loader: impl AdditionalClaimsLoader) -> Self {
         self.hooks.additional_claims = Some(Arc::new(loader));
+        self
+    }
+
+    /// Registers `value` as application state of its type, for the additional-claims loader:
+    /// the second argument `&T` of an `#[additional_claims]` fn, or
+    /// [`AppData::get`](crate::hooks::AppData::get) in a hand-written loader. A later value of the
+    /// same type replaces it. `build()` refuses a loader whose state is not registered.
+    ///
+    /// The state is the manager's rather than the request's (Poem's `.data(..)`): a loader runs
+    /// wherever a token is minted, outside requests and after the handler (a re-issued cookie).
+    /// Register the same `Arc` in both places when user loaders need it too.
+    ///
+    /// ```
+    /// use jwt_runtime::{additional_claims, JwtConfig, JwtManager};
+    /// use serde_json::{json, Value};
+    /// use std::collections::HashMap;
+    ///
+    /// struct Roles(HashMap<&'static str, &'static str>);
+    ///
+    /// #[additional_claims]
+    /// async fn role(identity: &Value, roles: &Roles) -> Value {
+    ///     json!({"role": identity.as_str().and_then(|name| roles.0.get(name))})
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let jwt = JwtManager::builder(JwtConfig::default().with_secret("k".repeat(32)))
+    ///     .data(Roles(HashMap::from([("ann", "editor")])))
+    ///     .additional_claims(role)
+    ///     .build()?;
+    /// let token = jwt.create_access_token("ann").await?; // no request needed
+    /// assert_eq!(jwt.decode_token(&token)?["role"], "editor");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn data<T: Send + Sync + 'static>(mut self, value: T) -> Self {
+        self.hooks.data = std::mem::take(&mut self.hooks.data).with(value);
         self
     }
 

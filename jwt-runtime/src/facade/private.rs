@@ -10,7 +10,8 @@ pub use super::extract::{FromVerifiedJwt, NeedsJwtRequired, Unprotected};
 pub use super::policy::{AdminRequired, JwtPolicy, NoPolicy};
 pub use super::roles::Roles;
 pub use super::user::{IntoLookup, UserLookup};
-pub use crate::engine::hooks::AdditionalClaimsLoader;
+pub use crate::engine::app_data::{AppData, DataKey};
+pub use crate::engine::claims_loader::{AdditionalClaimsLoader, IntoClaims};
 pub use crate::operations::pipeline::VerifyOptions;
 pub use crate::vocabulary::{BoxFuture, JsonObject, JwtError, Location, Scopes, VerifiedJwt};
 pub use ::core::marker::{Send, Sync};
@@ -19,6 +20,8 @@ pub use ::core::result::Result;
 pub use ::std::boxed::Box;
 pub use ::std::string::String;
 pub use ::std::sync::LazyLock;
+pub use ::std::vec::Vec;
+
 pub use poem;
 pub use serde_json::Value;
 
@@ -34,6 +37,11 @@ pub use super::protection::UserLoaderFn;
 use super::request_jwt;
 use crate::jose::jws::{KeyChoice, KeyOrigin};
 use crate::jose::verifiers::KeyId;
+
+/// The state an `#[additional_claims]` fn with a second argument `&T` reads.
+pub fn state_of<T: Send + Sync + 'static>() -> Vec<DataKey> {
+    vec![DataKey::of::<T>()]
+}
 
 /// The policy macros under their own names. `#[jwt_runtime::openapi]` glob-imports this module
 /// beside the impl it expands, so that the path of a `#[jwt_required]` it consumed resolves (and
@@ -80,62 +88,6 @@ pub fn user_loader<'a, U: UserLookup>(
     req: &'a mut Request,
 ) -> BoxFuture<'a, poem::Result<()>> {
     Box::pin(super::user::load_into_request::<U>(manager, token, req))
-}
-
-/// Converts what an `#[additional_claims]` function returns into the claims object.
-#[diagnostic::on_unimplemented(
-    message = "an `#[additional_claims]` loader cannot return `{Self}`",
-    label = "must be a claims object",
-    note = "return a `serde_json::Value` object, a `serde_json::Map`, a `HashMap` or a `BTreeMap`"
-)]
-pub trait IntoClaims {
-    /// The claims, or why they are not a JSON object.
-    fn into_claims(self) -> Result<JsonObject, JwtError>;
-}
-
-impl IntoClaims for JsonObject {
-    fn into_claims(self) -> Result<JsonObject, JwtError> {
-        Ok(self)
-    }
-}
-
-impl IntoClaims for Value {
-    fn into_claims(self) -> Result<JsonObject, JwtError> {
-        match self {
-            Value::Object(map) => Ok(map),
-            other => Err(JwtError::TokenCreation(
-                format!("the additional claims loader must return a JSON object, got {other}")
-                    .into(),
-            )),
-        }
-    }
-}
-
-impl<K: Into<String>, V: serde::Serialize> IntoClaims for std::collections::HashMap<K, V> {
-    fn into_claims(self) -> Result<JsonObject, JwtError> {
-        collect_claims(self)
-    }
-}
-
-impl<K: Into<String>, V: serde::Serialize> IntoClaims for std::collections::BTreeMap<K, V> {
-    fn into_claims(self) -> Result<JsonObject, JwtError> {
-        collect_claims(self)
-    }
-}
-
-fn collect_claims<K: Into<String>, V: serde::Serialize>(
-    items: impl IntoIterator<Item = (K, V)>,
-) -> Result<JsonObject, JwtError> {
-    items
-        .into_iter()
-        .map(|(k, v)| {
-            serde_json::to_value(v).map(|v| (k.into(), v)).map_err(|e| {
-                JwtError::TokenCreation(
-                    format!("an additional claim cannot be serialized: {e}").into(),
-                )
-            })
-        })
-        .collect()
 }
 
 /// A role value of `roles = [..]`: anything that is `AsRef<str>` (a typed role enum).

@@ -10,10 +10,10 @@ use serde_json::Value;
 
 use super::manager::JwtManager;
 use super::request_jwt::{checked, Checked};
-use crate::operations::mint::{SessionClaim, TokenBuilder};
+use crate::operations::mint::{to_object, SessionClaim, TokenBuilder};
 use crate::operations::rotation::Rotated;
 use crate::revocation::{user_key, SessionInfo};
-use crate::vocabulary::{JwtError, TokenType};
+use crate::vocabulary::{JsonObject, JwtError, TokenType};
 
 /// The refresh token that replaced the one presented on this refresh route
 /// (`JWT_REFRESH_ROTATION`): return it to the client (a cookie client gets it as a cookie
@@ -133,6 +133,7 @@ pub struct Login {
     identity: Result<Value, JwtError>,
     label: Option<String>,
     fresh: bool,
+    claims: Result<JsonObject, JwtError>,
 }
 
 impl Login {
@@ -148,9 +149,39 @@ impl Login {
         self
     }
 
+    /// Claims the handler already has (read with the user it just checked: a role, a tenant),
+    /// for both tokens of this login: what the handler read need not be read again by a loader
+    /// (a loader that looks the user up still runs, once per token). They combine with
+    /// the additional-claims loader as [`TokenBuilder::additional_claims`] does (and the
+    /// reference's `additional_claims` argument): the loader still runs, and these go over its
+    /// claims where both set one. They belong to this login's tokens only: tokens minted later
+    /// (an access token on a refresh route, a rotated refresh token) get the loader's claims, so
+    /// claims that must last belong in the loader. Must serialize to a JSON object.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use serde_json::json;
+    /// let mut config = jwt_runtime::JwtConfig::default().with_secret("k".repeat(32));
+    /// config.refresh_rotation = true;
+    /// let jwt = jwt_runtime::JwtManager::builder(config)
+    ///     .additional_claims(async |_identity| json!({"tenant": "acme", "role": "reader"}))
+    ///     .build()?;
+    /// // The handler checked the password and read the user's role on the way.
+    /// let tokens = jwt.login("ann").claims(json!({"role": "editor"})).await?;
+    /// let access = jwt.decode_token(&tokens.access_token)?;
+    /// assert_eq!((access["tenant"].as_str(), access["role"].as_str()), (Some("acme"), Some("editor")));
+    /// assert_eq!(jwt.decode_token(&tokens.refresh_token)?["role"], "editor");
+    /// # Ok(()) }
+    /// ```
+    pub fn claims(mut self, claims: impl serde::Serialize) -> Self {
+        self.claims = to_object(claims, "login claims");
+        self
+    }
+
     async fn run(self) -> Result<SessionTokens, JwtError> {
         self.manager.rotation_on("JwtManager::login")?;
         let identity = self.identity?;
+        let claims = self.claims?;
         let session = uuid::Uuid::new_v4().to_string();
         let engine = self.manager.engine();
         let refresh_token = TokenBuilder::new(engine.clone(), TokenType::Refresh, &identity)
@@ -158,10 +189,12 @@ impl Login {
                 id: session.clone(),
                 label: self.label,
             })
+            .additional_claims(&claims)
             .await?;
         let access_token = TokenBuilder::new(engine.clone(), TokenType::Access, &identity)
             .fresh(self.fresh)
             .session(session.clone())
+            .additional_claims(claims)
             .await?;
         Ok(SessionTokens {
             access_token,
@@ -223,6 +256,7 @@ impl JwtManager {
             }),
             label: None,
             fresh: false,
+            claims: Ok(JsonObject::new()),
         }
     }
 

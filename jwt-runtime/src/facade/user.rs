@@ -9,6 +9,7 @@ use poem::Request;
 
 use super::extract::{required, FromVerifiedJwt, Identity};
 use super::manager::JwtManager;
+pub use crate::engine::app_data::MissingAppData;
 use crate::engine::refuse_without_engine;
 use crate::vocabulary::{BoxFuture, JwtError, VerifiedJwt};
 
@@ -172,22 +173,6 @@ where
     }
 }
 
-/// App data a loader needs was not installed with `.data(...)`: the error of [`app_data`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MissingAppData(&'static str);
-
-impl fmt::Display for MissingAppData {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "`{}` is not in the request's app data: add `.data(value)` to the route tree",
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for MissingAppData {}
-
 /// The app data of type `T` (installed with Poem's `.data(value)`), for user loaders: a missing
 /// value is an error that names the fix, so the request gets 500 `User lookup failed` and an
 /// ERROR log, not the 401 of a user that does not exist.
@@ -211,6 +196,5 @@ impl std::error::Error for MissingAppData {}
 /// # Errors
 /// [`MissingAppData`] when no `T` was installed.
 pub fn app_data<T: Send + Sync + 'static>(req: &Request) -> Result<&T, MissingAppData> {
-    req.data::<T>()
-        .ok_or(MissingAppData(std::any::type_name::<T>()))
+    req.data::<T>().ok_or_else(MissingAppData::in_request::<T>)
 }

@@ -96,7 +96,7 @@ pub(crate) enum SessionClaim {
 /// The claim holding a token's session (refresh-token family) id.
 pub(crate) const SESSION_CLAIM: &str = "fam";
 
-fn to_object(value: impl serde::Serialize, what: &str) -> Result<JsonObject, JwtError> {
+pub(crate) fn to_object(value: impl serde::Serialize, what: &str) -> Result<JsonObject, JwtError> {
     match serde_json::to_value(value) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(JwtError::TokenCreation(
@@ -211,7 +211,7 @@ impl TokenBuilder {
             .map(|f| f(&identity));
         let key = inner.hooks.encode_key.as_ref().and_then(|f| f(&identity));
         let mut extra = match &inner.hooks.additional_claims {
-            Some(loader) => loader.load(&identity).await?,
+            Some(loader) => loader.load(&identity, &inner.hooks.data).await?,
             None => Map::new(),
         };
         extra.extend(self.claims?);
