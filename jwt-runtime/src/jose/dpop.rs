@@ -360,3 +360,90 @@ impl DpopProof {
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 9449 section 4.1 (Figure 3): a proof for the token request of its examples.
+    const RFC9449_PROOF: &str = "eyJ0eXAiOiJkcG9wK2p3dCIsImFsZyI6IkVTMjU2IiwiandrIjp7Imt0eSI6Ik\
+        VDIiwieCI6Imw4dEZyaHgtMzR0VjNoUklDUkRZOXpDa0RscEJoRjQyVVFVZldWQVdCRnMiLCJ5IjoiOVZFNGpmX09r\
+        X282NHpiVFRsY3VOSmFqSG10NnY5VERWclUwQ2R2R1JEQSIsImNydiI6IlAtMjU2In19.eyJqdGkiOiItQndDM0VTYz\
+        ZhY2MybFRjIiwiaHRtIjoiUE9TVCIsImh0dSI6Imh0dHBzOi8vc2VydmVyLmV4YW1wbGUuY29tL3Rva2VuIiwiaWF0\
+        IjoxNTYyMjYyNjE2fQ.2-GxA6T8lP4vfrg8v-FdWP0A0zdrj8igiMLvqRMUvwnQg4PtFLbdLXiOSsX0x7NVY-FNyJK7\
+        0nfbV37xRZT3Lg";
+
+    fn rules() -> ProofRules {
+        ProofRules {
+            algorithms: vec![Algorithm::ES256, Algorithm::EdDSA, Algorithm::PS256, Algorithm::RS256],
+            max_age: 60,
+            future: 5,
+        }
+    }
+
+    fn token_request(url: &str) -> ProofRequest<'_> {
+        ProofRequest {
+            method: "POST",
+            url,
+            token: None,
+        }
+    }
+
+    #[test]
+    fn rfc7638_example_thumbprint() {
+        // RFC 7638 section 3.1.
+        let jwk = serde_json::json!({
+            "kty": "RSA",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+            "e": "AQAB",
+            "alg": "RS256",
+            "kid": "2011-04-29"
+        });
+        let Value::Object(jwk) = jwk else { unreachable!() };
+        assert_eq!(
+            thumbprint(&jwk).as_deref(),
+            Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        );
+    }
+
+    #[test]
+    fn rfc9449_example_proof_verifies_under_its_clock() {
+        crate::jose::keys::install_crypto_provider();
+        let url = "https://server.example.com/token";
+        let proof = verify_proof(RFC9449_PROOF, &rules(), &token_request(url), 1_562_262_616.0)
+            .expect("the RFC's proof");
+        // RFC 9449 section 6.1: the thumbprint of the example key.
+        assert_eq!(proof.thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        assert_eq!(proof.jti, "-BwC3ESc6acc2lTc");
+        assert_eq!(proof.jwk()["crv"], "P-256");
+        // The same proof elsewhere, later, for another method, or tampered with.
+        let refused = |proof: &str, request: &ProofRequest<'_>, now: f64| {
+            match verify_proof(proof, &rules(), request, now) {
+                Err(JwtError::InvalidDpopProof(message)) => message.into_owned(),
+                other => panic!("refused expected: {other:?}"),
+            }
+        };
+        let at = 1_562_262_616.0;
+        assert!(refused(RFC9449_PROOF, &token_request("https://server.example.com/other"), at).contains("htu"));
+        assert!(refused(RFC9449_PROOF, &ProofRequest { method: "GET", ..token_request(url) }, at).contains("htm"));
+        assert!(refused(RFC9449_PROOF, &token_request(url), at + 61.0).contains("too old"));
+        assert!(refused(RFC9449_PROOF, &token_request(url), at - 6.0).contains("future"));
+        let with_token = ProofRequest { token: Some("a.b.c"), ..token_request(url) };
+        assert!(refused(RFC9449_PROOF, &with_token, at).contains("ath"));
+        let mut tampered = RFC9449_PROOF.to_string();
+        tampered.pop();
+        tampered.push('h');
+        assert!(refused(&tampered, &token_request(url), at).contains("signature"));
+        let es384_only = ProofRules { algorithms: vec![Algorithm::ES384], ..rules() };
+        assert!(verify_proof(RFC9449_PROOF, &es384_only, &token_request(url), at).is_err());
+    }
+
+    #[test]
+    fn rfc9449_example_access_token_hash() {
+        // RFC 9449 section 7.1: the `ath` of the example access token.
+        assert_eq!(
+            sha256_b64(b"Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+            "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+        );
+    }
+}
