@@ -12,7 +12,9 @@ pub use super::roles::Roles;
 pub use super::user::{IntoLookup, UserLookup};
 pub use crate::engine::hooks::AdditionalClaimsLoader;
 pub use crate::operations::pipeline::VerifyOptions;
-pub use crate::vocabulary::{BoxFuture, JsonObject, JwtError, Location, Scopes, VerifiedJwt};
+pub use crate::vocabulary::{
+    BoxFuture, DpopMode, JsonObject, JwtError, Location, Scopes, VerifiedJwt,
+};
 pub use ::core::marker::{Send, Sync};
 pub use ::core::option::Option;
 pub use ::core::result::Result;
