@@ -7,6 +7,7 @@
 mod support;
 
 mod callbacks;
+mod dpop;
 mod foreign_tokens;
 mod generic_handlers;
 mod header_errors;
