@@ -7,6 +7,7 @@
 mod support;
 
 mod callbacks;
+mod dpop;
 mod dpop_oidc_provider;
 mod foreign_tokens;
 mod generic_handlers;

@@ -154,7 +154,7 @@ impl DpopSettings {
     /// The normalised URL a proof's `htu` must name for `req`: `JWT_DPOP_PUBLIC_URL` joined to
     /// the request's original path; without it, `http://<Host><path>` for a loopback `Host`.
     fn expected_url(&self, req: &Request) -> Result<String, JwtError> {
-        let path = req.original_uri().path();
+        let path = request_path(req);
         let url = match &self.public_url {
             Some(base) => format!("{base}{path}"),
             None => {
@@ -218,6 +218,25 @@ impl DpopSettings {
         }
         let issued = u64::from_be_bytes(*issued) as f64;
         issued <= now + MIN_FUTURE_SECONDS as f64 && now - issued <= self.nonce_lifetime as f64
+    }
+}
+
+/// The request's path as the client sent it, before any route nesting stripped a prefix, as the
+/// manager's middleware saw it (recorded only on requests with a proof).
+#[derive(Debug, Clone)]
+pub(crate) struct RequestPath(pub(crate) String);
+
+/// The path a proof's `htu` names: the request's original path (poem's `original_uri`, set by
+/// the server), or, for a request that did not come through a server (poem's test client), the
+/// path the outermost manager middleware saw.
+fn request_path(req: &Request) -> &str {
+    let original = req.original_uri();
+    if *original != poem::http::Uri::default() {
+        return original.path();
+    }
+    match req.extensions().get::<RequestPath>() {
+        Some(RequestPath(path)) => path,
+        None => req.uri().path(),
     }
 }
 

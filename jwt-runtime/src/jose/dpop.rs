@@ -375,7 +375,12 @@ mod tests {
 
     fn rules() -> ProofRules {
         ProofRules {
-            algorithms: vec![Algorithm::ES256, Algorithm::EdDSA, Algorithm::PS256, Algorithm::RS256],
+            algorithms: vec![
+                Algorithm::ES256,
+                Algorithm::EdDSA,
+                Algorithm::PS256,
+                Algorithm::RS256,
+            ],
             max_age: 60,
             future: 5,
         }
@@ -399,7 +404,9 @@ mod tests {
             "alg": "RS256",
             "kid": "2011-04-29"
         });
-        let Value::Object(jwk) = jwk else { unreachable!() };
+        let Value::Object(jwk) = jwk else {
+            unreachable!()
+        };
         assert_eq!(
             thumbprint(&jwk).as_deref(),
             Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
@@ -410,31 +417,61 @@ mod tests {
     fn rfc9449_example_proof_verifies_under_its_clock() {
         crate::jose::keys::install_crypto_provider();
         let url = "https://server.example.com/token";
-        let proof = verify_proof(RFC9449_PROOF, &rules(), &token_request(url), 1_562_262_616.0)
-            .expect("the RFC's proof");
+        let proof = verify_proof(
+            RFC9449_PROOF,
+            &rules(),
+            &token_request(url),
+            1_562_262_616.0,
+        )
+        .expect("the RFC's proof");
         // RFC 9449 section 6.1: the thumbprint of the example key.
-        assert_eq!(proof.thumbprint(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        assert_eq!(
+            proof.thumbprint(),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        );
         assert_eq!(proof.jti, "-BwC3ESc6acc2lTc");
         assert_eq!(proof.jwk()["crv"], "P-256");
         // The same proof elsewhere, later, for another method, or tampered with.
-        let refused = |proof: &str, request: &ProofRequest<'_>, now: f64| {
-            match verify_proof(proof, &rules(), request, now) {
-                Err(JwtError::InvalidDpopProof(message)) => message.into_owned(),
-                other => panic!("refused expected: {other:?}"),
-            }
+        let refused = |proof: &str, request: &ProofRequest<'_>, now: f64| match verify_proof(
+            proof,
+            &rules(),
+            request,
+            now,
+        ) {
+            Err(JwtError::InvalidDpopProof(message)) => message.into_owned(),
+            other => panic!("refused expected: {other:?}"),
         };
         let at = 1_562_262_616.0;
-        assert!(refused(RFC9449_PROOF, &token_request("https://server.example.com/other"), at).contains("htu"));
-        assert!(refused(RFC9449_PROOF, &ProofRequest { method: "GET", ..token_request(url) }, at).contains("htm"));
+        assert!(refused(
+            RFC9449_PROOF,
+            &token_request("https://server.example.com/other"),
+            at
+        )
+        .contains("htu"));
+        assert!(refused(
+            RFC9449_PROOF,
+            &ProofRequest {
+                method: "GET",
+                ..token_request(url)
+            },
+            at
+        )
+        .contains("htm"));
         assert!(refused(RFC9449_PROOF, &token_request(url), at + 61.0).contains("too old"));
         assert!(refused(RFC9449_PROOF, &token_request(url), at - 6.0).contains("future"));
-        let with_token = ProofRequest { token: Some("a.b.c"), ..token_request(url) };
+        let with_token = ProofRequest {
+            token: Some("a.b.c"),
+            ..token_request(url)
+        };
         assert!(refused(RFC9449_PROOF, &with_token, at).contains("ath"));
         let mut tampered = RFC9449_PROOF.to_string();
         tampered.pop();
         tampered.push('h');
         assert!(refused(&tampered, &token_request(url), at).contains("signature"));
-        let es384_only = ProofRules { algorithms: vec![Algorithm::ES384], ..rules() };
+        let es384_only = ProofRules {
+            algorithms: vec![Algorithm::ES384],
+            ..rules()
+        };
         assert!(verify_proof(RFC9449_PROOF, &es384_only, &token_request(url), at).is_err());
     }
 
