@@ -68,7 +68,9 @@ function configuration(keys) {
     })),
     jwks: { keys },
     scopes: ['openid', ...SCOPES],
-    dPoPSigningAlgValues: ['ES256', 'Ed25519', 'EdDSA', 'PS256', 'RS256'],
+    enabledJWA: {
+      dPoPSigningAlgValues: ['ES256', 'Ed25519', 'EdDSA', 'PS256', 'RS256'],
+    },
     features: {
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
