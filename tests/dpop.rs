@@ -725,6 +725,23 @@ async fn an_expired_nonce_is_challenged_again() {
         .and_then(|v| v.to_str().ok())
         .expect("nonce")
         .to_string();
+    // Past half its lifetime the nonce still works, and the response brings the next one.
+    clock.set(NOW + 200);
+    let proof = key.proof_with(
+        "GET",
+        &format!("{PUBLIC}/required"),
+        Some(&token),
+        json!({"nonce": nonce, "iat": NOW + 200}),
+        json!({}),
+    );
+    let resp = get_with(&cli, "/required", &auth, &[&proof]).await;
+    resp.assert_status_is_ok();
+    let next = resp
+        .0
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok());
+    assert!(next.is_some_and(|next| next != nonce), "a renewed nonce");
     clock.set(NOW + 301);
     let proof = key.proof_with(
         "GET",
