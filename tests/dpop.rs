@@ -725,6 +725,23 @@ async fn an_expired_nonce_is_challenged_again() {
         .and_then(|v| v.to_str().ok())
         .expect("nonce")
         .to_string();
+    // Past half its lifetime the nonce still works, and the response brings the next one.
+    clock.set(NOW + 200);
+    let proof = key.proof_with(
+        "GET",
+        &format!("{PUBLIC}/required"),
+        Some(&token),
+        json!({"nonce": nonce, "iat": NOW + 200}),
+        json!({}),
+    );
+    let resp = get_with(&cli, "/required", &auth, &[&proof]).await;
+    resp.assert_status_is_ok();
+    let next = resp
+        .0
+        .headers()
+        .get("dpop-nonce")
+        .and_then(|v| v.to_str().ok());
+    assert!(next.is_some_and(|next| next != nonce), "a renewed nonce");
     clock.set(NOW + 301);
     let proof = key.proof_with(
         "GET",
@@ -886,4 +903,106 @@ fn dpop_on_a_store_without_replay_records_fails_at_startup() {
         .expect_err("refused");
     assert!(error.to_string().contains("JWT_DPOP"), "{error}");
     assert!(error.to_string().contains("keeps_proofs"), "{error}");
+}
+
+#[handler]
+async fn rotating_login(jwt: JwtManager, proof: DpopProof) -> poem::Result<Json<Value>> {
+    let tokens = jwt.login("alice").bind(&proof).await?;
+    Ok(Json(
+        json!({"access_token": tokens.access_token, "refresh_token": tokens.refresh_token}),
+    ))
+}
+
+#[jwt_required(refresh, dpop)]
+#[handler]
+async fn rotating_refresh(
+    identity: Identity,
+    rotated: jwt_runtime::RotatedRefreshToken,
+    jwt: JwtManager,
+    proof: DpopProof,
+) -> poem::Result<Json<Value>> {
+    let access = jwt
+        .create_access_token(identity.value())
+        .bind(&proof)
+        .await?;
+    Ok(Json(
+        json!({"access_token": access, "refresh_token": rotated.token()}),
+    ))
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_stays_bound_to_the_key() {
+    let config = JwtConfig {
+        refresh_rotation: true,
+        ..dpop_config()
+    };
+    let jwt = manager(config);
+    let app = Route::new()
+        .at("/login", post(rotating_login))
+        .at("/refresh", post(rotating_refresh));
+    let cli = TestClient::new(app.with(jwt.clone()));
+    let key = Key::ed25519();
+    let resp = cli
+        .post("/login")
+        .header("DPoP", key.proof("POST", "/login", None))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body: Value = resp.json().await.value().deserialize();
+    let refresh_token = body["refresh_token"].as_str().expect("refresh").to_string();
+    assert_eq!(
+        jwt.decode_token(&refresh_token).expect("claims")["cnf"]["jkt"],
+        key.thumbprint()
+    );
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", format!("DPoP {refresh_token}"))
+        .header("DPoP", key.proof("POST", "/refresh", Some(&refresh_token)))
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body: Value = resp.json().await.value().deserialize();
+    let rotated = body["refresh_token"].as_str().expect("rotated").to_string();
+    assert_ne!(rotated, refresh_token);
+    assert_eq!(
+        jwt.decode_token(&rotated).expect("claims")["cnf"]["jkt"],
+        key.thumbprint()
+    );
+    // The rotated one, as Bearer: refused; with another key's proof: refused.
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", bearer(&rotated))
+        .send()
+        .await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+    let other = Key::es256();
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", format!("DPoP {rotated}"))
+        .header("DPoP", other.proof("POST", "/refresh", Some(&rotated)))
+        .send()
+        .await;
+    assert_refused(
+        resp,
+        401,
+        "invalid_token",
+        "The token is bound to another key than the DPoP proof's",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_cnf_claim_without_jkt_is_refused_everywhere() {
+    let cli = dpop_client();
+    let token = hs256(claims_with("alice", json!({"cnf": {"x5t#S256": "abc"}})));
+    for path in ["/allowed", "/disabled"] {
+        let resp = get_with(&cli, path, &bearer(&token), &[]).await;
+        assert_refused(
+            resp,
+            401,
+            "invalid_token",
+            "The token's cnf claim names no DPoP key (jkt) this server can check",
+        )
+        .await;
+    }
 }

@@ -196,6 +196,16 @@ impl DpopSettings {
         Some(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// A fresh nonce for the response to a request whose proof's nonce is past half its
+    /// lifetime, so a client keeps a valid one without a `use_dpop_nonce` round trip. `None`
+    /// while nonces are off or the proof's is recent.
+    pub(crate) fn renewed_nonce(&self, proof: &DpopProof, now: f64) -> Option<String> {
+        let issued = proof.nonce.as_deref().and_then(nonce_issued_at)?;
+        (now - issued > self.nonce_lifetime as f64 / 2.0)
+            .then(|| self.nonce(now))
+            .flatten()
+    }
+
     /// Whether `nonce` is one of ours, issued at most `JWT_DPOP_NONCE_LIFETIME` ago.
     fn nonce_is_valid(&self, nonce: &str, now: f64) -> bool {
         let Some(key) = &self.nonce_key else {
@@ -238,6 +248,13 @@ fn request_path(req: &Request) -> &str {
         Some(RequestPath(path)) => path,
         None => req.uri().path(),
     }
+}
+
+/// The issue time a nonce states (its seal is checked by `nonce_is_valid`, before this is asked).
+fn nonce_issued_at(nonce: &str) -> Option<f64> {
+    let bytes = URL_SAFE_NO_PAD.decode(nonce).ok()?;
+    let (issued, _) = bytes.split_first_chunk::<8>()?;
+    Some(u64::from_be_bytes(*issued) as f64)
 }
 
 /// The HMAC of a nonce's issue time.

@@ -28,8 +28,9 @@ use super::manager::JwtManager;
 #[cfg(feature = "openapi")]
 pub use super::openapi::{
     operation_body, OpenApiRefusals, OpenApiResponses, OpenApiScope, OpenApiSecurity,
-    FRESH as OPENAPI_FRESH, NO_TYPE_CHECK as OPENAPI_NO_TYPE_CHECK, OPTIONAL as OPENAPI_OPTIONAL,
-    REFRESH as OPENAPI_REFRESH, SKIP_REVOCATION as OPENAPI_SKIP_REVOCATION, USERS as OPENAPI_USERS,
+    DPOP as OPENAPI_DPOP, FRESH as OPENAPI_FRESH, NO_TYPE_CHECK as OPENAPI_NO_TYPE_CHECK,
+    OPTIONAL as OPENAPI_OPTIONAL, REFRESH as OPENAPI_REFRESH,
+    SKIP_REVOCATION as OPENAPI_SKIP_REVOCATION, USERS as OPENAPI_USERS,
 };
 use super::protection::run_protected;
 pub use super::protection::UserLoaderFn;
