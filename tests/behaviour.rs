@@ -8,6 +8,8 @@ mod support;
 
 mod callbacks;
 mod claims_sources;
+mod dpop;
+mod dpop_oidc_provider;
 mod foreign_tokens;
 mod generic_handlers;
 mod header_errors;

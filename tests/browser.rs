@@ -2,6 +2,9 @@
 //! calls a protected POST with the CSRF header read from the `csrf_access_token` cookie (200) and
 //! without it (401), and logs out (the cookies are cleared). The `sessions` example's page refreshes
 //! twice under refresh-token rotation: each response replaces the refresh cookie and its CSRF cookie.
+//! The `dpop` example's page makes a non-extractable ES256 key with WebCrypto, keeps it in
+//! IndexedDB, signs its own DPoP proofs, logs in, calls a protected route and refreshes; the token
+//! read out of the page is refused from a plain HTTP client.
 //!
 //! Marked `#[ignore = "needs Chromium"]`: `.ci/run` runs it with `--ignored` (and installs Debian's
 //! chromium when missing).
@@ -40,31 +43,15 @@ fn page_result(dom: &str) -> Option<Value> {
 /// Starts `example`, loads its page with `?autorun=1` in headless Chromium and returns what the
 /// page's script recorded.
 fn autorun_page(example: &str) -> Value {
-    let browser = chromium()
-        .expect("Chromium is not on PATH (apt-get install chromium), or set CHROMIUM=<path>");
     let server = support::server::start(example);
-    let profile = std::env::temp_dir().join(format!(
-        "jwt-runtime-chromium-{example}-{}",
-        std::process::id()
-    ));
-    let output = Command::new(&browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("{}/?autorun=1", server.base))
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", browser.display()));
-    let _ = std::fs::remove_dir_all(&profile);
+    autorun_page_of(&server, example)
+}
+
+/// Loads `server`'s page with `?autorun=1` in headless Chromium (a fresh profile) and returns
+/// what the page's script recorded; the server keeps running.
+fn autorun_page_of(server: &support::server::Server, example: &str) -> Value {
+    let url = format!("{}/?autorun=1", server.base);
+    let output = chromium_run(example, &url, &["--disable-quic", "--dump-dom"]);
     let dom = String::from_utf8_lossy(&output.stdout);
     page_result(&dom).unwrap_or_else(|| {
         panic!(
@@ -216,5 +203,112 @@ fn swagger_ui_shows_the_security_and_the_refusals() {
     if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
         let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi-swagger.png");
         std::fs::write(docs, &png).unwrap();
+    }
+}
+
+/// A DPoP proof (RFC 9449) by a key that is not the page's: `tests/keys/ec256.pem`, signed here.
+fn proof_by_another_key(method: &str, htu: &str, token: &str) -> String {
+    use base64::Engine as _;
+    use jsonwebtoken::{jwk::Jwk, Algorithm, EncodingKey, Header};
+    let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/keys/ec256.pem"))
+        .expect("tests/keys/ec256.pem");
+    let key = EncodingKey::from_ec_pem(&pem).expect("an EC key");
+    let mut header = Header::new(Algorithm::ES256);
+    header.typ = Some("dpop+jwt".into());
+    header.jwk = Some(Jwk::from_encoding_key(&key, Algorithm::ES256).expect("its public JWK"));
+    let ath = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(<sha2::Sha256 as sha2::Digest>::digest(token.as_bytes()));
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let claims = json!({
+        "jti": support::unique("jti"),
+        "htm": method,
+        "htu": htu,
+        "iat": iat,
+        "ath": ath,
+    });
+    jsonwebtoken::encode(&header, &claims, &key).expect("signed")
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium"]
+async fn dpop_key_in_the_browser_and_a_copied_token() {
+    let server = support::server::start("dpop");
+    let result = autorun_page_of(&server, "dpop");
+    assert_eq!(result["done"], true, "{result}");
+    assert_eq!(result.get("error"), None, "{result}");
+
+    // The private key cannot be read by any script; IndexedDB holds that very key object.
+    assert_eq!(result["key_created"], true, "{result}");
+    assert_eq!(result["private_key_extractable"], false, "{result}");
+    assert_eq!(result["stored_private_key_extractable"], false, "{result}");
+    assert_eq!(
+        result["stored_thumbprint"], result["thumbprint"],
+        "{result}"
+    );
+
+    assert_eq!(result["login"]["status"], 200, "{result}");
+    assert_eq!(result["login"]["body"]["token_type"], "DPoP", "{result}");
+    assert_eq!(
+        result["protected"],
+        json!({"status": 200, "body": {"logged_in_as": "admin"}, "www_authenticate": null}),
+        "{result}"
+    );
+    assert_eq!(result["refresh"]["status"], 200, "{result}");
+    assert_eq!(
+        result["after_refresh"],
+        json!({"status": 200, "body": {"logged_in_as": "admin"}, "www_authenticate": null}),
+        "{result}"
+    );
+
+    // The token read out of the page is bound to the page's key (the thumbprint the page computed).
+    let token = result["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_ne!(
+        token,
+        result["login_access_token"].as_str().unwrap_or_default()
+    );
+    let claims: Value = {
+        use base64::Engine as _;
+        let segment = token.split('.').nth(1).unwrap_or_default();
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(segment)
+            .unwrap_or_default();
+        serde_json::from_slice(&bytes).unwrap_or_default()
+    };
+    assert_eq!(claims["cnf"]["jkt"], result["thumbprint"], "{claims}");
+
+    // Copied out of the page, it fails from a plain HTTP client: as curl would send it, under the
+    // DPoP scheme without a proof, and with a proof by the copier's own key.
+    let http = reqwest::Client::new();
+    let url = format!("{}/protected", server.base);
+    let attempts = [
+        (
+            "Bearer",
+            http.get(&url)
+                .header("Authorization", format!("Bearer {token}")),
+        ),
+        (
+            "DPoP without a proof",
+            http.get(&url)
+                .header("Authorization", format!("DPoP {token}")),
+        ),
+        (
+            "DPoP with another key",
+            http.get(&url)
+                .header("Authorization", format!("DPoP {token}"))
+                .header("DPoP", proof_by_another_key("GET", &url, &token)),
+        ),
+    ];
+    for (what, request) in attempts {
+        let response = request.send().await.expect("the example answers");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or_default();
+        assert_eq!(status, 401, "{what}: {body}");
+        assert!(body.get("logged_in_as").is_none(), "{what}: {body}");
     }
 }

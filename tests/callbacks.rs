@@ -330,6 +330,9 @@ fn every_option_has_its_reference_default() {
         "verified_token_cache_size": 4096,
         "bearer_challenge": false, "bearer_realm": null, "resource": null,
         "authorization_servers": [], "scopes_supported": [], "resource_documentation": null,
+        "dpop": "disabled", "dpop_public_url": null,
+        "dpop_algorithms": ["ES256", "EdDSA", "PS256", "RS256", "ES384"],
+        "dpop_proof_max_age": 60, "dpop_nonce": false, "dpop_nonce_lifetime": 300,
     });
     assert_eq!(shown, expected);
 }

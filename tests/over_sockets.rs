@@ -6,5 +6,6 @@
 mod support;
 
 mod browser;
+mod dpop_example;
 mod examples_over_socket;
 mod resource_server_example;

@@ -32,6 +32,57 @@ pub(crate) struct PolicyArgs {
     pub issuers: Option<(LitStr, Vec<String>)>,
     /// `scopes = "..."` (all of them) / `any_scopes = "..."` (one of them): OAuth scopes.
     pub scopes: Option<ScopeArg>,
+    /// `dpop` / `dpop = "allowed" | "required" | "disabled"`: the route's DPoP policy.
+    pub dpop: Option<(Span, DpopArg)>,
+}
+
+/// A checked `dpop` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DpopArg {
+    Disabled,
+    Allowed,
+    Required,
+}
+
+impl DpopArg {
+    /// The `jwt_runtime::DpopMode` variant.
+    pub(crate) fn variant(self) -> &'static str {
+        match self {
+            DpopArg::Disabled => "Disabled",
+            DpopArg::Allowed => "Allowed",
+            DpopArg::Required => "Required",
+        }
+    }
+}
+
+/// `dpop` (a flag: required) or `dpop = "allowed" | "required" | "disabled"`.
+fn parse_dpop(meta: &ParseNestedMeta) -> syn::Result<DpopArg> {
+    if !meta.input.peek(syn::Token![=]) {
+        if meta.input.peek(syn::token::Paren) {
+            return Err(meta.error(
+                "write `dpop` (DPoP required) or `dpop = \"allowed\"`, `\"required\"` or `\"disabled\"`",
+            ));
+        }
+        return Ok(DpopArg::Required);
+    }
+    let lit: LitStr = meta.value()?.parse()?;
+    match lit.value().as_str() {
+        "disabled" => Ok(DpopArg::Disabled),
+        "allowed" => Ok(DpopArg::Allowed),
+        "required" => Ok(DpopArg::Required),
+        other => {
+            const MODES: &[&str] = &["allowed", "required", "disabled"];
+            let hint = closest(other, MODES)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            Err(syn::Error::new(
+                lit.span(),
+                format!(
+                    "unknown DPoP policy `{other}`; expected `allowed`, `required` or `disabled`{hint}"
+                ),
+            ))
+        }
+    }
 }
 
 /// A checked `scopes = "a b"` or `any_scopes = "a b"`.
@@ -365,6 +416,11 @@ fn parse_one(args: &mut PolicyArgs, meta: ParseNestedMeta, grammar: &Grammar) ->
         "issuer" => {
             let issuers = parse_issuers(&meta)?;
             set_once(&mut args.issuers, issuers, &meta, &name)
+        }
+        "dpop" => {
+            let span = meta.path.segments[0].ident.span();
+            let mode = parse_dpop(&meta)?;
+            set_once(&mut args.dpop, (span, mode), &meta, &name)
         }
         "scopes" | "any_scopes" => {
             let arg = parse_scopes(&meta, &name)?;
@@ -704,6 +760,25 @@ mod tests {
         assert!(err(quote!(any_scopes = "a", optional))
             .starts_with("`any_scopes` cannot be combined with `optional`"));
         assert!(err(quote!(scope = "a")).contains("did you mean `scopes`?"));
+    }
+
+    #[test]
+    fn dpop_is_a_flag_or_one_of_three_policies() {
+        let dpop = |tokens| parse(tokens, &G).unwrap().dpop.map(|(_, mode)| mode);
+        assert_eq!(dpop(quote!(dpop)), Some(DpopArg::Required));
+        assert_eq!(dpop(quote!(dpop = "allowed")), Some(DpopArg::Allowed));
+        assert_eq!(dpop(quote!(dpop = "required")), Some(DpopArg::Required));
+        assert_eq!(dpop(quote!(dpop = "disabled")), Some(DpopArg::Disabled));
+        assert_eq!(dpop(quote!(fresh)), None);
+        assert_eq!(
+            err(quote!(dpop = "alowed")),
+            "unknown DPoP policy `alowed`; expected `allowed`, `required` or `disabled`; did you mean `allowed`?"
+        );
+        assert_eq!(
+            err(quote!(dpop, dpop = "allowed")),
+            "duplicate `dpop` argument"
+        );
+        assert!(parse(quote!(dpop = "allowed", claim = "admin"), &ADMIN).is_ok());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::paths;
 
 /// The claims the runtime writes itself (kept equal to `jwt_runtime::RESERVED_CLAIMS`).
 pub(crate) const RESERVED: &[&str] = &[
-    "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp",
+    "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp", "cnf",
 ];
 
 /// The name serde reads a field under, and whether serde reads it at all.

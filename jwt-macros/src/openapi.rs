@@ -246,6 +246,11 @@ fn refusals_type(
         "OPENAPI_NO_TYPE_CHECK",
     );
     bit(users, "OPENAPI_USERS");
+    bit(
+        args.dpop
+            .is_some_and(|(_, mode)| mode != crate::args::DpopArg::Disabled),
+        "OPENAPI_DPOP",
+    );
     let locations = u16::from(locations);
     let forbidden = forbidden_messages(which, args);
     quote! {

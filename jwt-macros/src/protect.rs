@@ -35,6 +35,7 @@ pub(crate) const JWT_REQUIRED: Grammar = Grammar {
         "issuer",
         "scopes",
         "any_scopes",
+        "dpop",
     ],
     refused: &[(
         "claim",
@@ -52,6 +53,7 @@ pub(crate) const ADMIN_REQUIRED: Grammar = Grammar {
         "issuer",
         "scopes",
         "any_scopes",
+        "dpop",
     ],
     refused: &[
         (
@@ -112,6 +114,10 @@ pub(crate) fn options_expr(args: &PolicyArgs) -> TokenStream {
         let ctor = if scopes.any { quote!(any) } else { quote!(all) };
         let names = &scopes.names;
         expr = quote!(#expr.scopes(#private::Scopes::#ctor(&[#(#names),*])));
+    }
+    if let Some((_, mode)) = &args.dpop {
+        let variant = format_ident!("{}", mode.variant());
+        expr = quote!(#expr.dpop(#private::DpopMode::#variant));
     }
     expr
 }

@@ -33,9 +33,11 @@ pub use facade::{
     UserRef,
 };
 pub use facade::{Guarded, JwtRequired, JwtRequiredEndpoint, NoPolicy, Roles};
+pub use jose::dpop::DpopProof;
 pub use operations::{CookieOptions, Fresh, TokenBuilder, VerifyOptions};
 pub use vocabulary::{
-    ConfigError, ErrorKind, Expiry, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
+    ConfigError, DpopMode, ErrorKind, Expiry, JsonObject, JwtError, Location, Scopes, TokenType,
+    VerifiedJwt,
 };
 
 // The macros, documented here (rustdoc shows these pages; the macro crate only points back).

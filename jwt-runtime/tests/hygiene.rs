@@ -37,6 +37,18 @@ mod hygienic {
         "scoped"
     }
 
+    #[::jwt_runtime::jwt_required(dpop)]
+    #[::poem::handler]
+    pub async fn bound(proof: ::jwt_runtime::DpopProof) -> ::std::string::String {
+        ::std::string::ToString::to_string(proof.thumbprint())
+    }
+
+    #[::jwt_runtime::admin_required(dpop = "allowed")]
+    #[::poem::handler]
+    pub async fn bound_admin() -> &'static str {
+        "admin"
+    }
+
     #[::jwt_runtime::jwt_required(optional)]
     #[::poem::handler]
     pub async fn maybe(jwt: ::std::option::Option<::jwt_runtime::Jwt<Claims>>) -> &'static str {

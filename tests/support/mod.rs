@@ -1,6 +1,7 @@
 //! Shared by the behaviour tests: a manager on a frozen clock, raw token minting, a TestClient.
 #![allow(dead_code)]
 
+pub mod dpop_client;
 pub mod fault_proxy;
 pub mod logs;
 pub mod oidc_provider;

@@ -124,6 +124,30 @@ impl OidcProvider {
             .to_string()
     }
 
+    /// A client-credentials token response of `client-<alg>` for `resource` with `scope`, the
+    /// request carrying the DPoP proof `proof` (made for `POST <issuer>/token`): the whole JSON
+    /// response (`access_token`, `token_type`, ...), whatever its status.
+    pub async fn dpop_token(&self, alg: &str, resource: &str, scope: &str, proof: &str) -> Value {
+        let response = reqwest::Client::new()
+            .post(self.token_endpoint())
+            .basic_auth(format!("client-{alg}"), Some("secret"))
+            .header("DPoP", proof)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", resource),
+                ("scope", scope),
+            ])
+            .send()
+            .await
+            .expect("the token endpoint answers");
+        response.json().await.expect("a JSON token response")
+    }
+
+    /// `<issuer>/token`: the `htu` of a proof for the token endpoint.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
     /// Rotates the provider's keys: a new key of each type, signing from now on; the old ones stay
     /// published unless `retire`. Answers the published JWK set.
     pub async fn rotate(&self, retire: bool) -> Value {

@@ -89,6 +89,17 @@ env_table! {
     "JWT_AUTHORIZATION_SERVERS" => authorization_servers: parse_list,
     "JWT_SCOPES_SUPPORTED" => scopes_supported: parse_scope_list,
     "JWT_RESOURCE_DOCUMENTATION" => resource_documentation: parse_opt_string,
+    "JWT_DPOP" => dpop: parse_dpop_mode,
+    "JWT_DPOP_PUBLIC_URL" => dpop_public_url: parse_opt_string,
+    "JWT_DPOP_ALGORITHMS" => dpop_algorithms: parse_list,
+    "JWT_DPOP_PROOF_MAX_AGE" => dpop_proof_max_age: parse_seconds,
+    "JWT_DPOP_NONCE" => dpop_nonce: parse_bool,
+    "JWT_DPOP_NONCE_SECRET" => dpop_nonce_secret: parse_opt_string,
+    "JWT_DPOP_NONCE_LIFETIME" => dpop_nonce_lifetime: parse_seconds,
+}
+
+fn parse_dpop_mode(v: &str) -> Result<crate::vocabulary::DpopMode, String> {
+    v.parse()
 }
 
 fn parse_string(v: &str) -> Result<String, String> {
@@ -356,8 +367,8 @@ mod tests {
 
     #[test]
     fn env_table_covers_all_reference_options() {
-        // 43 options of the reference plus this port's thirty.
-        assert_eq!(JwtConfig::env_names().count(), 73);
+        // 43 options of the reference plus this port's thirty-seven.
+        assert_eq!(JwtConfig::env_names().count(), 80);
     }
 
     #[test]

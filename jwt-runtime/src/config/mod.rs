@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::vocabulary::Expiry;
+use crate::vocabulary::{DpopMode, Expiry};
 
 /// Every option of flask-jwt-extended (its 43 `JWT_*` settings) plus this port's own limits.
 ///
@@ -183,6 +183,22 @@ pub struct JwtConfig {
     pub scopes_supported: Vec<String>,
     /// `JWT_RESOURCE_DOCUMENTATION` (this port): a URL of human-readable documentation, listed in the metadata.
     pub resource_documentation: Option<String>,
+    // DPoP (this port, RFC 9449): sender-constrained tokens. See `docs/dpop.md`.
+    /// `JWT_DPOP` (this port): `disabled` (default), `allowed` or `required`: the DPoP policy of every protected route that does not set its own (`#[jwt_required(dpop = "...")]`). A DPoP-bound token sent as `Bearer` is refused whatever the policy. Needs a store that keeps DPoP proofs (all three provided ones do).
+    pub dpop: DpopMode,
+    /// `JWT_DPOP_PUBLIC_URL` (this port): the public base URL clients call (`https://api.example.com`, optionally with a path prefix); a proof's `htu` is compared with it joined to the request's original path, never with forwarding headers. Without it, only requests whose `Host` is loopback (development) can carry a proof.
+    pub dpop_public_url: Option<String>,
+    /// `JWT_DPOP_ALGORITHMS` (this port): the algorithms a proof may be signed with; default `ES256, EdDSA, PS256, RS256, ES384`. Never `none` or HS* (startup error).
+    pub dpop_algorithms: Vec<String>,
+    /// `JWT_DPOP_PROOF_MAX_AGE` (this port, default 60 s): the oldest a proof's `iat` may be (it may be at most `JWT_DECODE_LEEWAY`, and at least 5 s, in the future); its replay record is kept as long.
+    pub dpop_proof_max_age: u64,
+    /// `JWT_DPOP_NONCE` (this port, default off): require server nonces in proofs (RFC 9449 section 8); a proof without a valid one is answered `use_dpop_nonce` with a fresh `DPoP-Nonce`.
+    pub dpop_nonce: bool,
+    /// `JWT_DPOP_NONCE_SECRET` (this port): the secret (at least 32 bytes, shared by every instance) that seals the stateless nonces; derived from `JWT_SECRET_KEY` when unset. Never logged.
+    #[serde(skip_serializing)]
+    pub dpop_nonce_secret: Option<String>,
+    /// `JWT_DPOP_NONCE_LIFETIME` (this port, default 300 s): how long a nonce is accepted.
+    pub dpop_nonce_lifetime: u64,
 }
 
 impl Default for JwtConfig {
@@ -262,6 +278,15 @@ impl Default for JwtConfig {
             authorization_servers: Vec::new(),
             scopes_supported: Vec::new(),
             resource_documentation: None,
+            dpop: DpopMode::Disabled,
+            dpop_public_url: None,
+            dpop_algorithms: ["ES256", "EdDSA", "PS256", "RS256", "ES384"]
+                .map(s)
+                .to_vec(),
+            dpop_proof_max_age: 60,
+            dpop_nonce: false,
+            dpop_nonce_secret: None,
+            dpop_nonce_lifetime: 300,
         }
     }
 }
@@ -278,6 +303,10 @@ impl fmt::Debug for JwtConfig {
             map.insert("private_key".into(), redacted(self.private_key.is_some()));
             map.insert("public_key".into(), redacted(self.public_key.is_some()));
             map.insert("decode_jwks".into(), redacted(self.decode_jwks.is_some()));
+            map.insert(
+                "dpop_nonce_secret".into(),
+                redacted(self.dpop_nonce_secret.is_some()),
+            );
             let keys: Vec<serde_json::Value> = self
                 .decode_keys
                 .iter()

@@ -9,6 +9,7 @@ use poem::http::header;
 use poem::Request;
 use serde_json::Value;
 
+use super::dpop::DPOP_SCHEME;
 use super::settings::Settings;
 use crate::config::JwtConfig;
 use crate::vocabulary::{JwtError, Location, TokenType};
@@ -25,6 +26,42 @@ pub(crate) struct Located {
     pub(crate) token: String,
     pub(crate) location: Location,
     pub(crate) csrf: Option<String>,
+    /// The scheme it was presented under.
+    pub(crate) scheme: Scheme,
+}
+
+/// How a token was presented: as a bearer token (`Authorization: Bearer`, or the configured
+/// `JWT_HEADER_TYPE`; any other location), or as a DPoP-bound one (`Authorization: DPoP`, RFC
+/// 9449), which needs a proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    Bearer,
+    Dpop,
+}
+
+/// The header's token under the configured type or, on a route that takes DPoP, under `DPoP`
+/// (a header holding both is refused: which one is meant cannot be told).
+fn from_headers_or_dpop(
+    req: &Request,
+    settings: &Settings,
+    config: &JwtConfig,
+    dpop: bool,
+) -> Result<(Found, Scheme), JwtError> {
+    let bearer = from_headers(req, settings, config)?;
+    if !dpop || config.header_type == DPOP_SCHEME {
+        return Ok((bearer, Scheme::Bearer));
+    }
+    match (
+        bearer,
+        from_headers_in_full(req, settings, config, DPOP_SCHEME)?,
+    ) {
+        (Found::Token(_), Found::Token(_)) => Err(JwtError::invalid(format!(
+            "Bad {} header. Expected one token, under '{}' or '{DPOP_SCHEME}'",
+            config.header_name, config.header_type
+        ))),
+        (Found::Absent(_), Found::Token(token)) => Ok((Found::Token(token), Scheme::Dpop)),
+        (bearer, _) => Ok((bearer, Scheme::Bearer)),
+    }
 }
 
 /// Python's `str.split()`: runs of whitespace separate, no empty parts. Header values are
@@ -54,7 +91,7 @@ pub(crate) fn from_headers(
     if let Some(token) = single_header_token(req, settings, config) {
         return Ok(Found::Token(token.to_string()));
     }
-    from_headers_in_full(req, settings, config)
+    from_headers_in_full(req, settings, config, &config.header_type)
 }
 
 /// The token of the common header, `<type> <token>` with one space and nothing else, borrowed
@@ -116,11 +153,13 @@ fn single_token<'v>(value: &'v [u8], kind: &str) -> Option<&'v str> {
     after_type(value, kind).and_then(plain_token)
 }
 
-/// [`from_headers`] for any header value: the reference's rules step by step.
+/// [`from_headers`] for any header value: the reference's rules step by step, for the scheme
+/// `kind` (`JWT_HEADER_TYPE`, or `DPoP`).
 fn from_headers_in_full(
     req: &Request,
     settings: &Settings,
     config: &JwtConfig,
+    kind: &str,
 ) -> Result<Found, JwtError> {
     let name = &config.header_name;
     let value = match req.headers().get(&settings.header_name).map(|v| v.to_str()) {
@@ -136,7 +175,6 @@ fn from_headers_in_full(
     if value.is_empty() {
         return Ok(Found::Absent(format!("Missing {name} Header")));
     }
-    let kind = &config.header_type;
     if kind.is_empty() {
         let mut parts = words(value);
         return match (parts.next(), parts.next()) {
@@ -148,7 +186,7 @@ fn from_headers_in_full(
     }
     let entries: Vec<&str> = comma_entries(value)
         .into_iter()
-        .filter(|entry| words(entry).next() == Some(kind.as_str()))
+        .filter(|entry| words(entry).next() == Some(kind))
         .collect();
     let [entry] = entries.as_slice() else {
         return Ok(Found::Absent(format!(
@@ -369,12 +407,18 @@ pub(crate) async fn locate(
     config: &JwtConfig,
     locations: &[Location],
     token_type: TokenType,
+    dpop: bool,
 ) -> Result<Result<Located, String>, JwtError> {
     // Only filled when no location has a token: no allocation on the common path.
     let mut reasons = Vec::new();
     for &location in locations {
+        let mut scheme = Scheme::Bearer;
         let (found, csrf) = match location {
-            Location::Headers => (from_headers(req, settings, config)?, None),
+            Location::Headers => {
+                let (found, by) = from_headers_or_dpop(req, settings, config, dpop)?;
+                scheme = by;
+                (found, None)
+            }
             Location::QueryString => (from_query_string(req, config)?, None),
             Location::Cookies => from_cookies(req, settings, config, token_type).await?,
             Location::Json => (from_json(req, settings, config, token_type).await?, None),
@@ -385,6 +429,7 @@ pub(crate) async fn locate(
                     token,
                     location,
                     csrf,
+                    scheme,
                 }))
             }
             Found::Absent(reason) => reasons.push(reason),
@@ -445,7 +490,12 @@ mod tests {
             let (req, config, settings) = with_header(value, kind)?;
             Some((
                 token(from_headers(&req, &settings, &config)),
-                token(from_headers_in_full(&req, &settings, &config)),
+                token(from_headers_in_full(
+                    &req,
+                    &settings,
+                    &config,
+                    &config.header_type,
+                )),
             ))
         }
 
@@ -470,7 +520,12 @@ mod tests {
             (!bytes.is_empty() && all_plain(bytes)).then(|| {
                 (
                     String::from_utf8_lossy(bytes).into_owned(),
-                    token(from_headers_in_full(&req, &settings, &config)),
+                    token(from_headers_in_full(
+                        &req,
+                        &settings,
+                        &config,
+                        &config.header_type,
+                    )),
                 )
             })
         }

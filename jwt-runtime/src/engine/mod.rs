@@ -6,6 +6,7 @@
 
 pub(crate) mod app_data;
 pub(crate) mod claims_loader;
+pub(crate) mod dpop;
 pub(crate) mod hooks;
 pub(crate) mod locate;
 pub(crate) mod resource;
@@ -231,6 +232,13 @@ impl Engine {
                 "JWT_REFRESH_ROTATION",
                 "needs a revocation store that keeps sessions (MemoryBlocklist, RedisBlocklist \
                  and SqlBlocklist do; see `Blocklist::keeps_sessions`)",
+            ));
+        }
+        if config.dpop.is_on() && !store.keeps_proofs() {
+            return Err(ConfigError::sentence(
+                "JWT_DPOP",
+                "needs a revocation store that records DPoP proofs against replay \
+                 (MemoryBlocklist, RedisBlocklist and SqlBlocklist do; see `Blocklist::keeps_proofs`)",
             ));
         }
         store.use_clock(clock.clone());

@@ -10,6 +10,7 @@ use poem::http::header::WWW_AUTHENTICATE;
 use poem::http::{HeaderValue, StatusCode};
 use poem::{Request, Response};
 
+use super::dpop::DPOP_NONCE_HEADER;
 use super::Engine;
 use crate::vocabulary::{JwtError, VerifiedJwt};
 
@@ -17,8 +18,16 @@ impl Engine {
     /// The default response for `error` under this config (with its challenge, when the
     /// manager sends them).
     pub(crate) fn error_response(&self, error: &JwtError) -> Response {
+        let status = match error {
+            // RFC 9449 section 8: the token endpoint's nonce challenge is a 400.
+            JwtError::UseDpopNonce {
+                at_token_endpoint: true,
+                ..
+            } => StatusCode::BAD_REQUEST,
+            _ => self.settings.status(error.kind()),
+        };
         let mut response = crate::vocabulary::message_response(
-            self.settings.status(error.kind()),
+            status,
             &self.config.error_message_key,
             error.public_message(),
         );
@@ -28,7 +37,16 @@ impl Engine {
 
     /// Adds the challenge of `error` to `response`, unless it has one already.
     fn add_challenge(&self, response: &mut Response, error: &JwtError) {
+        if let JwtError::UseDpopNonce { nonce, .. } = error
+            && let Ok(value) = HeaderValue::from_str(nonce)
+        {
+            response.headers_mut().insert(DPOP_NONCE_HEADER, value);
+        }
         if response.headers().contains_key(WWW_AUTHENTICATE) {
+            return;
+        }
+        if let Some(value) = self.dpop_challenge(error) {
+            response.headers_mut().insert(WWW_AUTHENTICATE, value);
             return;
         }
         if let Some(value) = self.challenge(error, response.status()) {
@@ -75,6 +93,25 @@ impl Engine {
         } else {
             format!("Bearer {}", parts.join(", "))
         };
+        HeaderValue::from_str(&value).ok()
+    }
+
+    /// The RFC 9449 challenge of a DPoP refusal (sent whatever `JWT_BEARER_CHALLENGE`):
+    /// `DPoP error="invalid_dpop_proof"`, `"use_dpop_nonce"` or `"invalid_token"` (a binding
+    /// that does not hold), with the body's message as `error_description` and the accepted
+    /// proof algorithms as `algs`. `None` for any other refusal.
+    fn dpop_challenge(&self, error: &JwtError) -> Option<HeaderValue> {
+        let code = match error {
+            JwtError::InvalidDpopProof(_) => "invalid_dpop_proof",
+            JwtError::UseDpopNonce { .. } => "use_dpop_nonce",
+            JwtError::DpopBinding(_) => "invalid_token",
+            _ => return None,
+        };
+        let value = format!(
+            "DPoP error=\"{code}\", error_description={}, algs={}",
+            quoted(&description(error.public_message())),
+            quoted(&self.settings.dpop.algs)
+        );
         HeaderValue::from_str(&value).ok()
     }
 

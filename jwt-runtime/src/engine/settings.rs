@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use poem::http::{HeaderName, Method, StatusCode};
 
+use super::dpop::DpopSettings;
 use super::resource::ResourceServer;
 use crate::config::JwtConfig;
 use crate::vocabulary::{ConfigError, ErrorKind, Location, TokenType};
@@ -53,6 +54,8 @@ pub(crate) struct Settings {
     statuses: BTreeMap<ErrorKind, StatusCode>,
     /// RFC 6750 challenges and RFC 9728 metadata.
     pub(crate) resource: ResourceServer,
+    /// DPoP (RFC 9449): the default policy, proof rules, public URL, nonces.
+    pub(crate) dpop: DpopSettings,
 }
 
 impl Settings {
@@ -91,6 +94,7 @@ impl Settings {
             refresh: token_names(config, TokenType::Refresh)?,
             statuses: statuses(config)?,
             resource: ResourceServer::resolve(config)?,
+            dpop: DpopSettings::resolve(config)?,
         })
     }
 

@@ -160,6 +160,19 @@ impl<P> JwtRequired<P> {
         self
     }
 
+    /// `dpop = "..."`: the DPoP policy (RFC 9449) of every route of the group, over `JWT_DPOP`
+    /// (see [`VerifyOptions::dpop`]).
+    ///
+    /// ```
+    /// use jwt_runtime::{DpopMode, JwtRequired};
+    /// let bound = JwtRequired::new().dpop(DpopMode::Required);
+    /// assert_eq!(bound.options().dpop_mode(), Some(DpopMode::Required));
+    /// ```
+    pub fn dpop(mut self, mode: crate::vocabulary::DpopMode) -> Self {
+        self.options = self.options.dpop(mode);
+        self
+    }
+
     /// The group's options.
     pub fn options(&self) -> &VerifyOptions {
         &self.options

@@ -4,6 +4,7 @@
 
 mod builder;
 mod claims;
+mod dpop;
 pub(crate) mod extract;
 mod group;
 mod manager;

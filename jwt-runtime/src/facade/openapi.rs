@@ -53,6 +53,8 @@ pub const SKIP_REVOCATION: u16 = 64;
 pub const NO_TYPE_CHECK: u16 = 128;
 /// Refusal bit: a `CurrentUser<U>` parameter (its loader can find no user, or fail).
 pub const USERS: u16 = 256;
+/// Refusal bit: `dpop` / `dpop = "allowed"` (DPoP-bound tokens with a `DPoP` proof, RFC 9449).
+pub const DPOP: u16 = 512;
 
 /// The scheme name of a bearer token in the `Authorization` header.
 pub(crate) const BEARER_SCHEME: &str = "JwtBearer";
@@ -365,6 +367,22 @@ fn refusals(flags: u16, forbidden: &[&str]) -> Vec<MetaResponse> {
     }
     if flags & USERS != 0 {
         unauthorized.push("Error loading the user <identity>".into());
+    }
+    if flags & DPOP != 0 {
+        // RFC 9449: `Authorization: DPoP <token>` with a `DPoP` proof header; the refusals
+        // carry `WWW-Authenticate: DPoP error="..."`.
+        unauthorized.push("Invalid DPoP proof: <the failed check>".into());
+        unauthorized.push(
+            JwtError::UseDpopNonce {
+                nonce: String::new(),
+                at_token_endpoint: false,
+            }
+            .message()
+            .to_string(),
+        );
+        unauthorized
+            .push("A DPoP-bound token must be sent with the DPoP authorization scheme".into());
+        unauthorized.push("The token is bound to another key than the DPoP proof's".into());
     }
     let mut out = vec![refusal(
         401,

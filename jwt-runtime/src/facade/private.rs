@@ -13,7 +13,9 @@ pub use super::user::{IntoLookup, UserLookup};
 pub use crate::engine::app_data::{AppData, DataKey};
 pub use crate::engine::claims_loader::{AdditionalClaimsLoader, IntoClaims};
 pub use crate::operations::pipeline::VerifyOptions;
-pub use crate::vocabulary::{BoxFuture, JsonObject, JwtError, Location, Scopes, VerifiedJwt};
+pub use crate::vocabulary::{
+    BoxFuture, DpopMode, JsonObject, JwtError, Location, Scopes, VerifiedJwt,
+};
 pub use ::core::marker::{Send, Sync};
 pub use ::core::option::Option;
 pub use ::core::result::Result;
@@ -29,8 +31,9 @@ use super::manager::JwtManager;
 #[cfg(feature = "openapi")]
 pub use super::openapi::{
     operation_body, OpenApiRefusals, OpenApiResponses, OpenApiScope, OpenApiSecurity,
-    FRESH as OPENAPI_FRESH, NO_TYPE_CHECK as OPENAPI_NO_TYPE_CHECK, OPTIONAL as OPENAPI_OPTIONAL,
-    REFRESH as OPENAPI_REFRESH, SKIP_REVOCATION as OPENAPI_SKIP_REVOCATION, USERS as OPENAPI_USERS,
+    DPOP as OPENAPI_DPOP, FRESH as OPENAPI_FRESH, NO_TYPE_CHECK as OPENAPI_NO_TYPE_CHECK,
+    OPTIONAL as OPENAPI_OPTIONAL, REFRESH as OPENAPI_REFRESH,
+    SKIP_REVOCATION as OPENAPI_SKIP_REVOCATION, USERS as OPENAPI_USERS,
 };
 use super::protection::run_protected;
 pub use super::protection::UserLoaderFn;

@@ -5,13 +5,16 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use poem::http::HeaderValue;
 use poem::{Endpoint, IntoResponse, Request, Response};
 
 use super::manager::JwtManager;
 use super::policy::JwtPolicy;
 use super::request_jwt::{self, Checked};
+use crate::engine::dpop::DPOP_NONCE_HEADER;
 use crate::engine::preflight_response;
 use crate::operations::cookies::refresh_if_expiring;
+use crate::operations::dpop::PipelineProof;
 use crate::operations::pipeline::{self, is_preflight, VerifyOptions};
 use crate::operations::rotation::{rotate, set_rotated_cookies};
 use crate::vocabulary::{BoxFuture, VerifiedJwt};
@@ -76,7 +79,20 @@ pub(crate) fn run_protected<'a, E: Endpoint, P: JwtPolicy>(
             let optional = options.is_optional();
             request_jwt::record(&mut req, &manager, Checked::Anonymous { optional });
         }
+        // A DPoP client whose nonce nears its end gets the next one with this response.
+        let renewed_nonce = req
+            .extensions()
+            .get::<PipelineProof>()
+            .and_then(|PipelineProof(proof)| {
+                engine.settings.dpop.renewed_nonce(proof, engine.now())
+            })
+            .and_then(|nonce| HeaderValue::from_str(&nonce).ok());
         let mut resp = inner.call(req).await?.into_response();
+        if let Some(nonce) = renewed_nonce
+            && !resp.headers().contains_key(DPOP_NONCE_HEADER)
+        {
+            resp.headers_mut().insert(DPOP_NONCE_HEADER, nonce);
+        }
         if let Some(token) = &token {
             match &rotated {
                 Some(rotated) => set_rotated_cookies(engine, token, rotated, &mut resp),

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use poem::{Endpoint, FromRequest, Middleware, Request, RequestBody};
 
 use super::manager::JwtManager;
+use crate::engine::dpop::{RequestPath, DPOP_HEADER};
 use crate::engine::{refuse_without_engine, Engine};
 use crate::operations::rotation::Rotated;
 use crate::vocabulary::{JwtError, VerifiedJwt};
@@ -105,6 +106,12 @@ pub(crate) enum Checked {
 /// The middleware's step: `manager` serves this request. A decision already recorded (by a
 /// protection above a nested manager) is kept.
 pub(crate) fn install(req: &mut Request, manager: &JwtManager) {
+    // The path a DPoP proof names, before nested routes strip their prefixes (poem's
+    // `original_uri` holds it for requests a server read; this is for the others).
+    if req.headers().contains_key(DPOP_HEADER) && req.extensions().get::<RequestPath>().is_none() {
+        let path = RequestPath(req.uri().path().to_string());
+        req.extensions_mut().insert(path);
+    }
     let slot = RequestJwt {
         engine: manager.engine().clone(),
         checked: Checked::Unchecked,

@@ -134,6 +134,8 @@ pub struct Login {
     label: Option<String>,
     fresh: bool,
     claims: Result<JsonObject, JwtError>,
+    /// The DPoP key both tokens are bound to.
+    bound_to: Option<String>,
 }
 
 impl Login {
@@ -178,24 +180,52 @@ impl Login {
         self
     }
 
+    /// Binds both tokens to the key of the request's verified DPoP proof (RFC 9449): they get
+    /// `"cnf": {"jkt": ...}` and are accepted only as `Authorization: DPoP` with a proof by that
+    /// key; the refresh token's rotations stay bound to it.
+    ///
+    /// ```no_run
+    /// use jwt_runtime::{DpopProof, JwtManager};
+    /// # async fn demo(jwt: JwtManager, proof: DpopProof) -> Result<(), jwt_runtime::JwtError> {
+    /// let tokens = jwt.login("alice").bind(&proof).await?;
+    /// assert_eq!(jwt.decode_token(&tokens.refresh_token)?["cnf"]["jkt"], proof.thumbprint());
+    /// # Ok(()) }
+    /// ```
+    pub fn bind(mut self, proof: &crate::DpopProof) -> Self {
+        self.bound_to = Some(proof.thumbprint().to_string());
+        self
+    }
+
     async fn run(self) -> Result<SessionTokens, JwtError> {
         self.manager.rotation_on("JwtManager::login")?;
         let identity = self.identity?;
         let claims = self.claims?;
         let session = uuid::Uuid::new_v4().to_string();
         let engine = self.manager.engine();
-        let refresh_token = TokenBuilder::new(engine.clone(), TokenType::Refresh, &identity)
-            .session_claim(SessionClaim::Start {
-                id: session.clone(),
-                label: self.label,
-            })
-            .additional_claims(&claims)
-            .await?;
-        let access_token = TokenBuilder::new(engine.clone(), TokenType::Access, &identity)
-            .fresh(self.fresh)
-            .session(session.clone())
-            .additional_claims(claims)
-            .await?;
+        let bind = |builder: TokenBuilder| match &self.bound_to {
+            Some(jkt) => builder.bind_thumbprint(jkt.clone()),
+            None => builder,
+        };
+        let refresh_token = bind(TokenBuilder::new(
+            engine.clone(),
+            TokenType::Refresh,
+            &identity,
+        ))
+        .session_claim(SessionClaim::Start {
+            id: session.clone(),
+            label: self.label,
+        })
+        .additional_claims(&claims)
+        .await?;
+        let access_token = bind(TokenBuilder::new(
+            engine.clone(),
+            TokenType::Access,
+            &identity,
+        ))
+        .fresh(self.fresh)
+        .session(session.clone())
+        .additional_claims(claims)
+        .await?;
         Ok(SessionTokens {
             access_token,
             refresh_token,
@@ -257,6 +287,7 @@ impl JwtManager {
             label: None,
             fresh: false,
             claims: Ok(JsonObject::new()),
+            bound_to: None,
         }
     }
 

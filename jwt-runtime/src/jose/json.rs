@@ -107,8 +107,9 @@ impl<'de> Visitor<'de> for FactsReader<'_> {
         let mut facts = ClaimFacts::new(self.0);
         let mut names: Vec<Cow<'de, str>> = Vec::with_capacity(16);
         while let Some(Name(name)) = access.next_key()? {
-            if name == self.0 {
-                // The identity is kept as a `Value` (it may be an object).
+            if name == self.0 || name == "cnf" {
+                // The identity is kept as a `Value` (it may be an object); so is `cnf` (an
+                // object whose `jkt` binds the token to a DPoP key).
                 let value: Value = access.next_value()?;
                 refuse_repeated(&names, &name)?;
                 facts.observe(&name, &value);

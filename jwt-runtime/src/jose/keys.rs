@@ -389,7 +389,7 @@ fn named_key(config: &JwtConfig, spec: &DecodeKeyConfig) -> Result<DecodeKey, Co
 }
 
 /// JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, §6.4; RFC 8037 §2).
-const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+pub(crate) const PRIVATE_JWK_MEMBERS: &[&str] = &["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
 
 /// The keys of `JWT_DECODE_JWKS`: public keys only, each with `kid` and `alg`. A key with private
 /// members is refused: a verification key set is published, and a private key in it is a leak.

@@ -2,6 +2,8 @@
 //! that verifies a token's signature and reads its claims, and the verifiers it builds once per
 //! key. Below the engine, above the config: nothing here knows of requests or stores.
 
+pub(crate) mod dpop;
+pub(crate) mod htu;
 pub(crate) mod issuers;
 pub(crate) mod json;
 pub(crate) mod jws;

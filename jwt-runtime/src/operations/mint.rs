@@ -8,9 +8,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::engine::Engine;
+use crate::jose::dpop::DpopProof;
 use crate::jose::jws::encode_segment;
 use crate::revocation::NewSession;
-use crate::vocabulary::{Expiry, JsonObject, JwtError, TokenType, VerifiedJwt};
+use crate::vocabulary::{Binding, Expiry, JsonObject, JwtError, TokenType, VerifiedJwt};
 
 /// The `fresh` value of a new access token: the reference accepts a bool, a duration (stored as
 /// the timestamp `now + duration`) or an absolute timestamp.
@@ -80,6 +81,8 @@ pub struct TokenBuilder {
     session: SessionClaim,
     /// A `jti` chosen by the caller (a rotation records it before handing the token out).
     jti: Option<String>,
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
+    bound_to: Option<String>,
 }
 
 /// The `fam` claim a new token gets.
@@ -127,6 +130,7 @@ impl TokenBuilder {
             reissue: false,
             session: SessionClaim::Default,
             jti: None,
+            bound_to: None,
         }
     }
 
@@ -165,6 +169,28 @@ impl TokenBuilder {
     /// ```
     pub fn session(self, id: impl Into<String>) -> Self {
         self.session_claim(SessionClaim::Join(id.into()))
+    }
+
+    /// Binds the token to the key of a verified DPoP proof (RFC 9449 section 6): it gets
+    /// `"cnf": {"jkt": "<the key's RFC 7638 thumbprint>"}`, and is then accepted only as
+    /// `Authorization: DPoP <token>` with a proof made by that key (never as `Bearer`).
+    /// No claim given elsewhere replaces it.
+    ///
+    /// ```no_run
+    /// use jwt_runtime::{DpopProof, JwtManager};
+    /// # async fn demo(jwt: JwtManager, proof: DpopProof) -> Result<(), jwt_runtime::JwtError> {
+    /// let access = jwt.create_access_token("alice").bind(&proof).await?;
+    /// assert_eq!(jwt.decode_token(&access)?["cnf"]["jkt"], proof.thumbprint());
+    /// # Ok(()) }
+    /// ```
+    pub fn bind(self, proof: &DpopProof) -> Self {
+        self.bind_thumbprint(proof.thumbprint().to_string())
+    }
+
+    /// Binds the token to the DPoP key with this thumbprint (a re-issue of a bound token).
+    pub(crate) fn bind_thumbprint(mut self, jkt: String) -> Self {
+        self.bound_to = Some(jkt);
+        self
     }
 
     /// Marks an access token fresh (`true`), fresh for a while (a `Duration`), or not.
@@ -266,6 +292,10 @@ impl TokenBuilder {
             payload.insert("type".into(), self.kind.as_str().into());
             payload.insert(config.identity_claim.clone(), identity);
         }
+        if let Some(jkt) = self.bound_to {
+            // The proven key: no claim replaces the binding.
+            payload.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
+        }
         if chosen_jti {
             // A rotation records this jti: no claim overrides it.
             payload.insert("jti".into(), jti.as_str().into());
@@ -364,6 +394,11 @@ pub(crate) fn reissue(engine: &Arc<Engine>, token: &VerifiedJwt, kind: TokenType
     // Dropped by `build` when rotation is off.
     if let Some(session) = token.claims().get(SESSION_CLAIM).and_then(Value::as_str) {
         builder.session = SessionClaim::Join(session.to_string());
+    }
+    // A bound token passed the pipeline with a proof by its key: its successor stays bound to
+    // that key (a rotated refresh token of a DPoP client).
+    if let Binding::Jkt(jkt) = &token.parts().facts().binding {
+        builder.bound_to = Some(jkt.to_string());
     }
     builder
 }

@@ -2,6 +2,7 @@
 //! token building ([`mint`]) and [`cookies`] (including implicit refresh).
 
 pub(crate) mod cookies;
+pub(crate) mod dpop;
 pub(crate) mod mint;
 pub(crate) mod pipeline;
 #[cfg(test)]

@@ -16,12 +16,15 @@ use std::sync::Arc;
 use poem::http::Method;
 use poem::Request;
 
-use crate::engine::locate::{header_token_bytes, locate, plain_token};
+use crate::engine::dpop::DPOP_HEADER;
+use crate::engine::locate::{header_token_bytes, locate, plain_token, Scheme};
 use crate::engine::{remote_slice, Engine, VerifiedBy};
+use crate::jose::dpop::DpopProof;
 use crate::jose::jws::{self, KeyChoice, KeyOrigin};
+use crate::operations::dpop::{check_binding, replay_verdict, PipelineProof, Presented};
 use crate::operations::session_check::{check_session, check_session_now, membership};
 use crate::vocabulary::{
-    BlocklistError, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
+    BlocklistError, DpopMode, JsonObject, JwtError, Location, Scopes, TokenType, VerifiedJwt,
 };
 
 /// The arguments of the reference's `jwt_required` / `verify_jwt_in_request`.
@@ -44,6 +47,8 @@ pub struct VerifyOptions {
     /// `issuer = "..."`: the issuers whose tokens the route accepts.
     issuers: Option<&'static [&'static str]>,
     scopes: Option<Scopes>,
+    /// `dpop = "..."`: the route's DPoP policy (`None`: `JWT_DPOP`).
+    dpop: Option<DpopMode>,
 }
 
 impl Default for VerifyOptions {
@@ -64,6 +69,7 @@ impl VerifyOptions {
             locations: None,
             issuers: None,
             scopes: None,
+            dpop: None,
         }
     }
 
@@ -141,6 +147,28 @@ impl VerifyOptions {
         self.scopes.as_ref()
     }
 
+    /// The route's DPoP policy (RFC 9449), over the manager's `JWT_DPOP`
+    /// (`#[jwt_required(dpop)]` is `DpopMode::Required`, `dpop = "allowed"` `DpopMode::Allowed`):
+    /// `Required` takes only `Authorization: DPoP <bound token>` with a valid `DPoP` proof;
+    /// `Allowed` also a `Bearer` unbound token; `Disabled` only `Bearer`. A DPoP-bound token
+    /// sent as `Bearer` is refused under every policy.
+    ///
+    /// ```
+    /// use jwt_runtime::{DpopMode, VerifyOptions};
+    /// const BOUND_ONLY: VerifyOptions = VerifyOptions::new().dpop(DpopMode::Required);
+    /// assert_eq!(BOUND_ONLY.dpop_mode(), Some(DpopMode::Required));
+    /// assert_eq!(VerifyOptions::new().dpop_mode(), None);
+    /// ```
+    pub const fn dpop(mut self, mode: DpopMode) -> Self {
+        self.dpop = Some(mode);
+        self
+    }
+
+    /// The route's own DPoP policy (`None`: the manager's `JWT_DPOP`).
+    pub const fn dpop_mode(&self) -> Option<DpopMode> {
+        self.dpop
+    }
+
     /// Whether a missing token is allowed.
     pub const fn is_optional(&self) -> bool {
         self.optional
@@ -203,6 +231,10 @@ enum StoreQuestion {
     /// May the token pass in its rotated session ([`check_session`]), on a route that does or
     /// does not rotate it.
     Session { rotates: bool },
+    /// Is this the first time the request's DPoP proof is seen
+    /// ([`Blocklist::record_proof`](crate::stores::Blocklist::record_proof)): the last question
+    /// of a request, once every other step passed.
+    Proof,
 }
 
 /// The answers waited for so far, for the steps after verification.
@@ -211,12 +243,26 @@ pub(crate) struct Answers {
     revoked: Option<Result<bool, BlocklistError>>,
     session: Option<Result<(), JwtError>>,
     hook: Option<bool>,
+    /// The replay record's answer (`true`: first seen).
+    proof: Option<Result<bool, BlocklistError>>,
 }
 
 impl Answers {
-    /// Waits for what `wait` names, about `token`.
-    async fn wait_for(&mut self, engine: &Engine, token: &Arc<VerifiedJwt>, wait: Wait) {
+    /// Waits for what `wait` names, about `token` (and the request's DPoP `proof`).
+    async fn wait_for(
+        &mut self,
+        engine: &Engine,
+        token: &Arc<VerifiedJwt>,
+        proof: Option<&DpopProof>,
+        wait: Wait,
+    ) {
         match wait {
+            Wait::Store(StoreQuestion::Proof) => {
+                if let Some(proof) = proof {
+                    let record = engine.proof_record(proof);
+                    self.proof = Some(engine.store.record_proof(&record).await);
+                }
+            }
             Wait::Store(question) => self.ask_store(engine, token, question).await,
             Wait::Hook => {
                 self.hook = Some(match &engine.hooks.token_verification {
@@ -236,6 +282,8 @@ impl Answers {
             StoreQuestion::Session { rotates } => {
                 self.session = Some(check_session(engine, token, rotates).await);
             }
+            // Asked in `wait_for`, which has the proof.
+            StoreQuestion::Proof => {}
         }
     }
 }
@@ -308,17 +356,20 @@ fn revocation_verdict(revoked: Result<bool, &BlocklistError>) -> Result<(), JwtE
     }
 }
 
-/// Steps 3-6 for a token that verified (and whether it expired), from what is at hand and what
-/// `answers` holds: `Ok` decides, `Err` names what to wait for first.
+/// Steps 3-6 for a token that verified (and whether it expired), presented as `presented`
+/// says, from what is at hand and what `answers` holds, then the DPoP proof's replay record
+/// (last: a refused request never uses up its proof): `Ok` decides, `Err` names what to wait
+/// for first.
 fn settle(
     engine: &Engine,
     token: &Arc<VerifiedJwt>,
     expired: bool,
     options: &VerifyOptions,
     now: f64,
+    presented: Presented<'_>,
     answers: &Answers,
 ) -> Result<Result<(), Refusal>, Wait> {
-    if let Err(refusal) = check_route_needs(engine, token, expired, options, now) {
+    if let Err(refusal) = check_route_needs(engine, token, expired, options, now, presented) {
         return Ok(Err(refusal));
     }
     if !options.skip_revocation_check {
@@ -339,6 +390,24 @@ fn settle(
             Some(true) => {}
         }
     }
+    if let Some(proof) = presented.proof {
+        let in_place;
+        let answer = match &answers.proof {
+            Some(answer) => answer.as_ref().copied(),
+            // Recorded here when the store answers in place: this is the last step, so the
+            // verdict below is final and the record is never made twice.
+            None => match engine.store.record_proof_now(&engine.proof_record(proof)) {
+                Some(answer) => {
+                    in_place = answer;
+                    in_place.as_ref().copied()
+                }
+                None => return Err(Wait::Store(StoreQuestion::Proof)),
+            },
+        };
+        if let Err(refused) = replay_verdict(answer) {
+            return Ok(Err(Refusal::with(refused, token)));
+        }
+    }
     Ok(Ok(()))
 }
 
@@ -348,7 +417,25 @@ pub(crate) struct Verified {
     expired: bool,
     /// The time read for it, once.
     now: f64,
+    /// The scheme it was presented under.
+    scheme: Scheme,
+    /// The DPoP proof verified with it (under the `DPoP` scheme).
+    proof: Option<Arc<DpopProof>>,
     answers: Answers,
+}
+
+impl Verified {
+    /// A token verified at `now`, presented as a bearer token.
+    fn bearer(token: Arc<VerifiedJwt>, expired: bool, now: f64) -> Self {
+        Verified {
+            token,
+            expired,
+            now,
+            scheme: Scheme::Bearer,
+            proof: None,
+            answers: Answers::default(),
+        }
+    }
 }
 
 /// Where [`verify_from`] picks up what [`verify_now`] could not settle.
@@ -376,6 +463,12 @@ pub(crate) fn verify_now(
     if locations.first() != Some(&Location::Headers) {
         return Err(Resume::Locate);
     }
+    // A DPoP route or a request with a proof: the proof is verified by the async driver (a
+    // bound token sent as `Bearer` is still refused here, by `settle`).
+    if engine.settings.dpop.mode_of(options.dpop).is_on() || req.headers().contains_key(DPOP_HEADER)
+    {
+        return Err(Resume::Locate);
+    }
     let Some(bytes) = header_token_bytes(req, &engine.settings, &engine.config) else {
         return Err(Resume::Locate);
     };
@@ -399,14 +492,19 @@ pub(crate) fn verify_now(
         Err(error) => return Ok(conclude(engine, req, Err(error.into()))),
     };
     let answers = Answers::default();
-    match settle(engine, &token, expired, options, now, &answers) {
+    match settle(
+        engine,
+        &token,
+        expired,
+        options,
+        now,
+        Presented::BEARER,
+        &answers,
+    ) {
         Ok(verdict) => Ok(conclude(engine, req, verdict.map(|()| Some(token)))),
-        Err(_) => Err(Resume::Settle(Box::new(Verified {
-            token,
-            expired,
-            now,
-            answers,
-        }))),
+        Err(_) => Err(Resume::Settle(Box::new(Verified::bearer(
+            token, expired, now,
+        )))),
     }
 }
 
@@ -437,11 +535,27 @@ async fn run(
             token,
             expired,
             now,
+            scheme,
+            proof,
             answers,
         } = &mut verified;
-        match settle(engine, token, *expired, options, *now, answers) {
-            Ok(verdict) => return verdict.map(|()| Some(verified.token)),
-            Err(wait) => answers.wait_for(engine, token, wait).await,
+        let presented = Presented {
+            scheme: *scheme,
+            proof: proof.as_deref(),
+        };
+        match settle(engine, token, *expired, options, *now, presented, answers) {
+            Ok(Ok(())) => {
+                if let Some(proof) = verified.proof {
+                    req.extensions_mut().insert(PipelineProof(proof));
+                }
+                return Ok(Some(verified.token));
+            }
+            Ok(Err(refusal)) => return Err(refusal),
+            Err(wait) => {
+                answers
+                    .wait_for(engine, token, proof.as_deref(), wait)
+                    .await
+            }
         }
     }
 }
@@ -459,12 +573,7 @@ async fn verify_header(
         return Ok(None);
     };
     let (token, expired) = verify_found(engine, token, Location::Headers, None, now).await?;
-    Ok(Some(Verified {
-        token,
-        expired,
-        now,
-        answers: Answers::default(),
-    }))
+    Ok(Some(Verified::bearer(token, expired, now)))
 }
 
 /// Steps 1-2 by the route's locations, in order. `None`: optional route, no token.
@@ -475,7 +584,17 @@ async fn verify_located(
 ) -> Result<Option<Verified>, Refusal> {
     let locations = options.locations.unwrap_or(&engine.settings.locations);
     let token_type = TokenType::of_route(options.refresh);
-    let found = match locate(req, &engine.settings, &engine.config, locations, token_type).await? {
+    let dpop = engine.settings.dpop.mode_of(options.dpop).is_on();
+    let found = match locate(
+        req,
+        &engine.settings,
+        &engine.config,
+        locations,
+        token_type,
+        dpop,
+    )
+    .await?
+    {
         Ok(found) => found,
         Err(_) if options.optional => return Ok(None),
         Err(missing) => return Err(JwtError::NoAuthorization(missing.into()).into()),
@@ -483,11 +602,19 @@ async fn verify_located(
     let csrf = found.csrf.as_deref();
     let now = engine.now();
     let (token, expired) = verify_found(engine, &found.token, found.location, csrf, now).await?;
+    // Step 2 for a token presented under `DPoP`: its proof, once the token verified (its
+    // binding to the proof's key is a route check, `check_route_needs`).
+    let proof = match found.scheme {
+        Scheme::Dpop => match engine.request_proof(req, Some(&found.token), false) {
+            Ok(proof) => Some(Arc::new(proof)),
+            Err(error) => return Err(Refusal::with(error, &token)),
+        },
+        Scheme::Bearer => None,
+    };
     Ok(Some(Verified {
-        token,
-        expired,
-        now,
-        answers: Answers::default(),
+        scheme: found.scheme,
+        proof,
+        ..Verified::bearer(token, expired, now)
     }))
 }
 
@@ -561,7 +688,12 @@ fn check_route_needs(
     expired: bool,
     options: &VerifyOptions,
     now: f64,
+    presented: Presented<'_>,
 ) -> Result<(), Refusal> {
+    // The DPoP binding (RFC 9449 section 7): for both drivers, so a bound token served from the
+    // cache as `Bearer` is refused too.
+    let mode = engine.settings.dpop.mode_of(options.dpop);
+    check_binding(token, mode, presented).map_err(|e| Refusal::with(e, token))?;
     if expired {
         return Err(Refusal::with(JwtError::Expired, token));
     }

@@ -17,7 +17,7 @@ use crate::config::JwtConfig;
 use crate::engine::hooks::Hooks;
 use crate::engine::Engine;
 use crate::revocation::{Blocklist, MemoryBlocklist, NewSession};
-use crate::vocabulary::{BlocklistError, Location, TokenInfo, VerifiedJwt};
+use crate::vocabulary::{BlocklistError, DpopMode, Location, TokenInfo, VerifiedJwt};
 
 const SECRET: &str = "pipeline-equivalence-secret-of-32-bytes!";
 const NOW: i64 = 1_700_000_000;
@@ -33,6 +33,8 @@ struct TokenCase {
     alice: bool,
     session: bool,
     bad_signature: bool,
+    /// DPoP-bound (`cnf.jkt`): refused as `Bearer` by both drivers.
+    bound: bool,
 }
 
 /// How the token is sent.
@@ -66,6 +68,8 @@ struct Case {
     verify_type: bool,
     skip_revocation: bool,
     cookies_first: bool,
+    /// The route's DPoP policy.
+    dpop: Option<DpopMode>,
 }
 
 fn token_case() -> impl Strategy<Value = TokenCase> {
@@ -77,9 +81,10 @@ fn token_case() -> impl Strategy<Value = TokenCase> {
         any::<bool>(),
         any::<bool>(),
         prop::bool::weighted(0.1),
+        prop::bool::weighted(0.2),
     )
         .prop_map(
-            |(refresh, fresh, expired, jti, alice, session, bad_signature)| TokenCase {
+            |(refresh, fresh, expired, jti, alice, session, bad_signature, bound)| TokenCase {
                 refresh,
                 fresh,
                 expired,
@@ -87,6 +92,7 @@ fn token_case() -> impl Strategy<Value = TokenCase> {
                 alice,
                 session,
                 bad_signature,
+                bound,
             },
         )
 }
@@ -124,6 +130,11 @@ fn case() -> impl Strategy<Value = Case> {
             prop::bool::weighted(0.8),
             prop::bool::weighted(0.2),
             prop::bool::weighted(0.2),
+            prop::option::of(prop_oneof![
+                Just(DpopMode::Disabled),
+                Just(DpopMode::Allowed),
+                Just(DpopMode::Required),
+            ]),
         ),
     )
         .prop_map(
@@ -131,7 +142,15 @@ fn case() -> impl Strategy<Value = Case> {
                 (token, carrier),
                 (rotation, allow_without_jti, store_registered, cache, store_waits),
                 (revoked_jti, user_cut_off, session_ended, hook),
-                (optional, fresh_route, refresh_route, verify_type, skip_revocation, cookies_first),
+                (
+                    optional,
+                    fresh_route,
+                    refresh_route,
+                    verify_type,
+                    skip_revocation,
+                    cookies_first,
+                    dpop,
+                ),
             )| Case {
                 token,
                 carrier,
@@ -150,6 +169,7 @@ fn case() -> impl Strategy<Value = Case> {
                 verify_type,
                 skip_revocation,
                 cookies_first,
+                dpop,
             },
         )
 }
@@ -176,6 +196,9 @@ fn encode_token(t: &TokenCase) -> String {
     }
     if t.session {
         claims[SESSION_CLAIM] = Value::String("s1".into());
+    }
+    if t.bound {
+        claims["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
     }
     let secret = if t.bad_signature {
         "another-secret-another-secret-32b!"
@@ -294,6 +317,9 @@ fn options(case: &Case) -> VerifyOptions {
     if case.cookies_first {
         options = options.locations(COOKIES_FIRST);
     }
+    if let Some(mode) = case.dpop {
+        options = options.dpop(mode);
+    }
     options
 }
 
@@ -376,6 +402,7 @@ fn a_plain_header_token_settles_in_place() {
             alice: true,
             session: false,
             bad_signature: false,
+            bound: false,
         },
         carrier: Carrier::Bearer,
         rotation: false,
@@ -393,6 +420,7 @@ fn a_plain_header_token_settles_in_place() {
         verify_type: true,
         skip_revocation: false,
         cookies_first: false,
+        dpop: None,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -406,5 +434,55 @@ fn a_plain_header_token_settles_in_place() {
             matches!(settled, Ok(Ok(Some(_)))),
             "a plain header token on an in-place store settles without waiting"
         );
+    });
+}
+
+#[test]
+fn a_bound_token_as_bearer_is_refused_in_place_also_from_the_cache() {
+    // RFC 9449 section 7.2 on the synchronous driver: the binding check is one of the steps it
+    // runs, so a DPoP-bound token sent as `Bearer` is refused there, first seen or cached.
+    let case = Case {
+        token: TokenCase {
+            refresh: false,
+            fresh: false,
+            expired: false,
+            jti: 0,
+            alice: true,
+            session: false,
+            bad_signature: false,
+            bound: true,
+        },
+        carrier: Carrier::Bearer,
+        rotation: false,
+        allow_without_jti: false,
+        store_registered: true,
+        cache: true,
+        store_waits: false,
+        revoked_jti: None,
+        user_cut_off: false,
+        session_ended: false,
+        hook: false,
+        optional: false,
+        fresh_route: false,
+        refresh_route: false,
+        verify_type: true,
+        skip_revocation: false,
+        cookies_first: false,
+        dpop: None,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let engine = engine(&case).await;
+        let token = encode_token(&case.token);
+        for _ in 0..2 {
+            let req = request(&case, &token);
+            match verify_now(&engine, &req, &options(&case)) {
+                Ok(Err(refusal)) => assert_eq!(refusal.status().as_u16(), 401),
+                _ => panic!("refused in place expected"),
+            }
+        }
     });
 }

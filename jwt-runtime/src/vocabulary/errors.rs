@@ -82,6 +82,14 @@ error_kinds! {
     TokenCreation => "token_creation", INTERNAL_SERVER_ERROR, None;
     /// A cookie could not be written.
     Cookie => "cookie", INTERNAL_SERVER_ERROR, None;
+    /// A DPoP proof (RFC 9449) is missing, malformed, fails a check or was seen before.
+    InvalidDpopProof => "invalid_dpop_proof", UNAUTHORIZED, None;
+    /// A valid DPoP proof without the server's current nonce: retry with the `DPoP-Nonce` given
+    /// (401 at a protected route, 400 at a token endpoint).
+    UseDpopNonce => "use_dpop_nonce", UNAUTHORIZED, Some("DPoP proof requires a valid nonce: retry with the DPoP-Nonce given");
+    /// A token's DPoP binding does not hold: a bound token as `Bearer`, an unbound token under
+    /// `DPoP`, a proof by another key, or no bound token on a route that requires DPoP.
+    DpopBinding => "dpop_binding", UNAUTHORIZED, None;
 }
 
 impl fmt::Display for ErrorKind {
@@ -166,6 +174,26 @@ pub enum JwtError {
     /// A cookie could not be written: a `CookieOptions` value or a token that would inject
     /// attributes (`;`, control characters, ...). An application error: 500.
     Cookie(Cow<'static, str>),
+    /// The request's DPoP proof (RFC 9449) is missing, malformed, fails a check of section 4.3
+    /// or was accepted before (a replay): 401 with `WWW-Authenticate: DPoP
+    /// error="invalid_dpop_proof", algs="..."`.
+    InvalidDpopProof(Cow<'static, str>),
+    /// The proof is valid but lacks the server's current nonce (`JWT_DPOP_NONCE`): 401 at a
+    /// protected route, 400 at a token endpoint, with `WWW-Authenticate: DPoP
+    /// error="use_dpop_nonce"` and a `DPoP-Nonce` header carrying `nonce`. The proof was not
+    /// recorded: the client retries with the nonce.
+    UseDpopNonce {
+        /// The fresh nonce to send back in the `DPoP-Nonce` header.
+        nonce: String,
+        /// Answered where tokens are issued (an unprotected route's [`DpopProof`](crate::DpopProof)
+        /// extractor): 400 instead of 401 (RFC 9449 section 8).
+        at_token_endpoint: bool,
+    },
+    /// The token's DPoP binding does not hold: a DPoP-bound token sent as `Bearer` (RFC 9449
+    /// section 7.2), an unbound token sent as `DPoP`, a proof made with another key than the one
+    /// the token is bound to, or a route requiring DPoP reached without it: 401 with
+    /// `WWW-Authenticate: DPoP error="invalid_token"`.
+    DpopBinding(Cow<'static, str>),
 }
 
 impl JwtError {
@@ -189,6 +217,9 @@ impl JwtError {
             JwtError::Misconfigured(_) => ErrorKind::Misconfigured,
             JwtError::TokenCreation(_) => ErrorKind::TokenCreation,
             JwtError::Cookie(_) => ErrorKind::Cookie,
+            JwtError::InvalidDpopProof(_) => ErrorKind::InvalidDpopProof,
+            JwtError::UseDpopNonce { .. } => ErrorKind::UseDpopNonce,
+            JwtError::DpopBinding(_) => ErrorKind::DpopBinding,
         }
     }
 
@@ -209,6 +240,8 @@ impl JwtError {
             | JwtError::Misconfigured(m)
             | JwtError::TokenCreation(m)
             | JwtError::Cookie(m)
+            | JwtError::InvalidDpopProof(m)
+            | JwtError::DpopBinding(m)
             | JwtError::InsufficientScope { message: m, .. } => m,
             other => other.kind().fixed_message().unwrap_or_default(),
         }

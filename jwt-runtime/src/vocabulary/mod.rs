@@ -2,6 +2,7 @@
 //! about configuration, keys, stores or requests.
 
 mod clock;
+mod dpop;
 mod errors;
 mod expiry;
 mod location;
@@ -13,6 +14,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 pub use clock::{Clock, SystemClock};
+pub(crate) use dpop::Binding;
+pub use dpop::DpopMode;
 pub(crate) use errors::message_response;
 pub use errors::{BlocklistError, ConfigError, ErrorKind, JwtError};
 pub use expiry::Expiry;

@@ -111,6 +111,8 @@ pub(crate) struct ClaimFacts {
     /// The `type` claim, `access` when absent or not a string (as in flask-jwt-extended).
     pub(crate) token_type: TypeClaim,
     pub(crate) fresh: Freshness,
+    /// The `cnf` claim's DPoP binding (RFC 9449 section 6).
+    pub(crate) binding: super::Binding,
 }
 
 impl ClaimFacts {
@@ -131,6 +133,7 @@ impl ClaimFacts {
             identity: Value::Null,
             token_type: TypeClaim::Access,
             fresh: Freshness::Flag(false),
+            binding: super::Binding::Unbound,
         }
     }
 
@@ -167,6 +170,7 @@ impl ClaimFacts {
                     _ => Freshness::Flag(false),
                 }
             }
+            "cnf" => self.binding = super::Binding::of(value),
             _ => {}
         }
         if name == &*self.identity_claim {
@@ -510,7 +514,7 @@ impl TokenType {
 /// Claim names the library writes itself. A typed claims struct cannot declare a field with one
 /// of these names (the derive refuses it at compile time): read them from [`ReservedClaims`].
 pub const RESERVED_CLAIMS: &[&str] = &[
-    "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp",
+    "fresh", "iat", "jti", "type", "sub", "nbf", "csrf", "aud", "iss", "exp", "cnf",
 ];
 
 /// The claims this library reserves, read from a verified token.
@@ -536,6 +540,9 @@ pub struct ReservedClaims {
     pub aud: Option<Value>,
     /// `iss`.
     pub iss: Option<String>,
+    /// `cnf`: the confirmation claim; `{"jkt": "<thumbprint>"}` on a DPoP-bound token
+    /// ([`TokenBuilder::bind`](crate::TokenBuilder::bind)).
+    pub cnf: Option<Value>,
 }
 
 impl ReservedClaims {
@@ -555,6 +562,7 @@ impl ReservedClaims {
             csrf: string("csrf"),
             aud: c.get("aud").cloned(),
             iss: string("iss"),
+            cnf: c.get("cnf").cloned(),
         }
     }
 }

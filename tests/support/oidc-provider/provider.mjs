@@ -19,6 +19,10 @@
 //   provider signs with them from now on; the old keys stay published (a provider's rotation).
 //   `POST /admin/rotate?retire=1` drops the old keys from the published set too. Answers the new
 //   published JWK set. (Test-only: there is no authentication on it; it listens on loopback.)
+// - DPoP (RFC 9449, `features.dPoP`): a token request that carries a `DPoP` proof (htu
+//   `<issuer>/token`, signed with ES256, Ed25519/EdDSA, PS256 or RS256) gets a DPoP-bound access
+//   token (`token_type: DPoP`, claim `cnf.jkt` = the proof key's thumbprint); without a proof the
+//   token is a plain Bearer token. No server nonces.
 // - Stop it by killing the process (provider down).
 import * as http from 'node:http';
 
@@ -64,11 +68,15 @@ function configuration(keys) {
     })),
     jwks: { keys },
     scopes: ['openid', ...SCOPES],
+    enabledJWA: {
+      dPoPSigningAlgValues: ['ES256', 'Ed25519', 'EdDSA', 'PS256', 'RS256'],
+    },
     features: {
       clientCredentials: { enabled: true },
       introspection: { enabled: false },
       revocation: { enabled: false },
       devInteractions: { enabled: false },
+      dPoP: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: (_ctx, _client, oneOf) => oneOf,

@@ -1,0 +1,8 @@
+use jwt_runtime::JwtClaims;
+
+#[derive(serde::Deserialize, JwtClaims)]
+struct Claims {
+    cnf: serde_json::Value,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use jwt_runtime::jwt_required;
+use poem::handler;
+
+#[jwt_required(dpop = "requried")]
+#[handler]
+async fn protected() -> &'static str {
+    "ok"
+}
+
+fn main() {}
