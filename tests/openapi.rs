@@ -11,7 +11,7 @@ use jwt_runtime::stores::MemoryBlocklist;
 use jwt_runtime::{user_lookup_loader, CurrentUser, Identity, Jwt, JwtClaims, VerifiedJwt};
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, Request, Route};
-use poem_openapi::payload::PlainText;
+use poem_openapi::payload::{Binary, Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi, OpenApiService};
 use serde_json::{json, Value};
 use support::*;
@@ -147,6 +147,13 @@ impl Api {
     async fn own(&self) -> OwnResponse {
         OwnResponse::Ok(PlainText("own"))
     }
+
+    /// Bytes the document describes as JSON (poem-openapi's `actual_type`).
+    #[jwt_required]
+    #[oai(path = "/raw", method = "get", actual_type = "Json<Value>")]
+    async fn raw(&self) -> Binary<Vec<u8>> {
+        Binary(br#"{"raw":true}"#.to_vec())
+    }
 }
 
 fn service() -> OpenApiService<Api, ()> {
@@ -214,7 +221,7 @@ fn the_document_marks_exactly_the_protected_operations() {
     // The hidden parameter is no parameter of the document.
     assert_eq!(spec["paths"]["/me"]["get"].get("parameters"), None);
     // Every operation is in the document.
-    assert_eq!(spec["paths"].as_object().unwrap().len(), 12);
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 13);
 }
 
 /// The statuses an operation's document lists, in order.
@@ -342,6 +349,34 @@ fn protected_operations_document_every_refusal_of_their_protection() {
         json!({"msg": "Token has expired"})
     );
     assert!(!description(&spec, "/greeting", "get", "401").contains("Missing"));
+}
+
+/// An operation whose document shows another type than it returns (poem-openapi's
+/// `actual_type`) lists its refusals too, beside the declared type's response.
+#[tokio::test]
+async fn an_operation_with_an_actual_type_documents_its_refusals() {
+    let spec = spec();
+    assert_eq!(statuses(&spec, "/raw", "get"), ["200", "401", "422", "503"]);
+    let ok = &spec["paths"]["/raw"]["get"]["responses"]["200"]["content"];
+    assert!(ok.get("application/json; charset=utf-8").is_some(), "{ok}");
+    assert_eq!(
+        example(&spec, "/raw", "get", "401"),
+        json!({"msg": "Missing Authorization Header"})
+    );
+    let cli = client(app(), config());
+    assert_msg(
+        cli.get("/raw").send().await,
+        401,
+        "Missing Authorization Header",
+    )
+    .await;
+    let resp = cli
+        .get("/raw")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    resp.assert_content_type("application/json; charset=utf-8");
+    resp.assert_json(json!({"raw": true})).await;
 }
 
 /// Each documented example is what the operation answers to the request that causes it.

@@ -209,9 +209,9 @@ fn protect_operation(
         __jwt_security: #private::OpenApiSecurity<#bits, #optional, #refresh>
     ));
     let name = format_ident!("__jwt_openapi_{}_{}", self_name, method.sig.ident);
-    let previous = set_transform(&mut method.attrs[oai], &name, errors);
-    let transform = transform_fn(which, &args, &users, &name, previous);
     let marker = format_ident!("__JwtOpenApi_{}_{}", self_name, method.sig.ident);
+    let previous = set_transform(&mut method.attrs[oai], &name, &marker, errors);
+    let transform = transform_fn(which, &args, &users, &name, previous);
     let refusals = refusals_type(which, &args, bits, !users.is_empty(), &marker);
     document_policy(which, &args, &mut method.attrs);
     wrap_return(method, &marker);
@@ -417,10 +417,14 @@ fn scope_requirement(
     (vec![syn::parse_quote!(#[oai(#(scope = #paths),*)])], consts)
 }
 
-/// Points the `#[oai(...)]` attribute's `transform` at `name`; returns the user's own transform.
+/// Points the `#[oai(...)]` attribute's `transform` at `name`, and wraps its `actual_type = "T"`
+/// (the type poem-openapi documents instead of the return type) as the return type is wrapped,
+/// `OpenApiResponses<T, marker>`, so the document lists the refusals there too. Returns the
+/// user's own transform.
 fn set_transform(
     attr: &mut Attribute,
     name: &syn::Ident,
+    marker: &syn::Ident,
     errors: &mut Errors,
 ) -> Option<syn::Ident> {
     let parsed = match &attr.meta {
@@ -454,6 +458,9 @@ fn set_transform(
                     "`transform` names a function: `transform = \"name\"`",
                 )),
             },
+            Meta::NameValue(nv) if nv.path.is_ident("actual_type") => {
+                kept.push(wrap_actual_type(nv, marker, errors));
+            }
             _ => kept.push(meta),
         }
     }
@@ -462,6 +469,31 @@ fn set_transform(
     let path = attr.path().clone();
     *attr = syn::parse_quote!(#[#path(#kept)]);
     previous
+}
+
+/// `actual_type = "T"` as `actual_type = "<runtime>::__private::OpenApiResponses<T, marker>"`
+/// (poem-openapi reads the documented responses and the content type from it). A value that is
+/// not a string naming a type is kept for poem-openapi to refuse.
+fn wrap_actual_type(nv: &syn::MetaNameValue, marker: &syn::Ident, errors: &mut Errors) -> Meta {
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s),
+        ..
+    }) = &nv.value
+    else {
+        return Meta::NameValue(nv.clone());
+    };
+    let ty = match s.parse::<syn::Type>() {
+        Ok(ty) => ty,
+        Err(e) => {
+            errors.push(e);
+            return Meta::NameValue(nv.clone());
+        }
+    };
+    let private = paths::private();
+    let wrapped = quote!(#private::OpenApiResponses<#ty, #marker>).to_string();
+    let value = LitStr::new(&wrapped, s.span());
+    let path = &nv.path;
+    syn::parse_quote!(#path = #value)
 }
 
 /// The function poem-openapi calls on the operation's endpoint: the pipeline around it.
