@@ -8,7 +8,9 @@ use crate::support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jwt_runtime::stores::MemoryBlocklist;
-use jwt_runtime::{user_lookup_loader, CurrentUser, Identity, Jwt, JwtClaims, VerifiedJwt};
+use jwt_runtime::{
+    jwt_public, user_lookup_loader, CurrentUser, Identity, Jwt, JwtClaims, VerifiedJwt,
+};
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, Request, Route};
 use poem_openapi::payload::{Binary, Json, PlainText};
@@ -154,6 +156,225 @@ impl Api {
     async fn raw(&self) -> Binary<Vec<u8>> {
         Binary(br#"{"raw":true}"#.to_vec())
     }
+}
+
+/// A whole impl under one protection (issue 26): `roles = "staff"` on every operation that
+/// names no protection of its own.
+struct Staff;
+
+#[jwt_runtime::openapi(jwt_required(roles = "staff"))]
+#[OpenApi(prefix_path = "/staff")]
+impl Staff {
+    /// The impl's protection.
+    #[oai(path = "/desk", method = "get")]
+    async fn desk(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("desk of {identity}"))
+    }
+
+    /// Public.
+    #[jwt_public]
+    #[oai(path = "/open", method = "get")]
+    async fn open(&self) -> PlainText<&'static str> {
+        PlainText(self.helper())
+    }
+
+    /// Anyone; a sent token must be valid. Its own attribute replaces the impl's protection.
+    #[jwt_required(optional)]
+    #[oai(path = "/lobby", method = "get")]
+    async fn lobby(&self, identity: Option<Identity>) -> PlainText<String> {
+        PlainText(format!("lobby {identity:?}"))
+    }
+
+    /// A fresh token of any role: its own attribute replaces the impl's `roles`.
+    #[jwt_required(fresh)]
+    #[oai(path = "/fresh", method = "post")]
+    async fn fresh(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("fresh {identity}"))
+    }
+
+    /// Administrators.
+    #[admin_required]
+    #[oai(path = "/boss", method = "get")]
+    async fn boss(&self) -> PlainText<&'static str> {
+        PlainText("boss")
+    }
+
+    /// Not an operation: no protection, no error.
+    fn helper(&self) -> &'static str {
+        "open"
+    }
+}
+
+/// The impl's protection written on the operation itself: the same document.
+struct StaffByHand;
+
+#[jwt_runtime::openapi]
+#[OpenApi(prefix_path = "/staff")]
+impl StaffByHand {
+    /// The impl's protection.
+    #[jwt_required(roles = "staff")]
+    #[oai(path = "/desk", method = "get")]
+    async fn desk(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("desk of {identity}"))
+    }
+}
+
+/// `admin_required(...)` over a whole impl, with the attribute's locations.
+struct Admins;
+
+#[jwt_runtime::openapi(locations = "cookies", admin_required(claim = "is_boss", fresh))]
+#[OpenApi(prefix_path = "/admins")]
+impl Admins {
+    #[oai(path = "/panel", method = "get")]
+    async fn panel(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("panel of {identity}"))
+    }
+}
+
+fn document<T: OpenApi>(api: T) -> Value {
+    serde_json::from_str(&OpenApiService::new(api, "test", "1.0").spec()).expect("JSON")
+}
+
+#[test]
+fn a_whole_impl_is_protected_and_documented_as_one_operation_would_be() {
+    let spec = document(Staff);
+    let by_hand = document(StaffByHand);
+    let desk = &spec["paths"]["/staff/desk"]["get"];
+    assert_eq!(desk, &by_hand["paths"]["/staff/desk"]["get"]);
+    assert_eq!(desk["security"], json!([{"JwtBearer": []}]));
+    assert_eq!(
+        example(&spec, "/staff/desk", "get", "403"),
+        json!({"msg": "Missing role: staff"})
+    );
+    assert!(desk["description"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("JWT policy: an access token in headers; roles: staff (any)"));
+    // `#[jwt_public]`: no security, no refusals, no policy.
+    let open = &spec["paths"]["/staff/open"]["get"];
+    assert_eq!(open.get("security"), None);
+    assert_eq!(statuses(&spec, "/staff/open", "get"), ["200"]);
+    assert!(!open.to_string().contains("JWT policy"));
+    // Its own attribute replaces the impl's protection, and the document says so.
+    assert_eq!(
+        spec["paths"]["/staff/lobby"]["get"]["security"],
+        json!([{"JwtBearer": []}, {}])
+    );
+    assert_eq!(
+        statuses(&spec, "/staff/fresh", "post"),
+        ["200", "401", "422", "503"]
+    );
+    assert!(description(&spec, "/staff/fresh", "post", "401").contains("Fresh token required"));
+    assert_eq!(
+        example(&spec, "/staff/boss", "get", "403"),
+        json!({"msg": "Admins only!"})
+    );
+}
+
+#[tokio::test]
+async fn a_whole_impl_is_protected_and_its_operations_opt_out_or_replace_it() {
+    let cli = client(
+        Route::new().nest("/", OpenApiService::new(Staff, "t", "1")),
+        config(),
+    );
+    let get = |path: &'static str, changes: Option<Value>| {
+        let mut req = cli.get(path);
+        if let Some(changes) = changes {
+            req = req.header("Authorization", token(changes));
+        }
+        req.send()
+    };
+    assert_msg(
+        get("/staff/desk", None).await,
+        401,
+        "Missing Authorization Header",
+    )
+    .await;
+    assert_msg(
+        get("/staff/desk", Some(json!({}))).await,
+        403,
+        "Missing role: staff",
+    )
+    .await;
+    get("/staff/desk", Some(json!({"roles": ["staff"]})))
+        .await
+        .assert_text("desk of alice")
+        .await;
+    get("/staff/open", None).await.assert_text("open").await;
+    get("/staff/lobby", None)
+        .await
+        .assert_text("lobby None")
+        .await;
+    assert_msg(
+        get("/staff/lobby", Some(json!({"exp": NOW - 1}))).await,
+        401,
+        "Token has expired",
+    )
+    .await;
+    // Replaced, not added to: a fresh token of no role passes, a stale one does not.
+    let fresh = |changes: Value| {
+        cli.post("/staff/fresh")
+            .header("Authorization", token(changes))
+            .send()
+    };
+    assert_msg(
+        fresh(json!({"roles": ["staff"]})).await,
+        401,
+        "Fresh token required",
+    )
+    .await;
+    fresh(json!({"fresh": true}))
+        .await
+        .assert_text("fresh alice")
+        .await;
+    assert_msg(
+        get("/staff/boss", Some(json!({"roles": ["staff"]}))).await,
+        403,
+        "Admins only!",
+    )
+    .await;
+    get("/staff/boss", Some(json!({"is_administrator": true})))
+        .await
+        .assert_text("boss")
+        .await;
+}
+
+#[tokio::test]
+async fn admin_required_protects_a_whole_impl_from_the_attributes_locations() {
+    let spec = document(Admins);
+    let panel = &spec["paths"]["/admins/panel"]["get"];
+    assert_eq!(panel["security"], json!([{"JwtAccessCookie": []}]));
+    assert_eq!(
+        example(&spec, "/admins/panel", "get", "403"),
+        json!({"msg": "Admins only!"})
+    );
+    let policy = panel["summary"].as_str().unwrap_or_default();
+    assert!(
+        policy.contains("fresh token required; administrators only (claim `is_boss`)"),
+        "{policy}"
+    );
+    let cli = client(
+        Route::new().nest("/", OpenApiService::new(Admins, "t", "1")),
+        config(),
+    );
+    // A GET: no CSRF token to send beside the cookie.
+    let post = |claims: Value| {
+        let token = hs256(claims_with("alice", claims));
+        cli.get("/admins/panel")
+            .header("Cookie", format!("access_token_cookie={token}"))
+            .send()
+    };
+    assert_msg(post(json!({"fresh": true})).await, 403, "Admins only!").await;
+    assert_msg(
+        post(json!({"is_boss": true})).await,
+        401,
+        "Fresh token required",
+    )
+    .await;
+    post(json!({"is_boss": true, "fresh": true}))
+        .await
+        .assert_text("panel of alice")
+        .await;
 }
 
 fn service() -> OpenApiService<Api, ()> {

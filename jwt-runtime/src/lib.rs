@@ -58,6 +58,10 @@ pub use jwt_macros::JwtClaims;
 #[doc = include_str!("docs/openapi.md")]
 pub use jwt_macros::openapi;
 
+#[cfg(feature = "openapi")]
+#[doc = include_str!("docs/jwt_public.md")]
+pub use jwt_macros::jwt_public;
+
 /// Revocation stores: the [`Blocklist`](stores::Blocklist) trait (the reference's
 /// `token_in_blocklist_loader`) and the stores that implement it. Attach one with
 /// [`JwtManagerBuilder::blocklist`].
