@@ -43,7 +43,8 @@ struct DefaultProtection {
 
 /// The attribute's arguments: `locations = "..."` and the impl's protection, if any. An error in
 /// the protection's own arguments is recorded and the protection kept with default arguments, so
-/// the operations do not report a cascade of "needs `#[jwt_required]`" besides it.
+/// the operations do not report a cascade of "needs `#[jwt_required]`" besides it; likewise an
+/// error elsewhere in the attribute.
 fn parse_attribute(
     args: TokenStream,
     errors: &mut Errors,
@@ -64,9 +65,18 @@ fn parse_attribute(
             &mut nested,
         ))
     });
+    let failed = parsed.is_err();
     let api_args = errors.take(parsed).unwrap_or_default();
     if let Some(e) = nested.into_error() {
         errors.push(e);
+    }
+    if failed && default.is_none() {
+        // The attribute's error is the one to fix (a misspelled `jwt_required`, maybe): the
+        // operations expand as if protected, so that they report nothing more meanwhile.
+        default = Some(DefaultProtection {
+            which: Macro::JwtRequired,
+            args: PolicyArgs::default(),
+        });
     }
     (api_args, default)
 }
