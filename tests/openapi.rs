@@ -9,13 +9,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jwt_runtime::stores::MemoryBlocklist;
 use jwt_runtime::{
-    jwt_public, user_lookup_loader, CurrentUser, Identity, Jwt, JwtClaims, VerifiedJwt,
+    check_jwt_in_request, check_jwt_in_request_with, jwt_public, user_lookup_loader, CurrentUser,
+    Identity, Jwt, JwtClaims, Roles, VerifiedJwt, VerifyOptions,
 };
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, Request, Route};
+use poem_openapi::auth::{ApiKey, Bearer};
 use poem_openapi::payload::{Binary, Json, PlainText};
-use poem_openapi::{ApiResponse, OpenApi, OpenApiService};
+use poem_openapi::{ApiResponse, OpenApi, OpenApiService, SecurityScheme};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use support::*;
 
 static ADMIN_RAN: AtomicUsize = AtomicUsize::new(0);
@@ -375,6 +378,233 @@ async fn admin_required_protects_a_whole_impl_from_the_attributes_locations() {
         .await
         .assert_text("panel of alice")
         .await;
+}
+
+/// An application's own poem-openapi security scheme, checked by this crate's pipeline.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "jwt_checker")]
+struct JwtAuth(Arc<VerifiedJwt>);
+
+async fn jwt_checker(req: &Request, _: Bearer) -> poem::Result<Arc<VerifiedJwt>> {
+    check_jwt_in_request(req, &VerifyOptions::new()).await
+}
+
+/// `fresh` and `roles = "editor"`, as a checker.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "editor_checker")]
+struct Editor(Arc<VerifiedJwt>);
+
+async fn editor_checker(req: &Request, _: Bearer) -> poem::Result<Arc<VerifiedJwt>> {
+    const OPTIONS: VerifyOptions = VerifyOptions::new().fresh();
+    check_jwt_in_request_with(req, &OPTIONS, &Roles::any(["editor"])).await
+}
+
+/// The token as an API key in the query string: the checker reads the locations its options
+/// name.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "api_key",
+    key_in = "query",
+    key_name = "jwt",
+    checker = "query_checker"
+)]
+struct QueryAuth(Arc<VerifiedJwt>);
+
+async fn query_checker(req: &Request, _: ApiKey) -> poem::Result<Arc<VerifiedJwt>> {
+    const QUERY: VerifyOptions =
+        VerifyOptions::new().locations(&[jwt_runtime::Location::QueryString]);
+    check_jwt_in_request(req, &QUERY).await
+}
+
+/// A refresh check cannot rotate from a checker.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "refresh_checker")]
+struct RefreshAuth(Arc<VerifiedJwt>);
+
+async fn refresh_checker(req: &Request, _: Bearer) -> poem::Result<Arc<VerifiedJwt>> {
+    check_jwt_in_request(req, &VerifyOptions::new().refresh()).await
+}
+
+struct Schemes;
+
+#[OpenApi]
+impl Schemes {
+    #[oai(path = "/checked", method = "get")]
+    async fn checked(&self, auth: JwtAuth) -> PlainText<String> {
+        PlainText(format!("checked {}", auth.0.identity()))
+    }
+
+    #[oai(path = "/editor", method = "get")]
+    async fn editor(&self, auth: Editor) -> PlainText<String> {
+        PlainText(format!("editor {}", auth.0.identity()))
+    }
+
+    #[oai(path = "/query", method = "get")]
+    async fn query(&self, auth: QueryAuth) -> PlainText<String> {
+        PlainText(format!("query {}", auth.0.identity()))
+    }
+
+    #[oai(path = "/refresh", method = "post")]
+    async fn refresh(&self, auth: RefreshAuth) -> PlainText<String> {
+        PlainText(format!("refresh {}", auth.0.identity()))
+    }
+}
+
+fn schemes() -> Route {
+    Route::new().nest("/", OpenApiService::new(Schemes, "t", "1"))
+}
+
+/// A `#[derive(SecurityScheme)]` whose `checker` calls `check_jwt_in_request`: the valid token
+/// passes, and each refusal is the reference's status and message (the pipeline's own).
+#[tokio::test]
+async fn a_security_scheme_checker_runs_the_pipeline() {
+    let jwt = builder(config())
+        .blocklist(MemoryBlocklist::new())
+        .build()
+        .unwrap();
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let get = |path: &'static str, auth: String| cli.get(path).header("Authorization", auth).send();
+    get("/checked", token(json!({})))
+        .await
+        .assert_text("checked \"alice\"")
+        .await;
+    let cases: [(&str, String, u16, &str); 9] = [
+        (
+            "/checked",
+            token(json!({"exp": NOW - 1})),
+            401,
+            "Token has expired",
+        ),
+        (
+            "/checked",
+            token(json!({"type": "refresh"})),
+            422,
+            "Only non-refresh tokens are allowed",
+        ),
+        (
+            "/checked",
+            "Bearer not-a-token".into(),
+            422,
+            "Not enough segments",
+        ),
+        (
+            "/checked",
+            bearer(&format!("{}x", hs256(claims("alice")))),
+            422,
+            "Signature verification failed",
+        ),
+        (
+            "/checked",
+            token(json!({"nbf": NOW + 600})),
+            422,
+            "The token is not yet valid (nbf)",
+        ),
+        (
+            "/editor",
+            token(json!({"roles": ["editor"]})),
+            401,
+            "Fresh token required",
+        ),
+        (
+            "/editor",
+            token(json!({"fresh": true})),
+            403,
+            "Missing role: editor",
+        ),
+        (
+            "/editor",
+            token(json!({"fresh": true, "roles": ["viewer"]})),
+            403,
+            "Missing role: editor",
+        ),
+        (
+            "/checked",
+            "Bearer a.b.c".into(),
+            422,
+            "Invalid header padding",
+        ),
+    ];
+    for (path, auth, status, msg) in cases {
+        let resp = get(path, auth).await;
+        assert_msg(resp, status, msg).await;
+    }
+    get(
+        "/editor",
+        token(json!({"fresh": true, "roles": ["editor"]})),
+    )
+    .await
+    .assert_text("editor \"alice\"")
+    .await;
+    // Revoked: the manager's store is asked.
+    let access = jwt.create_access_token("bob").await.unwrap();
+    get("/checked", bearer(&access))
+        .await
+        .assert_text("checked \"bob\"")
+        .await;
+    jwt.revoke_token(&jwt.decode_token(&access).unwrap())
+        .await
+        .unwrap();
+    assert_msg(
+        get("/checked", bearer(&access)).await,
+        401,
+        "Token has been revoked",
+    )
+    .await;
+    // Without a credential, poem-openapi answers before the checker runs (its own 401).
+    let resp = cli.get("/checked").send().await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_checker_reads_the_locations_of_its_options() {
+    let jwt = manager(config());
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let access = jwt.create_access_token("alice").await.unwrap();
+    let resp = cli.get(format!("/query?jwt={access}")).send().await;
+    resp.assert_text("query \"alice\"").await;
+    let expired = hs256(claims_with("alice", json!({"exp": NOW - 1})));
+    let resp = cli.get(format!("/query?jwt={expired}")).send().await;
+    assert_msg(resp, 401, "Token has expired").await;
+    // The header is no location of these options: the query's key is read, and it is bad.
+    let resp = cli
+        .get("/query?jwt=x")
+        .header("Authorization", bearer(&access))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Not enough segments").await;
+}
+
+#[tokio::test]
+async fn a_checker_without_the_manager_or_rotating_refresh_tokens_is_refused() {
+    // No `.with(jwt)` above the service: a 500, not a pass.
+    let cli = poem::test::TestClient::new(schemes());
+    let resp = cli
+        .get("/checked")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    assert_msg(resp, 500, "Internal server error").await;
+    let mut cfg = config();
+    cfg.refresh_rotation = true;
+    let jwt = manager(cfg);
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", bearer(&refresh))
+        .send()
+        .await;
+    assert_msg(resp, 500, "Internal server error").await;
+    // Without rotation, a refresh check passes.
+    let jwt = manager(config());
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", bearer(&refresh))
+        .send()
+        .await;
+    resp.assert_text("refresh \"alice\"").await;
 }
 
 fn service() -> OpenApiService<Api, ()> {
