@@ -607,6 +607,44 @@ async fn a_checker_without_the_manager_or_rotating_refresh_tokens_is_refused() {
     resp.assert_text("refresh \"alice\"").await;
 }
 
+/// A plain `#[OpenApi]` impl whose operation relies on a route group.
+struct Grouped;
+
+#[OpenApi]
+impl Grouped {
+    #[oai(path = "/grouped", method = "get")]
+    async fn grouped(&self, identity: jwt_runtime::Guarded<Identity>) -> PlainText<String> {
+        PlainText(format!("grouped {}", identity.0))
+    }
+}
+
+/// What the documentation says of a `JwtRequired` group over an `OpenApiService`: it protects
+/// the operations at run time, and the document does not show it (hence the attribute).
+#[tokio::test]
+async fn a_route_group_protects_a_service_but_not_its_document() {
+    let api = OpenApiService::new(Grouped, "t", "1");
+    let spec: Value = serde_json::from_str(&api.spec()).unwrap();
+    let cli = client(
+        Route::new().nest("/", api.with(jwt_runtime::JwtRequired::new())),
+        config(),
+    );
+    assert_msg(
+        cli.get("/grouped").send().await,
+        401,
+        "Missing Authorization Header",
+    )
+    .await;
+    cli.get("/grouped")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await
+        .assert_text("grouped alice")
+        .await;
+    let op = &spec["paths"]["/grouped"]["get"];
+    assert_eq!(op.get("security"), None);
+    assert_eq!(statuses(&spec, "/grouped", "get"), ["200"]);
+}
+
 fn service() -> OpenApiService<Api, ()> {
     OpenApiService::new(Api, "test", "1.0")
 }
