@@ -1397,7 +1397,14 @@ async fn the_documents_pass_openapi_spec_validator() {
         .text()
         .await
         .unwrap();
-    for (name, doc) in [("example", example), ("tests", service().spec())] {
+    let staff = OpenApiService::new((Staff, Admins), "staff", "1").spec();
+    let schemes = OpenApiService::new(Schemes, "schemes", "1").spec();
+    for (name, doc) in [
+        ("example", example),
+        ("tests", service().spec()),
+        ("whole impls", staff),
+        ("security schemes", schemes),
+    ] {
         let path =
             std::env::temp_dir().join(format!("{}.json", unique(&format!("openapi-{name}"))));
         std::fs::write(&path, doc).unwrap();
