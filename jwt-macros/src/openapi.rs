@@ -13,6 +13,11 @@
 //!   arguments make possible (a generated `Refusals` type says which) to `R`'s own responses;
 //! - a last paragraph of the method's docs, `JWT policy: ...`, puts the policy in the operation's
 //!   description.
+//!
+//! `#[openapi(jwt_required(...))]` (or `admin_required(...)`) names the impl's protection: every
+//! `#[oai]` operation without an attribute of its own is rewritten as if it had that one. An
+//! operation's own attribute replaces it; `#[jwt_public]` (consumed here, an error anywhere else)
+//! leaves the operation public. `Guarded<T>` parameters are refused in these impls.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
