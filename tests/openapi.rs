@@ -8,12 +8,17 @@ use crate::support;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jwt_runtime::stores::MemoryBlocklist;
-use jwt_runtime::{user_lookup_loader, CurrentUser, Identity, Jwt, JwtClaims, VerifiedJwt};
+use jwt_runtime::{
+    check_jwt_in_request, check_jwt_in_request_with, jwt_public, user_lookup_loader, CurrentUser,
+    Identity, Jwt, JwtClaims, Roles, VerifiedJwt, VerifyOptions,
+};
 use poem::http::StatusCode;
 use poem::{Endpoint, EndpointExt, Request, Route};
-use poem_openapi::payload::PlainText;
-use poem_openapi::{ApiResponse, OpenApi, OpenApiService};
+use poem_openapi::auth::{ApiKey, Bearer};
+use poem_openapi::payload::{Binary, Json, PlainText};
+use poem_openapi::{ApiResponse, OpenApi, OpenApiService, SecurityScheme};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use support::*;
 
 static ADMIN_RAN: AtomicUsize = AtomicUsize::new(0);
@@ -147,6 +152,497 @@ impl Api {
     async fn own(&self) -> OwnResponse {
         OwnResponse::Ok(PlainText("own"))
     }
+
+    /// Bytes the document describes as JSON (poem-openapi's `actual_type`).
+    #[jwt_required]
+    #[oai(path = "/raw", method = "get", actual_type = "Json<Value>")]
+    async fn raw(&self) -> Binary<Vec<u8>> {
+        Binary(br#"{"raw":true}"#.to_vec())
+    }
+}
+
+/// A whole impl under one protection (issue 26): `roles = "staff"` on every operation that
+/// names no protection of its own.
+struct Staff;
+
+#[jwt_runtime::openapi(jwt_required(roles = "staff"))]
+#[OpenApi(prefix_path = "/staff")]
+impl Staff {
+    /// The impl's protection.
+    #[oai(path = "/desk", method = "get")]
+    async fn desk(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("desk of {identity}"))
+    }
+
+    /// Public.
+    #[jwt_public]
+    #[oai(path = "/open", method = "get")]
+    async fn open(&self) -> PlainText<&'static str> {
+        PlainText(self.helper())
+    }
+
+    /// Anyone; a sent token must be valid. Its own attribute replaces the impl's protection.
+    #[jwt_required(optional)]
+    #[oai(path = "/lobby", method = "get")]
+    async fn lobby(&self, identity: Option<Identity>) -> PlainText<String> {
+        PlainText(format!("lobby {identity:?}"))
+    }
+
+    /// A fresh token of any role: its own attribute replaces the impl's `roles`.
+    #[jwt_required(fresh)]
+    #[oai(path = "/fresh", method = "post")]
+    async fn fresh(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("fresh {identity}"))
+    }
+
+    /// Administrators.
+    #[admin_required]
+    #[oai(path = "/boss", method = "get")]
+    async fn boss(&self) -> PlainText<&'static str> {
+        PlainText("boss")
+    }
+
+    /// Not an operation: no protection, no error.
+    fn helper(&self) -> &'static str {
+        "open"
+    }
+}
+
+/// The impl's protection written on the operation itself: the same document.
+struct StaffByHand;
+
+#[jwt_runtime::openapi]
+#[OpenApi(prefix_path = "/staff")]
+impl StaffByHand {
+    /// The impl's protection.
+    #[jwt_required(roles = "staff")]
+    #[oai(path = "/desk", method = "get")]
+    async fn desk(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("desk of {identity}"))
+    }
+}
+
+/// `admin_required(...)` over a whole impl, with the attribute's locations.
+struct Admins;
+
+#[jwt_runtime::openapi(locations = "cookies", admin_required(claim = "is_boss", fresh))]
+#[OpenApi(prefix_path = "/admins")]
+impl Admins {
+    #[oai(path = "/panel", method = "get")]
+    async fn panel(&self, identity: Identity) -> PlainText<String> {
+        PlainText(format!("panel of {identity}"))
+    }
+}
+
+fn document<T: OpenApi>(api: T) -> Value {
+    serde_json::from_str(&OpenApiService::new(api, "test", "1.0").spec()).expect("JSON")
+}
+
+#[test]
+fn a_whole_impl_is_protected_and_documented_as_one_operation_would_be() {
+    let spec = document(Staff);
+    let by_hand = document(StaffByHand);
+    let desk = &spec["paths"]["/staff/desk"]["get"];
+    assert_eq!(desk, &by_hand["paths"]["/staff/desk"]["get"]);
+    assert_eq!(desk["security"], json!([{"JwtBearer": []}]));
+    assert_eq!(
+        example(&spec, "/staff/desk", "get", "403"),
+        json!({"msg": "Missing role: staff"})
+    );
+    assert!(desk["description"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("JWT policy: an access token in headers; roles: staff (any)"));
+    // `#[jwt_public]`: no security, no refusals, no policy.
+    let open = &spec["paths"]["/staff/open"]["get"];
+    assert_eq!(open.get("security"), None);
+    assert_eq!(statuses(&spec, "/staff/open", "get"), ["200"]);
+    assert!(!open.to_string().contains("JWT policy"));
+    // Its own attribute replaces the impl's protection, and the document says so.
+    assert_eq!(
+        spec["paths"]["/staff/lobby"]["get"]["security"],
+        json!([{"JwtBearer": []}, {}])
+    );
+    assert_eq!(
+        statuses(&spec, "/staff/fresh", "post"),
+        ["200", "401", "422", "503"]
+    );
+    assert!(description(&spec, "/staff/fresh", "post", "401").contains("Fresh token required"));
+    assert_eq!(
+        example(&spec, "/staff/boss", "get", "403"),
+        json!({"msg": "Admins only!"})
+    );
+}
+
+#[tokio::test]
+async fn a_whole_impl_is_protected_and_its_operations_opt_out_or_replace_it() {
+    let cli = client(
+        Route::new().nest("/", OpenApiService::new(Staff, "t", "1")),
+        config(),
+    );
+    let get = |path: &'static str, changes: Option<Value>| {
+        let mut req = cli.get(path);
+        if let Some(changes) = changes {
+            req = req.header("Authorization", token(changes));
+        }
+        req.send()
+    };
+    assert_msg(
+        get("/staff/desk", None).await,
+        401,
+        "Missing Authorization Header",
+    )
+    .await;
+    assert_msg(
+        get("/staff/desk", Some(json!({}))).await,
+        403,
+        "Missing role: staff",
+    )
+    .await;
+    get("/staff/desk", Some(json!({"roles": ["staff"]})))
+        .await
+        .assert_text("desk of alice")
+        .await;
+    get("/staff/open", None).await.assert_text("open").await;
+    get("/staff/lobby", None)
+        .await
+        .assert_text("lobby None")
+        .await;
+    assert_msg(
+        get("/staff/lobby", Some(json!({"exp": NOW - 1}))).await,
+        401,
+        "Token has expired",
+    )
+    .await;
+    // Replaced, not added to: a fresh token of no role passes, a stale one does not.
+    let fresh = |changes: Value| {
+        cli.post("/staff/fresh")
+            .header("Authorization", token(changes))
+            .send()
+    };
+    assert_msg(
+        fresh(json!({"roles": ["staff"]})).await,
+        401,
+        "Fresh token required",
+    )
+    .await;
+    fresh(json!({"fresh": true}))
+        .await
+        .assert_text("fresh alice")
+        .await;
+    assert_msg(
+        get("/staff/boss", Some(json!({"roles": ["staff"]}))).await,
+        403,
+        "Admins only!",
+    )
+    .await;
+    get("/staff/boss", Some(json!({"is_administrator": true})))
+        .await
+        .assert_text("boss")
+        .await;
+}
+
+#[tokio::test]
+async fn admin_required_protects_a_whole_impl_from_the_attributes_locations() {
+    let spec = document(Admins);
+    let panel = &spec["paths"]["/admins/panel"]["get"];
+    assert_eq!(panel["security"], json!([{"JwtAccessCookie": []}]));
+    assert_eq!(
+        example(&spec, "/admins/panel", "get", "403"),
+        json!({"msg": "Admins only!"})
+    );
+    let policy = panel["summary"].as_str().unwrap_or_default();
+    assert!(
+        policy.contains("fresh token required; administrators only (claim `is_boss`)"),
+        "{policy}"
+    );
+    let cli = client(
+        Route::new().nest("/", OpenApiService::new(Admins, "t", "1")),
+        config(),
+    );
+    // A GET: no CSRF token to send beside the cookie.
+    let post = |claims: Value| {
+        let token = hs256(claims_with("alice", claims));
+        cli.get("/admins/panel")
+            .header("Cookie", format!("access_token_cookie={token}"))
+            .send()
+    };
+    assert_msg(post(json!({"fresh": true})).await, 403, "Admins only!").await;
+    assert_msg(
+        post(json!({"is_boss": true})).await,
+        401,
+        "Fresh token required",
+    )
+    .await;
+    post(json!({"is_boss": true, "fresh": true}))
+        .await
+        .assert_text("panel of alice")
+        .await;
+}
+
+/// An application's own poem-openapi security scheme, checked by this crate's pipeline.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "jwt_checker")]
+struct JwtAuth(Arc<VerifiedJwt>);
+
+async fn jwt_checker(req: &Request, _: Bearer) -> poem::Result<Arc<VerifiedJwt>> {
+    check_jwt_in_request(req, &VerifyOptions::new()).await
+}
+
+/// `fresh` and `roles = "editor"`, as a checker.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "editor_checker")]
+struct Editor(Arc<VerifiedJwt>);
+
+async fn editor_checker(req: &Request, _: Bearer) -> poem::Result<Arc<VerifiedJwt>> {
+    const OPTIONS: VerifyOptions = VerifyOptions::new().fresh();
+    check_jwt_in_request_with(req, &OPTIONS, &Roles::any(["editor"])).await
+}
+
+/// The token as an API key in the query string: the checker reads the locations its options
+/// name.
+#[derive(SecurityScheme)]
+#[oai(
+    ty = "api_key",
+    key_in = "query",
+    key_name = "jwt",
+    checker = "query_checker"
+)]
+struct QueryAuth(Arc<VerifiedJwt>);
+
+async fn query_checker(req: &Request, _: ApiKey) -> poem::Result<Arc<VerifiedJwt>> {
+    const QUERY: VerifyOptions =
+        VerifyOptions::new().locations(&[jwt_runtime::Location::QueryString]);
+    check_jwt_in_request(req, &QUERY).await
+}
+
+/// A refresh check cannot rotate from a checker.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", checker = "refresh_checker")]
+struct RefreshAuth(Arc<VerifiedJwt>);
+
+async fn refresh_checker(req: &Request, _: Bearer) -> poem::Result<Arc<VerifiedJwt>> {
+    check_jwt_in_request(req, &VerifyOptions::new().refresh()).await
+}
+
+struct Schemes;
+
+#[OpenApi]
+impl Schemes {
+    #[oai(path = "/checked", method = "get")]
+    async fn checked(&self, auth: JwtAuth) -> PlainText<String> {
+        PlainText(format!("checked {}", auth.0.identity()))
+    }
+
+    #[oai(path = "/editor", method = "get")]
+    async fn editor(&self, auth: Editor) -> PlainText<String> {
+        PlainText(format!("editor {}", auth.0.identity()))
+    }
+
+    #[oai(path = "/query", method = "get")]
+    async fn query(&self, auth: QueryAuth) -> PlainText<String> {
+        PlainText(format!("query {}", auth.0.identity()))
+    }
+
+    #[oai(path = "/refresh", method = "post")]
+    async fn refresh(&self, auth: RefreshAuth) -> PlainText<String> {
+        PlainText(format!("refresh {}", auth.0.identity()))
+    }
+}
+
+fn schemes() -> Route {
+    Route::new().nest("/", OpenApiService::new(Schemes, "t", "1"))
+}
+
+/// A `#[derive(SecurityScheme)]` whose `checker` calls `check_jwt_in_request`: the valid token
+/// passes, and each refusal is the reference's status and message (the pipeline's own).
+#[tokio::test]
+async fn a_security_scheme_checker_runs_the_pipeline() {
+    let jwt = builder(config())
+        .blocklist(MemoryBlocklist::new())
+        .build()
+        .unwrap();
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let get = |path: &'static str, auth: String| cli.get(path).header("Authorization", auth).send();
+    get("/checked", token(json!({})))
+        .await
+        .assert_text("checked \"alice\"")
+        .await;
+    let cases: [(&str, String, u16, &str); 9] = [
+        (
+            "/checked",
+            token(json!({"exp": NOW - 1})),
+            401,
+            "Token has expired",
+        ),
+        (
+            "/checked",
+            token(json!({"type": "refresh"})),
+            422,
+            "Only non-refresh tokens are allowed",
+        ),
+        (
+            "/checked",
+            "Bearer not-a-token".into(),
+            422,
+            "Not enough segments",
+        ),
+        (
+            "/checked",
+            bearer(&format!("{}x", hs256(claims("alice")))),
+            422,
+            "Signature verification failed",
+        ),
+        (
+            "/checked",
+            token(json!({"nbf": NOW + 600})),
+            422,
+            "The token is not yet valid (nbf)",
+        ),
+        (
+            "/editor",
+            token(json!({"roles": ["editor"]})),
+            401,
+            "Fresh token required",
+        ),
+        (
+            "/editor",
+            token(json!({"fresh": true})),
+            403,
+            "Missing role: editor",
+        ),
+        (
+            "/editor",
+            token(json!({"fresh": true, "roles": ["viewer"]})),
+            403,
+            "Missing role: editor",
+        ),
+        (
+            "/checked",
+            "Bearer a.b.c".into(),
+            422,
+            "Invalid header padding",
+        ),
+    ];
+    for (path, auth, status, msg) in cases {
+        let resp = get(path, auth).await;
+        assert_msg(resp, status, msg).await;
+    }
+    get(
+        "/editor",
+        token(json!({"fresh": true, "roles": ["editor"]})),
+    )
+    .await
+    .assert_text("editor \"alice\"")
+    .await;
+    // Revoked: the manager's store is asked.
+    let access = jwt.create_access_token("bob").await.unwrap();
+    get("/checked", bearer(&access))
+        .await
+        .assert_text("checked \"bob\"")
+        .await;
+    jwt.revoke_token(&jwt.decode_token(&access).unwrap())
+        .await
+        .unwrap();
+    assert_msg(
+        get("/checked", bearer(&access)).await,
+        401,
+        "Token has been revoked",
+    )
+    .await;
+    // Without a credential, poem-openapi answers before the checker runs (its own 401).
+    let resp = cli.get("/checked").send().await;
+    resp.assert_status(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_checker_reads_the_locations_of_its_options() {
+    let jwt = manager(config());
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let access = jwt.create_access_token("alice").await.unwrap();
+    let resp = cli.get(format!("/query?jwt={access}")).send().await;
+    resp.assert_text("query \"alice\"").await;
+    let expired = hs256(claims_with("alice", json!({"exp": NOW - 1})));
+    let resp = cli.get(format!("/query?jwt={expired}")).send().await;
+    assert_msg(resp, 401, "Token has expired").await;
+    // The header is no location of these options: the query's key is read, and it is bad.
+    let resp = cli
+        .get("/query?jwt=x")
+        .header("Authorization", bearer(&access))
+        .send()
+        .await;
+    assert_msg(resp, 422, "Not enough segments").await;
+}
+
+#[tokio::test]
+async fn a_checker_without_the_manager_or_rotating_refresh_tokens_is_refused() {
+    // No `.with(jwt)` above the service: a 500, not a pass.
+    let cli = poem::test::TestClient::new(schemes());
+    let resp = cli
+        .get("/checked")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    assert_msg(resp, 500, "Internal server error").await;
+    let mut cfg = config();
+    cfg.refresh_rotation = true;
+    let jwt = manager(cfg);
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", bearer(&refresh))
+        .send()
+        .await;
+    assert_msg(resp, 500, "Internal server error").await;
+    // Without rotation, a refresh check passes.
+    let jwt = manager(config());
+    let cli = poem::test::TestClient::new(schemes().with(jwt.clone()));
+    let refresh = jwt.create_refresh_token("alice").await.unwrap();
+    let resp = cli
+        .post("/refresh")
+        .header("Authorization", bearer(&refresh))
+        .send()
+        .await;
+    resp.assert_text("refresh \"alice\"").await;
+}
+
+/// A plain `#[OpenApi]` impl whose operation relies on a route group.
+struct Grouped;
+
+#[OpenApi]
+impl Grouped {
+    #[oai(path = "/grouped", method = "get")]
+    async fn grouped(&self, identity: jwt_runtime::Guarded<Identity>) -> PlainText<String> {
+        PlainText(format!("grouped {}", identity.0))
+    }
+}
+
+/// What the documentation says of a `JwtRequired` group over an `OpenApiService`: it protects
+/// the operations at run time, and the document does not show it (hence the attribute).
+#[tokio::test]
+async fn a_route_group_protects_a_service_but_not_its_document() {
+    let api = OpenApiService::new(Grouped, "t", "1");
+    let spec: Value = serde_json::from_str(&api.spec()).unwrap();
+    let cli = client(
+        Route::new().nest("/", api.with(jwt_runtime::JwtRequired::new())),
+        config(),
+    );
+    assert_msg(
+        cli.get("/grouped").send().await,
+        401,
+        "Missing Authorization Header",
+    )
+    .await;
+    cli.get("/grouped")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await
+        .assert_text("grouped alice")
+        .await;
+    let op = &spec["paths"]["/grouped"]["get"];
+    assert_eq!(op.get("security"), None);
+    assert_eq!(statuses(&spec, "/grouped", "get"), ["200"]);
 }
 
 fn service() -> OpenApiService<Api, ()> {
@@ -214,7 +710,7 @@ fn the_document_marks_exactly_the_protected_operations() {
     // The hidden parameter is no parameter of the document.
     assert_eq!(spec["paths"]["/me"]["get"].get("parameters"), None);
     // Every operation is in the document.
-    assert_eq!(spec["paths"].as_object().unwrap().len(), 12);
+    assert_eq!(spec["paths"].as_object().unwrap().len(), 13);
 }
 
 /// The statuses an operation's document lists, in order.
@@ -342,6 +838,34 @@ fn protected_operations_document_every_refusal_of_their_protection() {
         json!({"msg": "Token has expired"})
     );
     assert!(!description(&spec, "/greeting", "get", "401").contains("Missing"));
+}
+
+/// An operation whose document shows another type than it returns (poem-openapi's
+/// `actual_type`) lists its refusals too, beside the declared type's response.
+#[tokio::test]
+async fn an_operation_with_an_actual_type_documents_its_refusals() {
+    let spec = spec();
+    assert_eq!(statuses(&spec, "/raw", "get"), ["200", "401", "422", "503"]);
+    let ok = &spec["paths"]["/raw"]["get"]["responses"]["200"]["content"];
+    assert!(ok.get("application/json; charset=utf-8").is_some(), "{ok}");
+    assert_eq!(
+        example(&spec, "/raw", "get", "401"),
+        json!({"msg": "Missing Authorization Header"})
+    );
+    let cli = client(app(), config());
+    assert_msg(
+        cli.get("/raw").send().await,
+        401,
+        "Missing Authorization Header",
+    )
+    .await;
+    let resp = cli
+        .get("/raw")
+        .header("Authorization", token(json!({})))
+        .send()
+        .await;
+    resp.assert_content_type("application/json; charset=utf-8");
+    resp.assert_json(json!({"raw": true})).await;
 }
 
 /// Each documented example is what the operation answers to the request that causes it.
@@ -873,7 +1397,14 @@ async fn the_documents_pass_openapi_spec_validator() {
         .text()
         .await
         .unwrap();
-    for (name, doc) in [("example", example), ("tests", service().spec())] {
+    let staff = OpenApiService::new((Staff, Admins), "staff", "1").spec();
+    let schemes = OpenApiService::new(Schemes, "schemes", "1").spec();
+    for (name, doc) in [
+        ("example", example),
+        ("tests", service().spec()),
+        ("whole impls", staff),
+        ("security schemes", schemes),
+    ] {
         let path =
             std::env::temp_dir().join(format!("{}.json", unique(&format!("openapi-{name}"))));
         std::fs::write(&path, doc).unwrap();

@@ -11,7 +11,7 @@ use crate::suggest::closest;
 pub(crate) const LOCATIONS: &[&str] = &["headers", "cookies", "query_string", "json"];
 
 /// A validated argument list.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct PolicyArgs {
     pub optional: Option<Span>,
     pub fresh: Option<Span>,
@@ -86,6 +86,7 @@ fn parse_dpop(meta: &ParseNestedMeta) -> syn::Result<DpopArg> {
 }
 
 /// A checked `scopes = "a b"` or `any_scopes = "a b"`.
+#[derive(Clone)]
 pub(crate) struct ScopeArg {
     /// The argument's name, where combination errors point.
     pub span: Span,
@@ -96,6 +97,7 @@ pub(crate) struct ScopeArg {
 }
 
 /// The names of `roles = ...` / `all_roles = ...`.
+#[derive(Clone)]
 pub(crate) enum RoleList {
     /// `"admin, editor"`: checked here (not empty, no repeats).
     Names(Vec<String>),
@@ -597,8 +599,22 @@ fn validate(args: &PolicyArgs) -> syn::Result<()> {
 
 /// Parses `args` under `grammar`; errors point at the offending token.
 pub(crate) fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyArgs> {
+    parse_with(args, grammar, |_| None)
+}
+
+/// [`parse`], offering each argument to `other` first: it parses the arguments it answers
+/// `Some` for itself (`#[jwt_runtime::openapi(jwt_required(...))]`'s nested protection).
+pub(crate) fn parse_with(
+    args: TokenStream,
+    grammar: &Grammar,
+    mut other: impl FnMut(&ParseNestedMeta) -> Option<syn::Result<()>>,
+) -> syn::Result<PolicyArgs> {
     let mut parsed = PolicyArgs::default();
-    syn::meta::parser(|meta| parse_one(&mut parsed, meta, grammar)).parse2(args)?;
+    syn::meta::parser(|meta| match other(&meta) {
+        Some(result) => result,
+        None => parse_one(&mut parsed, meta, grammar),
+    })
+    .parse2(args)?;
     validate(&parsed)?;
     validate_scopes(&parsed)?;
     Ok(parsed)

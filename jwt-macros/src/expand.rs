@@ -41,6 +41,11 @@ impl Errors {
         result.map_err(|e| self.push(e)).ok()
     }
 
+    /// The recorded errors as one, if any.
+    pub(crate) fn into_error(self) -> Option<syn::Error> {
+        self.0
+    }
+
     /// Every recorded error as `compile_error!` invocations (nothing when there is none).
     pub(crate) fn into_compile_errors(self) -> TokenStream {
         self.0

@@ -241,6 +241,28 @@ fn unwrapped(mut item: ItemFn) -> ItemFn {
     item
 }
 
+/// The types of the parameters that come from the verified token (`Identity`,
+/// `Option<Jwt<C>>`, ...), as written.
+pub(crate) fn token_param_types(sig: &syn::Signature) -> Vec<&Type> {
+    typed_params(sig)
+        .filter(|ty| classify(ty) != TokenParam::No)
+        .collect()
+}
+
+/// The types of the `Guarded<T>` parameters (a route group's values), as written.
+pub(crate) fn guarded_param_types(sig: &syn::Signature) -> Vec<&Type> {
+    typed_params(sig)
+        .filter(|ty| last_segment_name(ty).is_some_and(|(name, _)| name == "Guarded"))
+        .collect()
+}
+
+fn typed_params(sig: &syn::Signature) -> impl Iterator<Item = &Type> {
+    sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(arg) => Some(&*arg.ty),
+        FnArg::Receiver(_) => None,
+    })
+}
+
 /// Rewrites the parameters that come from the verified token into `__private::Protected<T>`
 /// extractors (recording a non-`Option` one on an `optional` route), and returns the `U` of every
 /// `CurrentUser<U>` among them.

@@ -40,6 +40,13 @@ pub fn openapi(args: TokenStream, item: TokenStream) -> TokenStream {
     openapi::expand(args.into(), item.into()).into()
 }
 
+// Opts an operation out of `#[jwt_runtime::openapi(jwt_required)]`, which consumes it: expanded
+// on its own, it is misplaced. Documented at `jwt_runtime::jwt_public` (feature `openapi`).
+#[proc_macro_attribute]
+pub fn jwt_public(args: TokenStream, item: TokenStream) -> TokenStream {
+    openapi::misplaced_public_marker(args.into(), item.into()).into()
+}
+
 // Turns a fn into an additional-claims loader. Documented at `jwt_runtime::additional_claims`.
 #[proc_macro_attribute]
 pub fn additional_claims(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -13,6 +13,11 @@
 //!   arguments make possible (a generated `Refusals` type says which) to `R`'s own responses;
 //! - a last paragraph of the method's docs, `JWT policy: ...`, puts the policy in the operation's
 //!   description.
+//!
+//! `#[openapi(jwt_required(...))]` (or `admin_required(...)`) names the impl's protection: every
+//! `#[oai]` operation without an attribute of its own is rewritten as if it had that one. An
+//! operation's own attribute replaces it; `#[jwt_public]` (consumed here, an error anywhere else)
+//! leaves the operation public. `Guarded<T>` parameters are refused in these impls.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -27,9 +32,105 @@ use crate::protect::{self, Macro};
 
 const OPENAPI: Grammar = Grammar {
     macro_name: "openapi",
-    keys: &["locations"],
+    keys: &["locations", "jwt_required", "admin_required"],
     refused: &[],
 };
+
+/// The name of the marker that opts an operation out of the impl's protection.
+const PUBLIC_MARKER: &str = "jwt_public";
+
+/// `#[jwt_runtime::openapi(jwt_required(...))]` / `(admin_required(...))`: the protection of
+/// every `#[oai]` operation of the impl that names none of its own (and is not `#[jwt_public]`).
+struct DefaultProtection {
+    which: Macro,
+    args: PolicyArgs,
+}
+
+/// The attribute's arguments: `locations = "..."` and the impl's protection, if any. An error in
+/// the protection's own arguments is recorded and the protection kept with default arguments, so
+/// the operations do not report a cascade of "needs `#[jwt_required]`" besides it; likewise an
+/// error elsewhere in the attribute.
+fn parse_attribute(
+    args: TokenStream,
+    errors: &mut Errors,
+) -> (PolicyArgs, Option<DefaultProtection>) {
+    let mut default = None;
+    let mut nested = Errors::default();
+    let parsed = args::parse_with(args, &OPENAPI, |meta| {
+        let (which, grammar) = match meta.path.get_ident()?.to_string().as_str() {
+            "jwt_required" => (Macro::JwtRequired, &protect::JWT_REQUIRED),
+            "admin_required" => (Macro::AdminRequired, &protect::ADMIN_REQUIRED),
+            _ => return None,
+        };
+        Some(default_protection(
+            meta,
+            which,
+            grammar,
+            &mut default,
+            &mut nested,
+        ))
+    });
+    let failed = parsed.is_err();
+    let api_args = errors.take(parsed).unwrap_or_default();
+    if let Some(e) = nested.into_error() {
+        errors.push(e);
+    }
+    if failed && default.is_none() {
+        // The attribute's error is the one to fix (a misspelled `jwt_required`, maybe): the
+        // operations expand as if protected, so that they report nothing more meanwhile.
+        default = Some(DefaultProtection {
+            which: Macro::JwtRequired,
+            args: PolicyArgs::default(),
+        });
+    }
+    (api_args, default)
+}
+
+/// Reads `jwt_required` / `jwt_required(...)` (or `admin_required`) into `slot`.
+fn default_protection(
+    meta: &syn::meta::ParseNestedMeta,
+    which: Macro,
+    grammar: &Grammar,
+    slot: &mut Option<DefaultProtection>,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(meta.error(
+            "an impl has one protection: name `jwt_required(...)` or `admin_required(...)` \
+             once, and give an operation that needs another one its own attribute",
+        ));
+    }
+    let tokens = if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        content.parse::<TokenStream>()?
+    } else if meta.input.peek(Token![=]) {
+        return Err(meta.error(format!(
+            "write `{0}` or `{0}(...)` with the arguments of `#[{0}]` in parentheses",
+            grammar.macro_name
+        )));
+    } else {
+        TokenStream::new()
+    };
+    let mut args = errors
+        .take(args::parse(tokens, grammar))
+        .unwrap_or_default();
+    if let Some((lit, _)) = args.locations.take() {
+        errors.push(syn::Error::new(
+            lit.span(),
+            format!(
+                "write `locations` on the attribute, not in `{}(...)`: \
+                 `#[jwt_runtime::openapi(locations = \"{}\", {}(...))]`; they are the locations \
+                 of every operation, protected by the impl or by an attribute of its own",
+                grammar.macro_name,
+                lit.value(),
+                grammar.macro_name
+            ),
+        ));
+    }
+    *slot = Some(DefaultProtection { which, args });
+    Ok(())
+}
 
 /// The locations an operation documents and reads when neither it nor the attribute names any:
 /// the reference's default.
@@ -58,7 +159,7 @@ fn self_name(item: &ItemImpl) -> String {
 /// Expands `#[openapi(...)]` on `item`.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    let api_args = errors.take(args::parse(args, &OPENAPI)).unwrap_or_default();
+    let (api_args, default) = parse_attribute(args, &mut errors);
     let mut item_impl = match syn::parse2::<ItemImpl>(item.clone()) {
         Ok(i) => i,
         Err(_) => {
@@ -82,7 +183,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             if let ImplItem::Fn(method) = item {
                 method
                     .attrs
-                    .retain(|a| protect::policy_macro_name(a).is_none());
+                    .retain(|a| protect::policy_macro_name(a).is_none() && !is_public_marker(a));
             }
         }
         let errors = errors.into_compile_errors();
@@ -96,6 +197,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             transforms.extend(protect_operation(
                 method,
                 &api_args,
+                default.as_ref(),
                 &self_name,
                 &mut consumed,
                 &mut errors,
@@ -126,18 +228,138 @@ fn uses_of(consumed: &[syn::Path]) -> TokenStream {
     }
 }
 
-/// Rewrites one method if a policy macro marks it; returns its transform function.
+/// `#[jwt_public]`, by its last segment.
+fn is_public_marker(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == PUBLIC_MARKER)
+}
+
+/// `Guarded<T>` reads what a route group's `JwtRequired` recorded, and the document cannot show
+/// a group: in these impls it is a compile error, with the fix.
+fn refuse_guarded(method: &ImplItemFn, protected: bool, errors: &mut Errors) {
+    for ty in handler_fn::guarded_param_types(&method.sig) {
+        let fix = if protected {
+            "this operation is protected here: take the value itself (`Identity`, `Jwt<C>`, \
+             `CurrentUser<U>`, ...)"
+        } else {
+            "protect the operation here (`#[jwt_required(...)]` on it, or \
+             `#[jwt_runtime::openapi(jwt_required(...))]` for every operation of the impl) and \
+             take the value itself (`Identity`, `Jwt<C>`, ...)"
+        };
+        errors.push(syn::Error::new_spanned(
+            ty,
+            format!(
+                "`Guarded<T>` reads the protection of a `JwtRequired` route group, which the \
+                 OpenAPI document cannot show (a client generated from it would not know the \
+                 operation needs a token): {fix}"
+            ),
+        ));
+    }
+}
+
+/// Removes `#[jwt_public]` from an operation and checks it: `Ok(true)` when the operation is
+/// public (nothing more to do), `Ok(false)` when there was no marker.
+fn take_public_marker(
+    method: &mut ImplItemFn,
+    default: Option<&DefaultProtection>,
+    consumed: &mut Vec<syn::Path>,
+    errors: &mut Errors,
+) -> bool {
+    let Some(index) = method.attrs.iter().position(is_public_marker) else {
+        return false;
+    };
+    let marker = method.attrs.remove(index);
+    consumed.push(marker.path().clone());
+    if !matches!(marker.meta, Meta::Path(_)) {
+        errors.push(syn::Error::new_spanned(
+            &marker.meta,
+            "`#[jwt_public]` takes no arguments",
+        ));
+    }
+    if let Some(own) = method
+        .attrs
+        .iter()
+        .find(|a| protect::policy_macro_name(a).is_some())
+    {
+        errors.push(syn::Error::new_spanned(
+            &marker,
+            format!(
+                "`#[jwt_public]` and `#[{}]` on one operation: it is public or protected; remove \
+                 one of them",
+                protect::policy_macro_name(own).unwrap_or_default()
+            ),
+        ));
+        // The operation's own protection applies.
+        return false;
+    }
+    if !method.attrs.iter().any(handler_fn::is_oai_attr) {
+        errors.push(syn::Error::new_spanned(
+            &marker,
+            "`#[jwt_public]` marks an `#[oai(...)]` operation as public: this method has no \
+             `#[oai]` attribute (methods without it are no operations, and are never protected)",
+        ));
+        return true;
+    }
+    if default.is_none() {
+        errors.push(syn::Error::new_spanned(
+            &marker,
+            "`#[jwt_public]` opts an operation out of the impl's protection, and this impl has \
+             none: its operations without `#[jwt_required]` are public already; remove \
+             `#[jwt_public]`, or protect the impl with \
+             `#[jwt_runtime::openapi(jwt_required)]`",
+        ));
+        return true;
+    }
+    for ty in handler_fn::token_param_types(&method.sig) {
+        let written = quote!(#ty).to_string().replace(' ', "");
+        errors.push(syn::Error::new_spanned(
+            ty,
+            format!(
+                "`{written}` comes from a verified token, and a `#[jwt_public]` operation has \
+                 none: remove `#[jwt_public]` (the impl's protection then applies), or write \
+                 `#[jwt_required(optional)]` and take `Option<...>`"
+            ),
+        ));
+    }
+    // Rewritten all the same, so the error above is the only one.
+    handler_fn::rewrite_params(&mut method.sig, false, &mut Errors::default());
+    true
+}
+
+/// Rewrites one operation if its own policy macro or the impl's protection covers it; returns
+/// its transform function.
 fn protect_operation(
     method: &mut ImplItemFn,
     api_args: &PolicyArgs,
+    default: Option<&DefaultProtection>,
     self_name: &str,
     consumed: &mut Vec<syn::Path>,
     errors: &mut Errors,
 ) -> Option<TokenStream> {
-    let index = method
+    if take_public_marker(method, default, consumed, errors) {
+        refuse_guarded(method, false, errors);
+        return None;
+    }
+    let Some(index) = method
         .attrs
         .iter()
-        .position(|a| protect::policy_macro_name(a).is_some())?;
+        .position(|a| protect::policy_macro_name(a).is_some())
+    else {
+        let default = default.filter(|_| method.attrs.iter().any(handler_fn::is_oai_attr));
+        refuse_guarded(method, default.is_some(), errors);
+        let default = default?;
+        return protect_with(
+            method,
+            default.which,
+            default.args.clone(),
+            api_args,
+            self_name,
+            errors,
+        );
+    };
+    refuse_guarded(method, true, errors);
     let attr = method.attrs.remove(index);
     consumed.push(attr.path().clone());
     let (which, grammar) = match protect::policy_macro_name(&attr).as_deref() {
@@ -159,13 +381,13 @@ fn protect_operation(
         }
     };
     let written = tokens.to_string();
-    let mut args = errors
+    let args = errors
         .take(args::parse(tokens, grammar))
         .unwrap_or_default();
     if let Some(stacked) = protect::stacked_policy(which, &written, &mut method.attrs) {
         errors.push(stacked);
     }
-    let Some(oai) = method.attrs.iter().position(handler_fn::is_oai_attr) else {
+    if !method.attrs.iter().any(handler_fn::is_oai_attr) {
         errors.push(syn::Error::new_spanned(
             &attr,
             format!(
@@ -175,7 +397,21 @@ fn protect_operation(
             ),
         ));
         return None;
-    };
+    }
+    protect_with(method, which, args, api_args, self_name, errors)
+}
+
+/// Rewrites an `#[oai]` operation under the protection `which(args)`: its token parameters,
+/// security parameter, transform, return type and description.
+fn protect_with(
+    method: &mut ImplItemFn,
+    which: Macro,
+    mut args: PolicyArgs,
+    api_args: &PolicyArgs,
+    self_name: &str,
+    errors: &mut Errors,
+) -> Option<TokenStream> {
+    let oai = method.attrs.iter().position(handler_fn::is_oai_attr)?;
     if args.locations.is_none() {
         args.locations = api_args.locations.clone().or_else(|| {
             Some((
@@ -209,9 +445,9 @@ fn protect_operation(
         __jwt_security: #private::OpenApiSecurity<#bits, #optional, #refresh>
     ));
     let name = format_ident!("__jwt_openapi_{}_{}", self_name, method.sig.ident);
-    let previous = set_transform(&mut method.attrs[oai], &name, errors);
-    let transform = transform_fn(which, &args, &users, &name, previous);
     let marker = format_ident!("__JwtOpenApi_{}_{}", self_name, method.sig.ident);
+    let previous = set_transform(&mut method.attrs[oai], &name, &marker, errors);
+    let transform = transform_fn(which, &args, &users, &name, previous);
     let refusals = refusals_type(which, &args, bits, !users.is_empty(), &marker);
     document_policy(which, &args, &mut method.attrs);
     wrap_return(method, &marker);
@@ -422,10 +658,14 @@ fn scope_requirement(
     (vec![syn::parse_quote!(#[oai(#(scope = #paths),*)])], consts)
 }
 
-/// Points the `#[oai(...)]` attribute's `transform` at `name`; returns the user's own transform.
+/// Points the `#[oai(...)]` attribute's `transform` at `name`, and wraps its `actual_type = "T"`
+/// (the type poem-openapi documents instead of the return type) as the return type is wrapped,
+/// `OpenApiResponses<T, marker>`, so the document lists the refusals there too. Returns the
+/// user's own transform.
 fn set_transform(
     attr: &mut Attribute,
     name: &syn::Ident,
+    marker: &syn::Ident,
     errors: &mut Errors,
 ) -> Option<syn::Ident> {
     let parsed = match &attr.meta {
@@ -459,6 +699,9 @@ fn set_transform(
                     "`transform` names a function: `transform = \"name\"`",
                 )),
             },
+            Meta::NameValue(nv) if nv.path.is_ident("actual_type") => {
+                kept.push(wrap_actual_type(nv, marker, errors));
+            }
             _ => kept.push(meta),
         }
     }
@@ -467,6 +710,31 @@ fn set_transform(
     let path = attr.path().clone();
     *attr = syn::parse_quote!(#[#path(#kept)]);
     previous
+}
+
+/// `actual_type = "T"` as `actual_type = "<runtime>::__private::OpenApiResponses<T, marker>"`
+/// (poem-openapi reads the documented responses and the content type from it). A value that is
+/// not a string naming a type is kept for poem-openapi to refuse.
+fn wrap_actual_type(nv: &syn::MetaNameValue, marker: &syn::Ident, errors: &mut Errors) -> Meta {
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s),
+        ..
+    }) = &nv.value
+    else {
+        return Meta::NameValue(nv.clone());
+    };
+    let ty = match s.parse::<syn::Type>() {
+        Ok(ty) => ty,
+        Err(e) => {
+            errors.push(e);
+            return Meta::NameValue(nv.clone());
+        }
+    };
+    let private = paths::private();
+    let wrapped = quote!(#private::OpenApiResponses<#ty, #marker>).to_string();
+    let value = LitStr::new(&wrapped, s.span());
+    let path = &nv.path;
+    syn::parse_quote!(#path = #value)
 }
 
 /// The function poem-openapi calls on the operation's endpoint: the pipeline around it.
@@ -506,4 +774,18 @@ fn transform_fn(
             __JwtOperation(#inner)
         }
     }
+}
+
+/// `#[jwt_public]` expanded by the compiler: no `#[jwt_runtime::openapi]` consumed it, so it is
+/// not on an operation of such an impl (or is under another name). The item is kept unchanged.
+pub(crate) fn misplaced_public_marker(_args: TokenStream, item: TokenStream) -> TokenStream {
+    let err = syn::Error::new(
+        Span::call_site(),
+        "`#[jwt_public]` opts an `#[oai]` operation out of the protection of its impl, \
+         `#[jwt_runtime::openapi(jwt_required(...))]` above `#[OpenApi]`: no such attribute \
+         read it here (it finds `#[jwt_public]` by that name); elsewhere a route is public \
+         unless a protection covers it",
+    )
+    .into_compile_error();
+    quote!(#err #item)
 }

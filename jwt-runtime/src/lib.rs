@@ -26,6 +26,7 @@ pub mod __private {
 }
 
 pub use config::JwtConfig;
+pub use facade::{check_jwt_in_request, check_jwt_in_request_with};
 pub use facade::{session_of, Login, RotatedRefreshToken, SessionTokens};
 pub use facade::{
     verify_jwt_in_request, AdminRequired, CurrentUser, Identity, Jwt, JwtClaims, JwtHeader,
@@ -59,6 +60,10 @@ pub use jwt_macros::JwtClaims;
 #[cfg(feature = "openapi")]
 #[doc = include_str!("docs/openapi.md")]
 pub use jwt_macros::openapi;
+
+#[cfg(feature = "openapi")]
+#[doc = include_str!("docs/jwt_public.md")]
+pub use jwt_macros::jwt_public;
 
 /// Revocation stores: the [`Blocklist`](stores::Blocklist) trait (the reference's
 /// `token_in_blocklist_loader`) and the stores that implement it. Attach one with

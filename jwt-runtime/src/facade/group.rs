@@ -29,6 +29,12 @@ use crate::vocabulary::{JwtError, Location, VerifiedJwt};
 /// Handlers under it read the token with [`Guarded<T>`]: `Guarded<Identity>`, `Guarded<Jwt<C>>`,
 /// `Guarded<CurrentUser<U>>`, ... The [`JwtManager`] must wrap the tree above the group.
 ///
+/// Over a poem-openapi `OpenApiService`, a group protects the operations but does not show in
+/// the generated document (poem-openapi builds it from the API's types, without the route
+/// tree's middleware): protect the impl with `#[jwt_runtime::openapi(jwt_required(...))]`
+/// instead, which takes the same options and policies and documents them (feature `openapi`;
+/// see "Route groups and the document" there).
+///
 /// ```
 /// use jwt_runtime::{Guarded, Identity, JwtConfig, JwtManager, JwtRequired, Roles};
 /// use poem::{get, handler, http::StatusCode, EndpointExt, Route};
@@ -295,7 +301,9 @@ impl<T: FromGuarded> FromGuarded for Option<T> {
 /// `Guarded<CurrentUser<U>>`, `Guarded<Option<Identity>>` on an `optional` group.
 ///
 /// The group's middleware cannot be seen by the compiler, so this is checked when the request
-/// arrives: a handler that takes it with no protection above it never runs. The request is
+/// arrives: a handler that takes it with no protection above it never runs. (In a
+/// `#[jwt_runtime::openapi]` impl it is a compile error: the document cannot show a group, so
+/// those operations are protected by the attribute and take the values themselves.) The request is
 /// answered 500 with the bare body `{"msg": "Internal server error"}` (the manager's `on_error`
 /// may reshape it) and an ERROR log names the fix. Likewise `Guarded<Identity>` (not `Option`)
 /// on an anonymous request of an `optional` group.

@@ -33,4 +33,4 @@ pub use revoke::UserRef;
 pub use roles::Roles;
 pub use sessions::{session_of, Login, RotatedRefreshToken, SessionTokens};
 pub use user::{app_data, CurrentUser, IntoLookup, MissingAppData, UserLookup};
-pub use verify::verify_jwt_in_request;
+pub use verify::{check_jwt_in_request, check_jwt_in_request_with, verify_jwt_in_request};

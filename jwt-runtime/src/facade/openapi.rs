@@ -285,6 +285,28 @@ impl<R: ApiResponse, P: OpenApiRefusals> ApiResponse for OpenApiResponses<R, P> 
     }
 }
 
+/// An operation's `#[oai(actual_type = "T")]` becomes `OpenApiResponses<T, P>`: poem-openapi
+/// reads the documented responses ([`ApiResponse`]) and the response's content type
+/// ([`Payload`](poem_openapi::payload::Payload)) from it. Both are `T`'s; the responses gain the
+/// refusals.
+impl<R: poem_openapi::payload::Payload, P> poem_openapi::payload::Payload
+    for OpenApiResponses<R, P>
+{
+    const CONTENT_TYPE: &'static str = R::CONTENT_TYPE;
+
+    fn check_content_type(content_type: &str) -> bool {
+        R::check_content_type(content_type)
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        R::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        <R as poem_openapi::payload::Payload>::register(registry);
+    }
+}
+
 /// A `&'static str` for a description built from an operation's flags (poem-openapi's metadata
 /// holds `&'static str`): each distinct text is leaked once, and there are finitely many.
 fn intern(text: String) -> &'static str {

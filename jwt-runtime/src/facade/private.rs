@@ -50,7 +50,7 @@ pub fn state_of<T: Send + Sync + 'static>() -> Vec<DataKey> {
 /// beside the impl it expands, so that the path of a `#[jwt_required]` it consumed resolves (and
 /// names the user's own import of it, which is then used) whether or not the user imported it.
 pub mod policy_macros {
-    pub use jwt_macros::{admin_required, jwt_required};
+    pub use jwt_macros::{admin_required, jwt_public, jwt_required};
 }
 
 /// A handler parameter that comes from the verified token, as rewritten by the macros.

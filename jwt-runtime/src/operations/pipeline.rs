@@ -79,6 +79,12 @@ impl VerifyOptions {
         self
     }
 
+    /// These options with a token required (`optional` undone).
+    pub(crate) const fn required(mut self) -> Self {
+        self.optional = false;
+        self
+    }
+
     /// The token must be fresh (`fresh: true`, or a `fresh` timestamp not yet passed).
     pub const fn fresh(mut self) -> Self {
         self.fresh = true;

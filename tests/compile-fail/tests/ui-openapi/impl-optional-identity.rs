@@ -1,0 +1,22 @@
+use jwt_runtime::{jwt_public, Identity};
+use poem_openapi::{payload::PlainText, OpenApi};
+
+struct Api;
+
+#[jwt_runtime::openapi(jwt_required(optional))]
+#[OpenApi]
+impl Api {
+    // The same checks as on the operation: an optional operation may have no token.
+    #[oai(path = "/me", method = "get")]
+    async fn me(&self, identity: Identity) -> PlainText<String> {
+        PlainText(identity.to_string())
+    }
+
+    #[jwt_public]
+    #[oai(path = "/health", method = "get")]
+    async fn health(&self) -> PlainText<&'static str> {
+        PlainText("ok")
+    }
+}
+
+fn main() {}
