@@ -117,6 +117,13 @@ impl DpopSettings {
             None | Some("") => None,
             Some(url) => Some(public_base(url)?),
         };
+        if public_url.is_none() && config.dpop.is_on() {
+            tracing::warn!(
+                target: "jwt_runtime",
+                "JWT_DPOP is on without JWT_DPOP_PUBLIC_URL: only requests to a loopback Host \
+                 (development) can carry DPoP proofs; set it to the URL clients call"
+            );
+        }
         let nonce_key = if config.dpop_nonce {
             if config.dpop_nonce_lifetime == 0 {
                 return Err(ConfigError::sentence(
