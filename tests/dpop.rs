@@ -1006,3 +1006,44 @@ async fn a_cnf_claim_without_jkt_is_refused_everywhere() {
         .await;
     }
 }
+
+#[tokio::test]
+async fn a_replay_store_that_cannot_answer_refuses_with_503() {
+    use jwt_runtime::stores::{Blocklist, BlocklistError, ProofRecord, TokenInfo};
+    struct Down;
+    impl Blocklist for Down {
+        async fn is_revoked(&self, _: &TokenInfo) -> Result<bool, BlocklistError> {
+            Ok(false)
+        }
+        async fn revoke(&self, _: &TokenInfo) -> Result<(), BlocklistError> {
+            Ok(())
+        }
+        async fn revoke_user(&self, _: &str, _: i64) -> Result<(), BlocklistError> {
+            Ok(())
+        }
+        fn keeps_proofs(&self) -> bool {
+            true
+        }
+        async fn record_proof(&self, _: &ProofRecord) -> Result<bool, BlocklistError> {
+            Err(BlocklistError::new("connection refused"))
+        }
+    }
+    let config = JwtConfig {
+        allow_tokens_without_jti: true,
+        ..dpop_config()
+    };
+    let jwt = builder(config).blocklist(Down).build().expect("manager");
+    let cli = TestClient::new(app().with(jwt));
+    let key = Key::es256();
+    let token = bound_token(&key).await;
+    let proof = key.proof("GET", "/required", Some(&token));
+    let resp = get_with(&cli, "/required", &format!("DPoP {token}"), &[&proof]).await;
+    assert_msg(resp, 503, "Token revocation store unavailable").await;
+    // At a login too.
+    let resp = cli
+        .post("/login")
+        .header("DPoP", key.proof("POST", "/login", None))
+        .send()
+        .await;
+    assert_msg(resp, 503, "Token revocation store unavailable").await;
+}

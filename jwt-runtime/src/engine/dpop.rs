@@ -70,12 +70,9 @@ impl std::fmt::Debug for DpopSettings {
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn hmac(key: &[u8]) -> HmacSha256 {
-    // HMAC takes a key of any length.
-    match HmacSha256::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => unreachable!("HMAC accepts keys of any length"),
-    }
+/// An HMAC-SHA256 under `key` (HMAC takes keys of any length: `None` never happens).
+fn hmac(key: &[u8]) -> Option<HmacSha256> {
+    HmacSha256::new_from_slice(key).ok()
 }
 
 impl DpopSettings {
@@ -117,6 +114,13 @@ impl DpopSettings {
             None | Some("") => None,
             Some(url) => Some(public_base(url)?),
         };
+        if public_url.is_none() && config.dpop.is_on() {
+            tracing::warn!(
+                target: "jwt_runtime",
+                "JWT_DPOP is on without JWT_DPOP_PUBLIC_URL: only requests to a loopback Host \
+                 (development) can carry DPoP proofs; set it to the URL clients call"
+            );
+        }
         let nonce_key = if config.dpop_nonce {
             if config.dpop_nonce_lifetime == 0 {
                 return Err(ConfigError::sentence(
@@ -190,7 +194,7 @@ impl DpopSettings {
     pub(crate) fn nonce(&self, now: f64) -> Option<String> {
         let key = self.nonce_key.as_ref()?;
         let issued = (now.max(0.0) as u64).to_be_bytes();
-        let tag = seal(key, &issued);
+        let tag = seal(key, &issued)?;
         let mut bytes = issued.to_vec();
         bytes.extend_from_slice(&tag[..NONCE_TAG]);
         Some(URL_SAFE_NO_PAD.encode(bytes))
@@ -220,7 +224,9 @@ impl DpopSettings {
         if tag.len() != NONCE_TAG {
             return false;
         }
-        let mut mac = hmac(key);
+        let Some(mut mac) = hmac(key) else {
+            return false;
+        };
         mac.update(b"dpop-nonce");
         mac.update(issued);
         if mac.verify_truncated_left(tag).is_err() {
@@ -258,11 +264,11 @@ fn nonce_issued_at(nonce: &str) -> Option<f64> {
 }
 
 /// The HMAC of a nonce's issue time.
-fn seal(key: &[u8; 32], issued: &[u8; 8]) -> [u8; 32] {
-    let mut mac = hmac(key);
+fn seal(key: &[u8; 32], issued: &[u8; 8]) -> Option<[u8; 32]> {
+    let mut mac = hmac(key)?;
     mac.update(b"dpop-nonce");
     mac.update(issued);
-    mac.finalize().into_bytes().into()
+    Some(mac.finalize().into_bytes().into())
 }
 
 /// `JWT_DPOP_PUBLIC_URL` checked and normalised, without a trailing `/`.
@@ -295,7 +301,8 @@ fn nonce_key(config: &JwtConfig) -> Result<[u8; 32], ConfigError> {
             ))
         }
     };
-    let mut mac = hmac(secret);
+    let mut mac = hmac(secret)
+        .ok_or_else(|| ConfigError::sentence("JWT_DPOP_NONCE_SECRET", "cannot key an HMAC"))?;
     mac.update(label);
     Ok(mac.finalize().into_bytes().into())
 }
