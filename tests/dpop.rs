@@ -258,7 +258,7 @@ async fn assert_refused(resp: TestResponse, status: u16, code: &str, msg: &str) 
         "challenge: {challenge}"
     );
     assert!(
-        challenge.contains("algs=\"ES256 EdDSA PS256 RS256 ES384\""),
+        challenge.contains("algs=\"ES256 EdDSA Ed25519 PS256 RS256 ES384\""),
         "{challenge}"
     );
     assert_msg(resp, status, msg).await;
@@ -279,6 +279,17 @@ async fn a_bound_token_with_its_proof_is_accepted() {
     let key = Key::ed25519();
     let token = bound_token(&key).await;
     let proof = key.proof("GET", "/required", Some(&token));
+    get_with(&cli, "/required", &format!("DPoP {token}"), &[&proof])
+        .await
+        .assert_status_is_ok();
+    // And under its fully specified name (RFC 9864), which panva's `dpop` writes for Ed25519.
+    let proof = key.proof_with(
+        "GET",
+        &format!("{PUBLIC}/required"),
+        Some(&token),
+        json!({}),
+        json!({"alg": "Ed25519"}),
+    );
     get_with(&cli, "/required", &format!("DPoP {token}"), &[&proof])
         .await
         .assert_status_is_ok();

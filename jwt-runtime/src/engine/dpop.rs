@@ -81,9 +81,11 @@ impl DpopSettings {
         let mut algorithms = Vec::new();
         for name in &config.dpop_algorithms {
             let name = name.trim();
-            let alg = Algorithm::from_str(name)
+            // `Ed25519` (RFC 9864) is EdDSA as this library verifies it.
+            let jose_name = if name == "Ed25519" { "EdDSA" } else { name };
+            let alg = Algorithm::from_str(jose_name)
                 .ok()
-                .filter(|a| alg_name(*a) == name);
+                .filter(|a| alg_name(*a) == jose_name);
             match alg {
                 Some(Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) | None => {
                     return Err(ConfigError::new(
@@ -137,7 +139,10 @@ impl DpopSettings {
             public_url,
             algs: algorithms
                 .iter()
-                .map(|a| alg_name(*a))
+                .map(|a| match a {
+                    Algorithm::EdDSA => "EdDSA Ed25519",
+                    _ => alg_name(*a),
+                })
                 .collect::<Vec<_>>()
                 .join(" "),
             rules: ProofRules {

@@ -136,6 +136,13 @@ pub(crate) fn alg_name(alg: Algorithm) -> &'static str {
     }
 }
 
+/// Whether a proof's `alg` names `alg`: its JOSE name, and for EdDSA (verified over Ed25519
+/// only) also `Ed25519`, its fully specified name (RFC 9864), which current clients (panva's
+/// `dpop`) write.
+pub(crate) fn names(alg: Algorithm, sent: &str) -> bool {
+    alg_name(alg) == sent || (alg == Algorithm::EdDSA && sent == "Ed25519")
+}
+
 /// The RFC 7638 thumbprint of a public JWK: SHA-256 of its required members, in lexicographic
 /// order, without whitespace, base64url. `None` for a key type this library does not verify
 /// proofs with, or a required member that is not a string.
@@ -268,7 +275,7 @@ pub(crate) fn verify_proof(
         .algorithms
         .iter()
         .copied()
-        .find(|a| alg_name(*a) == alg_name_sent)
+        .find(|a| names(*a, alg_name_sent))
     else {
         return Err(invalid("Invalid DPoP proof: the alg is not allowed"));
     };
