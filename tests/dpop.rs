@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey};
-use jwt_runtime::{jwt_required, DpopProof, Identity, JwtConfig, JwtManager};
+use jwt_runtime::{jwt_required, DpopProof, Identity, JwtConfig, JwtManager, OptionalDpopProof};
 use poem::http::StatusCode;
 use poem::test::{TestClient, TestResponse};
 use poem::web::Json;
@@ -169,7 +169,10 @@ async fn login(jwt: JwtManager, proof: DpopProof) -> poem::Result<Json<Value>> {
 }
 
 #[handler]
-async fn login_optional(jwt: JwtManager, proof: Option<DpopProof>) -> poem::Result<Json<Value>> {
+async fn login_optional(
+    jwt: JwtManager,
+    OptionalDpopProof(proof): OptionalDpopProof,
+) -> poem::Result<Json<Value>> {
     let builder = jwt.create_access_token("alice");
     let access = match &proof {
         Some(proof) => builder.bind(proof).await?,
@@ -636,7 +639,7 @@ async fn login_binds_and_refresh_needs_the_same_key() {
         "The token is bound to another key than the DPoP proof's",
     )
     .await;
-    // A login without a proof: `DpopProof` refuses, `Option<DpopProof>` issues an unbound token.
+    // A login without a proof: `DpopProof` refuses, `OptionalDpopProof` issues an unbound token.
     let resp = cli.post("/login").send().await;
     assert_refused(
         resp,
@@ -647,6 +650,50 @@ async fn login_binds_and_refresh_needs_the_same_key() {
     .await;
     let resp = cli.post("/login-optional").send().await;
     resp.assert_status_is_ok();
+    let body: Value = resp.json().await.value().deserialize();
+    let access = body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        payload(&access).get("cnf").is_none(),
+        "unbound without a proof"
+    );
+    // A proof that is sent but fails is refused there too: never an unbound token in its place.
+    let bad = tamper(&key.proof("POST", "/login-optional", None));
+    let resp = cli
+        .post("/login-optional")
+        .header("DPoP", &bad)
+        .send()
+        .await;
+    assert_refused(
+        resp,
+        401,
+        "invalid_dpop_proof",
+        "Invalid DPoP proof: bad signature",
+    )
+    .await;
+    // And a good one binds.
+    let good = key.proof("POST", "/login-optional", None);
+    let resp = cli
+        .post("/login-optional")
+        .header("DPoP", &good)
+        .send()
+        .await;
+    resp.assert_status_is_ok();
+    let body: Value = resp.json().await.value().deserialize();
+    let access = body["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(payload(&access)["cnf"]["jkt"], key.thumbprint());
+}
+
+/// The claims of an encoded token (unverified: the test's own).
+fn payload(token: &str) -> Value {
+    let segment = token.split('.').nth(1).unwrap_or_default();
+    let bytes = URL_SAFE_NO_PAD.decode(segment).unwrap_or_default();
+    serde_json::from_slice(&bytes).unwrap_or_default()
 }
 
 #[tokio::test]

@@ -26,6 +26,7 @@ pub mod __private {
 }
 
 pub use config::JwtConfig;
+pub use facade::OptionalDpopProof;
 pub use facade::{check_jwt_in_request, check_jwt_in_request_with};
 pub use facade::{session_of, Login, RotatedRefreshToken, SessionTokens};
 pub use facade::{

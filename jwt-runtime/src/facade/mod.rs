@@ -23,6 +23,7 @@ mod verify;
 
 pub use builder::JwtManagerBuilder;
 pub use claims::JwtClaims;
+pub use dpop::OptionalDpopProof;
 pub use extract::{FromVerifiedJwt, Identity, Jwt, JwtHeader, TokenLocation};
 pub use group::{FromGuarded, Guarded, JwtRequired, JwtRequiredEndpoint};
 pub use manager::JwtManager;

@@ -34,9 +34,11 @@ pub(crate) const MAX_PROOF_JTI_LENGTH: usize = 256;
 ///
 /// A Poem extractor: on a route the pipeline protected under DPoP it is the proof the pipeline
 /// verified; on an unprotected route (a login) it verifies the request's `DPoP` header itself
-/// (every check but `ath`, the replay recorded). Take `Option<DpopProof>` where a proof is
-/// optional (poem gives `None` for a missing *or invalid* proof there; take `DpopProof` to have
-/// an invalid one refused). Only the library makes one, so a handler cannot bind a token to a
+/// (every check but `ath`, the replay recorded). Where a proof is optional take
+/// [`OptionalDpopProof`](crate::OptionalDpopProof): `None` only when no `DPoP` header was sent, a
+/// sent proof that fails is refused. (Not `Option<DpopProof>`: poem answers `None` for a missing
+/// *or invalid* proof there, so a bad proof would silently get unbound tokens.) Only the library
+/// makes one, so a handler cannot bind a token to a
 /// key the client did not prove: [`TokenBuilder::bind`](crate::TokenBuilder::bind),
 /// [`Login::bind`](crate::Login::bind).
 ///
