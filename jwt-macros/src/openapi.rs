@@ -27,6 +27,7 @@ use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl, LitStr, Meta, Token};
 use crate::args::{self, Grammar, PolicyArgs, RoleList};
 use crate::expand::Errors;
 use crate::handler_fn;
+use crate::narrow;
 use crate::paths;
 use crate::protect::{self, Macro};
 
@@ -44,6 +45,8 @@ const PUBLIC_MARKER: &str = "jwt_public";
 struct DefaultProtection {
     which: Macro,
     args: PolicyArgs,
+    /// `jwt_required(roles = "staff")`, as written, for the messages of [`narrow`].
+    written: String,
 }
 
 /// The attribute's arguments: `locations = "..."` and the impl's protection, if any. An error in
@@ -81,6 +84,7 @@ fn parse_attribute(
         default = Some(DefaultProtection {
             which: Macro::JwtRequired,
             args: PolicyArgs::default(),
+            written: "jwt_required".to_string(),
         });
     }
     (api_args, default)
@@ -112,6 +116,11 @@ fn default_protection(
     } else {
         TokenStream::new()
     };
+    let written = if tokens.is_empty() {
+        grammar.macro_name.to_string()
+    } else {
+        format!("{}({tokens})", grammar.macro_name)
+    };
     let mut args = errors
         .take(args::parse(tokens, grammar))
         .unwrap_or_default();
@@ -128,7 +137,11 @@ fn default_protection(
             ),
         ));
     }
-    *slot = Some(DefaultProtection { which, args });
+    *slot = Some(DefaultProtection {
+        which,
+        args,
+        written,
+    });
     Ok(())
 }
 
@@ -398,6 +411,30 @@ fn protect_operation(
         ));
         return None;
     }
+    let (which, args) = match default.filter(|_| args.optional.is_none()) {
+        // `optional` is the opt-out: the operation's attribute is its whole protection.
+        None => (which, args),
+        Some(imp) => {
+            let imp = narrow::Protection {
+                which: imp.which,
+                args: &imp.args,
+                written: &imp.written,
+            };
+            let op = narrow::Protection {
+                which,
+                args: &args,
+                written: &written,
+            };
+            match narrow::narrow(&imp, &op, syn::spanned::Spanned::span(&attr)) {
+                Ok(combined) => combined,
+                Err(e) => {
+                    errors.push(e);
+                    // Expanded with its own arguments, so the error above is the only one.
+                    (which, args)
+                }
+            }
+        }
+    };
     protect_with(method, which, args, api_args, self_name, errors)
 }
 
