@@ -287,8 +287,9 @@ fn a_whole_impl_is_protected_and_documented_as_one_operation_would_be() {
             .to_string()
     };
     assert!(
-        policy("/staff/fresh", "post")
-            .contains("JWT policy: an access token in headers; fresh token required; roles: staff (any)."),
+        policy("/staff/fresh", "post").contains(
+            "JWT policy: an access token in headers; fresh token required; roles: staff (any)."
+        ),
         "{}",
         policy("/staff/fresh", "post")
     );
@@ -393,10 +394,13 @@ async fn a_whole_impl_is_protected_and_its_operations_opt_out_or_narrow_it() {
         )
         .await;
     }
-    get("/staff/manage", Some(json!({"roles": ["staff", "manager"]})))
-        .await
-        .assert_text("manage")
-        .await;
+    get(
+        "/staff/manage",
+        Some(json!({"roles": ["staff", "manager"]})),
+    )
+    .await
+    .assert_text("manage")
+    .await;
     // The impl's roles and the operation's scopes.
     assert_msg(
         get("/staff/notes", Some(json!({"scope": "notes:read"}))).await,

@@ -25,7 +25,7 @@
 
 use proc_macro2::Span;
 use quote::ToTokens;
-use syn::LitStr;
+use syn::{Attribute, LitStr};
 
 use crate::args::{self, DpopArg, PolicyArgs, RoleList, ScopeArg};
 use crate::protect::Macro;
@@ -43,7 +43,7 @@ pub(crate) struct Protection<'a> {
 pub(crate) fn narrow(
     imp: &Protection,
     op: &Protection,
-    at: Span,
+    at: &Attribute,
 ) -> Result<(Macro, PolicyArgs), syn::Error> {
     let mut errors: Vec<syn::Error> = Vec::new();
     let mut fail = |e: syn::Error| errors.push(e);
@@ -91,7 +91,7 @@ pub(crate) fn narrow(
     // Checked only when the arguments combined: `one_policy` reported two policies already.
     if errors.is_empty() {
         if let Err(e) = args::validate_all(&out) {
-            return Err(syn::Error::new(
+            return Err(syn::Error::new_spanned(
                 at,
                 format!(
                     "this operation's attribute narrows the impl's `{}`, and together they \
@@ -115,53 +115,66 @@ pub(crate) fn narrow(
     }
 }
 
+/// Where an error points: a token, or the tokens of an attribute or expression.
+enum Place {
+    Span(Span),
+    Tokens(proc_macro2::TokenStream),
+}
+
+impl Place {
+    fn error(self, msg: String) -> syn::Error {
+        match self {
+            Place::Span(span) => syn::Error::new(span, msg),
+            Place::Tokens(tokens) => syn::Error::new_spanned(tokens, msg),
+        }
+    }
+}
+
 /// The route's one policy (`policy = ...` or `#[admin_required]`'s `claim`).
 struct OnePolicy {
     policy: Option<syn::Expr>,
     claim: Option<LitStr>,
 }
 
-fn one_policy(imp: &Protection, op: &Protection, at: Span) -> Result<OnePolicy, syn::Error> {
+fn one_policy(imp: &Protection, op: &Protection, at: &Attribute) -> Result<OnePolicy, syn::Error> {
     let (i, o) = (imp.args, op.args);
+    let refuse = |place: Place, ours: &str, theirs: &str, how: &str| {
+        place.error(format!(
+            "{ours} here and the impl's {theirs} (`{}`) are two policies, and a route runs \
+             one (the impl's is not dropped): {how}",
+            imp.written
+        ))
+    };
+    let at_attr = || Place::Tokens(at.to_token_stream());
+    let own = "put this operation in an impl of its own, where one `policy = ...` (a \
+               `jwt_runtime::JwtPolicy` that calls `jwt_runtime::Roles` or \
+               `jwt_runtime::AdminRequired`) can check both";
+    // The policy-like argument of one side: `policy`, `roles` or `all_roles`.
+    let policy_of = |args: &PolicyArgs| -> Option<(&'static str, Place)> {
+        if let Some(p) = &args.policy {
+            Some(("`policy`", Place::Tokens(p.to_token_stream())))
+        } else if let Some((span, _)) = &args.roles {
+            Some(("`roles`", Place::Span(*span)))
+        } else {
+            args.all_roles
+                .as_ref()
+                .map(|(span, _)| ("`all_roles`", Place::Span(*span)))
+        }
+    };
     let text = |e: &Option<syn::Expr>| e.as_ref().map(|e| e.to_token_stream().to_string());
-    let refuse = |span: Span, what: &str, how: &str| {
-        syn::Error::new(
-            span,
-            format!(
-                "{what} and the impl's `{}` are two policies, and a route runs one: {how}",
-                imp.written
-            ),
-        )
-    };
-    // `#[admin_required]` on one side, a policy or roles on the other.
-    let admin_vs_policy = |admin_is_impl: bool, other: &PolicyArgs| -> Option<syn::Error> {
-        let (what, span) = if let Some(p) = &other.policy {
-            ("`policy`", syn::spanned::Spanned::span(p))
-        } else if let Some((span, _)) = &other.roles {
-            ("`roles`", *span)
-        } else if let Some((span, _)) = &other.all_roles {
-            ("`all_roles`", *span)
-        } else {
-            return None;
-        };
-        let how = "check the administrator claim and the rest in one `policy = ...` (a \
-                   `jwt_runtime::JwtPolicy`), or put this operation in an impl of its own";
-        Some(if admin_is_impl {
-            refuse(span, &format!("this operation's {what}"), how)
-        } else {
-            refuse(at, &format!("`#[admin_required]` here, with the impl's {what},"), how)
-        })
-    };
     match (imp.which, op.which) {
         (Macro::AdminRequired, Macro::AdminRequired) => {
             let value = |c: &Option<LitStr>| c.as_ref().map(LitStr::value);
             if value(&i.claim) != value(&o.claim) {
-                let span = o.claim.as_ref().map(LitStr::span).unwrap_or(at);
+                let err = match &o.claim {
+                    Some(c) => Place::Span(c.span()),
+                    None => at_attr(),
+                };
                 return Err(refuse(
-                    span,
-                    "this operation's administrator claim",
-                    "write the impl's `claim` here too, or put this operation in an impl of its \
-                     own",
+                    err,
+                    "this administrator claim",
+                    "administrator claim",
+                    "write the impl's `claim` here too, or put this operation in an impl of its own",
                 ));
             }
             Ok(OnePolicy {
@@ -169,49 +182,37 @@ fn one_policy(imp: &Protection, op: &Protection, at: Span) -> Result<OnePolicy, 
                 claim: i.claim.clone(),
             })
         }
-        (Macro::AdminRequired, Macro::JwtRequired) => match admin_vs_policy(true, o) {
-            Some(e) => Err(e),
+        (Macro::AdminRequired, Macro::JwtRequired) => match policy_of(o) {
+            Some((what, err)) => Err(refuse(err, what, "`admin_required`", own)),
             None => Ok(OnePolicy {
                 policy: None,
                 claim: i.claim.clone(),
             }),
         },
-        (Macro::JwtRequired, Macro::AdminRequired) => match admin_vs_policy(false, i) {
-            Some(e) => Err(e),
+        (Macro::JwtRequired, Macro::AdminRequired) => match policy_of(i) {
+            Some((what, _)) => Err(refuse(at_attr(), "`#[admin_required]`", what, own)),
             None => Ok(OnePolicy {
                 policy: None,
                 claim: o.claim.clone(),
             }),
         },
-        (Macro::JwtRequired, Macro::JwtRequired) => match (&i.policy, &o.policy) {
-            (Some(_), Some(p)) if text(&i.policy) != text(&o.policy) => Err(refuse(
-                syn::spanned::Spanned::span(p),
-                "this operation's `policy`",
-                "write one `policy = ...` here that checks both (the impl's is not dropped), \
-                 or put this operation in an impl of its own",
-            )),
-            (Some(p), _) | (None, Some(p)) => {
-                let other_roles = if i.policy.is_some() { o } else { i };
-                if let Some((span, _)) = other_roles.roles.as_ref().or(other_roles.all_roles.as_ref())
-                {
-                    let span = if i.policy.is_some() { *span } else { at };
-                    return Err(refuse(
-                        span,
-                        "a role check (`roles` / `all_roles`)",
-                        "check the roles inside the `policy` with `jwt_runtime::Roles`, or put \
-                         this operation in an impl of its own",
-                    ));
-                }
-                Ok(OnePolicy {
-                    policy: Some(p.clone()),
+        (Macro::JwtRequired, Macro::JwtRequired) => {
+            let (Some((theirs, _)), Some((ours, err))) = (policy_of(i), policy_of(o)) else {
+                return Ok(OnePolicy {
+                    policy: o.policy.clone().or_else(|| i.policy.clone()),
                     claim: None,
-                })
+                });
+            };
+            // Two role checks are combined by `roles`; the same policy twice is one.
+            let roles = |args: &PolicyArgs| args.policy.is_none();
+            if roles(i) && roles(o) || (i.policy.is_some() && text(&i.policy) == text(&o.policy)) {
+                return Ok(OnePolicy {
+                    policy: i.policy.clone(),
+                    claim: None,
+                });
             }
-            (None, None) => Ok(OnePolicy {
-                policy: None,
-                claim: None,
-            }),
-        },
+            Err(refuse(err, ours, theirs, own))
+        }
     }
 }
 
@@ -270,7 +271,12 @@ fn role_side(args: &PolicyArgs) -> Option<(&'static str, Span, &RoleList)> {
     }
 }
 
-fn roles(i: &PolicyArgs, o: &PolicyArgs, written: &str, at: Span) -> Result<Roles, syn::Error> {
+fn roles(
+    i: &PolicyArgs,
+    o: &PolicyArgs,
+    written: &str,
+    at: &Attribute,
+) -> Result<Roles, syn::Error> {
     let (imp, op) = match (role_side(i), role_side(o)) {
         (None, None) => return Ok((None, None, None)),
         (Some(_), None) => return Ok((i.roles.clone(), i.all_roles.clone(), i.role_claim.clone())),
@@ -280,15 +286,15 @@ fn roles(i: &PolicyArgs, o: &PolicyArgs, written: &str, at: Span) -> Result<Role
     let (name, span, list) = op;
     let value = |c: &Option<LitStr>| c.as_ref().map(LitStr::value);
     if value(&i.role_claim) != value(&o.role_claim) {
-        let span = o.role_claim.as_ref().map(LitStr::span).unwrap_or(at);
-        return Err(syn::Error::new(
-            span,
-            format!(
-                "this operation's roles and the impl's `{written}` read different role claims \
+        let place = match &o.role_claim {
+            Some(c) => Place::Span(c.span()),
+            None => Place::Tokens(at.to_token_stream()),
+        };
+        return Err(place.error(format!(
+            "this operation's roles and the impl's `{written}` read different role claims \
                  (`role_claim`), and a route has one role check: write the impl's `role_claim` \
                  here too, or put this operation in an impl of its own"
-            ),
-        ));
+        )));
     }
     let (RoleList::Names(a), RoleList::Names(b)) = (imp.2, list) else {
         return Err(syn::Error::new(
@@ -414,15 +420,26 @@ mod tests {
     use crate::protect::JWT_REQUIRED;
     use quote::quote;
 
-    fn combine(imp: proc_macro2::TokenStream, op: proc_macro2::TokenStream) -> Result<PolicyArgs, String> {
+    fn combine(
+        imp: proc_macro2::TokenStream,
+        op: proc_macro2::TokenStream,
+    ) -> Result<PolicyArgs, String> {
         let i = args::parse(imp.clone(), &JWT_REQUIRED).unwrap();
         let o = args::parse(op.clone(), &JWT_REQUIRED).unwrap();
         let iw = format!("jwt_required({imp})");
         let ow = format!("{op}");
         narrow(
-            &Protection { which: Macro::JwtRequired, args: &i, written: &iw },
-            &Protection { which: Macro::JwtRequired, args: &o, written: &ow },
-            Span::call_site(),
+            &Protection {
+                which: Macro::JwtRequired,
+                args: &i,
+                written: &iw,
+            },
+            &Protection {
+                which: Macro::JwtRequired,
+                args: &o,
+                written: &ow,
+            },
+            &syn::parse_quote!(#[jwt_required]),
         )
         .map(|(_, a)| a)
         .map_err(|e| e.to_string())
@@ -450,7 +467,9 @@ mod tests {
         assert_eq!(names(&a.all_roles), ["admin"]);
         let a = combine(quote!(roles = "a, b, c"), quote!(roles = "a, b")).unwrap();
         assert_eq!(names(&a.roles), ["a", "b"]);
-        let e = combine(quote!(roles = "a, b"), quote!(roles = "c, d")).map(|_| ()).unwrap_err();
+        let e = combine(quote!(roles = "a, b"), quote!(roles = "c, d"))
+            .map(|_| ())
+            .unwrap_err();
         assert!(e.contains("impl's `jwt_required(roles = \"a, b\")`"), "{e}");
     }
 
@@ -468,10 +487,17 @@ mod tests {
 
     #[test]
     fn contradictions_name_the_impl() {
-        let e = combine(quote!(refresh), quote!(fresh)).map(|_| ()).unwrap_err();
-        assert!(e.contains("`fresh` cannot be combined with `refresh`"), "{e}");
+        let e = combine(quote!(refresh), quote!(fresh))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            e.contains("`fresh` cannot be combined with `refresh`"),
+            "{e}"
+        );
         assert!(e.contains("jwt_required(refresh)"), "{e}");
-        let e = combine(quote!(policy = P), quote!(roles = "a")).map(|_| ()).unwrap_err();
+        let e = combine(quote!(policy = P), quote!(roles = "a"))
+            .map(|_| ())
+            .unwrap_err();
         assert!(e.contains("two policies"), "{e}");
     }
 }

@@ -425,7 +425,7 @@ fn protect_operation(
                 args: &args,
                 written: &written,
             };
-            match narrow::narrow(&imp, &op, syn::spanned::Spanned::span(&attr)) {
+            match narrow::narrow(&imp, &op, &attr) {
                 Ok(combined) => combined,
                 Err(e) => {
                     errors.push(e);
