@@ -16,8 +16,15 @@
 //!
 //! `#[openapi(jwt_required(...))]` (or `admin_required(...)`) names the impl's protection: every
 //! `#[oai]` operation without an attribute of its own is rewritten as if it had that one. An
-//! operation's own attribute replaces it; `#[jwt_public]` (consumed here, an error anywhere else)
-//! leaves the operation public. `Guarded<T>` parameters are refused in these impls.
+//! operation's own attribute **narrows** it: [`crate::narrow`] combines the impl's arguments with
+//! the operation's into the one policy the route runs and documents (both role requirements,
+//! both scope requirements, the issuers both accept, the stricter `dpop`, `fresh` from either
+//! side, ...), and refuses at compile time, naming the impl's argument, what cannot be combined;
+//! no requirement of the impl is ever dropped silently. The two opt-outs are explicit:
+//! `#[jwt_required(optional)]` (the operation's attribute is then its whole protection: anonymous
+//! requests are served, a sent token is verified) and `#[jwt_public]` (consumed here, an error
+//! anywhere else), which leaves the operation public. `Guarded<T>` parameters are refused in
+//! these impls.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
