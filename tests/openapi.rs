@@ -181,7 +181,7 @@ impl Staff {
         PlainText(self.helper())
     }
 
-    /// Anyone; a sent token must be valid. Its own attribute replaces the impl's protection.
+    /// Anyone; a sent token must be valid. `optional` opts out of the impl's protection.
     #[jwt_required(optional)]
     #[oai(path = "/lobby", method = "get")]
     async fn lobby(&self, identity: Option<Identity>) -> PlainText<String> {
@@ -265,7 +265,7 @@ fn a_whole_impl_is_protected_and_documented_as_one_operation_would_be() {
     assert_eq!(open.get("security"), None);
     assert_eq!(statuses(&spec, "/staff/open", "get"), ["200"]);
     assert!(!open.to_string().contains("JWT policy"));
-    // Its own attribute replaces the impl's protection, and the document says so.
+    // `optional` opts out of the impl's protection, and the document says so.
     assert_eq!(
         spec["paths"]["/staff/lobby"]["get"]["security"],
         json!([{"JwtBearer": []}, {}])

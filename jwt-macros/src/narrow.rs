@@ -89,19 +89,17 @@ pub(crate) fn narrow(
         Err(e) => fail(e),
     }
     // Checked only when the arguments combined: `one_policy` reported two policies already.
-    if errors.is_empty() {
-        if let Err(e) = args::validate_all(&out) {
-            return Err(syn::Error::new_spanned(
-                at,
-                format!(
-                    "this operation's attribute narrows the impl's `{}`, and together they \
-                     contradict each other: {e}. Put this operation in an impl whose protection \
-                     it can narrow (or write `#[jwt_public]` / `#[jwt_required(optional)]` to \
-                     opt it out)",
-                    imp.written
-                ),
-            ));
-        }
+    if let (true, Err(e)) = (errors.is_empty(), args::validate_all(&out)) {
+        return Err(syn::Error::new_spanned(
+            at,
+            format!(
+                "this operation's attribute narrows the impl's `{}`, and together they \
+                 contradict each other: {e}. Put this operation in an impl whose protection it \
+                 can narrow (or write `#[jwt_public]` / `#[jwt_required(optional)]` to opt it \
+                 out)",
+                imp.written
+            ),
+        ));
     }
     let mut errors = errors.into_iter();
     match errors.next() {

@@ -16,7 +16,7 @@
 //!
 //! `#[openapi(jwt_required(...))]` (or `admin_required(...)`) names the impl's protection: every
 //! `#[oai]` operation without an attribute of its own is rewritten as if it had that one. An
-//! operation's own attribute **narrows** it: [`crate::narrow`] combines the impl's arguments with
+//! operation's own attribute **narrows** it: `narrow::narrow` combines the impl's arguments with
 //! the operation's into the one policy the route runs and documents (both role requirements,
 //! both scope requirements, the issuers both accept, the stricter `dpop`, `fresh` from either
 //! side, ...), and refuses at compile time, naming the impl's argument, what cannot be combined;
@@ -108,7 +108,8 @@ fn default_protection(
     if slot.is_some() {
         return Err(meta.error(
             "an impl has one protection: name `jwt_required(...)` or `admin_required(...)` \
-             once, and give an operation that needs another one its own attribute",
+             once, and give an operation that needs more its own attribute (which narrows the \
+             impl's protection)",
         ));
     }
     let tokens = if meta.input.peek(syn::token::Paren) {
