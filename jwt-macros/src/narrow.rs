@@ -320,9 +320,11 @@ fn roles(
             ),
         )
     })?;
+    // One name reads `roles = "staff"`, as the user would write it.
+    let all = combined.all && combined.names.len() > 1;
     let list = (span, RoleList::Names(combined.names));
     let claim = o.role_claim.clone().or_else(|| i.role_claim.clone());
-    Ok(if combined.all {
+    Ok(if all {
         (None, Some(list), claim)
     } else {
         (Some(list), None, claim)
@@ -462,13 +464,40 @@ mod tests {
         let a = combine(quote!(roles = "staff"), quote!(roles = "admin")).unwrap();
         assert_eq!(names(&a.all_roles), ["staff", "admin"]);
         let a = combine(quote!(roles = "staff, admin"), quote!(roles = "admin")).unwrap();
-        assert_eq!(names(&a.all_roles), ["admin"]);
+        assert_eq!(names(&a.roles), ["admin"]);
         let a = combine(quote!(roles = "a, b, c"), quote!(roles = "a, b")).unwrap();
         assert_eq!(names(&a.roles), ["a", "b"]);
         let e = combine(quote!(roles = "a, b"), quote!(roles = "c, d"))
             .map(|_| ())
             .unwrap_err();
         assert!(e.contains("impl's `jwt_required(roles = \"a, b\")`"), "{e}");
+    }
+
+    #[test]
+    fn a_restated_role_is_one_role_and_admin_keeps_its_claim() {
+        let a = combine(quote!(roles = "staff"), quote!(roles = "staff, admin")).unwrap();
+        assert_eq!(names(&a.roles), ["staff"]);
+        assert!(a.all_roles.is_none());
+        let i = args::parse(quote!(claim = "is_boss"), &crate::protect::ADMIN_REQUIRED).unwrap();
+        let o = args::parse(quote!(fresh), &JWT_REQUIRED).unwrap();
+        let (which, a) = narrow(
+            &Protection {
+                which: Macro::AdminRequired,
+                args: &i,
+                written: "admin_required",
+            },
+            &Protection {
+                which: Macro::JwtRequired,
+                args: &o,
+                written: "fresh",
+            },
+            &syn::parse_quote!(#[jwt_required(fresh)]),
+        )
+        .map_err(|e| e.to_string())
+        .unwrap();
+        assert!(matches!(which, Macro::AdminRequired));
+        assert!(a.fresh.is_some());
+        assert_eq!(a.claim.map(|c| c.value()).as_deref(), Some("is_boss"));
     }
 
     #[test]
