@@ -181,25 +181,32 @@ impl Staff {
         PlainText(self.helper())
     }
 
-    /// Anyone; a sent token must be valid. Its own attribute replaces the impl's protection.
+    /// Anyone; a sent token must be valid. `optional` opts out of the impl's protection.
     #[jwt_required(optional)]
     #[oai(path = "/lobby", method = "get")]
     async fn lobby(&self, identity: Option<Identity>) -> PlainText<String> {
         PlainText(format!("lobby {identity:?}"))
     }
 
-    /// A fresh token of any role: its own attribute replaces the impl's `roles`.
+    /// A fresh token of staff: its own attribute narrows the impl's protection.
     #[jwt_required(fresh)]
     #[oai(path = "/fresh", method = "post")]
     async fn fresh(&self, identity: Identity) -> PlainText<String> {
         PlainText(format!("fresh {identity}"))
     }
 
-    /// Administrators.
-    #[admin_required]
-    #[oai(path = "/boss", method = "get")]
-    async fn boss(&self) -> PlainText<&'static str> {
-        PlainText("boss")
+    /// Staff who are also managers: both role requirements hold.
+    #[jwt_required(roles = "manager")]
+    #[oai(path = "/manage", method = "get")]
+    async fn manage(&self) -> PlainText<&'static str> {
+        PlainText("manage")
+    }
+
+    /// Staff, with one of the scopes: the impl's roles and the operation's scopes.
+    #[jwt_required(any_scopes = "notes:read notes:write")]
+    #[oai(path = "/notes", method = "get")]
+    async fn notes(&self) -> PlainText<&'static str> {
+        PlainText("notes")
     }
 
     /// Not an operation: no protection, no error.
@@ -258,24 +265,55 @@ fn a_whole_impl_is_protected_and_documented_as_one_operation_would_be() {
     assert_eq!(open.get("security"), None);
     assert_eq!(statuses(&spec, "/staff/open", "get"), ["200"]);
     assert!(!open.to_string().contains("JWT policy"));
-    // Its own attribute replaces the impl's protection, and the document says so.
+    // `optional` opts out of the impl's protection, and the document says so.
     assert_eq!(
         spec["paths"]["/staff/lobby"]["get"]["security"],
         json!([{"JwtBearer": []}, {}])
     );
+    // Its own attribute narrows the impl's: the document shows the policy the route runs.
     assert_eq!(
         statuses(&spec, "/staff/fresh", "post"),
-        ["200", "401", "422", "503"]
+        ["200", "401", "403", "422", "503"]
     );
     assert!(description(&spec, "/staff/fresh", "post", "401").contains("Fresh token required"));
     assert_eq!(
-        example(&spec, "/staff/boss", "get", "403"),
-        json!({"msg": "Admins only!"})
+        example(&spec, "/staff/fresh", "post", "403"),
+        json!({"msg": "Missing role: staff"})
+    );
+    let policy = |path: &str, method: &str| {
+        spec["paths"][path][method]["description"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        policy("/staff/fresh", "post").contains(
+            "JWT policy: an access token in headers; fresh token required; roles: staff (any)."
+        ),
+        "{}",
+        policy("/staff/fresh", "post")
+    );
+    assert!(
+        policy("/staff/manage", "get")
+            .contains("JWT policy: an access token in headers; roles: staff, manager (all)."),
+        "{}",
+        policy("/staff/manage", "get")
+    );
+    assert_eq!(
+        example(&spec, "/staff/manage", "get", "403"),
+        json!({"msg": "Missing roles: staff, manager"})
+    );
+    assert!(
+        policy("/staff/notes", "get").contains(
+            "JWT policy: an access token in headers; roles: staff (any); scopes: notes:read, notes:write (any)."
+        ),
+        "{}",
+        policy("/staff/notes", "get")
     );
 }
 
 #[tokio::test]
-async fn a_whole_impl_is_protected_and_its_operations_opt_out_or_replace_it() {
+async fn a_whole_impl_is_protected_and_its_operations_opt_out_or_narrow_it() {
     let cli = client(
         Route::new().nest("/", OpenApiService::new(Staff, "t", "1")),
         config(),
@@ -314,7 +352,8 @@ async fn a_whole_impl_is_protected_and_its_operations_opt_out_or_replace_it() {
         "Token has expired",
     )
     .await;
-    // Replaced, not added to: a fresh token of no role passes, a stale one does not.
+    // Narrowed, not replaced: a stale staff token is refused, and so is a fresh token of
+    // another role (the impl's `roles = "staff"` still holds).
     let fresh = |changes: Value| {
         cli.post("/staff/fresh")
             .header("Authorization", token(changes))
@@ -326,20 +365,62 @@ async fn a_whole_impl_is_protected_and_its_operations_opt_out_or_replace_it() {
         "Fresh token required",
     )
     .await;
-    fresh(json!({"fresh": true}))
+    assert_msg(
+        fresh(json!({"fresh": true})).await,
+        403,
+        "Missing role: staff",
+    )
+    .await;
+    assert_msg(
+        fresh(json!({"fresh": true, "roles": ["viewer"]})).await,
+        403,
+        "Missing role: staff",
+    )
+    .await;
+    fresh(json!({"fresh": true, "roles": ["staff"]}))
         .await
         .assert_text("fresh alice")
         .await;
+    // Both role requirements.
+    for (roles, msg) in [
+        (json!([]), "Missing roles: staff, manager"),
+        (json!(["manager"]), "Missing role: staff"),
+        (json!(["staff"]), "Missing role: manager"),
+    ] {
+        assert_msg(
+            get("/staff/manage", Some(json!({ "roles": roles }))).await,
+            403,
+            msg,
+        )
+        .await;
+    }
+    get(
+        "/staff/manage",
+        Some(json!({"roles": ["staff", "manager"]})),
+    )
+    .await
+    .assert_text("manage")
+    .await;
+    // The impl's roles and the operation's scopes.
     assert_msg(
-        get("/staff/boss", Some(json!({"roles": ["staff"]}))).await,
+        get("/staff/notes", Some(json!({"scope": "notes:read"}))).await,
         403,
-        "Admins only!",
+        "Missing role: staff",
     )
     .await;
-    get("/staff/boss", Some(json!({"is_administrator": true})))
-        .await
-        .assert_text("boss")
-        .await;
+    assert_msg(
+        get("/staff/notes", Some(json!({"roles": ["staff"]}))).await,
+        403,
+        "One of these scopes is required: notes:read, notes:write",
+    )
+    .await;
+    get(
+        "/staff/notes",
+        Some(json!({"roles": ["staff"], "scope": "notes:write"})),
+    )
+    .await
+    .assert_text("notes")
+    .await;
 }
 
 #[tokio::test]

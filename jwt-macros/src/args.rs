@@ -597,6 +597,12 @@ fn validate(args: &PolicyArgs) -> syn::Result<()> {
     Ok(())
 }
 
+/// Every cross-argument rule, for arguments combined from two attributes (`narrow`).
+pub(crate) fn validate_all(args: &PolicyArgs) -> syn::Result<()> {
+    validate(args)?;
+    validate_scopes(args)
+}
+
 /// Parses `args` under `grammar`; errors point at the offending token.
 pub(crate) fn parse(args: TokenStream, grammar: &Grammar) -> syn::Result<PolicyArgs> {
     parse_with(args, grammar, |_| None)

@@ -10,6 +10,7 @@ mod args;
 mod claims_derive;
 mod expand;
 mod handler_fn;
+mod narrow;
 mod openapi;
 mod paths;
 mod protect;

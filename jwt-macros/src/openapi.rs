@@ -16,8 +16,15 @@
 //!
 //! `#[openapi(jwt_required(...))]` (or `admin_required(...)`) names the impl's protection: every
 //! `#[oai]` operation without an attribute of its own is rewritten as if it had that one. An
-//! operation's own attribute replaces it; `#[jwt_public]` (consumed here, an error anywhere else)
-//! leaves the operation public. `Guarded<T>` parameters are refused in these impls.
+//! operation's own attribute **narrows** it: `narrow::narrow` combines the impl's arguments with
+//! the operation's into the one policy the route runs and documents (both role requirements,
+//! both scope requirements, the issuers both accept, the stricter `dpop`, `fresh` from either
+//! side, ...), and refuses at compile time, naming the impl's argument, what cannot be combined;
+//! no requirement of the impl is ever dropped silently. The two opt-outs are explicit:
+//! `#[jwt_required(optional)]` (the operation's attribute is then its whole protection: anonymous
+//! requests are served, a sent token is verified) and `#[jwt_public]` (consumed here, an error
+//! anywhere else), which leaves the operation public. `Guarded<T>` parameters are refused in
+//! these impls.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
@@ -27,6 +34,7 @@ use syn::{Attribute, ImplItem, ImplItemFn, ItemImpl, LitStr, Meta, Token};
 use crate::args::{self, Grammar, PolicyArgs, RoleList};
 use crate::expand::Errors;
 use crate::handler_fn;
+use crate::narrow;
 use crate::paths;
 use crate::protect::{self, Macro};
 
@@ -44,6 +52,8 @@ const PUBLIC_MARKER: &str = "jwt_public";
 struct DefaultProtection {
     which: Macro,
     args: PolicyArgs,
+    /// `jwt_required(roles = "staff")`, as written, for the messages of [`narrow`].
+    written: String,
 }
 
 /// The attribute's arguments: `locations = "..."` and the impl's protection, if any. An error in
@@ -81,6 +91,7 @@ fn parse_attribute(
         default = Some(DefaultProtection {
             which: Macro::JwtRequired,
             args: PolicyArgs::default(),
+            written: "jwt_required".to_string(),
         });
     }
     (api_args, default)
@@ -97,7 +108,8 @@ fn default_protection(
     if slot.is_some() {
         return Err(meta.error(
             "an impl has one protection: name `jwt_required(...)` or `admin_required(...)` \
-             once, and give an operation that needs another one its own attribute",
+             once, and give an operation that needs more its own attribute (which narrows the \
+             impl's protection)",
         ));
     }
     let tokens = if meta.input.peek(syn::token::Paren) {
@@ -111,6 +123,11 @@ fn default_protection(
         )));
     } else {
         TokenStream::new()
+    };
+    let written = if tokens.is_empty() {
+        grammar.macro_name.to_string()
+    } else {
+        format!("{}({tokens})", grammar.macro_name)
     };
     let mut args = errors
         .take(args::parse(tokens, grammar))
@@ -128,7 +145,11 @@ fn default_protection(
             ),
         ));
     }
-    *slot = Some(DefaultProtection { which, args });
+    *slot = Some(DefaultProtection {
+        which,
+        args,
+        written,
+    });
     Ok(())
 }
 
@@ -398,6 +419,30 @@ fn protect_operation(
         ));
         return None;
     }
+    let (which, args) = match default.filter(|_| args.optional.is_none()) {
+        // `optional` is the opt-out: the operation's attribute is its whole protection.
+        None => (which, args),
+        Some(imp) => {
+            let imp = narrow::Protection {
+                which: imp.which,
+                args: &imp.args,
+                written: &imp.written,
+            };
+            let op = narrow::Protection {
+                which,
+                args: &args,
+                written: &written,
+            };
+            match narrow::narrow(&imp, &op, &attr) {
+                Ok(combined) => combined,
+                Err(e) => {
+                    errors.push(e);
+                    // Expanded with its own arguments, so the error above is the only one.
+                    (which, args)
+                }
+            }
+        }
+    };
     protect_with(method, which, args, api_args, self_name, errors)
 }
 
