@@ -23,10 +23,22 @@ use super::{
 /// assert!(store.is_revoked(&info).await.unwrap());
 /// # }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryBlocklist {
     state: RwLock<State>,
     clock: StoreClock,
+    /// The most unexpired DPoP proofs held ([`with_max_proofs`](Self::with_max_proofs)).
+    max_proofs: usize,
+}
+
+impl Default for MemoryBlocklist {
+    fn default() -> Self {
+        MemoryBlocklist {
+            state: RwLock::default(),
+            clock: StoreClock::default(),
+            max_proofs: MAX_MEMORY_PROOFS,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -37,7 +49,7 @@ struct State {
     users: HashMap<String, i64>,
     /// session id -> its refresh-token family (`JWT_REFRESH_ROTATION`).
     sessions: HashMap<String, Family>,
-    /// DPoP proofs seen (RFC 9449 §11.1), bounded by [`MAX_MEMORY_PROOFS`].
+    /// DPoP proofs seen (RFC 9449 §11.1), bounded by `max_proofs`.
     proofs: ProofLog,
 }
 
@@ -45,6 +57,27 @@ impl MemoryBlocklist {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// This store, holding at most `max` unexpired DPoP proofs (default [`MAX_MEMORY_PROOFS`],
+    /// about 270 bytes each). A proof is kept for `JWT_DPOP_PROOF_MAX_AGE` (60 s by default), so
+    /// the default serves about 17,000 DPoP requests per second; past the cap a new proof is
+    /// refused (503, fail closed) until older ones expire, never an unexpired one forgotten.
+    /// Size it for the instance's peak DPoP rate times the window.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use jwt_runtime::stores::{Blocklist, MemoryBlocklist, ProofRecord};
+    /// let store = MemoryBlocklist::new().with_max_proofs(1);
+    /// let proof = |key: &str| ProofRecord { key: key.repeat(64), retain_until: i64::MAX };
+    /// assert!(store.record_proof(&proof("a")).await.unwrap());
+    /// assert!(store.record_proof(&proof("b")).await.is_err(), "full: refused, not forgotten");
+    /// assert!(!store.record_proof(&proof("a")).await.unwrap(), "still a replay");
+    /// # }
+    /// ```
+    pub fn with_max_proofs(mut self, max: usize) -> Self {
+        self.max_proofs = max;
+        self
     }
 
     /// Whether `session` is live now.
@@ -83,7 +116,7 @@ impl MemoryBlocklist {
     fn record(&self, proof: &ProofRecord) -> Result<bool, BlocklistError> {
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         let now = self.clock.seconds();
-        state.proofs.record(proof, now, MAX_MEMORY_PROOFS)
+        state.proofs.record(proof, now, self.max_proofs)
     }
 }
 
