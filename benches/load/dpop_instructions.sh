@@ -50,9 +50,9 @@ echo "|---|---|"
 for case in unprotected:- protected:- dpop:ES256 dpop:EdDSA; do
   route=${case%:*} alg=${case#*:}
   run "$route" 2 "$alg" >/dev/null
-  callgrind_control -z "$vpid" >/dev/null
+  callgrind_control -z "$vpid" >/dev/null 2>&1
   n=$(run "$route" "$SECS" "$alg")
-  callgrind_control -d "$vpid" >/dev/null
+  callgrind_control -d "$vpid" >/dev/null 2>&1
   dump=$(ls -t "$OUT"/cg.* | head -1)
   total=$(awk '/^(summary|totals):/ {print $2}' "$dump" | head -1)
   name=$route; [ "$alg" = - ] || name="$route $alg"
