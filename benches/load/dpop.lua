@@ -1,7 +1,8 @@
 -- wrk script of the DPoP run (benches/load/dpop.sh): `wrk ... -s dpop.lua URL -- FILE`, FILE
 -- written by the dpop_proofs example (the bound token, then one proof per line). Every request
 -- carries the token and a proof of its own; past the last proof a request goes without one and
--- is refused (401), which the script counts as a failure, as it does a replayed proof.
+-- is refused (401), which the script counts as a failure, as it does a replayed proof. (wrk calls
+-- request() once at startup to check what it returns: that first proof is never sent.)
 local token, proofs, n, i = nil, {}, 0, 0
 
 function init(args)
