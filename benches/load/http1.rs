@@ -48,9 +48,14 @@ impl Conn {
         let auth = bearer
             .map(|t| format!("Authorization: Bearer {t}\r\n"))
             .unwrap_or_default();
+        self.send(method, path, &auth)
+    }
+
+    /// Sends `method path` with `headers` (each line ending in CRLF) and reads the whole answer.
+    pub fn send(&mut self, method: &str, path: &str, headers: &str) -> std::io::Result<Answer> {
         write!(
             self.writer,
-            "{method} {path} HTTP/1.1\r\nHost: load\r\n{auth}Content-Length: 0\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: load\r\n{headers}Content-Length: 0\r\n\r\n"
         )?;
         self.line.clear();
         self.reader.read_line(&mut self.line)?;

@@ -6,6 +6,10 @@
 //! - `GET /protected`: `#[jwt_required]` (every check, the memory revocation store);
 //! - `POST /login`: mints an access token for the load generator;
 //! - `POST /revoke`: revokes the bearer token (for the scale-out run, `benches/load/scale_out.sh`).
+//! - `GET /dpop`: the same handler under `#[jwt_required(dpop)]` (a DPoP-bound token and a fresh
+//!   proof on every request; `benches/load/dpop.sh`), and `POST /login_dpop`: the real login of a
+//!   DPoP client, taking a `DpopProof` and minting an access token bound to its key. Proofs name
+//!   `JWT_DPOP_PUBLIC_URL` (the script sets `http://127.0.0.1:<port>`).
 //!
 //! Every option comes from the environment (`JWT_*`), so the script can switch the verified-token
 //! cache off (`JWT_VERIFIED_TOKEN_CACHE_SIZE=0`) to measure first-seen tokens. `LOG=debug` installs
@@ -24,7 +28,7 @@
 //! /login_rs256` and `POST /login_es256` mint one with the provider's key.
 
 use jsonwebtoken::{decode, Algorithm, DecodingKey, Validation};
-use jwt_runtime::{jwt_required, Identity, JwtConfig, JwtManager};
+use jwt_runtime::{jwt_required, DpopProof, Identity, JwtConfig, JwtManager};
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::listener::TcpListener;
 use poem::{get, handler, post, Endpoint, EndpointExt, Request, Route, Server};
@@ -38,6 +42,13 @@ async fn unprotected() -> String {
 #[jwt_required]
 #[handler]
 async fn protected(identity: Identity) -> String {
+    identity.as_str().unwrap_or_default().to_string()
+}
+
+/// `protected` behind DPoP (RFC 9449): a bound token and one proof per request.
+#[jwt_required(dpop)]
+#[handler]
+async fn protected_dpop(identity: Identity) -> String {
     identity.as_str().unwrap_or_default().to_string()
 }
 
@@ -65,6 +76,16 @@ async fn login(jwt: JwtManager) -> poem::Result<String> {
     Ok(jwt
         .create_access_token("alice")
         .expires(jwt_runtime::Expiry::minutes(60))
+        .await?)
+}
+
+/// The login of a DPoP client: the token is bound to the key of the request's proof.
+#[handler]
+async fn login_dpop(jwt: JwtManager, proof: DpopProof) -> poem::Result<String> {
+    Ok(jwt
+        .create_access_token("alice")
+        .expires(jwt_runtime::Expiry::minutes(60))
+        .bind(&proof)
         .await?)
 }
 
@@ -177,6 +198,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .at("/protected", get(protected))
         .at("/login", post(login))
         .at("/revoke", post(revoke))
+        .at("/dpop", get(protected_dpop))
+        .at("/login_dpop", post(login_dpop))
         .at("/remote_rs256", get(protected))
         .at("/remote_es256", get(protected))
         .at("/login_rs256", post(mint(providers.first().cloned())))
