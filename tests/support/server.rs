@@ -1,6 +1,5 @@
 //! Starting a compiled example as its own process on a free loopback port.
 
-use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -105,20 +104,21 @@ pub fn start_with_env(example: &str, env: &[(&str, &str)]) -> Server {
     panic!("example {example} exited before listening, three times (see its stderr by running it)");
 }
 
-/// A free loopback port never handed out before in this process. The kernel may offer a released
-/// port again before the example it was picked for binds it: two tests starting examples at once
-/// could then be given one port, and the test whose example lost the bind would wait on, and
-/// then talk to, the other test's server (refused once that test ends).
+/// A free loopback port never handed out before in this process, below the kernel's ephemeral
+/// range (32768 and up on Linux). A port from that range can be the kernel's next pick for any
+/// other `bind(0)` or outgoing connection of this process (a test's own server, a client): once
+/// another test's listener took the example's port, the example could not bind it and exit, and
+/// the test would find that other listener there, then be refused once it closed. Ports below the
+/// range are only ever taken by explicit binds, as here, so they are counted out, one each.
 fn free_port() -> u16 {
-    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    static NEXT: Mutex<Option<u16>> = Mutex::new(None);
+    let mut next = NEXT.lock().unwrap_or_else(|e| e.into_inner());
+    // Start apart from a concurrently running test binary's choices.
+    let mut port = next.unwrap_or(20_000 + (std::process::id() % 400) as u16 * 25);
     loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .expect("free port")
-            .local_addr()
-            .expect("bound address")
-            .port();
-        let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-        if handed_out.insert(port) {
+        port = if port >= 32_000 { 20_000 } else { port + 1 };
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            *next = Some(port);
             return port;
         }
     }
