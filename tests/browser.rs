@@ -210,6 +210,10 @@ fn swagger_ui_shows_the_security_and_the_refusals() {
 fn proof_by_another_key(method: &str, htu: &str, token: &str) -> String {
     use base64::Engine as _;
     use jsonwebtoken::{jwk::Jwk, Algorithm, EncodingKey, Header};
+    // The process-wide jsonwebtoken crypto provider, installed by a manager as in production
+    // (with both backends unified, as under `cargo test --workspace`, none is picked alone).
+    jwt_runtime::JwtManager::new(jwt_runtime::JwtConfig::default().with_secret("x".repeat(32)))
+        .expect("a default config with a 32-byte secret builds");
     let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/keys/ec256.pem"))
         .expect("tests/keys/ec256.pem");
     let key = EncodingKey::from_ec_pem(&pem).expect("an EC key");
